@@ -1,0 +1,21 @@
+"""The `carebot` command: one root, one sub-app per area (see each module)."""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli import db
+
+app = typer.Typer(
+    name="carebot",
+    help="CareBot: customer care by Telegram and e-mail on one CRM database.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+# Areas, in the order a shop meets them.
+app.add_typer(db.app, name="db")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,55 @@
+"""What every CLI command shares: settings, services, and one-line errors."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+
+from care.services import Services, open_services
+from care.settings import MissingSetting, Settings
+
+T = TypeVar("T")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment and .env, or a one-line error."""
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic's message names the variable
+        fail(f"configuration error: {exc}")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print one line in red and stop, instead of a traceback."""
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def run(coro_fn: Callable[[Services], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Run an async command body with started services; known failures become one line."""
+
+    async def body() -> T:
+        async with services_for(settings or load_settings()) as services:
+            return await coro_fn(services)
+
+    try:
+        return asyncio.run(body())
+    except MissingSetting as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+@asynccontextmanager
+async def services_for(settings: Settings) -> AsyncIterator[Services]:
+    async with open_services(settings) as services:
+        yield services

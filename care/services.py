@@ -1,0 +1,66 @@
+"""The care services of one process, built in one place and handed to the front ends.
+
+The bot receives them through ``build_application(settings, services)`` and keeps them in
+``bot_data``; the scheduler and the CLI receive the same object. Each service owns one
+area of the domain and opens its own unit of work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from care.db import Database
+from care.interactions import InteractionLog
+from care.rendering import Renderer
+from care.settings import Settings
+from care.text import utcnow
+
+
+@dataclass
+class Services:
+    """Everything a front end needs; created by ``build_services``, closed by ``close``."""
+
+    settings: Settings
+    db: Database
+    renderer: Renderer
+    interactions: InteractionLog
+    clock: Callable[[], datetime] = utcnow
+
+    async def start(self) -> None:
+        """Bring the schema up to date and warm what is built once (the FAQ index)."""
+        await self.db.upgrade()
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def build_services(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Services:
+    """The composition root of the domain: one Database, one Renderer, the services."""
+    db = database or Database(settings.database_url)
+    renderer = Renderer(timezone=settings.timezone, default_language=settings.default_language)
+    return Services(
+        settings=settings,
+        db=db,
+        renderer=renderer,
+        interactions=InteractionLog(db),
+        clock=clock,
+    )
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, **kwargs: object) -> AsyncIterator[Services]:
+    """Services started and closed around a block: for CLI commands and scripts."""
+    services = build_services(settings, **kwargs)  # type: ignore[arg-type]
+    await services.start()
+    try:
+        yield services
+    finally:
+        await services.close()

@@ -1,0 +1,148 @@
+"""Text, money, date and phone handling: the one place that normalises and formats.
+
+Everything that compares what a customer typed, or shows money, dates and times,
+goes through here so the whole system folds and formats the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from babel.dates import format_date as _babel_format_date
+from babel.numbers import format_currency
+
+# NFD decomposes most Vietnamese letters into base + combining marks, but not đ/Đ,
+# which are letters of their own; they are folded explicitly.
+_EXTRA_FOLDS = str.maketrans({"đ": "d", "Đ": "d", "ð": "d"})
+_PUNCTUATION = re.compile(r"[^\w\s]|_", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """Fold text for matching: lower case, no diacritics (đ→d), no punctuation, single spaces.
+
+    Customers type with and without diacritics ("giờ mở cửa" / "gio mo cua"), so every
+    comparison of free text happens on the folded form.
+    """
+    text = unicodedata.normalize("NFC", text).lower().translate(_EXTRA_FOLDS)
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = _PUNCTUATION.sub(" ", stripped)
+    return _SPACES.sub(" ", stripped).strip()
+
+
+def clean(text: str) -> str:
+    """Normalise user text for storage: Unicode NFC and trimmed, diacritics kept."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+# --- money -----------------------------------------------------------------------------
+
+_LOCALES = {"vi": "vi_VN", "en": "en_US"}
+
+
+def format_vnd(amount: int) -> str:
+    """Show integer VND the Vietnamese way, ``1.250.000 ₫``, whatever the reader's language.
+
+    Prices are quoted in VND with dots as thousands separators in Vietnam; an English
+    reader there expects the same figure, so one format serves both languages.
+    """
+    text = format_currency(int(amount), "VND", locale="vi_VN")
+    return text.replace("\xa0", " ")
+
+
+# --- dates and times ---------------------------------------------------------------------
+
+
+def format_date(value: date | datetime | None, tz: str | ZoneInfo | None = None) -> str:
+    """dd/mm/yyyy; a datetime is first moved into the configured time zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_local(value, tz).date()
+    return _babel_format_date(value, "dd/MM/yyyy", locale="vi_VN")
+
+
+def format_datetime(value: datetime | None, tz: str | ZoneInfo | None = None) -> str:
+    """dd/mm/yyyy HH:MM in the configured time zone (stored times are UTC)."""
+    if value is None:
+        return ""
+    local = to_local(value, tz)
+    return f"{format_date(local.date())} {local:%H:%M}"
+
+
+def to_local(value: datetime, tz: str | ZoneInfo | None = None) -> datetime:
+    """Move a stored time (UTC; naive means UTC) into the local zone."""
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz or "Asia/Ho_Chi_Minh")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(zone)
+
+
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC datetime from a stored value (databases may hand back naive UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC: the form every timestamp is stored in."""
+    return datetime.now(UTC)
+
+
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
+
+
+def parse_date(text: str) -> date:
+    """Read a date a person typed: dd/mm/yyyy first (as shown everywhere), ISO too.
+
+    Raises ValueError with a message fit to show the person.
+    """
+    text = text.strip()
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ValueError(f"not a date (dd/mm/yyyy): {text!r}")
+
+
+# --- phones ----------------------------------------------------------------------------
+
+
+def normalise_phone(text: str, region: str = "VN") -> str:
+    """E.164 form of a phone number: 0912..., +84 912..., 84-912... all give +84912....
+
+    Raises ValueError when the text is not a possible number.
+    """
+    raw = text.strip()
+    digits = re.sub(r"[^\d+]", "", raw)
+    # "84912345678" without the plus is a common way to write a Vietnamese number.
+    if region == "VN" and digits.startswith("84") and len(digits) >= 11:
+        digits = "+" + digits
+    try:
+        parsed = phonenumbers.parse(digits or raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"not a phone number: {text!r}") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise ValueError(f"not a phone number: {text!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def format_phone(e164: str) -> str:
+    """Show a stored E.164 number the local way (0912 345 678 for Vietnam)."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def locale_for(language: str) -> str:
+    """Babel locale for one of our languages."""
+    return _LOCALES.get(language, "vi_VN")

@@ -1,0 +1,171 @@
+"""Shared fixtures: a fresh database per test, settings, services, and data builders.
+
+Tests run on SQLite by default. With CAREBOT_TEST_DATABASE_URL pointing at PostgreSQL,
+every database test runs there instead, each in a schema of its own that is dropped
+afterwards; tests marked ``postgres`` run only then.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from care.db import Database, create_engine
+from care.models import Customer, Order
+from care.services import Services, build_services
+from care.settings import Settings, async_database_url
+
+PG_URL = os.environ.get("CAREBOT_TEST_DATABASE_URL")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if PG_URL:
+        return f"database: PostgreSQL at {PG_URL} (a schema per test)"
+    return "database: SQLite (set CAREBOT_TEST_DATABASE_URL to run on PostgreSQL too)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if PG_URL:
+        return
+    skip = pytest.mark.skip(reason="CAREBOT_TEST_DATABASE_URL is not set: no PostgreSQL to use")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    """An empty database with the schema applied through the migrations."""
+    if PG_URL:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(PG_URL)
+        async with admin.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        db = Database(
+            PG_URL, connect_args={"server_settings": {"search_path": schema}}
+        )
+        try:
+            await db.upgrade()
+            yield db
+        finally:
+            await db.dispose()
+            async with admin.begin() as conn:
+                await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            await admin.dispose()
+    else:
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'carebot.db'}")
+        try:
+            await db.upgrade()
+            yield db
+        finally:
+            await db.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for a test: no .env file, nothing from the developer's environment."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=async_database_url(PG_URL or f"sqlite:///{tmp_path / 'carebot.db'}"),
+        telegram_token="123456:TEST-token",
+        staff_chat_id=-1001000,
+        outbox_dir=tmp_path / "outbox",
+        shop_name="Cửa hàng Mẫu",
+    )
+
+
+class Clock:
+    """A settable clock, so tests can stand on Tet, a birthday or quiet hours."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 23, 3, 0, tzinfo=UTC))  # 10:00 in Ho Chi Minh City
+
+
+@pytest.fixture
+async def services(settings: Settings, database: Database, clock: Clock) -> AsyncIterator[Services]:
+    """The care services on a fresh database, with a settable clock."""
+    services = build_services(settings, database=database, clock=clock)
+    await services.start()
+    yield services
+
+
+# --- builders ------------------------------------------------------------------------------
+
+_codes = itertools.count(1)
+
+
+def _next(prefix: str) -> str:
+    return f"{prefix}{next(_codes):05d}"
+
+
+async def make_customer(services: Services, **fields: Any) -> Customer:
+    """A customer with sensible defaults; pass only what the test is about."""
+    n = next(_codes)
+    values: dict[str, Any] = {
+        "code": f"KH{n:05d}",
+        "kind": "individual",
+        "name": "Nguyễn Thị Lan",
+        "phone": f"+8491{n:07d}",
+        "email": f"khach{n}@example.com",
+        "region": "Hà Nội",
+        "language": "vi",
+        "birthday": date(1990, 5, 17),
+    }
+    values.update(fields)
+    async with services.db.uow() as uow:
+        customer = Customer(**values)
+        uow.session.add(customer)
+        await uow.commit()
+    return customer
+
+
+async def make_order(services: Services, customer: Customer, **fields: Any) -> Order:
+    """A delivered order of 1.250.000 ₫ placed ten days ago unless told otherwise."""
+    now = services.clock()
+    values: dict[str, Any] = {
+        "code": _next("DH"),
+        "customer_id": customer.id,
+        "kind": "order",
+        "status": "delivered",
+        "placed_at": now - timedelta(days=10),
+        "delivered_at": now - timedelta(days=8),
+        "amount": 1_250_000,
+        "margin": 250_000,
+    }
+    values.update(fields)
+    async with services.db.uow() as uow:
+        order = Order(**values)
+        uow.session.add(order)
+        await uow.commit()
+    return order
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def tmp_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Run in an empty directory, as a shop would on a fresh machine."""
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path

@@ -25,6 +25,7 @@ Rules for what can be estimated, so that callers never get a made-up number:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,7 +148,7 @@ def fit_bgnbd(
         alpha=alpha * scale,
         a=a,
         b=b,
-        log_likelihood=-objective(theta) * n - float(x.sum()) * np.log(scale),
+        log_likelihood=-objective(theta) * n - float(x.sum()) * math.log(scale),
         n_customers=n,
         time_unit=time_unit,
     )
@@ -282,7 +283,7 @@ def fit_gamma_gamma(
         p=p,
         q=q,
         gamma=gamma * scale,
-        log_likelihood=-objective(theta) * n - n * np.log(scale),
+        log_likelihood=-objective(theta) * n - n * math.log(scale),
         n_customers=n,
     )
 
@@ -410,9 +411,7 @@ def _check_rft(
     return x, t_x, T
 
 
-def _check_spend(
-    x: ArrayLike, m_x: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _check_spend(x: ArrayLike, m_x: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     x, m_x = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(m_x, dtype=float))
     if np.any(x < 0) or np.any(x != np.floor(x)):
         raise ValueError("x must be a whole number of repeat purchases >= 0")

@@ -307,9 +307,7 @@ class Interaction(Base):
     __table_args__ = (Index("ix_interactions_customer_created", "customer_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL")
-    )
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     channel: Mapped[str] = mapped_column(String(20), default=Channel.TELEGRAM)
@@ -355,9 +353,7 @@ class UnansweredQuestion(Base):
     __tablename__ = "unanswered_questions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL")
-    )
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     language: Mapped[str] = mapped_column(String(5), default="vi")
     text: Mapped[str] = mapped_column(Text)
     folded: Mapped[str] = mapped_column(Text)
@@ -546,9 +542,7 @@ class OutboxMessage(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200))
     channel: Mapped[str] = mapped_column(String(20))
     category: Mapped[str] = mapped_column(String(20), default=MessageCategory.TRANSACTIONAL)
-    customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL")
-    )
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     recipient: Mapped[str] = mapped_column(String(254))  # chat id or e-mail address
     template: Mapped[str] = mapped_column(String(100))

@@ -2,7 +2,8 @@
 
 Chat templates are Telegram HTML (``templates/<lang>/<name>.html``), e-mails have a
 subject, a text and an HTML part (``templates/email/<lang>/<name>.{subject.txt,txt,html}``),
-and short strings such as button labels live in ``templates/<lang>/strings.yaml``.
+and short strings such as button labels live in ``templates/<lang>/strings/<area>.yaml``
+(all files of a language form one table, so keys carry their area: ``faq.did_you_mean``).
 Everything renders in Jinja2's sandbox with autoescaping for HTML, so a customer named
 ``<Lan & Co>`` is shown as such and staff-edited templates cannot reach Python.
 """
@@ -59,9 +60,7 @@ class Renderer:
     def _environment(self, loader: Any = None) -> SandboxedEnvironment:
         env = SandboxedEnvironment(
             loader=loader,
-            autoescape=select_autoescape(
-                enabled_extensions=("html",), default_for_string=True
-            ),
+            autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
@@ -92,13 +91,13 @@ class Renderer:
         return Email(subject=" ".join(subject.split()), text=plain.strip(), html=html)
 
     def label(self, language: str | None, key: str, **context: Any) -> str:
-        """A short string (button label, command description) from strings.yaml.
+        """A short string (button label, command description) from the strings tables.
 
         Labels are plain text for buttons and command lists; callers that put one into
         HTML get it escaped by the template that includes it.
         """
         lang = self.language(language)
-        source = _strings(self.templates_dir / lang / "strings.yaml").get(key)
+        source = _strings(self.templates_dir / lang / "strings").get(key)
         if source is None:
             raise KeyError(f"no string {key!r} for language {lang!r}")
         if not context:
@@ -128,9 +127,15 @@ class Renderer:
 
 
 @cache
-def _strings(path: Path) -> dict[str, str]:
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle) or {}
+def _strings(folder: Path) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        with path.open(encoding="utf-8") as handle:
+            for key, value in (yaml.safe_load(handle) or {}).items():
+                if key in table:
+                    raise ValueError(f"string {key!r} defined twice ({path})")
+                table[key] = value
+    return table
 
 
 def html_escape(value: object) -> Markup:

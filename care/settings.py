@@ -59,13 +59,22 @@ class Settings(BaseSettings):
 
     # --- complaints: targets in hours by tier, scaled by severity ---------------------------
     sla_first_response_hours: dict[str, float] = {
-        "diamond": 0.5, "gold": 1.0, "silver": 2.0, "member": 4.0,
+        "diamond": 0.5,
+        "gold": 1.0,
+        "silver": 2.0,
+        "member": 4.0,
     }
     sla_resolution_hours: dict[str, float] = {
-        "diamond": 8.0, "gold": 24.0, "silver": 48.0, "member": 72.0,
+        "diamond": 8.0,
+        "gold": 24.0,
+        "silver": 48.0,
+        "member": 72.0,
     }
     sla_severity_factor: dict[str, float] = {
-        "critical": 0.25, "high": 0.5, "medium": 1.0, "low": 1.5,
+        "critical": 0.25,
+        "high": 0.5,
+        "medium": 1.0,
+        "low": 1.5,
     }
     conversation_timeout_minutes: int = 15
 
@@ -87,7 +96,11 @@ class Settings(BaseSettings):
     frequency_cap_messages: int = 2
     frequency_cap_days: int = 7
     holidays_enabled: list[str] = [
-        "new_year", "tet", "womens_day", "vietnam_womens_day", "mid_autumn",
+        "new_year",
+        "tet",
+        "womens_day",
+        "vietnam_womens_day",
+        "mid_autumn",
     ]
     outbox_batch_size: int = 200
     outbox_max_attempts: int = 8
@@ -137,5 +150,5 @@ def async_database_url(url: str) -> str:
         ("sqlite://", "sqlite+aiosqlite://"),
     ):
         if url.startswith(prefix):
-            return driver + url[len(prefix):]
+            return driver + url[len(prefix) :]
     return url

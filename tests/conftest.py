@@ -49,9 +49,7 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
         admin = create_engine(PG_URL)
         async with admin.begin() as conn:
             await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        db = Database(
-            PG_URL, connect_args={"server_settings": {"search_path": schema}}
-        )
+        db = Database(PG_URL, connect_args={"server_settings": {"search_path": schema}})
         try:
             await db.upgrade()
             yield db

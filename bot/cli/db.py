@@ -8,7 +8,9 @@ from bot.cli.common import console, run
 from care.db import head_revision
 from care.services import Services
 
-app = typer.Typer(help="Database schema: apply migrations, show the revision.", no_args_is_help=True)
+app = typer.Typer(
+    help="Database schema: apply migrations, show the revision.", no_args_is_help=True
+)
 
 
 @app.command()

@@ -1,0 +1,281 @@
+"""FAQ matching benchmark: latency and accuracy of care.faq_index over a 10,000-entry FAQ.
+
+Run from the repository root::
+
+    .venv/bin/python bench/bench_faq.py            # print the table, append to RESULTS.md
+    .venv/bin/python bench/bench_faq.py --no-record --misses
+
+The FAQ is the shop's core entries (bench/faq_paraphrases.py) padded with product
+questions up to 10,000 entries; the queries are the paraphrase set in the same file. The
+naive approach, rapidfuzz's ``extractOne`` with WRatio over every folded phrasing, runs on
+the same data as the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import rapidfuzz
+from faq_paraphrases import (
+    CATEGORIES,
+    CORE_TOPICS,
+    FEATURED_PRODUCTS,
+    OUT_OF_SCOPE,
+    PARAPHRASES,
+    PRODUCT_TEMPLATES,
+    Paraphrase,
+)
+from rapidfuzz import fuzz, process
+
+from care.faq_index import FaqIndex, FaqMatch, Phrasing
+from care.text import fold
+
+ENTRIES = 10_000
+ROUNDS = 5
+SEED = 20240601
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+TARGET_P99_MS = 1.0
+TARGET_TOP1 = 0.90
+
+
+@dataclass
+class Faq:
+    phrasings: list[Phrasing]
+    entry_of: dict[tuple[str, str], int]  # (target, language) -> entry id
+    entries: int
+
+
+def build_faq(size: int = ENTRIES) -> Faq:
+    """The core FAQ, then product questions until there are ``size`` entries."""
+    phrasings: list[Phrasing] = []
+    entry_of: dict[tuple[str, str], int] = {}
+    next_id = 1
+
+    def add(target: str, language: str, texts: tuple[str, ...]) -> None:
+        nonlocal next_id
+        entry_of[(target, language)] = next_id
+        phrasings.extend(Phrasing(next_id, language, text) for text in texts)
+        next_id += 1
+
+    for topic in CORE_TOPICS:
+        add(topic.key, "vi", topic.vi)
+        add(topic.key, "en", topic.en)
+
+    for number, (vi_name, en_name) in enumerate(_products(), start=0):
+        for template in PRODUCT_TEMPLATES:
+            if next_id > size:
+                return Faq(phrasings, entry_of, next_id - 1)
+            target = f"{template.key}@{number}"
+            add(target, "vi", (template.vi.format(vi=vi_name),))
+            if next_id > size:
+                return Faq(phrasings, entry_of, next_id - 1)
+            add(target, "en", (template.en.format(en=en_name),))
+    raise AssertionError("the catalogue is too small for the requested size")
+
+
+def _products():
+    """(Vietnamese name, English name): the featured products, then generated ones."""
+    seen: set[str] = set()
+    for category_index, brand, model in FEATURED_PRODUCTS:
+        category = CATEGORIES[category_index]
+        seen.add(model)
+        yield f"{category.vi} {brand} {model}", f"{brand} {model} {category.en}"
+    rng = random.Random(SEED)
+    letters = "ABCDEFGHJKLMNPRSTVWXZ"
+    while True:
+        category = rng.choice(CATEGORIES)
+        brand = rng.choice(category.brands)
+        prefix = "".join(rng.choice(letters) for _ in range(rng.randint(1, 3)))
+        suffix = rng.choice(("", "", "A", "B", "S", "W", "Pro", "Plus", "-2024"))
+        model = f"{prefix}{rng.randint(10, 9999)}{suffix}"
+        if model in seen:
+            continue
+        seen.add(model)
+        yield f"{category.vi} {brand} {model}", f"{brand} {model} {category.en}"
+
+
+@dataclass
+class Outcome:
+    query: Paraphrase
+    expected: int
+    result: FaqMatch
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def run(record: bool, show_misses: bool) -> int:
+    faq = build_faq()
+    expected = {
+        q: faq.entry_of[(q.target, q.language)] for q in PARAPHRASES
+    }
+
+    builds = []
+    for _ in range(3):
+        started = time.perf_counter()
+        index = FaqIndex.build(faq.phrasings)
+        builds.append(time.perf_counter() - started)
+    build_s = statistics.median(builds)
+
+    queries = [(q.query, q.language) for q in PARAPHRASES] + list(OUT_OF_SCOPE)
+    for text, language in queries:  # warm-up: first calls pay for lazy imports and caches
+        index.match(text, language)
+    latencies_ms: list[float] = []
+    for _ in range(ROUNDS):
+        for text, language in queries:
+            started = time.perf_counter_ns()
+            index.match(text, language)
+            latencies_ms.append((time.perf_counter_ns() - started) / 1e6)
+
+    outcomes = [Outcome(q, expected[q], index.match(q.query, q.language)) for q in PARAPHRASES]
+    top1 = [o for o in outcomes if o.result.candidates[:1] and
+            o.result.candidates[0].entry_id == o.expected]
+    top3 = [o for o in outcomes if o.expected in [c.entry_id for c in o.result.candidates]]
+    answered = [o for o in outcomes if o.result.kind == "answer"]
+    answered_right = [o for o in answered if o.result.candidates[0].entry_id == o.expected]
+    suggested = [o for o in outcomes if o.result.kind == "suggest"]
+    out_of_scope = [index.match(text, language) for text, language in OUT_OF_SCOPE]
+    false_answers = sum(1 for m in out_of_scope if m.kind == "answer")
+    any_language = sum(
+        1 for q in PARAPHRASES
+        if (m := index.match(q.query)).candidates and m.candidates[0].entry_id == expected[q]
+    )
+
+    baseline = _baseline(faq, expected, queries)
+
+    n = len(outcomes)
+    lines = [
+        f"FAQ: {faq.entries} entries, {len(faq.phrasings)} phrasings; "
+        f"{n} paraphrases + {len(OUT_OF_SCOPE)} out-of-scope queries, {ROUNDS} timed rounds",
+        "",
+        "| measure | FaqIndex | naive extractOne(WRatio) | target |",
+        "|---|---|---|---|",
+        f"| index build | {build_s * 1000:.0f} ms | {baseline['build_ms']:.0f} ms (fold all) | - |",
+        f"| latency p50 | {percentile(latencies_ms, 0.50):.3f} ms | "
+        f"{percentile(baseline['latencies'], 0.50):.2f} ms | - |",
+        f"| latency p99 | {percentile(latencies_ms, 0.99):.3f} ms | "
+        f"{percentile(baseline['latencies'], 0.99):.2f} ms | < {TARGET_P99_MS:.0f} ms |",
+        f"| latency max | {max(latencies_ms):.3f} ms | "
+        f"{max(baseline['latencies']):.2f} ms | - |",
+        f"| top-1 accuracy | {len(top1) / n:.1%} ({len(top1)}/{n}) | "
+        f"{baseline['top1'] / n:.1%} ({baseline['top1']}/{n}) | >= {TARGET_TOP1:.0%} |",
+        f"| top-3 accuracy | {len(top3) / n:.1%} ({len(top3)}/{n}) | "
+        f"{baseline['top3'] / n:.1%} ({baseline['top3']}/{n}) | - |",
+        f"| answered (kind=answer) | {len(answered)}/{n}, {len(answered_right)} right | - | - |",
+        f"| offered as suggestions | {len(suggested)}/{n} | - | - |",
+        f"| out-of-scope answered | {false_answers}/{len(OUT_OF_SCOPE)} | - | 0 |",
+        f"| top-1 without language hint | {any_language / n:.1%} | - | - |",
+    ]
+    by_kind = Counter(o.query.kind for o in outcomes)
+    right_by_kind = Counter(o.query.kind for o in top1)
+    lines += [
+        "",
+        "Top-1 by kind of query: " + ", ".join(
+            f"{kind} {right_by_kind[kind]}/{total}" for kind, total in sorted(by_kind.items())
+        ),
+    ]
+    print("\n".join(lines))
+
+    if show_misses:
+        names = {p.entry_id: p.text for p in faq.phrasings}
+        print("\nMisses:")
+        for o in outcomes:
+            if o not in top1:
+                got = [(names[c.entry_id], round(c.score, 1)) for c in o.result.candidates]
+                print(f"  [{o.query.kind}] {o.query.query!r} -> {o.result.kind} {got}"
+                      f" (wanted {names[o.expected]!r})")
+        print("\nAnswered wrongly:")
+        for o in answered:
+            if o not in answered_right:
+                print(f"  {o.query.query!r} -> {names[o.result.candidates[0].entry_id]!r}")
+        print("\nOut of scope:")
+        for (text, _), m in zip(OUT_OF_SCOPE, out_of_scope, strict=True):
+            got = [(names[c.entry_id], round(c.score, 1)) for c in m.candidates]
+            print(f"  {text!r} -> {m.kind} {got}")
+
+    met = percentile(latencies_ms, 0.99) < TARGET_P99_MS and len(top1) / n >= TARGET_TOP1
+    if record:
+        _record(lines, met)
+    return 0 if met else 1
+
+
+def _baseline(faq: Faq, expected: dict[Paraphrase, int], queries) -> dict:
+    started = time.perf_counter()
+    choices = [fold(p.text) for p in faq.phrasings]
+    build_ms = (time.perf_counter() - started) * 1000
+    owners = [p.entry_id for p in faq.phrasings]
+    for text, _ in queries[:20]:
+        process.extractOne(fold(text), choices, scorer=fuzz.WRatio)
+    latencies = []
+    for text, _ in queries:
+        started = time.perf_counter_ns()
+        process.extractOne(fold(text), choices, scorer=fuzz.WRatio)
+        latencies.append((time.perf_counter_ns() - started) / 1e6)
+    top1 = top3 = 0
+    for q in PARAPHRASES:
+        hits = process.extract(fold(q.query), choices, scorer=fuzz.WRatio, limit=30)
+        entries = list(dict.fromkeys(owners[i] for _, _, i in hits))
+        top1 += entries[:1] == [expected[q]]
+        top3 += expected[q] in entries[:3]
+    return {"build_ms": build_ms, "latencies": latencies, "top1": top1, "top3": top3}
+
+
+def _machine() -> str:
+    return (
+        f"{platform.platform()}; processor {platform.processor() or platform.machine()}"
+        f" ({_cpu_model()}); {os.cpu_count()} CPUs; Python {platform.python_version()};"
+        f" rapidfuzz {rapidfuzz.__version__}"
+    )
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown model"
+
+
+def _record(lines: list[str], met: bool) -> None:
+    section = [
+        "",
+        f"## FAQ matching ({datetime.now():%Y-%m-%d %H:%M})",
+        "",
+        f"Machine: {_machine()}",
+        "",
+        *lines,
+        "",
+        f"Targets {'met' if met else 'NOT met'}.",
+        "",
+    ]
+    with RESULTS.open("a", encoding="utf-8") as out:
+        out.write("\n".join(section))
+    print(f"\nappended to {RESULTS}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    parser.add_argument("--misses", action="store_true", help="list the queries it got wrong")
+    args = parser.parse_args()
+    return run(record=not args.no_record, show_misses=args.misses)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

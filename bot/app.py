@@ -1,0 +1,119 @@
+"""The composition root of the bot: build the Application, wire services and handlers.
+
+python-telegram-bot's own pattern: the builder chain, services kept in ``bot_data``,
+started in ``post_init`` and closed in ``post_shutdown``. Nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
+
+from bot.context import CareContext
+from bot.handlers import errors, guards, start
+from bot.handlers.guards import FloodGuard
+from bot.persistence import DatabasePersistence
+from care.services import Services
+from care.settings import Settings
+
+log = logging.getLogger("carebot.bot")
+
+Hook = Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]]
+
+STAFF_COMMANDS = ("tickets", "ticket", "customer", "stats", "report")
+
+
+def build_application(
+    settings: Settings,
+    services: Services,
+    *,
+    on_start: Hook | None = None,
+    on_stop: Hook | None = None,
+) -> Application[Any, CareContext, Any, Any, Any, Any]:
+    """The bot for these settings and services (run it with ``bot.runner.running``).
+
+    ``on_start``/``on_stop`` let the caller start more in the bot's loop (the scheduler
+    in ``carebot run`` and ``carebot demo``) once the bot is ready, and stop it first.
+    """
+
+    async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        await _register_commands(app, services)
+        if on_start is not None:
+            await on_start(app)
+
+    async def post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        if on_stop is not None:
+            await on_stop(app)
+
+    application = (
+        Application.builder()
+        .token(settings.token())
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.file_base_url)
+        .context_types(ContextTypes(context=CareContext))
+        .defaults(Defaults(tzinfo=_zone(settings.timezone)))
+        .persistence(DatabasePersistence(services.db))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .post_stop(post_stop)
+        .build()
+    )
+    application.bot_data["services"] = services
+    application.bot_data["flood_guard"] = FloodGuard(settings.flood_messages_per_minute)
+
+    # Before any area: log every inbound update, then drop a flooding user's extras.
+    for handler, group in guards.handlers():
+        application.add_handler(handler, group=group)
+    # The areas, in the order they claim an update (the first match in group 0 wins):
+    # commands and menus first, free text (the FAQ) last.
+    application.add_handlers(start.handlers())
+    application.add_error_handler(errors.on_error)
+    return application
+
+
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+async def _register_commands(
+    app: Application[Any, Any, Any, Any, Any, Any], services: Services
+) -> None:
+    """The command menus: customers' in Vietnamese and English, staff's in the staff chat."""
+    renderer = services.renderer
+    for lang in ("vi", "en"):
+        commands = [
+            BotCommand(name, renderer.label(lang, f"command.{name}"))
+            for name in start.CUSTOMER_COMMANDS
+        ]
+        code = None if lang == services.settings.default_language else lang
+        await app.bot.set_my_commands(
+            commands, scope=BotCommandScopeAllPrivateChats(), language_code=code
+        )
+        if code is None:
+            await app.bot.set_my_commands(
+                commands, scope=BotCommandScopeAllPrivateChats(), language_code=lang
+            )
+    staff_chat = services.settings.staff_chat_id
+    if staff_chat is not None:
+        lang = services.settings.default_language
+        staff_commands = [
+            BotCommand(name, renderer.label(lang, f"command.{name}"))
+            for name in STAFF_COMMANDS
+            if _has_label(services, lang, f"command.{name}")
+        ]
+        if staff_commands:
+            await app.bot.set_my_commands(staff_commands, scope=BotCommandScopeChat(staff_chat))
+
+
+def _has_label(services: Services, lang: str, key: str) -> bool:
+    try:
+        services.renderer.label(lang, key)
+    except KeyError:
+        return False
+    return True

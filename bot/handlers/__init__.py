@@ -1,0 +1,1 @@
+"""One module per conversation area; each exposes ``handlers()`` for bot/app.py."""

@@ -1,0 +1,143 @@
+"""What every handler does the same way: pick the language, render, reply, log.
+
+Handlers stay thin: parse the update, call a care service, then ``reply`` with a
+template name. Replies are logged as outbound interactions here, once for all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.context import CareContext
+from care.models import Direction
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+
+def language(update: Update, context: CareContext) -> str:
+    user = update.effective_user
+    return context.language(user.language_code if user else None)
+
+
+def label(update: Update, context: CareContext, key: str, **values: Any) -> str:
+    """A short string (button, prompt) in the reader's language."""
+    return context.services.renderer.label(language(update, context), key, **values)
+
+
+def render(update: Update, context: CareContext, template: str, **values: Any) -> str:
+    return context.services.renderer.chat(language(update, context), template, **values)
+
+
+def inline(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """An inline keyboard from rows of (label, callback data)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in rows]
+    )
+
+
+async def reply(
+    update: Update,
+    context: CareContext,
+    template: str,
+    *,
+    markup: Markup = None,
+    **values: Any,
+) -> Message:
+    """Answer in the chat the update came from, with a rendered template."""
+    text = render(update, context, template, **values)
+    chat = update.effective_chat
+    assert chat is not None
+    message = await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    await log_outbound(
+        context, chat.id, update.effective_user.id if update.effective_user else None, text
+    )
+    return message
+
+
+async def edit(
+    update: Update,
+    context: CareContext,
+    template: str,
+    *,
+    markup: InlineKeyboardMarkup | None = None,
+    **values: Any,
+) -> None:
+    """Replace the message whose button was pressed (a menu step), or reply if it is gone."""
+    query = update.callback_query
+    text = render(update, context, template, **values)
+    if query is None or query.message is None:
+        await reply(update, context, template, markup=markup, **values)
+        return
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+    await log_outbound(context, query.message.chat.id, query.from_user.id, text)
+
+
+async def send(
+    context: CareContext,
+    chat_id: int,
+    text: str,
+    *,
+    markup: Markup = None,
+    customer_id: int | None = None,
+    reply_to: int | None = None,
+) -> Message:
+    """Send already-rendered HTML to any chat (the staff chat, another customer)."""
+    message = await context.bot.send_message(
+        chat_id,
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
+        reply_to_message_id=reply_to,
+    )
+    await log_outbound(context, chat_id, None, text, customer_id=customer_id)
+    return message
+
+
+async def log_outbound(
+    context: CareContext,
+    chat_id: int,
+    telegram_user_id: int | None,
+    text: str,
+    *,
+    customer_id: int | None = None,
+) -> None:
+    await context.services.interactions.record(
+        direction=Direction.OUTBOUND,
+        telegram_user_id=telegram_user_id if chat_id > 0 else None,
+        chat_id=chat_id,
+        kind="message",
+        text=text,
+        customer_id=customer_id,
+    )
+
+
+async def answer_callback(
+    update: Update,
+    context: CareContext,
+    key: str | None = None,
+    *,
+    alert: bool = False,
+    **values: Any,
+) -> None:
+    """Acknowledge a button press, optionally with a short notice in the reader's language."""
+    query = update.callback_query
+    if query is None:
+        return
+    text = label(update, context, key, **values) if key else None
+    await query.answer(text, show_alert=alert)

@@ -1,0 +1,67 @@
+"""Running the bot: one lifecycle for `carebot run`, the demo and the e2e tests.
+
+The order matters: the schema is brought up to date before the Application initialises
+(its persistence reads conversations from the database), and the services close only
+after the Application has shut down and flushed its state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application
+
+from care.services import Services
+
+
+@asynccontextmanager
+async def running(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    services: Services,
+    *,
+    poll_timeout: float = 10,
+    webhook: dict[str, Any] | None = None,
+) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
+    """The bot receiving updates (long polling, or a webhook) for the length of the block."""
+    await services.start()
+    try:
+        async with application:
+            if application.post_init is not None:
+                await application.post_init(application)
+            updater = application.updater
+            assert updater is not None
+            if webhook is None:
+                await updater.start_polling(
+                    poll_interval=0.0,
+                    timeout=poll_timeout,
+                    allowed_updates=Update.ALL_TYPES,
+                    drop_pending_updates=False,
+                )
+            else:
+                await updater.start_webhook(allowed_updates=Update.ALL_TYPES, **webhook)
+            await application.start()
+            try:
+                yield application
+            finally:
+                if updater.running:
+                    await updater.stop()
+                await application.stop()
+                if application.post_stop is not None:
+                    await application.post_stop(application)
+    finally:
+        await services.close()
+
+
+async def until_signalled() -> None:
+    """Wait for Ctrl+C or SIGTERM, so the bot stops cleanly and keeps its state."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

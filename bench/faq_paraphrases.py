@@ -309,6 +309,8 @@ PRODUCT_TEMPLATES: tuple[Template, ...] = (
              "Can the {en} be delivered the same day?"),
     Template("specs", "Thông số kỹ thuật của {vi}", "What are the specifications of the {en}?"),
     Template("returns", "{vi} có được đổi trả không?", "Can the {en} be returned?"),
+    Template("cleaning", "Cách vệ sinh {vi} như thế nào?", "How do I clean the {en}?"),
+    Template("repair", "Sửa {vi} ở đâu?", "Where can I get the {en} repaired?"),
 )
 
 

@@ -26,6 +26,7 @@ Rules for what can be estimated, so that callers never get a made-up number:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -298,9 +299,11 @@ def expected_average_spend(params: GammaGammaParams, x: ArrayLike, m_x: ArrayLik
     """
     x, m_x = _check_spend(x, m_x)
     p, q, gamma = params.p, params.q, params.gamma
-    ok = (x > 0) & (m_x > 0)
+    denominator = p * x + q - 1
+    # A non-positive denominator (possible only when q < 1) means no finite mean exists.
+    ok = (x > 0) & (m_x > 0) & (denominator > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        spend = (gamma + x * m_x) * p / (p * x + q - 1)
+        spend = (gamma + x * m_x) * p / denominator
     return _result(np.where(ok, spend, np.nan))
 
 
@@ -322,7 +325,8 @@ def predict_clv(
     """Expected value of a customer's purchases over the next ``months`` months.
 
     Purchases expected in month i (from BG/NBD) times the expected spend per purchase
-    (from Gamma-Gamma) times ``margin``, discounted as received at the end of month i:
+    (from Gamma-Gamma) times ``margin`` (the contribution-margin share, 1 for revenue),
+    discounted as received at the end of month i:
     sum over i of (E[Y(i)] - E[Y(i-1)]) * spend * margin / (1 + d)^i. With d = 0 this is
     E[Y(months)] * spend * margin. NaN for customers without a spend estimate (x = 0 or
     m_x <= 0); see ``expected_average_spend``.
@@ -358,7 +362,7 @@ def clv_12_months(
     monthly_discount_rate: float = 0.0,
     margin: float = 1.0,
 ) -> Number:
-    """Twelve-month CLV, the horizon the customer reports use; see ``predict_clv``."""
+    """CLV over the next twelve months; see ``predict_clv``."""
     return predict_clv(
         bgnbd,
         gamma_gamma,
@@ -375,7 +379,9 @@ def clv_12_months(
 # -------------------------------------------------------------------------- helpers
 
 
-def _minimise(objective, start: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+def _minimise(
+    objective: Callable[[NDArray[np.float64]], float], start: NDArray[np.float64], k: int
+) -> NDArray[np.float64]:
     """Minimise over log-parameters; refuse to return a fit the optimiser did not reach."""
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * k
     with np.errstate(all="ignore"):

@@ -8,6 +8,7 @@ entries change.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -15,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from care.text import fold
@@ -26,6 +26,8 @@ DEFAULT_ANSWER_THRESHOLD = 82.0
 DEFAULT_SUGGEST_THRESHOLD = 55.0
 DEFAULT_ANSWER_MARGIN = 8.0
 _BETA = 2.0
+_PAIR_WEIGHT = 0.5
+_QUESTION_WEIGHT = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +62,24 @@ NO_MATCH = FaqMatch("none", [])
 # "ha" (Hà Nội), "ban" (bán), "minh" (Hồ Chí Minh), "the" (thẻ) stay searchable and are
 # left to the IDF weighting.
 STOP_WORDS: dict[str, frozenset[str]] = {
-    "vi": frozenset(
-        "a ah ak ad admin shop oi vay nhe nha nhi em xin cho hoi voi giup dum u uh".split()
-    ),
-    "en": frozenset(
-        "a an the i im me my you your we us our do does is are can could would please pls "
-        "plz tell know want to hi hello hey thanks thank of it this there".split()
-    ),
+    "vi": frozenset({
+        "a", "ah", "ak", "ad", "admin", "shop", "oi", "vay", "nhe", "nha", "nhi", "em", "xin",
+        "cho", "hoi", "voi", "giup", "dum", "u", "uh",
+    }),
+    "en": frozenset({
+        "a", "an", "the", "i", "im", "me", "my", "you", "your", "we", "us", "our", "do", "does",
+        "is", "are", "can", "could", "would", "please", "pls", "plz", "tell", "know", "want",
+        "to", "hi", "hello", "hey", "thanks", "thank", "of", "it", "this", "there",
+    }),
 }
+# Words that say what kind of answer is wanted (how, where, whether), not what it is about.
+# They keep a fraction of their weight, whatever their frequency in this FAQ. Left out
+# for the same folding reason: "the" (thẻ), "bao" (bảo), "cua" (cửa), "may" (máy).
+QUESTION_WORDS = frozenset({
+    "nhu", "nao", "lam", "sao", "o", "dau", "khi", "gi", "nhieu", "lau", "co", "khong",
+    "duoc", "la", "thi", "de",
+    "what", "how", "when", "where", "which", "why", "who", "will", "have", "any",
+})
 _ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())
 
 # Chat shorthand that is never an FAQ word itself; expanded only when not in the vocabulary.
@@ -94,6 +106,43 @@ def _untelex(token: str) -> str:
     if len(text) > 2 and text[-1] in _TELEX_TONES and any(ch in _VOWELS for ch in text[:-1]):
         text = text[:-1]
     return text
+
+
+def _stem(word: str) -> str:
+    """Strip English inflections ("returned", "shops", "shipping") so they meet their stems.
+
+    No Vietnamese syllable ends in -s, -ed or -ing, so Vietnamese words pass unchanged.
+    """
+    if len(word) > 5 and word.endswith("ing"):
+        stem = word[:-3]
+    elif len(word) > 4 and word.endswith("ed"):
+        stem = word[:-2]
+    elif len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    elif len(word) > 4 and word.endswith(("ses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    else:
+        return word
+    if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
+        stem = stem[:-1]  # shipping -> shipp -> ship
+    return stem
+
+
+def _content_words(words: Iterable[str], stop: frozenset[str]) -> list[str]:
+    return [_stem(w) for w in words if w not in stop]
+
+
+def _feature_factor(feature: str) -> float:
+    """How much of its IDF a word or word pair counts: question words and pairs count less."""
+    words = feature.split(" ")
+    factor = min(_QUESTION_WEIGHT if w in QUESTION_WORDS else 1.0 for w in words)
+    return factor * (_PAIR_WEIGHT if len(words) > 1 else 1.0)
+
+
+def _pairs(words: Sequence[str]) -> list[str]:
+    return [f"{a} {b}" for a, b in itertools.pairwise(words)]
 
 
 def _max_edits(length: int) -> int:
@@ -153,11 +202,11 @@ class FaqIndex:
         self._clean: list[str] = []
         for row, phrasing in enumerate(self._phrasings):
             stop = STOP_WORDS.get(phrasing.language, _ALL_STOP_WORDS)
-            words = [w for w in fold(phrasing.text).split() if w not in stop]
+            words = _content_words(fold(phrasing.text).split(), stop)
             self._clean.append(" ".join(words))
             ids = []
-            for word in dict.fromkeys(words):
-                token_id = vocabulary.setdefault(word, len(vocabulary))
+            for feature in dict.fromkeys([*words, *_pairs(words)]):
+                token_id = vocabulary.setdefault(feature, len(vocabulary))
                 if token_id == len(postings):
                     postings.append([])
                 postings[token_id].append(row)
@@ -171,6 +220,7 @@ class FaqIndex:
         df = np.array([len(rows) for rows in postings], dtype=np.float64)
         # BM25's IDF: never negative, and a word in half the phrasings still counts a little.
         self._idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        self._idf *= np.array([_feature_factor(w) for w in self._words], dtype=np.float64)
         self._unknown_weight = math.log1p((n + 0.5) / 1.5) if n else 0.0
         self._doc_weight = np.array(
             [float(self._idf[ids].sum()) for ids in documents], dtype=np.float64
@@ -178,6 +228,8 @@ class FaqIndex:
 
         self._deletes: dict[str, list[int]] = {}
         for word, token_id in vocabulary.items():
+            if " " in word:
+                continue
             for variant in _deletes(word, _max_edits(len(word))):
                 self._deletes.setdefault(variant, []).append(token_id)
 
@@ -219,7 +271,7 @@ class FaqIndex:
         if not terms:
             return NO_MATCH
         dice = self._dice(terms)
-        corrected = " ".join(self._best_word(term) for term in terms)
+        corrected = " ".join(self._best_word(t) for t in terms if " " not in t.word)
 
         mask = self._language_masks.get(language) if language else None
         passes = [mask, ~mask] if mask is not None else [None]
@@ -234,23 +286,31 @@ class FaqIndex:
 
     def _terms(self, folded: str, language: str | None) -> list[_Term]:
         stop = STOP_WORDS.get(language, _ALL_STOP_WORDS) if language else _ALL_STOP_WORDS
-        words: list[str] = []
+        raw: list[str] = []
         for word in folded.split():
             if word not in self._vocabulary and word in _SHORTHAND:
-                words.extend(_SHORTHAND[word].split())
+                raw.extend(_SHORTHAND[word].split())
             else:
-                words.append(word)
-        terms = []
-        for word in dict.fromkeys(words):
-            if word in stop:
+                raw.append(word)
+        words = _content_words(raw, stop)
+        terms: dict[str, _Term] = {}
+        for word in words:
+            if word in terms:
                 continue
             alternatives = self._alternatives(word)
             if alternatives:
                 weight = max(float(self._idf[token_id]) for token_id, _ in alternatives)
             else:
                 weight = self._unknown_weight
-            terms.append(_Term(word, weight, alternatives))
-        return terms
+            terms[word] = _Term(word, weight, alternatives)
+        # Adjacent words as pairs tell "thanh toán" (payment) from "thành viên" (member).
+        readings = [(self._best_word(terms[w]), self._best_factor(terms[w])) for w in words]
+        for (first, f1), (second, f2) in itertools.pairwise(readings):
+            pair = f"{first} {second}"
+            token_id = self._vocabulary.get(pair)
+            if token_id is not None and pair not in terms:
+                terms[pair] = _Term(pair, float(self._idf[token_id]), ((token_id, min(f1, f2)),))
+        return list(terms.values())
 
     def _alternatives(self, word: str) -> tuple[tuple[int, float], ...]:
         """The vocabulary words a query word may be: itself, its Telex reading, near typos."""
@@ -303,6 +363,10 @@ class FaqIndex:
             return term.word
         token_id = max(term.alternatives, key=lambda alt: alt[1])[0]
         return self._words[token_id]
+
+    @staticmethod
+    def _best_factor(term: _Term) -> float:
+        return max((factor for _, factor in term.alternatives), default=0.0)
 
     # --- the precise pass ----------------------------------------------------------------
 

@@ -9,7 +9,6 @@ record, so exporting, editing and re-importing is safe.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
@@ -44,9 +43,10 @@ class RowError:
 
     row: int
     reason: str
+    unit: str = "row"  # "entry" in YAML files, which have no rows
 
     def __str__(self) -> str:
-        return f"row {self.row}: {self.reason}"
+        return f"{self.unit} {self.row}: {self.reason}"
 
 
 @dataclass
@@ -117,20 +117,12 @@ def _read_csv(path: Path) -> Table:
     first_line = content.lstrip("\r\n").split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
-    headers: list[str] | None = None
-    number = 0
-    body: list[tuple[int, list[str]]] = []
-    for number, record in enumerate(reader, start=1):  # noqa: B007 - number used after
-        if headers is None:
-            if not any(cell.strip() for cell in record):
-                continue  # blank lines above the header
-            headers = record
-            header_row = number
-            continue
-        body.append((number - header_row + 1, record))
-    if headers is None:
-        raise ImportFileError(f"{path.name} is empty")
-    return Table(headers, body)
+    # Rows keep the numbers a spreadsheet shows, blank lines above the header included.
+    records = list(enumerate(reader, start=1))
+    for position, (_, record) in enumerate(records):
+        if any(cell.strip() for cell in record):
+            return Table(record, records[position + 1 :])
+    raise ImportFileError(f"{path.name} is empty")
 
 
 def _read_xlsx(path: Path) -> Table:
@@ -152,8 +144,7 @@ def _read_xlsx(path: Path) -> Table:
 
 def _xlsx_body(workbook: Any, rows: Iterator[Any], header_row: int) -> Iterator[tuple[int, Any]]:
     try:
-        for number, record in enumerate(rows, start=header_row + 1):
-            yield number, record
+        yield from enumerate(rows, start=header_row + 1)
     finally:
         workbook.close()
 
@@ -172,7 +163,7 @@ def _text(value: Any) -> str:
     return clean(str(value))
 
 
-class _Invalid(ValueError):
+class CellError(ValueError):
     """A cell's value is wrong; the message is shown to the person who fixes the file."""
 
 
@@ -180,11 +171,11 @@ def _shown(value: Any) -> str:
     return f"'{_text(value)}'"
 
 
-def _limited(limit: int) -> Callable[[str, Any], str]:
+def limited(limit: int) -> Callable[[str, Any], str]:
     def parse(column: str, value: Any) -> str:
         text = _text(value)
         if len(text) > limit:
-            raise _Invalid(f"{column} is longer than {limit} characters")
+            raise CellError(f"{column} is longer than {limit} characters")
         return text
 
     return parse
@@ -206,7 +197,7 @@ _KINDS = {
 def _kind(column: str, value: Any) -> str:
     kind = _KINDS.get(fold(_text(value)))
     if kind is None:
-        raise _Invalid(f"{column} {_shown(value)} is not individual or organization")
+        raise CellError(f"{column} {_shown(value)} is not individual or organization")
     return str(kind)
 
 
@@ -214,14 +205,14 @@ def _phone(column: str, value: Any) -> str:
     try:
         return normalise_phone(_text(value))
     except ValueError:
-        raise _Invalid(f"{column} {_shown(value)} is not a phone number") from None
+        raise CellError(f"{column} {_shown(value)} is not a phone number") from None
 
 
 def _email(column: str, value: Any) -> str:
     try:
         return validate_email(_text(value), check_deliverability=False).normalized
     except EmailNotValidError:
-        raise _Invalid(f"{column} {_shown(value)} is not an e-mail address") from None
+        raise CellError(f"{column} {_shown(value)} is not an e-mail address") from None
 
 
 def _date(column: str, value: Any) -> date:
@@ -232,13 +223,13 @@ def _date(column: str, value: Any) -> date:
     try:
         return parse_date(_text(value))
     except ValueError:
-        raise _Invalid(f"{column} {_shown(value)} is not a date (YYYY-MM-DD)") from None
+        raise CellError(f"{column} {_shown(value)} is not a date (YYYY-MM-DD)") from None
 
 
-def _language(column: str, value: Any) -> str:
+def parse_language(column: str, value: Any) -> str:
     language = _text(value).lower()
     if language not in ("vi", "en"):
-        raise _Invalid(f"{column} {_shown(value)} is not vi or en")
+        raise CellError(f"{column} {_shown(value)} is not vi or en")
     return language
 
 
@@ -254,12 +245,12 @@ def _yes_no(column: str, value: Any) -> bool:
         return True
     if folded in _NO:
         return False
-    raise _Invalid(f"{column} {_shown(value)} is not yes or no")
+    raise CellError(f"{column} {_shown(value)} is not yes or no")
 
 
 def _whole(column: str, value: Any, *, positive: bool = False) -> int:
     if isinstance(value, bool):
-        raise _Invalid(f"{column} {_shown(value)} is not a whole number")
+        raise CellError(f"{column} {_shown(value)} is not a whole number")
     if isinstance(value, int):
         number = value
     elif isinstance(value, float) and value.is_integer():
@@ -267,10 +258,10 @@ def _whole(column: str, value: Any, *, positive: bool = False) -> int:
     else:
         text = _text(value)
         if not re.fullmatch(r"-?\d+", text):
-            raise _Invalid(f"{column} {_shown(value)} is not a whole number")
+            raise CellError(f"{column} {_shown(value)} is not a whole number")
         number = int(text)
     if number < 0 or (positive and number == 0):
-        raise _Invalid(f"{column} {_shown(value)} must be {'above' if positive else 'at least'} 0")
+        raise CellError(f"{column} {_shown(value)} must be {'above' if positive else 'at least'} 0")
     return number
 
 
@@ -289,19 +280,19 @@ _GROUPED = re.compile(r"\d{1,3}(?:\.\d{3})+|\d{1,3}(?:,\d{3})+|\d+")
 def _vnd(column: str, value: Any) -> int:
     """Whole đồng, written the way shops write them: 1.250.000, 1,250,000, 1250000 ₫."""
     if isinstance(value, float) and not value.is_integer():
-        raise _Invalid(f"{column} {_shown(value)} is not a whole number of đồng")
+        raise CellError(f"{column} {_shown(value)} is not a whole number of đồng")
     if isinstance(value, int | float) and not isinstance(value, bool):
         if value < 0:
-            raise _Invalid(f"{column} {_shown(value)} must not be negative")
+            raise CellError(f"{column} {_shown(value)} must not be negative")
         return int(value)
     text = _CURRENCY.sub("", _text(value)).replace(" ", "").replace("\xa0", "")
     if text.startswith("-"):
-        raise _Invalid(f"{column} {_shown(value)} must not be negative")
+        raise CellError(f"{column} {_shown(value)} must not be negative")
     if _GROUPED.fullmatch(text):
         return int(re.sub(r"[.,]", "", text))
     if re.fullmatch(r"\d+[.,]\d+", text):
-        raise _Invalid(f"{column} {_shown(value)} is not a whole number of đồng")
-    raise _Invalid(f"{column} {_shown(value)} is not an amount in đồng")
+        raise CellError(f"{column} {_shown(value)} is not a whole number of đồng")
+    raise CellError(f"{column} {_shown(value)} is not an amount in đồng")
 
 
 _LOCAL_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")
@@ -328,7 +319,7 @@ def _moment(zone: ZoneInfo) -> Callable[[str, Any], datetime]:
                     except ValueError:
                         continue
             if moment is None:
-                raise _Invalid(
+                raise CellError(
                     f"{column} {_shown(value)} is not a date and time "
                     "(YYYY-MM-DD HH:MM or dd/mm/yyyy HH:MM)"
                 )
@@ -342,7 +333,7 @@ def _moment(zone: ZoneInfo) -> Callable[[str, Any], datetime]:
 # --- rows ---------------------------------------------------------------------------------
 
 
-class _Row:
+class Row:
     """One data row being validated; collects every problem instead of stopping at one."""
 
     def __init__(self, number: int, cells: dict[str, Any]) -> None:
@@ -370,7 +361,7 @@ class _Row:
             return default
         try:
             return parse(column, self.cells[column])
-        except _Invalid as exc:
+        except CellError as exc:
             self.problems.append(str(exc))
             return None
 
@@ -424,7 +415,7 @@ def check_headers(table: Table, columns: Columns) -> tuple[list[str | None], lis
     return keys, errors
 
 
-def iter_rows(table: Table, keys: list[str | None]) -> Iterator[_Row | RowError]:
+def iter_rows(table: Table, keys: list[str | None]) -> Iterator[Row | RowError]:
     """Data rows as named cells; blank rows are skipped, values under no header are errors."""
     for number, record in table.rows:
         cells: dict[str, Any] = {}
@@ -440,10 +431,10 @@ def iter_rows(table: Table, keys: list[str | None]) -> Iterator[_Row | RowError]
             continue
         if all(_text(value) == "" for value in cells.values()):
             continue
-        yield _Row(number, cells)
+        yield Row(number, cells)
 
 
-def _check_duplicate(row: _Row, code: str | None, seen: dict[str, int]) -> None:
+def _check_duplicate(row: Row, code: str | None, seen: dict[str, int]) -> None:
     if code is None:
         return
     earlier = seen.get(code)
@@ -453,8 +444,8 @@ def _check_duplicate(row: _Row, code: str | None, seen: dict[str, int]) -> None:
         seen[code] = row.number
 
 
-def _problems(row: _Row) -> list[RowError]:
-    return [RowError(row.number, problem) for problem in row.problems]
+def row_errors(row: Row, unit: str = "row") -> list[RowError]:
+    return [RowError(row.number, problem, unit) for problem in row.problems]
 
 
 # --- customers -------------------------------------------------------------------------------
@@ -462,27 +453,27 @@ def _problems(row: _Row) -> list[RowError]:
 
 _CUSTOMER_FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "kind": _kind,
-    "name": _limited(200),
+    "name": limited(200),
     "phone": _phone,
     "email": _email,
     "birthday": _date,
-    "region": _limited(100),
-    "contact_person": _limited(200),
-    "address": _limited(500),
-    "occupation": _limited(200),
+    "region": limited(100),
+    "contact_person": limited(200),
+    "address": limited(500),
+    "occupation": limited(200),
     "size": _count,
 }
 
 
-def _customer_values(row: _Row) -> tuple[str | None, dict[str, Any]]:
-    code = row.get("code", _limited(40), required=True)
+def _customer_values(row: Row) -> tuple[str | None, dict[str, Any]]:
+    code = row.get("code", limited(40), required=True)
     values: dict[str, Any] = {}
     for column, parse in _CUSTOMER_FIELDS.items():
         if row.has(column):
             values[column] = row.get(
                 column, parse, required=column in ("kind", "name", "phone")
             )
-    values["language"] = row.get("language", _language, default="vi")
+    values["language"] = row.get("language", parse_language, default="vi")
     # Consent is stated or not: a blank cell keeps what the customer told us before.
     if row.has("marketing_consent") and not row.blank("marketing_consent"):
         consent = row.get("marketing_consent", _yes_no)
@@ -509,7 +500,7 @@ async def import_customers(db: Database, path: Path | str) -> ImportReport:
         code, values = _customer_values(row)
         _check_duplicate(row, code, seen)
         if row.problems:
-            errors.extend(_problems(row))
+            errors.extend(row_errors(row))
         elif code is not None:
             parsed.append((code, values))
     if errors:
@@ -557,7 +548,7 @@ _STATUSES = {
 def _order_kind(column: str, value: Any) -> str:
     kind = _text(value).lower()
     if kind not in (OrderKind.ORDER, OrderKind.INQUIRY):
-        raise _Invalid(f"{column} {_shown(value)} is not order or inquiry")
+        raise CellError(f"{column} {_shown(value)} is not order or inquiry")
     return kind
 
 
@@ -571,10 +562,10 @@ class _OrderRow:
 
 
 def _order_values(
-    row: _Row, customers: dict[str, int], moment: Callable[[str, Any], datetime]
+    row: Row, customers: dict[str, int], moment: Callable[[str, Any], datetime]
 ) -> _OrderRow | None:
-    code = row.get("code", _limited(40), required=True)
-    customer_code = row.get("customer_code", _limited(40), required=True)
+    code = row.get("code", limited(40), required=True)
+    customer_code = row.get("customer_code", limited(40), required=True)
     customer_id = customers.get(customer_code) if customer_code else None
     if customer_code and customer_id is None:
         row.problems.append(
@@ -604,8 +595,8 @@ def _order_values(
     if row.has("discount"):
         values["discount"] = row.get("discount", _vnd, default=0)
     if row.has("payment_terms"):
-        values["payment_terms"] = row.get("payment_terms", _limited(200)) or None
-    product = row.get("product", _limited(200)) if row.has("product") else None
+        values["payment_terms"] = row.get("payment_terms", limited(200)) or None
+    product = row.get("product", limited(200)) if row.has("product") else None
     quantity = row.get("quantity", _quantity, default=1) if row.has("quantity") else 1
     if not product and row.has("quantity") and not row.blank("quantity"):
         row.problems.append("quantity is given without a product")
@@ -640,7 +631,7 @@ async def import_orders(
             order = _order_values(row, customers, moment)
             _check_duplicate(row, _text(row.cells.get("code")) or None, seen)
             if row.problems:
-                errors.extend(_problems(row))
+                errors.extend(row_errors(row))
             elif order is not None:
                 parsed.append(order)
         if errors:
@@ -752,19 +743,3 @@ async def _update(session: AsyncSession, model: type, rows: list[dict[str, Any]]
     for chunk in _chunks(rows):
         await session.execute(update(model), list(chunk))
 
-
-__all__ = [
-    "CUSTOMER_COLUMNS",
-    "ORDER_COLUMNS",
-    "ImportFileError",
-    "ImportReport",
-    "RowError",
-    "Table",
-    "check_headers",
-    "codecs",
-    "header_key",
-    "import_customers",
-    "import_orders",
-    "iter_rows",
-    "read_table",
-]

@@ -75,13 +75,13 @@ class Renderer:
     def language(self, language: str | None) -> str:
         return language if language in LANGUAGES else self.default_language
 
-    def chat(self, language: str | None, name: str, **context: Any) -> str:
+    def chat(self, language: str | None, name: str, /, **context: Any) -> str:
         """A Telegram HTML message from ``templates/<lang>/<name>.html``."""
         lang = self.language(language)
         template = self.env.get_template(f"{lang}/{name}.html")
         return template.render(lang=lang, **context).strip()
 
-    def email(self, language: str | None, name: str, **context: Any) -> Email:
+    def email(self, language: str | None, name: str, /, **context: Any) -> Email:
         """Subject, plain text and HTML of an e-mail in the reader's language."""
         lang = self.language(language)
         base = f"email/{lang}/{name}"
@@ -90,7 +90,7 @@ class Renderer:
         html = self.env.get_template(f"{base}.html").render(lang=lang, **context)
         return Email(subject=" ".join(subject.split()), text=plain.strip(), html=html)
 
-    def label(self, language: str | None, key: str, **context: Any) -> str:
+    def label(self, language: str | None, key: str, /, **context: Any) -> str:
         """A short string (button label, command description) from the strings tables.
 
         Labels are plain text for buttons and command lists; callers that put one into
@@ -118,7 +118,7 @@ class Renderer:
         except TemplateError as exc:
             raise TemplateProblem(str(exc)) from exc
 
-    def render_string(self, source: str, *, html: bool = True, **context: Any) -> str:
+    def render_string(self, source: str, /, *, html: bool = True, **context: Any) -> str:
         """Render a staff-written template in the sandbox, reporting any problem."""
         try:
             return self.from_string(source, html=html).render(**context).strip()

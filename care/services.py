@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from care.db import Database
+from care.faq import FaqService
 from care.interactions import InteractionLog
 from care.rendering import Renderer
 from care.settings import Settings
@@ -27,11 +28,13 @@ class Services:
     db: Database
     renderer: Renderer
     interactions: InteractionLog
+    faq: FaqService
     clock: Callable[[], datetime] = utcnow
 
     async def start(self) -> None:
         """Bring the schema up to date and warm what is built once (the FAQ index)."""
         await self.db.upgrade()
+        await self.faq.load()
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -51,6 +54,7 @@ def build_services(
         db=db,
         renderer=renderer,
         interactions=InteractionLog(db),
+        faq=FaqService(db, settings, clock),
         clock=clock,
     )
 

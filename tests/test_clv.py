@@ -218,6 +218,17 @@ def test_expected_purchases_stay_finite_and_bounded_for_heavy_buyers(cdnow_bgnbd
     assert expected[3] < 1e-6
 
 
+def test_expected_purchases_are_continuous_where_equation_10_is_zero_over_zero():
+    x, t_x, T = [0, 2, 20], [0.0, 30.43, 38.0], [38.86, 38.86, 39.0]
+
+    def at(a: float) -> np.ndarray:
+        params = clv.BgNbdParams(0.243, 4.414, a, 2.426, 0.0, 0, "weeks")
+        return clv.expected_purchases(params, 39.0, x, t_x, T)
+
+    assert np.all(np.isfinite(at(1.0)))
+    np.testing.assert_allclose(at(1.0), (at(0.9999) + at(1.0001)) / 2, rtol=1e-6)
+
+
 def test_expected_purchases_grow_with_the_horizon(cdnow, cdnow_bgnbd):
     x, t_x, T = cdnow["x"], cdnow["t_x"], cdnow["T"]
     assert np.all(clv.expected_purchases(cdnow_bgnbd, 0.0, x, t_x, T) == 0)
@@ -275,14 +286,22 @@ def test_clv_is_expected_purchases_times_expected_spend(cdnow_bgnbd, cdnow_gamma
     ) == pytest.approx(0.3 * value)
 
 
-def test_discounting_lowers_clv_by_no_more_than_the_full_year_factor(
-    cdnow_bgnbd, cdnow_gamma_gamma
-):
+def test_each_month_is_discounted_as_received_at_its_end(cdnow_bgnbd, cdnow_gamma_gamma):
     args = (cdnow_bgnbd, cdnow_gamma_gamma, 4, 35.0, 39.0, 30.0)
-    plain = clv.clv_12_months(*args)
+    one_month = clv.predict_clv(*args, months=1)
+    assert clv.predict_clv(*args, months=1, monthly_discount_rate=0.02) == pytest.approx(
+        one_month / 1.02
+    )
+
+    month_in_weeks = 365.25 / 12 / 7
+    cumulative = [
+        clv.expected_purchases(cdnow_bgnbd, i * month_in_weeks, 4, 35.0, 39.0) for i in range(13)
+    ]
+    spend = clv.expected_average_spend(cdnow_gamma_gamma, 4, 30.0)
+    by_hand = sum((cumulative[i] - cumulative[i - 1]) * spend / 1.01**i for i in range(1, 13))
     discounted = clv.clv_12_months(*args, monthly_discount_rate=0.01)
-    assert plain / 1.01**12 < discounted < plain / 1.01
-    assert clv.predict_clv(*args, months=24) > plain
+    assert discounted == pytest.approx(by_hand)
+    assert discounted < clv.clv_12_months(*args) < clv.predict_clv(*args, months=24)
 
 
 # ------------------------------------------------------------------ refusing to fit
@@ -331,3 +350,23 @@ def test_inconsistent_customer_histories_are_rejected(cdnow_bgnbd, x, t_x, T, me
 def test_an_unknown_time_unit_is_rejected(cdnow):
     with pytest.raises(ValueError, match="time_unit"):
         clv.fit_bgnbd(cdnow["x"], cdnow["t_x"], cdnow["T"], time_unit="fortnights")
+
+
+@pytest.mark.parametrize(
+    ("months", "rate", "message"),
+    [(0, 0.0, "months"), (12, -0.01, "discount")],
+)
+def test_a_clv_horizon_or_discount_rate_that_makes_no_sense_is_rejected(
+    cdnow_bgnbd, cdnow_gamma_gamma, months, rate, message
+):
+    with pytest.raises(ValueError, match=message):
+        clv.predict_clv(
+            cdnow_bgnbd,
+            cdnow_gamma_gamma,
+            4,
+            35.0,
+            39.0,
+            30.0,
+            months=months,
+            monthly_discount_rate=rate,
+        )

@@ -31,12 +31,12 @@ def language(update: Update, context: CareContext) -> str:
     return context.language(user.language_code if user else None)
 
 
-def label(update: Update, context: CareContext, key: str, **values: Any) -> str:
+def label(update: Update, context: CareContext, key: str, /, **values: Any) -> str:
     """A short string (button, prompt) in the reader's language."""
     return context.services.renderer.label(language(update, context), key, **values)
 
 
-def render(update: Update, context: CareContext, template: str, **values: Any) -> str:
+def render(update: Update, context: CareContext, template: str, /, **values: Any) -> str:
     return context.services.renderer.chat(language(update, context), template, **values)
 
 
@@ -51,6 +51,7 @@ async def reply(
     update: Update,
     context: CareContext,
     template: str,
+    /,
     *,
     markup: Markup = None,
     **values: Any,
@@ -70,6 +71,7 @@ async def edit(
     update: Update,
     context: CareContext,
     template: str,
+    /,
     *,
     markup: InlineKeyboardMarkup | None = None,
     **values: Any,

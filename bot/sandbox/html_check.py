@@ -182,9 +182,7 @@ class _TelegramHTML(HTMLParser):
             self._fail("Unexpected end tag {at}")
         top = self.open_tags.pop()
         if tag != top.name:
-            self._fail(
-                f'Unmatched end tag {{at}}, expected "</{top.name}>", found "</{tag}>"'
-            )
+            self._fail(f'Unmatched end tag {{at}}, expected "</{top.name}>", found "</{tag}>"')
         self._close(top)
 
     def handle_comment(self, data: str) -> None:

@@ -50,10 +50,10 @@ def blank_png(width: int, height: int) -> bytes:
     """A valid grey PNG of the given size (a few hundred bytes: it compresses to nothing)."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        checksum = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", checksum)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
     rows = (b"\x00" + b"\x80" * width) * height  # filter byte + pixels per row
-    return _PNG_MAGIC + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(
-        b"IEND", b""
-    )
+    idat = zlib.compress(rows)
+    return _PNG_MAGIC + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")

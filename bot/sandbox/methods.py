@@ -21,7 +21,15 @@ from bot.sandbox.html_check import (
     utf16_len,
 )
 from bot.sandbox.images import image_size, photo_sizes
-from bot.sandbox.model import ApiError, CallbackAnswer, Revision, SentMessage, SimChat, bad_request, forbidden
+from bot.sandbox.model import (
+    ApiError,
+    CallbackAnswer,
+    Revision,
+    SentMessage,
+    SimChat,
+    bad_request,
+    forbidden,
+)
 from bot.sandbox.params import Params
 from bot.sandbox.world import World
 
@@ -42,17 +50,35 @@ BUTTON_ACTIONS = (
     "pay",
 )
 CHAT_ACTIONS = frozenset(
-    "typing upload_photo record_video upload_video record_voice upload_voice upload_document "
-    "choose_sticker find_location record_video_note upload_video_note".split()
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
 )
 COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 LANGUAGE = re.compile(r"(|[a-z]{2})")
 
 # Methods that put a message into a chat; only these count against the flood limits.
 FLOOD_COUNTED = frozenset(
-    {"sendmessage", "sendphoto", "senddocument", "editmessagetext", "editmessagecaption",
-     "editmessagereplymarkup"}
+    {
+        "sendmessage",
+        "sendphoto",
+        "senddocument",
+        "editmessagetext",
+        "editmessagecaption",
+        "editmessagereplymarkup",
+    }
 )
+BAD_BUTTON = "can't parse inline keyboard button: "
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
@@ -66,7 +92,6 @@ class BotApi:
         self.world = world
         self.closed = False  # set when the server stops, to release long polls
         self._poll_generation = 0
-        accept = self.accept_and_keep
         named: dict[str, Callable[[Params], Any]] = {
             "getMe": self.get_me,
             "getUpdates": self.get_updates,
@@ -78,10 +103,10 @@ class BotApi:
             "setMyCommands": self.set_my_commands,
             "getMyCommands": self.get_my_commands,
             "deleteMyCommands": self.delete_my_commands,
-            "setChatMenuButton": accept,
-            "setMyDescription": accept,
-            "setMyShortDescription": accept,
-            "setMyName": accept,
+            "setChatMenuButton": self._keeper("setChatMenuButton"),
+            "setMyDescription": self._keeper("setMyDescription"),
+            "setMyShortDescription": self._keeper("setMyShortDescription"),
+            "setMyName": self._keeper("setMyName"),
             "sendMessage": self.send_message,
             "sendPhoto": self.send_photo,
             "sendDocument": self.send_document,
@@ -97,7 +122,6 @@ class BotApi:
         }
         # Telegram matches method names without regard to case.
         self.methods = {name.lower(): method for name, method in named.items()}
-        self._settings_names = {"setchatmenubutton", "setmydescription"}
 
     def flood_chat(self, params: Params) -> SimChat | None:
         """The chat a counted call writes to, if it exists (flood control needs it first)."""
@@ -220,10 +244,14 @@ class BotApi:
             raise bad_request("invalid language code specified")
         return json.dumps(scope, sort_keys=True), language
 
-    def accept_and_keep(self, p: Params) -> bool:
-        """Settings the sandbox has no use for (descriptions, menu button): kept for tests."""
-        self.world.settings[str(len(self.world.settings))] = dict(p.values)
-        return True
+    def _keeper(self, method: str) -> Callable[[Params], bool]:
+        """A method for settings the sandbox has no use for: accepted and kept for tests."""
+
+        def keep(p: Params) -> bool:
+            self.world.settings[method] = dict(p.values)
+            return True
+
+        return keep
 
     # --- sending ------------------------------------------------------------------------
 
@@ -340,7 +368,8 @@ class BotApi:
         return formatted
 
     def _caption(self, p: Params) -> FormattedText:
-        return self._format(p, "caption", "caption_entities", MAX_CAPTION, "message caption is too long")
+        too_long = "message caption is too long"
+        return self._format(p, "caption", "caption_entities", MAX_CAPTION, too_long)
 
     @staticmethod
     def _caption_content(formatted: FormattedText) -> dict[str, Any]:
@@ -353,6 +382,8 @@ class BotApi:
 
     def _reply_target(self, chat: SimChat, p: Params) -> dict[str, Any] | None:
         parameters = p.json("reply_parameters", "reply parameters") or {}
+        if not isinstance(parameters, dict):
+            raise bad_request("can't parse reply parameters JSON object")
         message_id = parameters.get("message_id") or p.integer("reply_to_message_id")
         if not message_id:
             return None
@@ -386,26 +417,20 @@ class BotApi:
     @staticmethod
     def _check_inline_keyboard(rows: Any) -> None:
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
+            raise bad_request('field "inline_keyboard" must be an Array of Arrays')
         if sum(len(row) for row in rows) > MAX_BUTTONS:
             raise bad_request("REPLY_MARKUP_TOO_LONG")
         for button in (button for row in rows for button in row):
             if not isinstance(button, dict):
-                raise bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+                raise bad_request(f"{BAD_BUTTON}InlineKeyboardButton must be an Object")
             if not isinstance(button.get("text"), str):
-                raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
+                raise bad_request(f'{BAD_BUTTON}Field "text" must be of type String')
             # Telegram treats an empty callback_data or url as absent.
             actions = [a for a in BUTTON_ACTIONS if button.get(a) not in (None, "")]
             if not actions:
-                raise bad_request(
-                    "can't parse inline keyboard button: "
-                    "Text buttons are unallowed in the inline keyboard"
-                )
+                raise bad_request(f"{BAD_BUTTON}Text buttons are unallowed in the inline keyboard")
             if len(actions) > 1:
-                raise bad_request(
-                    "can't parse inline keyboard button: "
-                    f"exactly one of the optional fields must be used, found {actions}"
-                )
+                raise bad_request(f"{BAD_BUTTON}exactly one action field must be used: {actions}")
             data = button.get("callback_data")
             if data is not None and (
                 not isinstance(data, str) or len(data.encode()) > MAX_CALLBACK_DATA
@@ -418,11 +443,11 @@ class BotApi:
     @staticmethod
     def _check_keyboard(rows: Any) -> None:
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise bad_request('field "keyboard" of the ReplyKeyboardMarkup must be an Array')
+            raise bad_request('field "keyboard" must be an Array of Arrays')
         for button in (button for row in rows for button in row):
             text = button if isinstance(button, str) else (button or {}).get("text")
             if not isinstance(text, str) or not text:
-                raise bad_request('can\'t parse keyboard button: Field "text" must be of type String')
+                raise bad_request('can\'t parse keyboard button: field "text" must be a String')
 
     # --- files --------------------------------------------------------------------------
 
@@ -504,7 +529,8 @@ class BotApi:
         if not formatted.text:
             raise bad_request("message text is empty")
         content = {"text": formatted.text, "entities": formatted.entities}
-        return self._edit(message, sent, p, content, formatted, p.text("text", "") or "")
+        raw = p.text("text", "") or ""
+        return self._edit(message, sent, p, content, formatted, raw, p.text("parse_mode"))
 
     def edit_message_caption(self, p: Params) -> dict[str, Any]:
         message, sent = self._own_message(p)
@@ -512,12 +538,13 @@ class BotApi:
             raise bad_request("there is no caption in the message to edit")
         formatted = self._caption(p)
         content = {"caption": formatted.text, "caption_entities": formatted.entities}
-        return self._edit(message, sent, p, content, formatted, p.text("caption", "") or "")
+        raw = p.text("caption", "") or ""
+        return self._edit(message, sent, p, content, formatted, raw, p.text("parse_mode"))
 
     def edit_message_reply_markup(self, p: Params) -> dict[str, Any]:
         message, sent = self._own_message(p)
         formatted = FormattedText(sent.text, sent.entities)
-        return self._edit(message, sent, p, {}, formatted, sent.raw_text)
+        return self._edit(message, sent, p, {}, formatted, sent.raw_text, sent.parse_mode)
 
     def _edit(
         self,
@@ -527,6 +554,7 @@ class BotApi:
         content: dict[str, Any],
         formatted: FormattedText,
         raw_text: str,
+        parse_mode: str | None,
     ) -> dict[str, Any]:
         """Apply an edit. Like Telegram, an edit without reply_markup removes the keyboard."""
         markup = self._reply_markup(p, inline_only=True)
@@ -543,7 +571,7 @@ class BotApi:
                 message.pop(key, None)
         message["edit_date"] = int(time.time())
         sent.text, sent.raw_text, sent.entities = formatted.text, raw_text, formatted.entities
-        sent.parse_mode = p.text("parse_mode") if raw_text != sent.raw_text else sent.parse_mode
+        sent.parse_mode = parse_mode
         sent.reply_markup, sent.edited, sent.time = markup, True, time.monotonic()
         self.world.record_event(sent)
         return message

@@ -8,6 +8,7 @@ set and replaced on every change, then checks its own condition again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import Callable
@@ -64,20 +65,19 @@ class World:
         self._change.set()
         self._change = asyncio.Event()
 
-    async def wait_until(self, check: Callable[[], T | None], timeout: float) -> T | None:
-        """The first truthy result of check(), re-checked on every change; None on timeout."""
+    async def wait_until(self, check: Callable[[], T | None], seconds: float) -> T | None:
+        """The first truthy result of check(), re-checked on every change; None after
+        ``seconds``."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + seconds
         while True:
             change = self._change  # taken before checking, so no change slips in between
             result = check()
             remaining = deadline - loop.time()
             if result or remaining <= 0:
                 return result
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(change.wait(), remaining)
-            except TimeoutError:
-                pass
 
     # --- updates ------------------------------------------------------------------------
 
@@ -86,8 +86,8 @@ class World:
 
         Like Telegram, the filter applies when the update is created, not when it is fetched.
         """
-        allowed = kind in self.allowed_updates if self.allowed_updates else (
-            kind not in OPT_IN_UPDATES
+        allowed = (
+            kind in self.allowed_updates if self.allowed_updates else (kind not in OPT_IN_UPDATES)
         )
         if not allowed:
             return None

@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = 8
     telegram_messages_per_second: float = 28.0
     segment_nightly_hour: int = 2
+    care_lookback_days: int = 3  # older deliveries get no thank-you/survey (imported history)
+    winback_segment: str = "at_risk"
+    newsletter_day: int = 1  # day of the month the newsletter goes out
+    outbox_lease_seconds: float = 300.0  # a claim older than this is from a dead dispatcher
+    outbox_retry_base_seconds: float = 30.0  # first retry delay, doubled on each attempt
+    outbox_retry_max_seconds: float = 3600.0
+    telegram_send_concurrency: int = 8  # requests in flight; the rate is the bucket's
+    unsubscribe_secret: SecretStr | None = None  # signs unsubscribe links; see care.outbox
 
     @field_validator("database_url")
     @classmethod

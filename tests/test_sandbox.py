@@ -127,7 +127,7 @@ async def test_pressing_a_button_the_message_does_not_have_is_a_test_mistake(
     sandbox: SandboxServer, bot: Bot
 ) -> None:
     message = await bot.send_message(LAN, "Chọn", reply_markup=keyboard(("A", "a")))
-    with pytest.raises(ValueError, match="no button with data 'b'"):
+    with pytest.raises(ValueError, match="(?i)no button with data 'b'"):
         sandbox.press_button(LAN, sandbox.sent(LAN)[0], "b")
     assert message.message_id == sandbox.sent(LAN)[0].message_id
 
@@ -136,14 +136,14 @@ async def test_pressing_a_button_the_message_does_not_have_is_a_test_mistake(
 
 
 async def test_bad_html_is_a_bad_request(bot: Bot) -> None:
-    with pytest.raises(BadRequest, match='end tag corresponding to start tag "b"'):
+    with pytest.raises(BadRequest, match='(?i)end tag corresponding to start tag "b"'):
         await bot.send_message(LAN, "<b>Xin chào", parse_mode="HTML")
-    with pytest.raises(BadRequest, match='Unsupported start tag "br/"'):
+    with pytest.raises(BadRequest, match='(?i)Unsupported start tag "br/"'):
         await bot.send_message(LAN, "dòng 1<br/>dòng 2", parse_mode="HTML")
 
 
 async def test_unescaped_user_input_in_html_is_a_bad_request(bot: Bot) -> None:
-    with pytest.raises(BadRequest, match='"&" at byte offset 4 must be escaped'):
+    with pytest.raises(BadRequest, match='(?i)"&" at byte offset 11 must be escaped'):
         await bot.send_message(LAN, "Công ty A & B", parse_mode="HTML")
 
 
@@ -165,25 +165,25 @@ async def test_4096_after_entity_parsing_is_accepted(
 
 @pytest.mark.parametrize("text", ["a" * 4097, "😀" * 2048 + "a", "&amp;" * 4097])
 async def test_more_than_4096_is_a_bad_request(bot: Bot, text: str) -> None:
-    with pytest.raises(BadRequest, match="Message is too long"):
+    with pytest.raises(BadRequest, match="(?i)Message is too long"):
         await bot.send_message(LAN, text, parse_mode="HTML")
 
 
 @pytest.mark.parametrize("text", ["   ", "<b></b>", "\n<i> </i>\n"])
 async def test_text_that_is_empty_after_parsing_is_a_bad_request(bot: Bot, text: str) -> None:
-    with pytest.raises(BadRequest, match="Message text is empty"):
+    with pytest.raises(BadRequest, match="(?i)Message text is empty"):
         await bot.send_message(LAN, text, parse_mode="HTML")
 
 
 async def test_a_caption_over_1024_is_a_bad_request(sandbox: SandboxServer, bot: Bot) -> None:
     photo = sandbox.send_photo(LAN)["photo"][-1]["file_id"]
-    with pytest.raises(BadRequest, match="Message caption is too long"):
+    with pytest.raises(BadRequest, match="(?i)Message caption is too long"):
         await bot.send_photo(LAN, photo, caption="a" * 1025)
 
 
 async def test_callback_data_over_64_bytes_is_button_data_invalid(bot: Bot) -> None:
     await bot.send_message(LAN, "ok", reply_markup=keyboard(("A", "đ" * 32)))  # 64 bytes
-    with pytest.raises(BadRequest, match="BUTTON_DATA_INVALID"):
+    with pytest.raises(BadRequest, match="(?i)BUTTON_DATA_INVALID"):
         await bot.send_message(LAN, "quá dài", reply_markup=keyboard(("A", "đ" * 32 + "x")))
 
 
@@ -205,7 +205,7 @@ async def test_a_blocked_user_is_forbidden_and_the_bot_hears_of_it(
 ) -> None:
     sandbox.block(LAN)
 
-    with pytest.raises(Forbidden, match="bot was blocked by the user"):
+    with pytest.raises(Forbidden, match="(?i)bot was blocked by the user"):
         await bot.send_message(LAN, "Khuyến mãi")
     (update,) = await bot.get_updates()
 
@@ -217,12 +217,12 @@ async def test_a_blocked_user_is_forbidden_and_the_bot_hears_of_it(
 
 async def test_a_deactivated_user_is_forbidden(sandbox: SandboxServer, bot: Bot) -> None:
     sandbox.deactivate(LAN)
-    with pytest.raises(Forbidden, match="user is deactivated"):
+    with pytest.raises(Forbidden, match="(?i)user is deactivated"):
         await bot.send_message(LAN, "Xin chào")
 
 
 async def test_an_unknown_chat_is_a_bad_request(bot: Bot) -> None:
-    with pytest.raises(BadRequest, match="Chat not found"):
+    with pytest.raises(BadRequest, match="(?i)Chat not found"):
         await bot.send_message(424242, "Xin chào")
 
 
@@ -235,15 +235,16 @@ async def test_replying_to_a_message_that_does_not_exist_is_a_bad_request(
     )
     assert reply.reply_to_message is not None
     assert reply.reply_to_message.text == "Giá bao nhiêu?"
-    with pytest.raises(BadRequest, match="Message to be replied not found"):
+    with pytest.raises(BadRequest, match="(?i)Message to be replied not found"):
         await bot.send_message(LAN, "?", reply_parameters=ReplyParameters(999))
 
 
 async def test_another_token_is_unauthorized(sandbox: SandboxServer, bot: Bot) -> None:
     await bot.get_me()
-    async with Bot("999:other", base_url=sandbox.base_url) as intruder:
-        with pytest.raises(InvalidToken):
-            await intruder.get_me()
+    intruder = Bot("999:other", base_url=sandbox.base_url)
+    with pytest.raises(InvalidToken):
+        await intruder.initialize()  # asks getMe
+    await intruder.shutdown()
 
 
 # --- editing -----------------------------------------------------------------------------
@@ -255,7 +256,7 @@ async def test_editing_to_the_same_text_and_markup_is_not_modified(
     buttons = keyboard(("Xác nhận", "ok"))
     message = await bot.send_message(LAN, "<b>Đơn hàng</b>", parse_mode="HTML", reply_markup=buttons)
 
-    with pytest.raises(BadRequest, match="Message is not modified"):
+    with pytest.raises(BadRequest, match="(?i)Message is not modified"):
         await message.edit_text("<b>Đơn hàng</b>", parse_mode="HTML", reply_markup=buttons)
     await message.edit_text("<b>Đơn hàng</b> đã giao", parse_mode="HTML", reply_markup=buttons)
 
@@ -264,9 +265,9 @@ async def test_editing_to_the_same_text_and_markup_is_not_modified(
 
 
 async def test_editing_or_deleting_an_unknown_message_is_a_bad_request(bot: Bot) -> None:
-    with pytest.raises(BadRequest, match="Message to edit not found"):
+    with pytest.raises(BadRequest, match="(?i)Message to edit not found"):
         await bot.edit_message_text("x", chat_id=LAN, message_id=77)
-    with pytest.raises(BadRequest, match="Message to delete not found"):
+    with pytest.raises(BadRequest, match="(?i)Message to delete not found"):
         await bot.delete_message(LAN, 77)
 
 
@@ -276,7 +277,7 @@ async def test_a_deleted_message_is_marked_and_can_no_longer_be_edited(
     message = await bot.send_message(LAN, "Tạm thời")
     await message.delete()
     assert sandbox.sent(LAN)[0].deleted
-    with pytest.raises(BadRequest, match="Message to edit not found"):
+    with pytest.raises(BadRequest, match="(?i)Message to edit not found"):
         await message.edit_text("Sửa")
 
 
@@ -391,11 +392,14 @@ async def test_a_long_poll_returns_as_soon_as_an_update_arrives(
     assert update.message.entities[0].length == len("/start")
 
 
-async def test_a_newer_get_updates_ends_the_older_with_a_conflict(bot: Bot) -> None:
+async def test_a_second_bot_instance_polling_ends_the_first_with_a_conflict(
+    sandbox: SandboxServer, bot: Bot
+) -> None:
     first = asyncio.create_task(bot.get_updates(timeout=10))
     await asyncio.sleep(0.1)
-    await bot.get_updates()
-    with pytest.raises(Conflict, match="terminated by other getUpdates request"):
+    async with Bot(TOKEN, base_url=sandbox.base_url) as second:
+        await second.get_updates()
+    with pytest.raises(Conflict, match="(?i)terminated by other getUpdates request"):
         await first
 
 
@@ -446,7 +450,7 @@ async def test_an_uploaded_document_gets_a_file_id_that_can_be_reused(
     again = await bot.send_document(LAN, report.document.file_id)
     assert again.document is not None
     assert again.document.file_unique_id == report.document.file_unique_id
-    with pytest.raises(BadRequest, match="IMAGE_PROCESS_FAILED"):
+    with pytest.raises(BadRequest, match="(?i)IMAGE_PROCESS_FAILED"):
         await bot.send_photo(LAN, b"not an image")
 
 
@@ -459,7 +463,7 @@ async def test_commands_are_kept_per_language(sandbox: SandboxServer, bot: Bot) 
         "en": [("start", "Start")],
     }
     assert [c.command for c in await bot.get_my_commands(language_code="en")] == ["start"]
-    with pytest.raises(BadRequest, match="BOT_COMMAND_INVALID"):
+    with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
         await bot.set_my_commands([("Start", "viết hoa")])
 
 
@@ -490,7 +494,7 @@ async def test_a_callback_query_can_be_answered_once(sandbox: SandboxServer, bot
     await bot.send_message(LAN, "Chọn", reply_markup=keyboard(("A", "a")))
     query_id = sandbox.press_button(LAN, sandbox.sent(LAN)[0], "a")
     await bot.answer_callback_query(query_id, "Đã nhận")
-    with pytest.raises(BadRequest, match="Query is too old"):
+    with pytest.raises(BadRequest, match="(?i)Query is too old"):
         await bot.answer_callback_query(query_id)
 
 
@@ -498,7 +502,7 @@ async def test_wait_for_reports_what_the_chat_got_when_it_times_out(
     sandbox: SandboxServer, bot: Bot
 ) -> None:
     await bot.send_message(LAN, "Xin chào")
-    with pytest.raises(TimeoutError, match="Xin chào"):
+    with pytest.raises(TimeoutError, match="(?i)Xin chào"):
         await sandbox.wait_for(LAN, lambda m: "Tạm biệt" in m.text, timeout=0.2)
 
 
@@ -524,11 +528,12 @@ async def test_parameters_are_read_from_json_forms_and_the_query_string(
 ) -> None:
     url = f"{sandbox.base_url}{TOKEN}/sendMessage"
     params = {"chat_id": str(LAN), "text": "<i>chào</i>", "parse_mode": "HTML"}
-    request = {"json": {**params, "chat_id": LAN}, "form": {"data": params}}.get(encoding)
-    async with (
-        aiohttp.ClientSession() as http,
-        http.post(url, **(request or {"params": params})) as response,
-    ):
+    request = {
+        "json": {"json": {**params, "chat_id": LAN}},
+        "form": {"data": params},
+        "query": {"params": params},
+    }[encoding]
+    async with aiohttp.ClientSession() as http, http.post(url, **request) as response:
         answer = await response.json()
     assert answer["ok"] is True
     assert answer["result"]["text"] == "chào"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import db, run
+from bot.cli import db, demo, run
 
 app = typer.Typer(
     name="carebot",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 
 # Areas, in the order a shop meets them.
+app.command("demo")(demo.demo)
 app.command("run")(run.run)
 app.add_typer(db.app, name="db")
 

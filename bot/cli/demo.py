@@ -1,0 +1,112 @@
+"""`carebot demo`: the whole system on this machine with nothing configured.
+
+A demo SQLite database is created and seeded, the sandbox Bot API server starts on
+127.0.0.1, and the real bot and scheduler run against it. You chat as a demo customer in
+the terminal; e-mails land as .eml files in the demo's outbox folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import typer
+from sqlalchemy import select
+
+from bot.app import build_application
+from bot.cli.common import console
+from bot.demo import HELP, DemoChat, read_lines
+from bot.runner import running
+from bot.sandbox import Limits, SandboxServer
+from bot.sandbox.people import Person
+from care.models import Staff
+from care.services import Services, build_services
+from care.settings import Settings
+
+DEMO_TOKEN = "1000001:DEMO-carebot"
+DEMO_USER_ID = 100_001
+DEMO_STAFF_ID = 200_001
+STAFF_CHAT_ID = -100_777
+DEMO_PHONE = "+84901234567"
+
+
+def demo(
+    script: Path | None = typer.Option(
+        None, "--script", exists=True, dir_okay=False, help="Play the lines of FILE, then exit."
+    ),
+    language: str = typer.Option("vi", help="The demo customer's Telegram language (vi, en)."),
+    directory: Path = typer.Option(
+        Path("carebot-demo"), "--dir", help="Where the demo database and outbox live."
+    ),
+) -> None:
+    """Chat with the bot as a demo customer, in the terminal, with nothing configured."""
+    lines = script.read_text(encoding="utf-8").splitlines() if script else None
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    asyncio.run(_demo(lines, language, directory))
+
+
+async def _demo(lines: list[str] | None, language: str, directory: Path) -> None:
+    async with SandboxServer(limits=Limits()) as sandbox:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_url=f"sqlite+aiosqlite:///{directory / 'demo.db'}",
+            telegram_token=DEMO_TOKEN,  # type: ignore[arg-type]
+            telegram_base_url=sandbox.base_url,
+            telegram_base_file_url=sandbox.base_file_url,
+            staff_chat_id=STAFF_CHAT_ID,
+            outbox_dir=directory / "outbox",
+            shop_name="Điện máy Sao Mai",
+        )
+        services = build_services(settings)
+        await _prepare(services)
+
+        customer = Person(sandbox, sandbox.add_user(DEMO_USER_ID, "Lan", language_code=language))
+        staff = Person(sandbox, sandbox.add_user(DEMO_STAFF_ID, "Minh", language_code="vi"))
+        sandbox.add_group(STAFF_CHAT_ID, "CareBot – nhóm chăm sóc khách hàng")
+        sandbox.add_member(STAFF_CHAT_ID, staff.user)
+
+        hooks = _programme_hooks(services)
+        application = build_application(settings, services, **hooks)
+        chat = DemoChat(sandbox, customer, staff, STAFF_CHAT_ID, DEMO_PHONE, write=_print)
+        async with running(application, services, poll_timeout=1):
+            await chat.settle(quiet=0.2)
+            if lines is not None:
+                for line in lines:
+                    _print(f"\n> {line}")
+                    if not await chat.play(line):
+                        break
+            else:
+                console.print(
+                    "[bold]CareBot demo[/bold]: you are Lan, a customer. "
+                    "Type a message, a number to press a button, !help for more."
+                )
+                _print(HELP)
+                while (line := await read_lines()) is not None:
+                    if not await chat.play(line):
+                        break
+        console.print(f"\n[dim]Demo data in {directory}/ (e-mails in {directory}/outbox)[/dim]")
+
+
+async def _prepare(services: Services) -> None:
+    """Schema, demo data and the demo staff member, once per demo folder."""
+    from care.demo_data import seed_demo
+
+    await services.start()
+    await seed_demo(services)
+    async with services.db.uow() as uow:
+        known = await uow.session.scalar(
+            select(Staff.id).where(Staff.telegram_user_id == DEMO_STAFF_ID)
+        )
+        if known is None:
+            uow.session.add(Staff(telegram_user_id=DEMO_STAFF_ID, name="Minh", role="manager"))
+            await uow.commit()
+
+
+def _programme_hooks(services: Services) -> dict[str, object]:
+    """Start the care programme's scheduler with the bot, when it is installed."""
+    return {}
+
+
+def _print(text: str) -> None:
+    console.print(text, highlight=False, markup=False, soft_wrap=True)

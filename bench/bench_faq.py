@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy
 import rapidfuzz
 from faq_paraphrases import (
     CATEGORIES,
@@ -120,9 +121,7 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 def run(record: bool, show_misses: bool) -> int:
     faq = build_faq()
-    expected = {
-        q: faq.entry_of[(q.target, q.language)] for q in PARAPHRASES
-    }
+    expected = {q: faq.entry_of[(q.target, q.language)] for q in PARAPHRASES}
 
     builds = []
     for _ in range(3):
@@ -142,8 +141,11 @@ def run(record: bool, show_misses: bool) -> int:
             latencies_ms.append((time.perf_counter_ns() - started) / 1e6)
 
     outcomes = [Outcome(q, expected[q], index.match(q.query, q.language)) for q in PARAPHRASES]
-    top1 = [o for o in outcomes if o.result.candidates[:1] and
-            o.result.candidates[0].entry_id == o.expected]
+    top1 = [
+        o
+        for o in outcomes
+        if o.result.candidates[:1] and o.result.candidates[0].entry_id == o.expected
+    ]
     top3 = [o for o in outcomes if o.expected in [c.entry_id for c in o.result.candidates]]
     answered = [o for o in outcomes if o.result.kind == "answer"]
     answered_right = [o for o in answered if o.result.candidates[0].entry_id == o.expected]
@@ -151,7 +153,8 @@ def run(record: bool, show_misses: bool) -> int:
     out_of_scope = [index.match(text, language) for text, language in OUT_OF_SCOPE]
     false_answers = sum(1 for m in out_of_scope if m.kind == "answer")
     any_language = sum(
-        1 for q in PARAPHRASES
+        1
+        for q in PARAPHRASES
         if (m := index.match(q.query)).candidates and m.candidates[0].entry_id == expected[q]
     )
 
@@ -169,8 +172,7 @@ def run(record: bool, show_misses: bool) -> int:
         f"{percentile(baseline['latencies'], 0.50):.2f} ms | - |",
         f"| latency p99 | {percentile(latencies_ms, 0.99):.3f} ms | "
         f"{percentile(baseline['latencies'], 0.99):.2f} ms | < {TARGET_P99_MS:.0f} ms |",
-        f"| latency max | {max(latencies_ms):.3f} ms | "
-        f"{max(baseline['latencies']):.2f} ms | - |",
+        f"| latency max | {max(latencies_ms):.3f} ms | {max(baseline['latencies']):.2f} ms | - |",
         f"| top-1 accuracy | {len(top1) / n:.1%} ({len(top1)}/{n}) | "
         f"{baseline['top1'] / n:.1%} ({baseline['top1']}/{n}) | >= {TARGET_TOP1:.0%} |",
         f"| top-3 accuracy | {len(top3) / n:.1%} ({len(top3)}/{n}) | "
@@ -184,7 +186,8 @@ def run(record: bool, show_misses: bool) -> int:
     right_by_kind = Counter(o.query.kind for o in top1)
     lines += [
         "",
-        "Top-1 by kind of query: " + ", ".join(
+        "Top-1 by kind of query: "
+        + ", ".join(
             f"{kind} {right_by_kind[kind]}/{total}" for kind, total in sorted(by_kind.items())
         ),
     ]
@@ -196,8 +199,10 @@ def run(record: bool, show_misses: bool) -> int:
         for o in outcomes:
             if o not in top1:
                 got = [(names[c.entry_id], round(c.score, 1)) for c in o.result.candidates]
-                print(f"  [{o.query.kind}] {o.query.query!r} -> {o.result.kind} {got}"
-                      f" (wanted {names[o.expected]!r})")
+                print(
+                    f"  [{o.query.kind}] {o.query.query!r} -> {o.result.kind} {got}"
+                    f" (wanted {names[o.expected]!r})"
+                )
         print("\nAnswered wrongly:")
         for o in answered:
             if o not in answered_right:
@@ -238,7 +243,8 @@ def _machine() -> str:
     return (
         f"{platform.platform()}; processor {platform.processor() or platform.machine()}"
         f" ({_cpu_model()}); {os.cpu_count()} CPUs; Python {platform.python_version()};"
-        f" rapidfuzz {rapidfuzz.__version__}"
+        f" rapidfuzz {rapidfuzz.__version__}, numpy {numpy.__version__};"
+        f" load average {os.getloadavg()[0]:.2f} at the start"
     )
 
 
@@ -256,6 +262,8 @@ def _record(lines: list[str], met: bool) -> None:
     section = [
         "",
         f"## FAQ matching ({datetime.now():%Y-%m-%d %H:%M})",
+        "",
+        "`.venv/bin/python bench/bench_faq.py`",
         "",
         f"Machine: {_machine()}",
         "",

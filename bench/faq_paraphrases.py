@@ -24,10 +24,17 @@ class Topic(NamedTuple):
 CORE_TOPICS: tuple[Topic, ...] = (
     Topic(
         "opening_hours",
-        ("Giờ mở cửa của cửa hàng là mấy giờ?", "Shop mở cửa lúc mấy giờ?",
-         "Giờ làm việc của shop", "Mấy giờ thì đóng cửa?"),
-        ("What are your opening hours?", "What time do you open?",
-         "What time does the store close?"),
+        (
+            "Giờ mở cửa của cửa hàng là mấy giờ?",
+            "Shop mở cửa lúc mấy giờ?",
+            "Giờ làm việc của shop",
+            "Mấy giờ thì đóng cửa?",
+        ),
+        (
+            "What are your opening hours?",
+            "What time do you open?",
+            "What time does the store close?",
+        ),
     ),
     Topic(
         "holiday_hours",
@@ -36,8 +43,7 @@ CORE_TOPICS: tuple[Topic, ...] = (
     ),
     Topic(
         "delivery_time",
-        ("Giao hàng mất bao lâu?", "Bao lâu thì nhận được hàng?",
-         "Đặt hàng mấy ngày thì tới?"),
+        ("Giao hàng mất bao lâu?", "Bao lâu thì nhận được hàng?", "Đặt hàng mấy ngày thì tới?"),
         ("How long does delivery take?", "When will I receive my order?"),
     ),
     Topic(
@@ -297,16 +303,19 @@ class Template(NamedTuple):
 # Each template becomes one Vietnamese and one English entry per product.
 PRODUCT_TEMPLATES: tuple[Template, ...] = (
     Template("has_warranty", "{vi} có bảo hành không?", "Does the {en} come with a warranty?"),
-    Template("warranty_length", "{vi} được bảo hành bao lâu?",
-             "How long is the warranty on the {en}?"),
+    Template(
+        "warranty_length", "{vi} được bảo hành bao lâu?", "How long is the warranty on the {en}?"
+    ),
     Template("in_stock", "{vi} còn hàng không?", "Is the {en} in stock?"),
     Template("price", "Giá {vi} là bao nhiêu?", "How much does the {en} cost?"),
     Template("colours", "{vi} có những màu nào?", "What colours does the {en} come in?"),
     Template("manual", "Hướng dẫn sử dụng {vi}", "How do I use the {en}?"),
-    Template("installment", "{vi} có mua trả góp được không?",
-             "Can I buy the {en} in instalments?"),
-    Template("same_day", "{vi} có giao hàng trong ngày không?",
-             "Can the {en} be delivered the same day?"),
+    Template(
+        "installment", "{vi} có mua trả góp được không?", "Can I buy the {en} in instalments?"
+    ),
+    Template(
+        "same_day", "{vi} có giao hàng trong ngày không?", "Can the {en} be delivered the same day?"
+    ),
     Template("specs", "Thông số kỹ thuật của {vi}", "What are the specifications of the {en}?"),
     Template("returns", "{vi} có được đổi trả không?", "Can the {en} be returned?"),
     Template("cleaning", "Cách vệ sinh {vi} như thế nào?", "How do I clean the {en}?"),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.sandbox import SandboxServer, SentMessage
 from bot.sandbox.people import Person
@@ -35,7 +35,6 @@ class DemoChat:
     phone: str
     write: Callable[[str], None] = print
     _cursor: int = 0
-    _choices: list[tuple[int, str]] = field(default_factory=list)  # (chat, callback data)
 
     async def play(self, line: str) -> bool:
         """Act out one line; False when the person asked to leave."""
@@ -64,7 +63,7 @@ class DemoChat:
             )
         elif command == "!staffpress" and rest.strip().isdigit():
             self._press(self.staff, int(rest), chat=self.staff_chat)
-        elif line.isdigit() and self._choices:
+        elif line.isdigit() and self._last_with_buttons(self.customer.id):
             self._press(self.customer, int(line), chat=self.customer.id)
         else:
             self.sandbox.send_text(self.customer.user, line)
@@ -92,13 +91,16 @@ class DemoChat:
                 return message
         return None
 
-    async def settle(self, quiet: float = 0.6) -> None:
-        """Wait until the bot has finished answering, then print what it sent."""
+    async def settle(self, quiet: float = 0.5, first: float = 5.0) -> None:
+        """Wait for the bot's answer and until it goes quiet, then print what it sent."""
+        events = self.sandbox.world.events
         try:
+            await self.sandbox.world.wait_until(
+                lambda: True if len(events) > self._cursor else None, first
+            )
             await self.sandbox.wait_idle(quiet=quiet, timeout=20)
         except TimeoutError:
             self.write("(the bot is still busy…)")
-        events = self.sandbox.world.events
         for message in events[self._cursor :]:
             self._show(message)
         self._cursor = len(events)

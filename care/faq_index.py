@@ -34,6 +34,7 @@ builds a new one when entries change.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import re
@@ -53,7 +54,7 @@ DEFAULT_ANSWER_THRESHOLD = 82.0
 DEFAULT_SUGGEST_THRESHOLD = 55.0
 DEFAULT_ANSWER_MARGIN = 8.0
 
-_BETA2 = 4.0  # F-beta with beta = 2: covering the query counts four times covering the phrasing
+_BETA2 = 9.0  # F-beta, beta = 3: covering the query counts 9 times as much as the phrasing
 _PAIR_WEIGHT = 0.5
 _QUESTION_WEIGHT = 0.4
 _OVERLAP_SHARE = 0.8  # of the final score; the rest is the string similarity
@@ -87,35 +88,44 @@ class FaqMatch:
     candidates: list[Candidate] = field(default_factory=list)
 
 
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
 # Words that carry politeness, not meaning. Only words whose folded form is unambiguous:
 # "ha" (Hà Nội), "ban" (bán), "minh" (Hồ Chí Minh) stay searchable, and English "the"
 # is a stop word only for English text because folded Vietnamese "the" is "thẻ" (card).
 STOP_WORDS: dict[str, frozenset[str]] = {
-    "vi": frozenset({
-        "a", "ah", "ak", "ad", "admin", "shop", "oi", "vay", "nhe", "nha", "nhi", "em", "xin",
-        "cho", "hoi", "voi", "giup", "dum", "u", "uh",
-    }),
-    "en": frozenset({
-        "a", "an", "the", "i", "im", "me", "my", "you", "your", "we", "us", "our", "do", "does",
-        "is", "are", "can", "could", "would", "please", "pls", "plz", "tell", "know", "want",
-        "to", "hi", "hello", "hey", "thanks", "thank", "of", "it", "this", "there",
-    }),
+    "vi": _word_set("a ah ak ad admin shop oi vay nhe nha nhi em xin cho hoi voi giup dum u uh"),
+    "en": _word_set(
+        "a an the i im me my you your we us our do does is are can could would please pls plz "
+        "tell know want to hi hello hey thanks thank of it this there"
+    ),
 }
 _ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())
 
 # Words that say what kind of answer is wanted (how, where, whether), not what it is about.
 # Left out for the same folding reason: "the" (thẻ), "bao" (bảo), "cua" (cửa), "may" (máy).
-QUESTION_WORDS = frozenset({
-    "nhu", "nao", "lam", "sao", "o", "dau", "khi", "gi", "nhieu", "lau", "co", "khong",
-    "duoc", "la", "thi", "de",
-    "what", "how", "when", "where", "which", "why", "who", "will", "have", "any",
-})
+QUESTION_WORDS = _word_set(
+    "nhu nao lam sao o dau khi gi nhieu lau co khong duoc la thi de "
+    "what how when where which why who will have any"
+)
 
 # Chat shorthand that is never an FAQ word itself; expanded only when not in the vocabulary.
 _SHORTHAND = {
-    "ko": "khong", "k": "khong", "kh": "khong", "khg": "khong", "hok": "khong",
-    "dc": "duoc", "j": "gi", "sp": "san pham", "bn": "bao nhieu",
-    "hn": "ha noi", "hcm": "ho chi minh", "sg": "sai gon", "tp": "thanh pho",
+    "ko": "khong",
+    "k": "khong",
+    "kh": "khong",
+    "khg": "khong",
+    "hok": "khong",
+    "dc": "duoc",
+    "j": "gi",
+    "sp": "san pham",
+    "bn": "bao nhieu",
+    "hn": "ha noi",
+    "hcm": "ho chi minh",
+    "sg": "sai gon",
+    "tp": "thanh pho",
 }
 
 _TELEX_TONES = frozenset("sfrxj")
@@ -328,7 +338,10 @@ class FaqIndex:
         for word in words:
             if word not in terms:
                 readings = self._readings(word)
-                weight = self._weights[readings[0][0]] if readings else self._unknown_weight
+                if readings:
+                    weight = self._weights[readings[0][0]]
+                else:
+                    weight = self._unknown_weight * _feature_factor(word)
                 terms[word] = _Term(word, float(weight), readings)
         for first, second in itertools.pairwise(words):
             a, b = terms[first], terms[second]
@@ -390,25 +403,38 @@ class FaqIndex:
     # --- the precise pass over the shortlist ---------------------------------------------
 
     def _rank(self, overlap: np.ndarray, corrected: str, limit: int) -> FaqMatch:
+        string_share = 100 * (1 - _OVERLAP_SHARE)
         # A phrasing below this overlap cannot reach the suggestion threshold even with a
         # perfect string similarity.
-        floor = (self.suggest_threshold / 100 - (1 - _OVERLAP_SHARE)) / _OVERLAP_SHARE
+        floor = (self.suggest_threshold - string_share) / (100 * _OVERLAP_SHARE)
         rows = np.flatnonzero(overlap > max(floor, 0.0))
         if len(rows) > _SHORTLIST:
             rows = rows[np.argpartition(overlap[rows], -_SHORTLIST)[-_SHORTLIST:]]
-        best: dict[int, Candidate] = {}
-        for row in rows.tolist():
+        base = overlap[rows] * (100 * _OVERLAP_SHARE)
+        order = np.argsort(-base, kind="stable")
+        wanted = max(limit, 2)  # the runner-up decides between answering and suggesting
+        scores: dict[int, tuple[float, int]] = {}  # entry id -> (score, row)
+        for row, partial in zip(rows[order].tolist(), base[order].tolist(), strict=True):
+            if len(scores) >= wanted:
+                kth = heapq.nlargest(wanted, (score for score, _ in scores.values()))[-1]
+                if partial + string_share < kth:
+                    break  # rows come in falling overlap: none of the rest can place
             similarity = fuzz.partial_token_sort_ratio(corrected, self._clean[row])
-            score = 100 * _OVERLAP_SHARE * float(overlap[row]) + (1 - _OVERLAP_SHARE) * similarity
+            score = partial + (1 - _OVERLAP_SHARE) * similarity
             entry_id = self._entry_ids[row]
-            if entry_id not in best or score > best[entry_id].score:
-                best[entry_id] = Candidate(entry_id, round(score, 2), self._phrasings[row].text)
-        ranked = sorted(best.values(), key=lambda c: (-c.score, c.entry_id))
-        if not ranked or ranked[0].score < self.suggest_threshold:
+            if entry_id not in scores or score > scores[entry_id][0]:
+                scores[entry_id] = (score, row)
+        ranked = sorted(scores.items(), key=lambda item: (-item[1][0], item[0]))
+        if not ranked or ranked[0][1][0] < self.suggest_threshold:
             return FaqMatch("none")
-        lead = ranked[0].score - (ranked[1].score if len(ranked) > 1 else 0.0)
-        shown = [c for c in ranked[: max(limit, 1)] if c.score >= self.suggest_threshold]
-        if ranked[0].score >= self.answer_threshold and lead >= self.answer_margin:
+        top = ranked[0][1][0]
+        lead = top - (ranked[1][1][0] if len(ranked) > 1 else 0.0)
+        shown = [
+            Candidate(entry_id, round(score, 2), self._phrasings[row].text)
+            for entry_id, (score, row) in ranked[: max(limit, 1)]
+            if score >= self.suggest_threshold
+        ]
+        if top >= self.answer_threshold and lead >= self.answer_margin:
             return FaqMatch("answer", shown)
         return FaqMatch("suggest", shown)
 

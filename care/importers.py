@@ -94,8 +94,10 @@ def read_table(path: Path | str) -> Table:
     locales, with semicolons; both must load without the shop changing its settings.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise ImportFileError(f"{path}: no such file")
+    if not path.is_file():
+        raise ImportFileError(f"{path}: not a file")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(path)
@@ -358,6 +360,7 @@ class Row:
         if self.blank(column):
             if required:
                 self.problems.append(f"{column} is empty")
+                return None
             return default
         try:
             return parse(column, self.cells[column])
@@ -419,15 +422,20 @@ def iter_rows(table: Table, keys: list[str | None]) -> Iterator[Row | RowError]:
     """Data rows as named cells; blank rows are skipped, values under no header are errors."""
     for number, record in table.rows:
         cells: dict[str, Any] = {}
-        stray = False
+        stray: str | None = None
         for position, value in enumerate(record):
             key = keys[position] if position < len(keys) else None
-            if key is None:
-                stray = stray or _text(value) != ""
-            else:
+            if key is not None:
                 cells[key] = value
+            elif _text(value) and stray is None:
+                stray = (
+                    f"has a value in column {position + 1}, which has no header"
+                    if position < len(keys)
+                    else f"has {len(record)} values but the header has {len(keys)} columns "
+                    "(a value containing the separator must be in quotes)"
+                )
         if stray:
-            yield RowError(number, "has a value in a column without a header")
+            yield RowError(number, stray)
             continue
         if all(_text(value) == "" for value in cells.values()):
             continue
@@ -508,7 +516,7 @@ async def import_customers(db: Database, path: Path | str) -> ImportReport:
 
     report = ImportReport()
     async with db.uow() as uow:
-        existing = await _code_map(uow.session, Customer.code, Customer.id)
+        existing = await code_map(uow.session, Customer.code, Customer.id)
         new_rows: list[dict[str, Any]] = []
         changed_rows: list[dict[str, Any]] = []
         for code, values in parsed:
@@ -520,10 +528,10 @@ async def import_customers(db: Database, path: Path | str) -> ImportReport:
             else:
                 changed_rows.append({"id": customer_id, **values})
                 report.customer_ids.add(customer_id)
-        await _insert(uow.session, Customer, _uniform(new_rows))
+        await insert_rows(uow.session, Customer, _uniform(new_rows))
         await _update(uow.session, Customer, changed_rows)
         if new_rows:
-            created = await _code_map(
+            created = await code_map(
                 uow.session, Customer.code, Customer.id, [row["code"] for row in new_rows]
             )
             report.customer_ids.update(created.values())
@@ -621,7 +629,7 @@ async def import_orders(
     report = ImportReport()
     async with db.uow() as uow:
         session = uow.session
-        customers = await _code_map(session, Customer.code, Customer.id)
+        customers = await code_map(session, Customer.code, Customer.id)
         seen: dict[str, int] = {}
         parsed: list[_OrderRow] = []
         for row in iter_rows(table, keys):
@@ -637,7 +645,7 @@ async def import_orders(
         if errors:
             return ImportReport(errors=errors)
 
-        existing = await _code_map(session, Order.code, Order.id)
+        existing = await code_map(session, Order.code, Order.id)
         new_rows: list[dict[str, Any]] = []
         changed_rows: list[dict[str, Any]] = []
         for order in parsed:
@@ -651,7 +659,7 @@ async def import_orders(
                 changed_rows.append({"id": order_id, "customer_id": order.customer_id,
                                      **order.values})
             report.customer_ids.add(order.customer_id)
-        await _insert(session, Order, _uniform(new_rows))
+        await insert_rows(session, Order, _uniform(new_rows))
         await _update(session, Order, changed_rows)
         await _write_lines(session, parsed, existing)
         await uow.commit()
@@ -666,7 +674,7 @@ async def _write_lines(
     with_product = [order for order in orders if order.product]
     if not with_product:
         return
-    order_ids = await _code_map(
+    order_ids = await code_map(
         session, Order.code, Order.id, [order.code for order in with_product]
     )
     stale = [existing[o.code] for o in with_product if o.code in existing]
@@ -688,7 +696,7 @@ async def _write_lines(
             "discount": discount,
             "amount": amount,
         })
-    await _insert(session, OrderLine, lines)
+    await insert_rows(session, OrderLine, lines)
 
 
 async def _product_lookup(session: AsyncSession) -> tuple[dict[str, int], dict[str, int]]:
@@ -710,18 +718,18 @@ def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-async def _code_map(
+async def code_map(
     session: AsyncSession, code_column: Any, id_column: Any, codes: Sequence[str] | None = None
 ) -> dict[str, int]:
     """code -> id in one query (or one per slice of ``codes``), never one per row."""
     if codes is None:
-        return dict((await session.execute(select(code_column, id_column))).tuples().all())
+        return dict((await session.execute(select(code_column, id_column))).all())
     found: dict[str, int] = {}
     for chunk in _chunks(list(codes)):
         result = await session.execute(
             select(code_column, id_column).where(code_column.in_(chunk))
         )
-        found.update(result.tuples().all())
+        found.update(result.all())
     return found
 
 
@@ -733,7 +741,7 @@ def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{key: row.get(key) for key in keys} for row in rows]
 
 
-async def _insert(session: AsyncSession, model: type, rows: list[dict[str, Any]]) -> None:
+async def insert_rows(session: AsyncSession, model: type, rows: list[dict[str, Any]]) -> None:
     for chunk in _chunks(rows):
         await session.execute(insert(model), list(chunk))
 

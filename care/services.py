@@ -15,6 +15,7 @@ from datetime import datetime
 from care.db import Database
 from care.faq import FaqService
 from care.interactions import InteractionLog
+from care.programme import CareProgramme
 from care.rendering import Renderer
 from care.settings import Settings
 from care.text import utcnow
@@ -29,6 +30,7 @@ class Services:
     renderer: Renderer
     interactions: InteractionLog
     faq: FaqService
+    care: CareProgramme
     clock: Callable[[], datetime] = utcnow
 
     async def start(self) -> None:
@@ -55,6 +57,7 @@ def build_services(
         renderer=renderer,
         interactions=InteractionLog(db),
         faq=FaqService(db, settings, clock),
+        care=CareProgramme(settings, db, renderer, clock),
         clock=clock,
     )
 

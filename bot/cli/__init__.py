@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import db, demo, run
+from bot.cli import campaign, db, demo, faq, imports, run, scheduler, seed
 
 app = typer.Typer(
     name="carebot",
@@ -17,6 +17,11 @@ app = typer.Typer(
 app.command("demo")(demo.demo)
 app.command("run")(run.run)
 app.add_typer(db.app, name="db")
+app.command("seed-demo")(seed.seed_demo_command)
+app.add_typer(imports.app, name="import")
+app.add_typer(faq.app, name="faq")
+app.add_typer(campaign.app, name="campaign")
+app.add_typer(scheduler.app, name="scheduler")
 
 
 def main() -> None:

@@ -70,7 +70,7 @@ async def _demo(lines: list[str] | None, language: str, directory: Path) -> None
         application = build_application(settings, services, **hooks)
         chat = DemoChat(sandbox, customer, staff, STAFF_CHAT_ID, DEMO_PHONE, write=_print)
         async with running(application, services, poll_timeout=1):
-            await chat.settle(quiet=0.2)
+            await chat.settle(quiet=0.2, first=0)
             if lines is not None:
                 for line in lines:
                     _print(f"\n> {line}")

@@ -30,7 +30,10 @@ async def _serve(port: int, limits: Limits, users: list[tuple[int, str]]) -> Non
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.sandbox",
+        description="A Telegram Bot API sandbox on 127.0.0.1; any token like 123456:letters.",
+    )
     parser.add_argument("--port", type=int, default=8081, help="port on 127.0.0.1 (0: any)")
     parser.add_argument("--no-limits", action="store_true", help="no flood limits (no 429s)")
     parser.add_argument(

@@ -160,7 +160,8 @@ class CallbackAnswer:
 
 @dataclass
 class Stats:
-    """What the bot asked of the sandbox: requests per method and 429s served."""
+    """What the bot asked of the sandbox: requests per method, 429s and other refusals."""
 
     requests: Counter[str] = field(default_factory=Counter)
     too_many_requests: int = 0
+    errors: Counter[tuple[str, str]] = field(default_factory=Counter)  # (method, description)

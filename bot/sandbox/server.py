@@ -23,6 +23,7 @@ import asyncio
 import inspect
 import itertools
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -51,6 +52,8 @@ from bot.sandbox.world import World, bot_user
 TOKEN = re.compile(r"(\d+):[A-Za-z0-9_-]+")
 BOT_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@])")
 MAX_UPLOAD = 50 * 1024 * 1024  # Telegram's limit for files bots upload
+
+log = logging.getLogger(__name__)
 
 UserRef = SimUser | int
 ChatRef = SimChat | SimUser | int
@@ -166,6 +169,8 @@ class SandboxServer:
                 self.flood.record(chat.id, chat.is_group)
             return web.json_response({"ok": True, "result": result})
         except ApiError as error:
+            self.stats.errors[method, error.description] += 1
+            log.info("%s answered %d: %s", method, error.code, error.description)
             return _answer_error(error)
         finally:
             if not polling:
@@ -198,8 +203,8 @@ class SandboxServer:
         language_code: str | None = "vi",
     ) -> SimUser:
         """A Telegram user who has started the bot: the bot can write to them from now on."""
-        if user_id <= 0:
-            raise ValueError("user ids are positive")
+        if user_id <= 0 or user_id in self.world.users:
+            raise ValueError(f"user ids are positive and unique: {user_id}")
         user = SimUser(user_id, first_name, last_name, username, language_code)
         self.world.users[user_id] = user
         self.world.private_chat(user)
@@ -210,8 +215,8 @@ class SandboxServer:
     ) -> SimChat:
         """A group with the bot in it. A bot that is no admin gets only what privacy mode lets
         through: commands, replies to it and mentions of it."""
-        if chat_id >= 0 or type not in ("group", "supergroup"):
-            raise ValueError("a group has a negative id and type 'group' or 'supergroup'")
+        if chat_id >= 0 or chat_id in self.world.chats or type not in ("group", "supergroup"):
+            raise ValueError("a group needs a new negative id and type group or supergroup")
         group = SimChat(chat_id, type, title=title, bot_is_admin=bot_is_admin)
         self.world.chats[chat_id] = group
         return group

@@ -1,0 +1,347 @@
+"""`carebot campaign`: create, check, preview and send campaigns, and follow them.
+
+A campaign can be written as a YAML file::
+
+    name: Tết 2027 cho khách thân thiết
+    kind: promotion                 # promotion, newsletter or announcement
+    audience:
+      tiers: [diamond, gold]        # from the segmentation; segments: [...] likewise
+      kind: individual              # or organization
+      regions: [Hà Nội]
+      consent: any                  # telegram, email or any
+    channel: telegram               # telegram, email, telegram_only, email_only
+    template:
+      vi: "Chào {{ name }}! Ưu đãi Tết dành riêng cho bạn: <b>{{ offer }}</b>"
+      en: "Hello {{ name }}! Your Tet offer: <b>{{ offer }}</b>"
+    subject:
+      vi: "Ưu đãi Tết từ {{ shop_name }}"
+      en: "A Tet offer from {{ shop_name }}"
+    offers:
+      diamond: giảm 20% toàn bộ đơn hàng
+      gold: giảm 10% toàn bộ đơn hàng
+    schedule: 01/02/2027 09:00      # local time; leave out to send by hand
+
+Templates may use name, customer_name, code, tier, segment, region, offer and shop_name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import typer
+import yaml
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+
+from bot.cli.common import console, fail, load_settings, run
+from bot.cli.scheduler import telegram_bot
+from care.campaigns import CampaignError, CampaignProgress, CampaignSpec
+from care.models import CampaignStatus, OutboxMessage
+from care.outbox import OPEN_STATUSES, UNCERTAIN
+from care.rendering import TemplateProblem
+from care.services import Services
+from care.text import format_datetime, parse_date
+from scheduler.dispatcher import Dispatcher
+
+app = typer.Typer(
+    help="Campaigns: tier promotions, newsletters, announcements.", no_args_is_help=True
+)
+
+
+def _run(body: Any) -> Any:
+    """run() with campaign and template problems as one-line errors."""
+
+    async def guarded(services: Services) -> Any:
+        try:
+            return await body(services)
+        except (CampaignError, TemplateProblem) as exc:
+            return _Failure(str(exc))
+
+    result = run(guarded)
+    if isinstance(result, _Failure):
+        fail(result.message)
+    return result
+
+
+class _Failure:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def parse_when(text: str, timezone: str) -> datetime:
+    """'dd/mm/yyyy HH:MM' (or ISO 'yyyy-mm-dd HH:MM') in the shop's time zone."""
+    text = text.strip().replace("T", " ")
+    day, _, clock = text.partition(" ")
+    try:
+        date_part = parse_date(day)
+        hours, minutes = (clock or "09:00").split(":")[:2]
+        return datetime(
+            date_part.year, date_part.month, date_part.day, int(hours), int(minutes),
+            tzinfo=ZoneInfo(timezone),
+        )
+    except ValueError:
+        fail(f"not a date and time (dd/mm/yyyy HH:MM): {text!r}")
+
+
+def _text_or_file(value: str | None) -> str | None:
+    """A template given inline, or as @path to a file."""
+    if value and value.startswith("@"):
+        path = Path(value[1:])
+        if not path.is_file():
+            fail(f"no such file: {path}")
+        return path.read_text(encoding="utf-8")
+    return value
+
+
+def _spec_from_file(path: Path, timezone: str) -> dict[str, Any]:
+    if not path.is_file():
+        fail(f"no such file: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        fail(f"{path} is not valid YAML: {exc}")
+    if not isinstance(data, dict):
+        fail(f"{path} must describe one campaign (a mapping of name, audience, template...)")
+    schedule = data.get("schedule")
+    if isinstance(schedule, datetime) and schedule.tzinfo is None:
+        data["schedule"] = schedule.replace(tzinfo=ZoneInfo(timezone))
+    elif isinstance(schedule, str):
+        data["schedule"] = parse_when(schedule, timezone)
+    return data
+
+
+@app.command()
+def create(
+    file: Path | None = typer.Option(None, "--file", "-f", help="A campaign in YAML."),
+    name: str | None = typer.Option(None, help="Unique name."),
+    kind: str = typer.Option("promotion", help="promotion, newsletter or announcement."),
+    tier: list[str] = typer.Option([], help="Audience tier (repeat for several)."),
+    segment: list[str] = typer.Option([], help="Audience segment (repeat for several)."),
+    customer_kind: str | None = typer.Option(None, help="individual or organization."),
+    region: list[str] = typer.Option([], help="Audience region (repeat for several)."),
+    consent: str | None = typer.Option(None, help="Only customers who consented: telegram, "
+                                       "email or any."),
+    channel: str = typer.Option("telegram", help="telegram, email, telegram_only, email_only."),
+    template_vi: str | None = typer.Option(None, help="Vietnamese template (or @file)."),
+    template_en: str | None = typer.Option(None, help="English template (or @file)."),
+    subject_vi: str | None = typer.Option(None, help="Vietnamese e-mail subject."),
+    subject_en: str | None = typer.Option(None, help="English e-mail subject."),
+    offer: list[str] = typer.Option([], help="TIER=offer text (repeat; 'default' for the rest)."),
+    at: str | None = typer.Option(None, help="Start at 'dd/mm/yyyy HH:MM' local time."),
+) -> None:
+    """Create a campaign; its templates are checked now, in both languages, for every tier."""
+    timezone = load_settings().timezone
+    if file is not None:
+        data = _spec_from_file(file, timezone)
+    else:
+        if not name:
+            fail("give --name (or --file)")
+        offers = {}
+        for item in offer:
+            tier_name, sep, text = item.partition("=")
+            if not sep:
+                fail(f"an offer is TIER=text, not {item!r}")
+            offers[tier_name.strip()] = text.strip()
+        audience = {
+            key: value
+            for key, value in {
+                "tiers": tier, "segments": segment, "kind": customer_kind,
+                "regions": region, "consent": consent,
+            }.items()
+            if value
+        }
+        data = {
+            "name": name, "kind": kind, "audience": audience, "channel": channel,
+            "template": {
+                lang: text for lang, text in
+                (("vi", _text_or_file(template_vi)), ("en", _text_or_file(template_en))) if text
+            },
+            "subject": {lang: text for lang, text in (("vi", subject_vi), ("en", subject_en))
+                        if text},
+            "offers": offers,
+            "schedule": parse_when(at, timezone) if at else None,
+        }
+        if not data["template"]:
+            fail("give a template: --template-vi and/or --template-en")
+
+    async def body(services: Services) -> None:
+        spec = CampaignSpec.parse(data)
+        campaign = await services.care.campaigns.create(spec)
+        when = (
+            f"scheduled for {format_datetime(campaign.scheduled_at, timezone)}"
+            if campaign.scheduled_at else "a draft: send it with `carebot campaign send`"
+        )
+        console.print(f"campaign {campaign.name!r} created, {when}", highlight=False)
+
+    _run(body)
+
+
+@app.command("list")
+def list_campaigns() -> None:
+    """All campaigns with their status and schedule."""
+
+    async def body(services: Services) -> None:
+        tz = services.settings.timezone
+        table = Table()
+        for column in ("name", "kind", "status", "channel", "scheduled", "finished"):
+            table.add_column(column)
+        for campaign in await services.care.campaigns.list():
+            table.add_row(
+                campaign.name, campaign.kind, campaign.status, campaign.channel_preference,
+                format_datetime(campaign.scheduled_at, tz), format_datetime(campaign.finished_at, tz),
+            )
+        console.print(table)
+
+    _run(body)
+
+
+@app.command()
+def preview(
+    name: str,
+    customer: str | None = typer.Option(None, help="Render for this customer code."),
+) -> None:
+    """Show the message in each language, for a sample customer (or a real one)."""
+
+    async def body(services: Services) -> None:
+        for language, message in (await services.care.campaigns.preview(name, customer)).items():
+            console.rule(f"{language}: {message.subject}")
+            console.print(message.body, markup=False, highlight=False)
+
+    _run(body)
+
+
+@app.command()
+def send(
+    name: str,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only report who would get it."),
+    at: str | None = typer.Option(None, help="Schedule for 'dd/mm/yyyy HH:MM' instead."),
+    dispatch: bool = typer.Option(
+        True, "--dispatch/--no-dispatch",
+        help="Send from this command (needs the bot token) or leave it to the running bot.",
+    ),
+) -> None:
+    """Send a campaign now (with a progress bar), schedule it, or dry-run it."""
+    settings = load_settings()
+    if dry_run:
+        _run(lambda services: _dry_run(services, name))
+        return
+    if at:
+        when = parse_when(at, settings.timezone)
+
+        async def schedule(services: Services) -> None:
+            campaign = await services.care.campaigns.schedule(name, when)
+            console.print(
+                f"campaign {name!r} scheduled for "
+                f"{format_datetime(campaign.scheduled_at, settings.timezone)}; the bot starts it"
+            )
+
+        _run(schedule)
+        return
+    _run(lambda services: _send_now(services, name, dispatch))
+
+
+@app.command()
+def status(name: str) -> None:
+    """Where a campaign stands: sent, waiting, failed, skipped by reason."""
+
+    async def body(services: Services) -> None:
+        _print_progress(await services.care.campaigns.progress(name), services)
+
+    _run(body)
+
+
+async def _dry_run(services: Services, name: str) -> None:
+    report = await services.care.campaigns.dry_run(name)
+    tz = services.settings.timezone
+    console.print(f"audience: {report.audience}")
+    for channel, count in sorted(report.channels.items()):
+        console.print(f"  would send by {channel}: {count}")
+    if report.delayed and report.delayed_until is not None:
+        console.print(
+            f"  {report.delayed} would wait for the end of quiet hours "
+            f"({format_datetime(report.delayed_until, tz)})"
+        )
+    if report.skipped:
+        console.print(f"skipped: {sum(report.skipped.values())}")
+        for reason, count in report.skipped.most_common():
+            codes = [code for code, why in report.skipped_customers if why == reason]
+            shown = ", ".join(codes[:10]) + (" …" if len(codes) > 10 else "")
+            console.print(f"  {reason}: {count} ({shown})", highlight=False)
+
+
+async def _send_now(services: Services, name: str, dispatch: bool) -> None:
+    campaigns = services.care.campaigns
+    campaign = await campaigns.get(name)
+    if campaign.status in (CampaignStatus.DONE, CampaignStatus.CANCELLED):
+        raise CampaignError(f"campaign {name!r} is {campaign.status}")
+    bot = telegram_bot(services) if dispatch else None  # the token is checked before anything
+    queued = await campaigns.start(name)
+    console.print(f"campaign {name!r}: {queued} messages queued" if queued
+                  else f"campaign {name!r} is running already; following it")
+    if bot is None:
+        console.print("the running bot sends them; follow with `carebot campaign status`")
+        return
+    async with bot:
+        dispatcher = Dispatcher.create(services, bot)
+        task = asyncio.create_task(dispatcher.run())
+        try:
+            await _follow(services, name)
+        finally:
+            dispatcher.stop()
+            await task
+            await dispatcher.close()
+    _print_progress(await campaigns.progress(name), services)
+
+
+async def _follow(services: Services, name: str) -> None:
+    """A progress bar until the campaign is done, or only rows that wait remain."""
+    campaigns = services.care.campaigns
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(name, total=None)
+        while True:
+            progress = await campaigns.progress(name)
+            bar.update(task, total=progress.total, completed=progress.finished)
+            if progress.campaign.status == CampaignStatus.DONE:
+                break
+            if progress.open and not await _due_soon(services, progress):
+                break  # what is left waits for the morning or a retry
+            await asyncio.sleep(0.5)
+
+
+async def _due_soon(services: Services, progress: CampaignProgress) -> bool:
+    async with services.db.uow() as uow:
+        count = await uow.session.scalar(
+            select(func.count()).where(
+                OutboxMessage.campaign_id == progress.campaign.id,
+                OutboxMessage.status.in_(OPEN_STATUSES),
+                OutboxMessage.next_attempt_at <= services.clock(),
+            )
+        )
+    return bool(count)
+
+
+def _print_progress(progress: CampaignProgress, services: Services) -> None:
+    campaign, tz = progress.campaign, services.settings.timezone
+    console.print(
+        f"{campaign.name}: {campaign.status}"
+        + (f", started {format_datetime(campaign.started_at, tz)}" if campaign.started_at else "")
+        + (f", finished {format_datetime(campaign.finished_at, tz)}" if campaign.finished_at
+           else ""),
+        highlight=False,
+    )
+    for status_name in ("sent", "pending", "sending", "failed", UNCERTAIN, "skipped"):
+        if progress.statuses[status_name]:
+            console.print(f"  {status_name}: {progress.statuses[status_name]}")
+    for reason, count in progress.skipped.most_common():
+        console.print(f"    {reason}: {count}", highlight=False)
+    if progress.statuses["pending"]:
+        console.print("  pending messages go out when due (quiet hours end, retry time)")

@@ -1,0 +1,66 @@
+"""`carebot import`: customers and orders from CSV or XLSX files."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import typer
+
+from bot.cli.common import console, err_console, fail, run
+from care.importers import ImportFileError, ImportReport, import_customers, import_orders
+from care.services import Services
+
+app = typer.Typer(
+    help="Import customers and orders from CSV (UTF-8, , or ;) or XLSX files. "
+    "A file with any bad row imports nothing.",
+    no_args_is_help=True,
+)
+
+FILE = typer.Argument(..., help="A .csv or .xlsx file.")
+
+
+@app.command()
+def customers(file: Path = FILE) -> None:
+    """Create or update customers (rows whose code exists update that customer)."""
+
+    async def body(services: Services) -> ImportReport:
+        return await import_customers(services.db, file)
+
+    _show(file, _run(body), "customers")
+
+
+@app.command()
+def orders(file: Path = FILE) -> None:
+    """Create or update orders and inquiries of customers already imported."""
+
+    async def body(services: Services) -> ImportReport:
+        return await import_orders(services.db, file, timezone=services.settings.timezone)
+
+    report = _run(body)
+    _show(file, report, "orders")
+    if report.customer_ids:
+        console.print(
+            f"{len(report.customer_ids)} customers have new transactions: "
+            "their classification is refreshed by the next segmentation run."
+        )
+
+
+def _run(body: Callable[[Services], Awaitable[ImportReport]]) -> ImportReport:
+    try:
+        return run(body)
+    except ImportFileError as exc:
+        fail(str(exc))
+
+
+def _show(file: Path, report: ImportReport, what: str) -> None:
+    """Every bad row on a line of its own, so the whole file can be fixed in one pass."""
+    if report.errors:
+        for error in report.errors:
+            err_console.print(str(error), highlight=False, markup=False, soft_wrap=True)
+        rows = len({error.row for error in report.errors})
+        fail(f"{file.name}: {rows} bad row(s); nothing was imported")
+    console.print(
+        f"{file.name}: {what} created {report.created}, updated {report.updated}",
+        highlight=False,
+    )

@@ -1,0 +1,133 @@
+"""Telegram delivery: one message through ``telegram.Bot.send_message``, within the limits.
+
+Telegram allows a bot about 30 messages a second overall and about one a second per chat;
+above that it answers 429 with ``retry_after``. A token bucket (rate from
+``settings.telegram_messages_per_second``, a burst of one) keeps the overall rate under the
+limit, and a per-chat clock spaces messages to one chat. A 429 that still comes pauses the
+whole channel for the time Telegram asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from care.outbox import SKIP_TELEGRAM_BLOCKED, Delivered, Outcome, RetryLater, Undeliverable
+
+PER_CHAT_INTERVAL = 1.05  # seconds between two messages to one chat (Telegram: about 1)
+
+
+class TokenBucket:
+    """At most ``rate`` acquisitions a second, ``capacity`` at once; can be paused.
+
+    With a capacity of one the bucket spaces requests evenly, so no window of one second
+    ever holds more than ``rate + 1`` of them: the margin that keeps 28/s under 30/s.
+    """
+
+    def __init__(self, rate: float, capacity: float = 1.0) -> None:
+        if rate <= 0:
+            raise ValueError("the rate must be positive")
+        self.rate = rate
+        self.capacity = capacity
+        self._tokens = capacity
+        self._updated = time.monotonic()
+        self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+
+    def pause(self, seconds: float) -> None:
+        """Give no token for ``seconds`` (Telegram said: retry after)."""
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        self._tokens = 0.0
+
+    async def acquire(self) -> None:
+        async with self._lock:  # first come, first served
+            while True:
+                now = time.monotonic()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    self._updated = time.monotonic()
+                    continue
+                self._tokens = min(
+                    self.capacity, self._tokens + (now - self._updated) * self.rate
+                )
+                self._updated = now
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return
+                await asyncio.sleep((1.0 - self._tokens) / self.rate)
+
+
+class TelegramChannel:
+    """Sends outbox rows through a ``telegram.Bot`` (the Application's, or one of our own)."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        messages_per_second: float,
+        per_chat_interval: float = PER_CHAT_INTERVAL,
+    ) -> None:
+        self.bot = bot
+        self.bucket = TokenBucket(messages_per_second)
+        self.per_chat_interval = per_chat_interval
+        self._chat_next: dict[int, float] = {}
+
+    def chat_wait(self, chat_id: int) -> float:
+        """Seconds until this chat may get another message (0: now)."""
+        return max(0.0, self._chat_next.get(chat_id, 0.0) - time.monotonic())
+
+    async def acquire(self, chat_id: int) -> None:
+        """Wait for the overall rate, then book the chat's next slot."""
+        await self.bucket.acquire()
+        self._chat_next[chat_id] = time.monotonic() + self.per_chat_interval
+        if len(self._chat_next) > 50_000:  # forget chats whose slot has passed
+            now = time.monotonic()
+            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+
+    async def send(self, chat_id: int, text: str, reply_markup: dict[str, Any] | None) -> Outcome:
+        """One message; every answer Telegram can give becomes an Outcome, none raises."""
+        markup = InlineKeyboardMarkup.de_json(reply_markup, self.bot) if reply_markup else None
+        try:
+            message = await self.bot.send_message(
+                chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        except RetryAfter as exc:
+            seconds = _seconds(exc)
+            self.bucket.pause(seconds)
+            return RetryLater(f"429: {exc.message}", after=seconds, counts=False)
+        except Forbidden as exc:  # blocked, deactivated, kicked from the group
+            return Undeliverable(f"403: {exc.message}", SKIP_TELEGRAM_BLOCKED, unreachable=True)
+        except ChatMigrated as exc:
+            return Undeliverable(f"chat migrated to {exc.new_chat_id}")
+        except BadRequest as exc:
+            unreachable = "chat not found" in exc.message.lower()
+            return Undeliverable(f"400: {exc.message}", unreachable=unreachable)
+        except InvalidToken as exc:
+            return RetryLater(f"invalid token: {exc.message}")
+        except NetworkError as exc:  # includes TimedOut
+            return RetryLater(f"network: {exc.message}")
+        except TelegramError as exc:
+            return RetryLater(f"telegram: {exc.message}")
+        return Delivered(str(message.message_id))
+
+
+def _seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns while retry_after may still be an int
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -1,0 +1,180 @@
+"""The demo shop: the same every time, seeded once, and believable enough to demonstrate."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from care.demo_data import DEMO_CUSTOMER_CODE, DEMO_FAQ, DEMO_PHONE, generate, seed_demo
+from care.models import Customer, FaqAlternate, FaqEntry, Order, OrderLine, Product, Staff
+from care.services import Services
+from care.text import normalise_phone
+from tests.conftest import Clock
+
+
+async def counts(services: Services) -> dict[str, int]:
+    async with services.db.uow() as uow:
+        return {
+            model.__tablename__: await uow.session.scalar(select(func.count()).select_from(model))
+            for model in (Customer, Order, OrderLine, Product, Staff, FaqEntry, FaqAlternate)
+        }
+
+
+def test_the_same_seed_and_clock_give_the_same_shop(clock: Clock) -> None:
+    first = generate(clock.now, customers=50, seed=7)
+    second = generate(clock.now, customers=50, seed=7)
+    other = generate(clock.now, customers=50, seed=8)
+
+    assert first == second
+    assert first.customers != other.customers
+
+
+async def test_seeding_writes_exactly_the_generated_shop(
+    services: Services, clock: Clock
+) -> None:
+    report = await seed_demo(services, customers=40, seed=3)
+
+    shop = generate(clock.now, customers=40, seed=3)
+    async with services.db.uow() as uow:
+        customers = (await uow.session.execute(
+            select(Customer.code, Customer.name, Customer.phone, Customer.birthday)
+            .order_by(Customer.code)
+        )).all()
+        orders = (await uow.session.execute(
+            select(Order.code, Customer.code, Order.placed_at, Order.amount, Order.status)
+            .join(Customer).order_by(Order.code)
+        )).all()
+    assert [tuple(c) for c in customers] == sorted(
+        (c["code"], c["name"], c["phone"], c["birthday"]) for c in shop.customers
+    )
+    assert [tuple(o) for o in orders] == sorted(
+        (o["code"], o["customer_code"], o["placed_at"], o["amount"], o["status"])
+        for o in shop.orders
+    )
+    assert report.customers == 41  # the demo customer as well
+    assert report.orders + report.inquiries == len(shop.orders)
+    assert len(report.customer_ids) == 41
+
+
+async def test_seeding_twice_adds_nothing(services: Services) -> None:
+    first = await seed_demo(services, customers=60)
+    before = await counts(services)
+
+    second = await seed_demo(services, customers=60)
+
+    assert not first.already_seeded and second.already_seeded
+    assert (second.customers, second.orders, second.staff, second.faq_created) == (0, 0, 0, 0)
+    assert await counts(services) == before
+
+
+async def test_the_faq_has_forty_entries_in_both_languages_with_alternates(
+    services: Services,
+) -> None:
+    await seed_demo(services, customers=0)
+
+    entries = await services.faq.entries()
+
+    assert len(entries) == 40
+    assert Counter(entry.language for entry in entries) == {"vi": 20, "en": 20}
+    assert all(2 <= len(entry.alternates) <= 4 for entry in entries)
+    vietnamese = [e for e in entries if e.language == "vi"]
+    assert all(any(not ch.isascii() for ch in e.question + e.answer) for e in vietnamese)
+    answer = await services.faq.ask("gio mo cua luc may gio", "vi")
+    assert answer.entry is not None and answer.entry.category == "store"
+
+
+async def test_the_demo_customer_has_something_to_show(
+    services: Services, clock: Clock
+) -> None:
+    await seed_demo(services, customers=10)
+
+    async with services.db.uow() as uow:
+        demo = await uow.session.scalar(
+            select(Customer).where(Customer.code == DEMO_CUSTOMER_CODE)
+        )
+        assert demo is not None
+        orders = (await uow.session.scalars(
+            select(Order).where(Order.customer_id == demo.id).order_by(Order.placed_at)
+        )).all()
+        assert (demo.phone, demo.telegram_user_id) == (DEMO_PHONE, None)
+        statuses = [order.status for order in orders if order.kind == "order"]
+        recent = [
+            order for order in orders
+            if order.delivered_at and clock.now - order.delivered_at <= timedelta(days=3)
+        ]
+    assert len(orders) >= 5
+    assert "shipping" in statuses
+    assert recent, "one order was delivered in the last days"
+
+
+def test_the_shop_looks_like_a_vietnamese_shop(clock: Clock) -> None:
+    shop = generate(clock.now, customers=300, seed=7)
+    people = [c for c in shop.customers if c["kind"] == "individual"]
+    companies = [c for c in shop.customers if c["kind"] == "organization"]
+
+    assert sum(any(not ch.isascii() for ch in p["name"]) for p in people) > 0.8 * len(people)
+    assert all(c["name"].startswith(("Công ty TNHH", "Công ty Cổ phần")) for c in companies)
+    assert all(c["contact_person"] for c in companies)
+    phones = [c["phone"] for c in shop.customers]
+    assert len(set(phones)) == len(phones)
+    assert all(normalise_phone(p) == p and p.startswith("+84") for p in phones)
+    assert all(
+        c["email"] is None or c["email"].split("@")[1].endswith(("example.com", "example.net",
+                                                                 "example.org"))
+        for c in shop.customers
+    )
+    regions = Counter(c["region"] for c in shop.customers)
+    assert {"Hà Nội", "TP. Hồ Chí Minh", "Đà Nẵng"} <= set(regions)
+    assert 0.7 < Counter(c["language"] for c in shop.customers)["vi"] / len(shop.customers)
+
+
+def test_orders_span_two_years_up_to_now_with_a_few_big_customers(clock: Clock) -> None:
+    shop = generate(clock.now, customers=300, seed=7)
+    orders = [o for o in shop.orders if o["kind"] == "order"]
+
+    placed = [o["placed_at"] for o in shop.orders]
+    assert clock.now - timedelta(days=731) <= min(placed) and max(placed) <= clock.now
+    assert clock.now - max(placed) < timedelta(days=2)
+    statuses = Counter(o["status"] for o in orders)
+    assert statuses.most_common(1)[0][0] == "delivered"
+    assert any(o["kind"] == "inquiry" and o["status"] == "lost" for o in shop.orders)
+    for order in orders:
+        assert 0.09 <= order["margin"] / order["amount"] <= 0.35
+        assert sum(line["amount"] for line in order["lines"]) == order["amount"]
+        assert order["payment_terms"]
+        if order["delivered_at"] is not None:
+            assert order["placed_at"] < order["delivered_at"] <= clock.now
+
+    margin = Counter[str]()
+    for order in orders:
+        if order["status"] == "delivered":
+            margin[order["customer_code"]] += order["margin"]
+    ranked = sorted(margin.values(), reverse=True)
+    top_fifth = ranked[: len(shop.customers) // 5]
+    assert sum(top_fifth) / sum(ranked) > 0.6  # the 80/20 rule, roughly
+
+
+def test_the_seed_demo_command_reports_what_it_added(
+    tmp_cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import app
+
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", f"sqlite:///{tmp_cwd / 'cli.db'}")
+    runner = CliRunner()
+
+    first = runner.invoke(app, ["seed-demo", "--customers", "20", "--seed", "5"])
+    second = runner.invoke(app, ["seed-demo", "--customers", "20"])
+
+    assert first.exit_code == 0, first.output
+    assert "added 21 customers" in first.output
+    assert "FAQ entries created 40" in first.output
+    assert second.exit_code == 0 and "already there" in second.output
+
+
+def test_the_demo_faq_file_ships_with_the_package() -> None:
+    assert DEMO_FAQ.is_file()

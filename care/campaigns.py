@@ -272,13 +272,16 @@ class Campaigns:
     async def get(self, name: str) -> Campaign:
         async with self.db.uow() as uow:
             campaign = await uow.session.scalar(select(Campaign).where(Campaign.name == name))
+            uow.session.expunge_all()  # readable after the unit of work ends
         if campaign is None:
             raise CampaignError(f"no campaign named {name!r}")
         return campaign
 
     async def list(self) -> list[Campaign]:
         async with self.db.uow() as uow:
-            return list(await uow.session.scalars(select(Campaign).order_by(Campaign.id)))
+            campaigns = list(await uow.session.scalars(select(Campaign).order_by(Campaign.id)))
+            uow.session.expunge_all()
+        return campaigns
 
     async def schedule(self, name: str, at: datetime) -> Campaign:
         """Set (or move) the start of a campaign that has not started."""
@@ -393,6 +396,7 @@ class Campaigns:
                         .where(Customer.code == customer_code)
                     )
                 ).first()
+                uow.session.expunge_all()
             if row is None:
                 raise CampaignError(f"no customer with code {customer_code!r}")
             real = (row[0], row[1])

@@ -503,7 +503,9 @@ def _alternates(column: str, value: Any) -> list[str]:
 def _faq_values(row: Row, default_language: str) -> dict[str, Any] | None:
     # A field missing from a YAML entry is already reported as missing, not also as empty.
     question = row.get("question", lambda _c, v: clean(str(v)), required=row.has("question"))
-    answer = row.get("answer", lambda _c, v: str(v).strip(), required=row.has("answer"))
+    answer = row.get(
+        "answer", lambda _c, _v: str(row.raw["answer"]).strip(), required=row.has("answer")
+    )
     language = row.get("language", parse_language, default=default_language)
     category = row.get("category", limited(50))
     alternates = row.get("alternates", _alternates, default=[])

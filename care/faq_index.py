@@ -6,27 +6,38 @@ The index holds every question and alternate phrasing of the FAQ, folded with
 1. Cheap pass, over all phrasings at once (numpy over an inverted index): each query word
    is read as a vocabulary word (exactly; else its Telex reading, "cuwa" → "cua"; else the
    nearest words within one or two edits, found through a SymSpell-style table of
-   deletions) and every phrasing gets an IDF-weighted F2 overlap with the query. F2 counts
-   covering the query's words four times as much as covering the phrasing's, because a
-   customer's question is short and an FAQ phrasing says more. Adjacent word pairs are
-   features too ("thanh toan" is payment, "thanh vien" is membership), politeness words
-   are dropped ("vậy shop", "ạ", "cho em hỏi", "please") and question words ("như thế
-   nào", "ở đâu", "how") keep 40% of their weight, whatever their frequency in this FAQ.
-2. Precise pass, on the 64 best phrasings: 0.8 x the overlap + 0.2 x rapidfuzz's
+   deletions) and every phrasing gets an IDF-weighted F-beta overlap with the query, with
+   beta = 3: covering the query's words counts nine times as much as covering the
+   phrasing's, because a customer's question is short and an FAQ phrasing says more.
+   Adjacent word pairs are features too ("thanh toan" is payment, "thanh vien" is
+   membership), politeness words are dropped ("vậy shop", "ạ", "cho em hỏi", "please")
+   and question words ("như thế nào", "ở đâu", "how") keep 40% of their weight, whatever
+   their frequency in this FAQ.
+2. Precise pass, on the 32 best phrasings: 0.8 x the overlap + 0.2 x rapidfuzz's
    ``partial_token_sort_ratio`` of the typo-corrected query and the phrasing, which
-   breaks ties between near-identical phrasings by wording and order.
+   breaks ties between near-identical phrasings by wording and order. A phrasing whose
+   overlap leaves it unable to reach the current top entries is not scored at all.
 
-Measured with bench/bench_faq.py (10,000 entries, 224 paraphrases, results in
-bench/RESULTS.md): the naive ``process.extractOne(query, choices, scorer=WRatio)`` takes
-6-30 ms per query and finds 70% of the paraphrases; this index takes about 0.2 ms (p99
-under 0.5 ms) and ranks about 98% first. Of the final scorers measured on the shortlist
-(WRatio, token_set_ratio, token_sort_ratio, ratio, partial_ratio, partial_token_set_ratio,
-partial_token_sort_ratio, each blended 0.8-0.9 with the overlap, and the overlap alone)
-all ranked 97-98% first; partial_token_sort_ratio ranked the most and answered none of
-the out-of-scope questions. F1 instead of F2 lost 2-4 queries and left correct answers
-below the suggestion threshold. The default thresholds (answer 82, suggest 55, margin 8)
-answered 65% of the paraphrases outright with no wrong answer, offered most of the rest
-as suggestions, and gave nothing to questions the FAQ does not cover (those score < 45).
+Why, as measured by bench/bench_faq.py (10,000 entries, 224 paraphrases, 12 questions
+the FAQ does not cover; figures in bench/RESULTS.md):
+
+- The naive ``process.extractOne(query, all_phrasings, scorer=WRatio)`` takes 6-15 ms per
+  query on the benchmark machine and puts the right entry first for 69% of the
+  paraphrases; this index takes about 0.1 ms (0.3 ms CPU for the slowest queries) and
+  95% are found first and offered, 74% answered outright, none answered wrongly.
+- Final scorer, same pipeline otherwise, first-ranked out of 224 at the default
+  thresholds: partial_token_sort_ratio 213, token_set_ratio 212, WRatio 211, ratio 210,
+  token_sort_ratio 209. partial_token_sort_ratio costs ~3 µs a pair, hence the pruning.
+- Beta: with thresholds off, 1, 2 and 3 rank 217, 220 and 218 first; at the defaults
+  they find 195, 213 and 213 and answer 98, 147 and 165 outright, none wrongly: with
+  beta 1, right answers to short questions fall below the thresholds.
+- Pair weight (0.3-0.8), question-word weight (0.25-0.6) and a shortlist of 32 or 64
+  moved the count by at most 2: the choice is not sensitive to them.
+- Out-of-scope questions scored at most 47, below the default suggestion threshold (55);
+  the defaults (answer 82, suggest 55, margin 8) answered none of them.
+- The weights were chosen on that same paraphrase set, so expect lower figures on real
+  traffic. What it still misses are synonyms the FAQ does not use ("price" for "cost",
+  "where are your shops" for "store address"): those need alternate phrasings.
 
 The index knows nothing of the database: the FAQ service feeds it ``Phrasing``s and
 builds a new one when entries change.
@@ -34,7 +45,6 @@ builds a new one when entries change.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
 import re
@@ -43,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from care.text import fold
@@ -58,7 +68,8 @@ _BETA2 = 9.0  # F-beta, beta = 3: covering the query counts 9 times as much as t
 _PAIR_WEIGHT = 0.5
 _QUESTION_WEIGHT = 0.4
 _OVERLAP_SHARE = 0.8  # of the final score; the rest is the string similarity
-_SHORTLIST = 64
+_STRING_SCORER = fuzz.partial_token_sort_ratio
+_SHORTLIST = 32
 _TELEX_SIMILARITY = 0.9
 
 
@@ -258,11 +269,13 @@ class FaqIndex:
             [float(self._weights[ids].sum()) for ids in documents], dtype=np.float64
         )
 
-        self._deletions: dict[str, list[int]] = {}
+        deletions: dict[str, list[int]] = {}
         for feature, feature_id in features.items():
             if " " not in feature:
                 for variant in _deletes(feature, _max_edits(len(feature))):
-                    self._deletions.setdefault(variant, []).append(feature_id)
+                    deletions.setdefault(variant, []).append(feature_id)
+        # Tuples of ints drop out of the garbage collector's sight; 100,000 lists would not.
+        self._deletions = {variant: tuple(ids) for variant, ids in deletions.items()}
 
     @classmethod
     def build(
@@ -300,18 +313,24 @@ class FaqIndex:
         if not self._phrasings or not folded:
             return FaqMatch("none")
         preferred = self._language_masks.get(language) if language else None
+        readings: dict[str, tuple[tuple[int, float], ...]] = {}  # shared by both passes
         if preferred is None:
-            return self._search(folded, _ALL_STOP_WORDS, None, limit)
-        found = self._search(folded, self._stop_words(language), preferred, limit)
+            return self._search(folded, _ALL_STOP_WORDS, None, limit, readings)
+        found = self._search(folded, self._stop_words(language), preferred, limit, readings)
         if found.kind == "none":
-            others = _ALL_STOP_WORDS - STOP_WORDS.get(language, frozenset())
-            found = self._search(folded, others, ~preferred, limit)
+            others = [words for lang, words in STOP_WORDS.items() if lang != language]
+            found = self._search(folded, frozenset().union(*others), ~preferred, limit, readings)
         return found
 
     def _search(
-        self, folded: str, stop: frozenset[str], allowed: np.ndarray | None, limit: int
+        self,
+        folded: str,
+        stop: frozenset[str],
+        allowed: np.ndarray | None,
+        limit: int,
+        readings: dict[str, tuple[tuple[int, float], ...]],
     ) -> FaqMatch:
-        terms = self._terms(folded, stop)
+        terms = self._terms(folded, stop, readings)
         if not terms:
             return FaqMatch("none")
         overlap = self._overlap(terms)
@@ -326,7 +345,9 @@ class FaqIndex:
 
     # --- the cheap pass over every phrasing ----------------------------------------------
 
-    def _terms(self, folded: str, stop: frozenset[str]) -> list[_Term]:
+    def _terms(
+        self, folded: str, stop: frozenset[str], known: dict[str, tuple[tuple[int, float], ...]]
+    ) -> list[_Term]:
         raw: list[str] = []
         for word in folded.split():
             if word not in self._features and word in _SHORTHAND:
@@ -337,7 +358,9 @@ class FaqIndex:
         terms: dict[str, _Term] = {}
         for word in words:
             if word not in terms:
-                readings = self._readings(word)
+                if word not in known:
+                    known[word] = self._readings(word)
+                readings = known[word]
                 if readings:
                     weight = self._weights[readings[0][0]]
                 else:
@@ -383,7 +406,7 @@ class FaqIndex:
         return self._feature_texts[term.readings[0][0]] if term.readings else term.text
 
     def _overlap(self, terms: list[_Term]) -> np.ndarray:
-        """IDF-weighted F2 overlap (0-1) of the query's terms with every phrasing."""
+        """IDF-weighted F-beta overlap (0-1) of the query's terms with every phrasing."""
         matched = np.zeros(len(self._phrasings), dtype=np.float64)
         for term in terms:
             if len(term.readings) == 1:
@@ -410,24 +433,35 @@ class FaqIndex:
         rows = np.flatnonzero(overlap > max(floor, 0.0))
         if len(rows) > _SHORTLIST:
             rows = rows[np.argpartition(overlap[rows], -_SHORTLIST)[-_SHORTLIST:]]
+        if not len(rows):
+            return FaqMatch("none")
         base = overlap[rows] * (100 * _OVERLAP_SHARE)
         order = np.argsort(-base, kind="stable")
-        wanted = max(limit, 2)  # the runner-up decides between answering and suggesting
+        rows, base = rows[order], base[order]
+        # The entries we show, and the runner-up that decides between answering and
+        # suggesting, score at least their overlap part; a phrasing that cannot catch up
+        # with them even with a perfect string similarity is not worth scoring.
+        wanted = max(limit, 2)
+        seen: set[int] = set()
+        for row, partial in zip(rows.tolist(), base.tolist(), strict=True):
+            seen.add(self._entry_ids[row])
+            if len(seen) == wanted:
+                keep = base + string_share >= partial
+                rows, base = rows[keep], base[keep]
+                break
+        similarity = process.cdist(
+            [corrected], [self._clean[row] for row in rows.tolist()], scorer=_STRING_SCORER
+        )[0]
+        final = base + (1 - _OVERLAP_SHARE) * similarity
         scores: dict[int, tuple[float, int]] = {}  # entry id -> (score, row)
-        for row, partial in zip(rows[order].tolist(), base[order].tolist(), strict=True):
-            if len(scores) >= wanted:
-                kth = heapq.nlargest(wanted, (score for score, _ in scores.values()))[-1]
-                if partial + string_share < kth:
-                    break  # rows come in falling overlap: none of the rest can place
-            similarity = fuzz.partial_token_sort_ratio(corrected, self._clean[row])
-            score = partial + (1 - _OVERLAP_SHARE) * similarity
+        for row, score in zip(rows.tolist(), final.tolist(), strict=True):
             entry_id = self._entry_ids[row]
             if entry_id not in scores or score > scores[entry_id][0]:
                 scores[entry_id] = (score, row)
         ranked = sorted(scores.items(), key=lambda item: (-item[1][0], item[0]))
-        if not ranked or ranked[0][1][0] < self.suggest_threshold:
-            return FaqMatch("none")
         top = ranked[0][1][0]
+        if top < self.suggest_threshold:
+            return FaqMatch("none")
         lead = top - (ranked[1][1][0] if len(ranked) > 1 else 0.0)
         shown = [
             Candidate(entry_id, round(score, 2), self._phrasings[row].text)

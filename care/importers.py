@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -165,17 +166,22 @@ def _text(value: Any) -> str:
     return clean(str(value))
 
 
+def _cell(value: Any) -> str:
+    """A value from a ``Row``: strings there are already cleaned."""
+    return value if isinstance(value, str) else _text(value)
+
+
 class CellError(ValueError):
     """A cell's value is wrong; the message is shown to the person who fixes the file."""
 
 
 def _shown(value: Any) -> str:
-    return f"'{_text(value)}'"
+    return f"'{_cell(value)}'"
 
 
 def limited(limit: int) -> Callable[[str, Any], str]:
     def parse(column: str, value: Any) -> str:
-        text = _text(value)
+        text = _cell(value)
         if len(text) > limit:
             raise CellError(f"{column} is longer than {limit} characters")
         return text
@@ -196,8 +202,12 @@ _KINDS = {
 }
 
 
+# Kinds, yes/no and the like repeat on every row: fold each distinct spelling once.
+_fold = lru_cache(maxsize=4096)(fold)
+
+
 def _kind(column: str, value: Any) -> str:
-    kind = _KINDS.get(fold(_text(value)))
+    kind = _KINDS.get(_fold(_cell(value)))
     if kind is None:
         raise CellError(f"{column} {_shown(value)} is not individual or organization")
     return str(kind)
@@ -205,14 +215,14 @@ def _kind(column: str, value: Any) -> str:
 
 def _phone(column: str, value: Any) -> str:
     try:
-        return normalise_phone(_text(value))
+        return normalise_phone(_cell(value))
     except ValueError:
         raise CellError(f"{column} {_shown(value)} is not a phone number") from None
 
 
 def _email(column: str, value: Any) -> str:
     try:
-        return validate_email(_text(value), check_deliverability=False).normalized
+        return validate_email(_cell(value), check_deliverability=False).normalized
     except EmailNotValidError:
         raise CellError(f"{column} {_shown(value)} is not an e-mail address") from None
 
@@ -223,13 +233,17 @@ def _date(column: str, value: Any) -> date:
     if isinstance(value, date):
         return value
     try:
-        return parse_date(_text(value))
+        return date.fromisoformat(_cell(value))  # the documented form, parsed in C
+    except ValueError:
+        pass
+    try:
+        return parse_date(_cell(value))
     except ValueError:
         raise CellError(f"{column} {_shown(value)} is not a date (YYYY-MM-DD)") from None
 
 
 def parse_language(column: str, value: Any) -> str:
-    language = _text(value).lower()
+    language = _cell(value).lower()
     if language not in ("vi", "en"):
         raise CellError(f"{column} {_shown(value)} is not vi or en")
     return language
@@ -242,7 +256,7 @@ _NO = {"no", "n", "false", "0", "khong"}
 def _yes_no(column: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    folded = fold(_text(value))
+    folded = _fold(_cell(value))
     if folded in _YES:
         return True
     if folded in _NO:
@@ -258,7 +272,7 @@ def _whole(column: str, value: Any, *, positive: bool = False) -> int:
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
     else:
-        text = _text(value)
+        text = _cell(value)
         if not re.fullmatch(r"-?\d+", text):
             raise CellError(f"{column} {_shown(value)} is not a whole number")
         number = int(text)
@@ -287,7 +301,7 @@ def _vnd(column: str, value: Any) -> int:
         if value < 0:
             raise CellError(f"{column} {_shown(value)} must not be negative")
         return int(value)
-    text = _CURRENCY.sub("", _text(value)).replace(" ", "").replace("\xa0", "")
+    text = _CURRENCY.sub("", _cell(value)).replace(" ", "").replace("\xa0", "")
     if text.startswith("-"):
         raise CellError(f"{column} {_shown(value)} must not be negative")
     if _GROUPED.fullmatch(text):
@@ -309,7 +323,7 @@ def _moment(zone: ZoneInfo) -> Callable[[str, Any], datetime]:
         elif isinstance(value, date):
             moment = datetime.combine(value, time())
         else:
-            text = _text(value)
+            text = _cell(value)
             moment = None
             try:
                 moment = datetime.fromisoformat(text)
@@ -340,14 +354,22 @@ class Row:
 
     def __init__(self, number: int, cells: dict[str, Any]) -> None:
         self.number = number
-        self.cells = cells
+        self.raw = cells  # as in the file: for long texts whose line breaks matter
+        # Cleaned once here, not in every check and parser that reads the cell.
+        self.cells = {
+            key: _text(value) if isinstance(value, str) else value
+            for key, value in cells.items()
+        }
         self.problems: list[str] = []
 
     def has(self, column: str) -> bool:
         return column in self.cells
 
     def blank(self, column: str) -> bool:
-        return _text(self.cells.get(column)) == ""
+        return _cell(self.cells.get(column)) == ""
+
+    def is_empty(self) -> bool:
+        return all(_cell(value) == "" for value in self.cells.values())
 
     def get(
         self,
@@ -437,9 +459,9 @@ def iter_rows(table: Table, keys: list[str | None]) -> Iterator[Row | RowError]:
         if stray:
             yield RowError(number, stray)
             continue
-        if all(_text(value) == "" for value in cells.values()):
-            continue
-        yield Row(number, cells)
+        row = Row(number, cells)
+        if not row.is_empty():
+            yield row
 
 
 def _check_duplicate(row: Row, code: str | None, seen: dict[str, int]) -> None:
@@ -580,7 +602,7 @@ def _order_values(
             f"customer_code '{customer_code}' is not a known customer (import customers first)"
         )
     kind = row.get("kind", _order_kind, required=True)
-    status = _text(row.cells.get("status")).lower()
+    status = _cell(row.cells.get("status")).lower()
     if not status:
         row.problems.append("status is empty")
     elif kind and status not in _STATUSES[OrderKind(kind)]:
@@ -637,7 +659,7 @@ async def import_orders(
                 errors.append(row)
                 continue
             order = _order_values(row, customers, moment)
-            _check_duplicate(row, _text(row.cells.get("code")) or None, seen)
+            _check_duplicate(row, _cell(row.cells.get("code")) or None, seen)
             if row.problems:
                 errors.extend(row_errors(row))
             elif order is not None:

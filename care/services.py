@@ -12,12 +12,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from care.complaint_stats import ComplaintStats
+from care.complaints import ComplaintService
+from care.customers import CustomerService
 from care.db import Database
 from care.faq import FaqService
 from care.interactions import InteractionLog
+from care.orders import OrderService
 from care.programme import CareProgramme
 from care.rendering import Renderer
+from care.segmentation import Segmentation
 from care.settings import Settings
+from care.staff import StaffService
+from care.surveys import SurveyService
 from care.text import utcnow
 
 
@@ -31,6 +38,13 @@ class Services:
     interactions: InteractionLog
     faq: FaqService
     care: CareProgramme
+    customers: CustomerService
+    orders: OrderService
+    staff: StaffService
+    complaints: ComplaintService
+    surveys: SurveyService
+    complaint_stats: ComplaintStats
+    segmentation: Segmentation
     clock: Callable[[], datetime] = utcnow
 
     async def start(self) -> None:
@@ -58,6 +72,13 @@ def build_services(
         interactions=InteractionLog(db),
         faq=FaqService(db, settings, clock),
         care=CareProgramme(settings, db, renderer, clock),
+        customers=CustomerService(db, settings, renderer, clock),
+        orders=OrderService(db),
+        staff=StaffService(db),
+        complaints=ComplaintService(settings, db, clock),
+        surveys=SurveyService(db, ComplaintService(settings, db, clock), clock),
+        complaint_stats=ComplaintStats(settings, db, clock),
+        segmentation=Segmentation(db, settings, clock),
         clock=clock,
     )
 

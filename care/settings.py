@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # --- account linking -----------------------------------------------------------------
     link_code_ttl_minutes: int = 15
     link_code_max_attempts: int = 5
+    # A message that is only an order code (any case) shows that order: the shop's code shape.
+    order_code_pattern: str = r"^[A-Z]{2,4}(?:-[A-Z]{2,4})?-?\d{2,}$"
 
     # --- complaints: targets in hours by tier, scaled by severity ---------------------------
     sla_first_response_hours: dict[str, float] = {

@@ -39,7 +39,9 @@ class StaffService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def add(self, telegram_user_id: int, name: str, role: str = StaffRole.AGENT) -> StaffMember:
+    async def add(
+        self, telegram_user_id: int, name: str, role: str = StaffRole.AGENT
+    ) -> StaffMember:
         """Register someone, or bring back and update someone removed earlier."""
         name = clean(name)
         if not name:

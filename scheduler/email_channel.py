@@ -39,11 +39,14 @@ from care.text import utcnow
 log = logging.getLogger("carebot.email")
 
 DEAD_MAILBOX_CODES = {550, 551, 553}
+# RFC 5322 allows 998 characters a line; folding List-Unsubscribe right after its colon
+# is legal but trips up some mail clients' unsubscribe buttons.
+HEADERS_ON_ONE_LINE = SMTP.clone(max_line_length=998)
 
 
 def build_email(row: OutboxRow, settings: Settings) -> EmailMessage:
     """The MIME message for an outbox row: text and HTML alternatives, unsubscribe headers."""
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=HEADERS_ON_ONE_LINE)
     message["From"] = settings.mail_from
     message["To"] = row.recipient
     message["Subject"] = row.subject or settings.shop_name
@@ -102,7 +105,9 @@ class SmtpChannel:
 
     async def send(self, message: EmailMessage) -> Outcome:
         try:
-            await self.client.send_message(message, sender=self.sender)
+            # Flattened here, not by aiosmtplib, to keep its header lines unfolded.
+            data = message.as_bytes(policy=HEADERS_ON_ONE_LINE)
+            await self.client.sendmail(self.sender, [str(message["To"])], data)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0] if exc.recipients else None
             code = refused.code if refused else 550

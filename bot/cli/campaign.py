@@ -193,7 +193,8 @@ def list_campaigns() -> None:
         for campaign in await services.care.campaigns.list():
             table.add_row(
                 campaign.name, campaign.kind, campaign.status, campaign.channel_preference,
-                format_datetime(campaign.scheduled_at, tz), format_datetime(campaign.finished_at, tz),
+                format_datetime(campaign.scheduled_at, tz),
+                format_datetime(campaign.finished_at, tz),
             )
         console.print(table)
 

@@ -65,7 +65,11 @@ def jobs() -> None:
             )
             waiting = (
                 await uow.session.execute(
-                    select(OutboxMessage.status, func.count(), func.min(OutboxMessage.next_attempt_at))
+                    select(
+                        OutboxMessage.status,
+                        func.count(),
+                        func.min(OutboxMessage.next_attempt_at),
+                    )
                     .where(OutboxMessage.status.in_(OPEN_STATUSES))
                     .group_by(OutboxMessage.status)
                 )

@@ -1,0 +1,261 @@
+"""E-mail delivery through a real SMTP server (aiosmtpd on 127.0.0.1): MIME, unsubscribe
+headers, one connection for many messages, 4xx retried, 5xx final; .eml files without SMTP."""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from care.models import Customer, MessageCategory, OutboxMessage
+from care.outbox import Message, unsubscribe_url
+from care.services import Services
+from care.settings import Settings
+from scheduler.dispatcher import Dispatcher
+from scheduler.email_channel import EmlDirectoryChannel, SmtpChannel
+from tests.conftest import make_customer
+
+
+class SmtpRecorder:
+    """An aiosmtpd handler that keeps what it accepts and can answer errors on demand.
+
+    ``answers`` are replies to the next DATA commands ("451 ...", "554 ..."), ``refuse``
+    maps recipients to a reply for RCPT; ``on_accept(n)`` runs when the n-th message is
+    accepted, before the server answers 250.
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.answers: deque[str] = deque()
+        self.refuse: dict[str, str] = {}
+        self.data_commands = 0
+        self.connections = 0
+        self.on_accept: Callable[[int], None] | None = None
+        self.lock = threading.Lock()
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.data_commands += 1
+            if self.answers:
+                return self.answers.popleft()
+            message = email.message_from_bytes(envelope.content, policy=policy.default)
+            self.messages.append(message)  # type: ignore[arg-type]
+            count = len(self.messages)
+        if self.on_accept is not None:
+            self.on_accept(count)
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[SmtpRecorder, int]]:
+    """A real SMTP server on loopback, and its port."""
+    recorder = SmtpRecorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield recorder, port
+    finally:
+        controller.stop()
+
+
+def smtp_settings(settings: Settings, port: int) -> Settings:
+    return settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False}
+    )
+
+
+async def queue_email(
+    services: Services, who: Customer, key: str, category: str = MessageCategory.MARKETING
+) -> None:
+    async with services.db.uow() as uow:
+        await services.care.outbox.to_customer(
+            uow.session, who, key=key, category=category, template="promo",
+            message=lambda lang: Message(
+                body=f"Chào <b>{who.name}</b>, ưu đãi 20% &amp; quà tặng",
+                subject="Ưu đãi tháng này",
+            ),
+            now=services.clock(), preference="email",
+        )
+        await uow.commit()
+
+
+async def outbox_row(services: Services, key: str) -> OutboxMessage:
+    async with services.db.uow() as uow:
+        row = await uow.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
+        )
+        uow.session.expunge_all()
+    assert row is not None
+    return row
+
+
+def email_dispatcher(services: Services, port: int) -> Dispatcher:
+    channel = SmtpChannel(smtp_settings(services.settings, port))
+    return Dispatcher(services, telegram=None, email=channel)
+
+
+async def test_an_email_is_multipart_with_one_click_unsubscribe(
+    services: Services, smtp_server: tuple[SmtpRecorder, int]
+) -> None:
+    server, port = smtp_server
+    lan = await make_customer(services, email="lan@example.com", consent_email=True)
+    await queue_email(services, lan, "promo:1")
+    dispatcher = email_dispatcher(services, port)
+    report = await dispatcher.drain()
+    await dispatcher.close()
+
+    assert report["sent"] == 1
+    [message] = server.to("lan@example.com")
+    assert message["Subject"] == "Ưu đãi tháng này"
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "Chào Nguyễn Thị Lan, ưu đãi 20% & quà tặng" in text
+    assert "<b>Nguyễn Thị Lan</b>" in html
+    link = unsubscribe_url(lan.id, services.settings)
+    assert link.startswith(services.settings.public_base_url + "/unsubscribe/")
+    assert link in text and f'href="{link}"' in html  # the visible link
+    assert message["List-Unsubscribe"].startswith(f"<{link}>, <mailto:care@example.com?subject=")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    row = await outbox_row(services, "promo:1")
+    assert (row.status, row.attempts, row.sent_at) == ("sent", 1, services.clock())
+
+
+async def test_one_connection_carries_every_message(
+    services: Services, smtp_server: tuple[SmtpRecorder, int]
+) -> None:
+    server, port = smtp_server
+    for n in range(5):
+        who = await make_customer(services, email=f"k{n}@example.com", consent_email=True)
+        await queue_email(services, who, f"promo:{n}")
+    dispatcher = email_dispatcher(services, port)
+    await dispatcher.drain()
+    await dispatcher.close()
+    assert len(server.messages) == 5
+    assert server.connections == 1
+
+
+async def test_a_temporary_failure_is_retried_with_backoff_and_sent_once(
+    services: Services, smtp_server: tuple[SmtpRecorder, int], clock: Any
+) -> None:
+    server, port = smtp_server
+    server.answers.append("451 4.3.0 Mailbox busy, try again later")
+    lan = await make_customer(services, email="lan@example.com", consent_email=True)
+    await queue_email(services, lan, "promo:1")
+    dispatcher = email_dispatcher(services, port)
+
+    await dispatcher.drain()
+    row = await outbox_row(services, "promo:1")
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.last_error is not None and row.last_error.startswith("451")
+    assert row.next_attempt_at == clock() + timedelta(seconds=30)
+
+    await dispatcher.drain()  # not due yet: nothing happens
+    assert server.data_commands == 1
+
+    clock.advance(seconds=30)
+    await dispatcher.drain()
+    await dispatcher.close()
+    row = await outbox_row(services, "promo:1")
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert len(server.to("lan@example.com")) == 1
+
+
+async def test_a_permanent_failure_is_final(
+    services: Services, smtp_server: tuple[SmtpRecorder, int], clock: Any
+) -> None:
+    server, port = smtp_server
+    server.answers.append("554 5.7.1 Message rejected")
+    lan = await make_customer(services, email="lan@example.com", consent_email=True)
+    await queue_email(services, lan, "promo:1")
+    dispatcher = email_dispatcher(services, port)
+    await dispatcher.drain()
+    clock.advance(hours=2)
+    await dispatcher.drain()
+    await dispatcher.close()
+
+    row = await outbox_row(services, "promo:1")
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert row.last_error is not None and row.last_error.startswith("554")
+    assert server.data_commands == 1 and server.messages == []
+
+
+async def test_an_unknown_mailbox_marks_the_address_unreachable(
+    services: Services, smtp_server: tuple[SmtpRecorder, int]
+) -> None:
+    server, port = smtp_server
+    server.refuse["ghost@example.com"] = "550 5.1.1 No such user"
+    ghost = await make_customer(services, email="ghost@example.com", consent_email=True)
+    await queue_email(services, ghost, "promo:1")
+    dispatcher = email_dispatcher(services, port)
+    await dispatcher.drain()
+    await dispatcher.close()
+    assert (await outbox_row(services, "promo:1")).status == "failed"
+    async with services.db.uow() as uow:
+        assert (await uow.session.get(Customer, ghost.id)).email_unreachable  # type: ignore[union-attr]
+
+
+async def test_retries_stop_at_the_maximum(
+    services: Services, smtp_server: tuple[SmtpRecorder, int], clock: Any
+) -> None:
+    server, port = smtp_server
+    attempts = services.settings.outbox_max_attempts
+    server.answers.extend(["421 4.3.2 Service not available"] * attempts)
+    lan = await make_customer(services, email="lan@example.com", consent_email=True)
+    await queue_email(services, lan, "promo:1")
+    dispatcher = email_dispatcher(services, port)
+    for _ in range(attempts):
+        await dispatcher.drain()
+        clock.advance(hours=1)  # past the longest backoff, before quiet hours begin
+    await dispatcher.close()
+    row = await outbox_row(services, "promo:1")
+    assert (row.status, row.attempts) == ("failed", attempts)
+
+
+async def test_without_an_smtp_host_emails_become_eml_files(
+    services: Services, tmp_path: Path
+) -> None:
+    lan = await make_customer(services, email="lan@example.com", consent_email=True)
+    await queue_email(services, lan, "promo:1")
+    directory = tmp_path / "outbox"
+    dispatcher = Dispatcher(services, telegram=None, email=EmlDirectoryChannel(directory))
+    await dispatcher.drain()
+    [path] = list(directory.glob("*.eml"))
+    message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert message["To"] == "lan@example.com"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert (await outbox_row(services, "promo:1")).status == "sent"

@@ -1,0 +1,151 @@
+"""Deadlines by tier and severity, and one reminder per breach."""
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from care.complaints import Draft
+from care.models import Complaint, CustomerMetrics, OutboxMessage
+from care.sla import check_deadlines, format_duration, targets
+from tests.conftest import make_customer
+
+
+@pytest.mark.parametrize(
+    ("tier", "severity", "first", "resolution"),
+    [
+        ("diamond", "medium", timedelta(minutes=30), timedelta(hours=8)),
+        ("diamond", "critical", timedelta(minutes=7.5), timedelta(hours=2)),
+        ("gold", "high", timedelta(minutes=30), timedelta(hours=12)),
+        ("member", "low", timedelta(hours=6), timedelta(hours=108)),
+        (None, "medium", timedelta(hours=4), timedelta(hours=72)),  # no tier yet: member
+        ("platinum", "medium", timedelta(hours=4), timedelta(hours=72)),  # unknown: member
+    ],
+)
+def test_targets_scale_the_tiers_hours_by_the_severity(
+    settings, tier, severity, first, resolution
+):
+    assert targets(settings, tier, severity) == (first, resolution)
+
+
+def test_the_top_tier_is_served_fastest_at_every_severity(settings):
+    for severity in ("low", "medium", "high", "critical"):
+        times = [targets(settings, tier, severity) for tier in settings.tier_names]
+        assert times == sorted(times)
+
+
+@pytest.mark.parametrize(
+    ("delta", "vi", "en"),
+    [
+        (timedelta(minutes=30), "30 phút", "30 minutes"),
+        (timedelta(hours=1, minutes=30), "1 giờ 30 phút", "1 hour 30 minutes"),
+        (timedelta(hours=72), "3 ngày", "3 days"),
+        (timedelta(hours=36, minutes=5), "1 ngày 12 giờ", "1 day 12 hours"),
+        (timedelta(seconds=20), "0 phút", "0 minutes"),
+    ],
+)
+def test_durations_read_as_people_say_them(delta, vi, en):
+    assert format_duration(delta, "vi") == vi
+    assert format_duration(delta, "en") == en
+
+
+_telegram_ids = itertools.count(9101)
+
+
+async def _ticket(services, *, tier=None, severity="medium"):
+    customer = await make_customer(services, telegram_user_id=next(_telegram_ids))
+    if tier:
+        async with services.db.uow() as uow:
+            uow.session.add(
+                CustomerMetrics(customer_id=customer.id, as_of=services.clock().date(), tier=tier)
+            )
+            await uow.commit()
+    return await services.complaints.file(
+        customer.telegram_user_id, Draft("delivery", severity, "Giao trễ ba ngày")
+    )
+
+
+async def _reminders(services):
+    async with services.db.uow() as uow:
+        rows = list(await uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        uow.session.expunge_all()
+        return rows
+
+
+async def test_an_unclaimed_ticket_past_its_first_response_target_is_reminded_once(
+    services, clock
+):
+    ticket = await _ticket(services, tier="gold")  # gold, medium: 1 hour
+    clock.advance(minutes=59)
+    assert await check_deadlines(services) == []
+    clock.advance(minutes=2)
+    first = await check_deadlines(services)
+    second = await check_deadlines(services)
+    assert [(b.code, b.kind, b.key) for b in first] == [
+        (ticket.code, "first", f"breach:first:{ticket.id}")
+    ]
+    assert second == []
+    rows = await _reminders(services)
+    assert len(rows) == 1
+    assert rows[0].recipient == str(services.settings.staff_chat_id)
+    assert rows[0].status == "pending"
+    assert ticket.code in rows[0].body and "quá hạn phản hồi đầu tiên" in rows[0].body
+    async with services.db.uow() as uow:
+        stored = await uow.session.get(Complaint, ticket.id)
+        assert stored.first_response_breach_at == clock.now
+        assert stored.resolution_breach_at is None
+
+
+async def test_a_claimed_ticket_is_not_late_for_first_response_but_can_be_for_resolution(
+    services, clock
+):
+    ticket = await _ticket(services, tier="diamond", severity="critical")  # 7.5 min, 2 h
+    await services.staff.add(7001, "Minh")
+    await services.complaints.claim(ticket.id, 7001)
+    clock.advance(hours=3)
+    breaches = await check_deadlines(services)
+    assert [b.kind for b in breaches] == ["resolution"]
+    assert await check_deadlines(services) == []
+    rows = await _reminders(services)
+    assert [r.idempotency_key for r in rows] == [f"breach:resolution:{ticket.id}"]
+    assert "Minh" in rows[0].body
+
+
+async def test_a_ticket_past_both_targets_gets_two_reminders_and_no_more(services, clock):
+    ticket = await _ticket(services)  # member, medium: 4 h and 72 h
+    clock.advance(hours=100)
+    breaches = await check_deadlines(services)
+    assert sorted(b.kind for b in breaches) == ["first", "resolution"]
+    await check_deadlines(services)
+    keys = sorted(r.idempotency_key for r in await _reminders(services))
+    assert keys == [f"breach:first:{ticket.id}", f"breach:resolution:{ticket.id}"]
+
+
+async def test_a_resolved_ticket_is_never_reminded(services, clock):
+    ticket = await _ticket(services)
+    await services.staff.add(7001, "Minh")
+    await services.complaints.resolve(ticket.id, 7001, "Đã giao lại hàng")
+    clock.advance(days=30)
+    assert await check_deadlines(services) == []
+    assert await _reminders(services) == []
+
+
+async def test_a_reopened_ticket_gets_a_new_deadline_and_its_own_reminder(services, clock):
+    ticket = await _ticket(services)  # 72 h to resolve
+    await services.staff.add(7001, "Minh")
+    await services.complaints.claim(ticket.id, 7001)
+    clock.advance(hours=80)
+    assert [b.kind for b in await check_deadlines(services)] == ["resolution"]
+    resolved = await services.complaints.resolve(ticket.id, 7001, "Đã hoàn tiền")
+    step = await services.surveys.answer(
+        resolved.survey_id, ticket.customer_telegram_id, "csat", 1
+    )
+    assert step.reopened
+    clock.advance(hours=71)
+    assert await check_deadlines(services) == []
+    clock.advance(hours=2)
+    again = await check_deadlines(services)
+    assert [b.kind for b in again] == ["resolution"]
+    assert again[0].key.startswith(f"breach:resolution:{ticket.id}:")
+    assert len(await _reminders(services)) == 2

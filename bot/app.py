@@ -14,7 +14,18 @@ from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScope
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
 
 from bot.context import CareContext
-from bot.handlers import errors, faq, guards, linking, orders, profile, start
+from bot.handlers import (
+    complaints,
+    errors,
+    faq,
+    guards,
+    linking,
+    orders,
+    profile,
+    staff,
+    start,
+    surveys,
+)
 from bot.handlers.guards import FloodGuard
 from bot.persistence import DatabasePersistence
 from care.services import Services
@@ -71,12 +82,20 @@ def build_application(
     # The areas, in the order they claim an update (the first match in group 0 wins):
     # commands and menus first, free text (the FAQ) last.
     application.add_handlers(start.handlers())
+    # The staff chat: ticket buttons, replies to customers, /tickets /ticket /resolve /stats.
+    application.add_handlers(staff.handlers(settings))
+    # The complaint intake conversation (/complaint, menu:complaint), then stale form buttons.
+    application.add_handlers(complaints.handlers(settings))
+    # Satisfaction surveys: CSAT/SERVQUAL/NPS buttons (survey:<id>:...) and the comment.
+    application.add_handlers(surveys.handlers(settings))
     # Linking a Telegram account: /link, a shared contact, registration, one-time codes.
     application.add_handlers(linking.handlers(settings))
     # The customer's own data: /profile, consent, /stop and its words, /mydata, /forgetme.
     application.add_handlers(profile.handlers(settings))
     # /orders, /order CODE, and a message that is only an order code (before the FAQ).
     application.add_handlers(orders.handlers(settings))
+    # A customer with an open ticket: their messages go to the staff chat (else passed on).
+    application.add_handlers([complaints.relay_handler()])
     # LAST: any other free text is an FAQ question; unknown commands are answered here.
     application.add_handlers(faq.handlers())
     application.add_error_handler(errors.on_error)

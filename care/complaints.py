@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -285,12 +286,13 @@ class ComplaintService:
                     )
                 )
             ).first()
-        if row is None:
-            return None
-        customer, tier = row
-        return Requester(
-            customer.id, customer.name, customer.language, sla.tier_or_default(self.settings, tier)
-        )
+            if row is None:
+                return None
+            customer, tier = row
+            return Requester(
+                customer.id, customer.name, customer.language,
+                sla.tier_or_default(self.settings, tier),
+            )
 
     async def recent_orders(
         self, customer_id: int, limit: int = RECENT_ORDERS
@@ -408,6 +410,24 @@ class ComplaintService:
         survey.complaint_id = complaint.id
         return complaint.id
 
+    async def open_ticket_id(self, telegram_user_id: int) -> int | None:
+        """The ticket open with this customer (the latest, if several), or None."""
+        async with self.db.uow() as uow:
+            return await uow.session.scalar(self._open_ticket_query(telegram_user_id))
+
+    @staticmethod
+    def _open_ticket_query(telegram_user_id: int) -> Any:
+        return (
+            select(Complaint.id)
+            .join(Customer, Customer.id == Complaint.customer_id)
+            .where(
+                Customer.telegram_user_id == telegram_user_id,
+                Complaint.status.in_(OPEN_STATUSES),
+            )
+            .order_by(Complaint.created_at.desc(), Complaint.id.desc())
+            .limit(1)
+        )
+
     async def customer_message(
         self, telegram_user_id: int, text: str | None, photo_file_id: str | None = None
     ) -> Relay | None:
@@ -415,16 +435,7 @@ class ComplaintService:
         now = self.clock()
         async with self.db.uow() as uow:
             session = uow.session
-            complaint_id = await session.scalar(
-                select(Complaint.id)
-                .join(Customer, Customer.id == Complaint.customer_id)
-                .where(
-                    Customer.telegram_user_id == telegram_user_id,
-                    Complaint.status.in_(OPEN_STATUSES),
-                )
-                .order_by(Complaint.created_at.desc(), Complaint.id.desc())
-                .limit(1)
-            )
+            complaint_id = await session.scalar(self._open_ticket_query(telegram_user_id))
             if complaint_id is None:
                 return None
             message = ComplaintMessage(
@@ -811,9 +822,10 @@ class ComplaintService:
                 .execution_options(synchronize_session=False)
             )
             if not resolved.rowcount:  # type: ignore[attr-defined]
+                name = staff.name
                 await session.rollback()
                 return StaffAction(
-                    Result.ALREADY_RESOLVED, await self.ticket(complaint_id), staff_name=staff.name
+                    Result.ALREADY_RESOLVED, await self.ticket(complaint_id), staff_name=name
                 )
             session.add(
                 ComplaintMessage(
@@ -833,15 +845,17 @@ class ComplaintService:
         ticket = await self.ticket(complaint_id)
         return StaffAction(Result.OK, ticket, staff_name=staff.name, survey_id=survey_id)
 
-    async def reopen_in(self, session: AsyncSession, complaint_id: int, now: datetime) -> bool:
+    async def reopen_in(
+        self, session: AsyncSession, complaint_id: int, now: datetime, note: str
+    ) -> int | None:
         """Reopen a resolved ticket in the caller's transaction (a low satisfaction score).
 
-        It goes back to whoever held it, with a fresh resolution deadline; False if it was
-        not resolved.
+        It goes back to whoever held it, with a fresh resolution deadline, and ``note`` is
+        added to its history; returns the note's message id, None if it was not resolved.
         """
         complaint = await session.get(Complaint, complaint_id)
         if complaint is None or complaint.status != ComplaintStatus.RESOLVED:
-            return False
+            return None
         target = sla.targets(self.settings, complaint.tier, complaint.severity)
         complaint.status = (
             ComplaintStatus.CLAIMED if complaint.claimed_by_id else ComplaintStatus.OPEN
@@ -850,7 +864,11 @@ class ComplaintService:
         complaint.resolution_due = now + target.resolution
         complaint.resolution_breach_at = None
         complaint.updated_at = now
-        return True
+        message = ComplaintMessage(complaint_id=complaint_id, author=SYSTEM, text=note,
+                                   created_at=now)
+        session.add(message)
+        await session.flush()
+        return message.id
 
 
 def _order_choice(order: Order) -> OrderChoice:

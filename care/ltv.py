@@ -43,7 +43,7 @@ COUNTED_ORDERS = "kind = 'order' AND status NOT IN ('cancelled', 'returned')"
 CLV_TIME_UNIT = "weeks"
 DAYS_PER_WEEK = 7.0
 WEEKS_PER_12_MONTHS = 365.25 / DAYS_PER_WEEK
-FIT_SAMPLE = 200_000
+FIT_SAMPLE = 100_000
 """Customers a CLV fit is estimated on at most (a seeded random sample beyond that)."""
 
 
@@ -144,28 +144,53 @@ def frame_for(
 # --------------------------------------------------------------------------- SQL pieces
 
 
-def local_day_sql(dialect: str, column: str) -> str:
-    """Days since 1970-01-01 of the local calendar day of a stored UTC time.
+def counted_orders_sql(dialect: str, period: str, *, where: str = "") -> str:
+    """CTEs ending in ``o(customer_id, amount, margin, day, period)``: the counted orders
+    placed before ``:cutoff``, with the local calendar day (days since 1970-01-01) and the
+    running period number (see ``period_index``) of each.
 
-    PostgreSQL converts with the time-zone rules (``:tz``); SQLite, which has none, shifts
+    PostgreSQL converts with the time-zone rules (``:tz``). SQLite, which has none, shifts
     by the frame's UTC offset (``:utc_offset_days``), exact for zones without daylight
-    saving such as Asia/Ho_Chi_Minh.
+    saving such as Asia/Ho_Chi_Minh. On SQLite each step is fenced with ``LIMIT -1`` so
+    that the subquery is not flattened into its user: flattened, the date functions run
+    once per reference (eight times per order) instead of once, which doubles the time of
+    a full run.
     """
+    condition = f"{COUNTED_ORDERS} AND placed_at < :cutoff {where}"
     if dialect == "postgresql":
-        return f"(CAST(({column} AT TIME ZONE :tz) AS DATE) - DATE '1970-01-01')"
-    return f"CAST(julianday({column}) + :utc_offset_days - 2440587.5 AS INTEGER)"
-
-
-def period_sql(dialect: str, column: str, period: str) -> str:
-    """The running period number (see ``period_index``) of a stored UTC time, in SQL."""
-    if dialect == "postgresql":
-        local = f"({column} AT TIME ZONE :tz)"
+        local = "o_local.local_time"
         year = f"CAST(EXTRACT(YEAR FROM {local}) AS INTEGER)"
         month = f"CAST(EXTRACT(MONTH FROM {local}) AS INTEGER)"
-    else:
-        shifted = f"julianday({column}) + :utc_offset_days"
-        year = f"CAST(strftime('%Y', {shifted}) AS INTEGER)"
-        month = f"CAST(strftime('%m', {shifted}) AS INTEGER)"
+        return f"""
+            o_local AS (
+                SELECT customer_id, amount, margin, (placed_at AT TIME ZONE :tz) AS local_time
+                FROM orders WHERE {condition}
+            ),
+            o AS (
+                SELECT customer_id, amount, margin,
+                       CAST({local} AS DATE) - DATE '1970-01-01' AS day,
+                       {_period_of(year, month, period)} AS period
+                FROM o_local
+            )"""
+    return f"""
+        o_jd AS (
+            SELECT customer_id, amount, margin,
+                   julianday(placed_at) + :utc_offset_days AS jd
+            FROM orders WHERE {condition} LIMIT -1
+        ),
+        o_ym AS (
+            SELECT customer_id, amount, margin, CAST(jd - 2440587.5 AS INTEGER) AS day,
+                   CAST(strftime('%Y%m', jd) AS INTEGER) AS ym
+            FROM o_jd LIMIT -1
+        ),
+        o AS (
+            SELECT customer_id, amount, margin, day,
+                   {_period_of("(ym / 100)", "(ym % 100)", period)} AS period
+            FROM o_ym LIMIT -1
+        )"""
+
+
+def _period_of(year: str, month: str, period: str) -> str:
     if period == "month":
         return f"({year} * 12 + {month} - 1)"
     if period == "quarter":

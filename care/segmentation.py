@@ -159,7 +159,6 @@ class RecomputeSummary:
     buyers: int
     tiers: dict[str, int]
     segments: dict[str, int]
-    segments_by_kind: dict[str, dict[str, int]]
     fit: ltv.ClvFit
     tier_changes: int
     segment_changes: int
@@ -193,18 +192,12 @@ def _aggregate_sql(dialect: str, period: str, *, one_customer: bool = False) -> 
     purchase for CLV), then per customer. The first day's margin comes from a window over
     the day rows, so the mean margin of repeat purchases needs no second pass.
     """
-    day = ltv.local_day_sql(dialect, "placed_at")
-    per = ltv.period_sql(dialect, "placed_at", period)
     only = "AND customer_id = :customer_id" if one_customer else ""
     # "+customer_id" keeps SQLite from walking the (customer_id, placed_at) index for
     # the grouping, which means one random row read per order: a scan and a sort is
     # several times faster. PostgreSQL plans it as the plain column.
     return f"""
-        WITH o AS (
-            SELECT customer_id, amount, margin, {day} AS day, {per} AS period
-            FROM orders
-            WHERE {ltv.COUNTED_ORDERS} AND placed_at < :cutoff {only}
-        ),
+        WITH {ltv.counted_orders_sql(dialect, period, where=only)},
         d AS (
             SELECT +customer_id AS customer_id, day, MIN(period) AS period, COUNT(*) AS n,
                    SUM(amount) AS amount, SUM(margin) AS margin,
@@ -443,7 +436,6 @@ class Segmentation:
             buyers=counts["buyers"],
             tiers=counts["tiers"],
             segments=counts["segments"],
-            segments_by_kind=await self.kind_segment_counts(),
             fit=fit,
             tier_changes=tier_changes,
             segment_changes=segment_changes,

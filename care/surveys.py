@@ -54,8 +54,12 @@ class SurveyStep:
     trigger: str | None = None
     complaint_id: int | None = None
     order_code: str | None = None
-    reopened: bool = False  # a resolved ticket went back to staff
+    reopened_note_id: int | None = None  # a resolved ticket went back to staff with this note
     opened: bool = False  # a bad delivery rating opened a ticket
+
+    @property
+    def reopened(self) -> bool:
+        return self.reopened_note_id is not None
 
     @property
     def ok(self) -> bool:
@@ -123,7 +127,7 @@ class SurveyService:
             turn = self._turn(survey, next_question(survey), question)
             if turn is not None:
                 return self._step(survey, turn)
-            reopened = opened = False
+            note_id, opened = None, False
             if question == CSAT:
                 if value not in _RANGES[CSAT]:
                     return self._step(survey, Result.OUT_OF_TURN)
@@ -131,7 +135,7 @@ class SurveyService:
                 survey.answered_at = now
                 survey.status = SERVQUAL
                 if value <= LOW_CSAT:
-                    reopened, opened = await self._low_rating(session, survey, value, now)
+                    note_id, opened = await self._low_rating(session, survey, value, now)
             elif question in DIMENSIONS:
                 if value not in _RANGES[question]:
                     return self._step(survey, Result.OUT_OF_TURN)
@@ -149,7 +153,7 @@ class SurveyService:
                 survey.status = COMMENT
             else:
                 return self._step(survey, Result.OUT_OF_TURN)
-            step = self._step(survey, Result.OK, reopened=reopened, opened=opened)
+            step = self._step(survey, Result.OK, note_id=note_id, opened=opened)
             step = await self._with_order(session, survey, step)
             await uow.commit()
             return step
@@ -212,7 +216,7 @@ class SurveyService:
 
     @staticmethod
     def _step(
-        survey: Survey, result: Result, *, reopened: bool = False, opened: bool = False
+        survey: Survey, result: Result, *, note_id: int | None = None, opened: bool = False
     ) -> SurveyStep:
         return SurveyStep(
             result=result,
@@ -221,7 +225,7 @@ class SurveyService:
             csat=survey.csat,
             trigger=survey.trigger,
             complaint_id=survey.complaint_id,
-            reopened=reopened,
+            reopened_note_id=note_id,
             opened=opened,
         )
 
@@ -235,10 +239,13 @@ class SurveyService:
 
     async def _low_rating(
         self, session: AsyncSession, survey: Survey, score: int, now: datetime
-    ) -> tuple[bool, bool]:
-        """Bring staff back: reopen the survey's ticket, or open one for a delivery."""
-        if survey.complaint_id is not None:
-            return await self.complaints.reopen_in(session, survey.complaint_id, now), False
+    ) -> tuple[int | None, bool]:
+        """Bring staff back: reopen the survey's ticket, or open one for a delivery.
+
+        Returns the id of the note added to a reopened ticket, and whether one was opened.
+        """
         note = f"CSAT {score}/5"
+        if survey.complaint_id is not None:
+            return await self.complaints.reopen_in(session, survey.complaint_id, now, note), False
         await self.complaints.open_from_survey(session, survey, note, now)
-        return False, True
+        return None, True

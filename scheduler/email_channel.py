@@ -17,9 +17,13 @@ import hashlib
 import logging
 import os
 import re
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from collections.abc import Awaitable
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import Protocol
 
@@ -41,26 +45,40 @@ log = logging.getLogger("carebot.email")
 DEAD_MAILBOX_CODES = {550, 551, 553}
 # RFC 5322 allows 998 characters a line; folding List-Unsubscribe right after its colon
 # is legal but trips up some mail clients' unsubscribe buttons.
-HEADERS_ON_ONE_LINE = SMTP.clone(max_line_length=998)
+WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
 
 
-def build_email(row: OutboxRow, settings: Settings) -> EmailMessage:
-    """The MIME message for an outbox row: text and HTML alternatives, unsubscribe headers."""
-    message = EmailMessage(policy=HEADERS_ON_ONE_LINE)
-    message["From"] = settings.mail_from
+def build_email(row: OutboxRow, settings: Settings) -> Message:
+    """The MIME message for an outbox row: text and HTML alternatives, unsubscribe headers.
+
+    Built with the classic ``email.mime`` classes, which are several times faster than
+    ``EmailMessage`` with a modern policy: this runs once per e-mail of every campaign.
+    """
+    text = MIMEText(row.body, "plain", "utf-8")
+    message: Message
+    if row.body_html:
+        message = MIMEMultipart("alternative")
+        message.attach(text)
+        message.attach(MIMEText(row.body_html, "html", "utf-8"))
+    else:
+        message = text
+    name, address = parseaddr(settings.mail_from)
+    message["From"] = formataddr((name, address), charset="utf-8")
     message["To"] = row.recipient
-    message["Subject"] = row.subject or settings.shop_name
+    message["Subject"] = Header(row.subject or settings.shop_name, "utf-8")
     message["Date"] = format_datetime(row.created_at or utcnow())
-    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "carebot.local"
+    domain = address.rpartition("@")[2] or "carebot.local"
     digest = hashlib.sha256(row.idempotency_key.encode()).hexdigest()[:32]
     message["Message-ID"] = f"<{digest}@{domain}>"  # the same on every attempt
     if row.customer_id is not None:
-        for name, value in list_unsubscribe_headers(row.customer_id, settings).items():
-            message[name] = value
-    message.set_content(row.body, charset="utf-8")
-    if row.body_html:
-        message.add_alternative(row.body_html, subtype="html", charset="utf-8")
+        for header, value in list_unsubscribe_headers(row.customer_id, settings).items():
+            message[header] = value
     return message
+
+
+def wire_bytes(message: Message) -> bytes:
+    """The message as sent: CRLF line ends, header lines unfolded up to RFC 5322's 998."""
+    return message.as_bytes(policy=WIRE)
 
 
 class EmailSender(Protocol):
@@ -69,7 +87,10 @@ class EmailSender(Protocol):
     async def ready(self) -> str | None:
         """None when a message can go now, else why not (the server is down...)."""
 
-    async def send(self, message: EmailMessage) -> Outcome: ...
+    async def send(
+        self, message: Message, gate: Awaitable[bool] | None = None
+    ) -> Outcome | None:
+        """Send unless ``gate`` resolves False (then None: nothing was sent)."""
 
     async def close(self) -> None: ...
 
@@ -103,28 +124,55 @@ class SmtpChannel:
             return f"cannot connect to {self.settings.smtp_host}:{self.settings.smtp_port}: {exc}"
         return None
 
-    async def send(self, message: EmailMessage) -> Outcome:
+    async def send(self, message: Message, gate: Awaitable[bool] | None = None) -> Outcome | None:
+        """Send one message; with a ``gate``, only if it resolves True.
+
+        The envelope (MAIL FROM, RCPT TO) goes out while the gate (the outbox claim) is
+        still being committed; the content (DATA), after which the server owns the
+        message, only once the claim holds. A gate that fails resets the envelope and
+        returns None: nothing was sent.
+        """
+        recipient = str(message["To"])
+        data = wire_bytes(message)
+        claimed = False
         try:
-            # Flattened here, not by aiosmtplib, to keep its header lines unfolded.
-            data = message.as_bytes(policy=HEADERS_ON_ONE_LINE)
-            await self.client.sendmail(self.sender, [str(message["To"])], data)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refused = exc.recipients[0] if exc.recipients else None
-            code = refused.code if refused else 550
-            error = f"{code} {refused.message if refused else 'recipient refused'}"
-            return _by_code(code, error, dead=code in DEAD_MAILBOX_CODES)
+            await self.client.mail(self.sender)
+            await self.client.rcpt(recipient)
+            claimed = gate is None or await gate
+            if not claimed:
+                await self.client.rset()
+                return None
+            await self.client.data(data)
         except aiosmtplib.SMTPRecipientRefused as exc:
-            dead = exc.code in DEAD_MAILBOX_CODES
-            return _by_code(exc.code, f"{exc.code} {exc.message}", dead=dead)
+            outcome = _by_code(exc.code, f"{exc.code} {exc.message}",
+                               dead=exc.code in DEAD_MAILBOX_CODES)
+            return await self._after_error(outcome, gate, claimed)
         except aiosmtplib.SMTPResponseException as exc:
-            return _by_code(exc.code, f"{exc.code} {exc.message}")
+            outcome = _by_code(exc.code, f"{exc.code} {exc.message}")
+            return await self._after_error(outcome, gate, claimed)
         except ValueError as exc:  # an address that cannot be sent to at all
-            return Undeliverable(f"bad address: {exc}", unreachable=True)
+            return await self._after_error(
+                Undeliverable(f"bad address: {exc}", unreachable=True), gate, claimed
+            )
         except (aiosmtplib.SMTPException, OSError) as exc:
             # Disconnected or timed out before the server's final answer: not accepted.
             await self._drop()
-            return RetryLater(f"connection: {exc}")
+            return await self._after_error(RetryLater(f"connection: {exc}"), gate, claimed)
         return Delivered()
+
+    async def _after_error(
+        self, outcome: Outcome, gate: Awaitable[bool] | None, claimed: bool
+    ) -> Outcome | None:
+        """An error before or after the gate: reset the envelope, and report the outcome
+        only if the row is ours (the gate may still be settling)."""
+        if self.client.is_connected:
+            try:
+                await self.client.rset()
+            except (aiosmtplib.SMTPException, OSError):
+                await self._drop()
+        if not claimed and gate is not None and not await gate:
+            return None
+        return outcome
 
     async def _drop(self) -> None:
         try:
@@ -162,10 +210,12 @@ class EmlDirectoryChannel:
             return f"cannot create {self.directory}: {exc}"
         return None
 
-    async def send(self, message: EmailMessage) -> Outcome:
+    async def send(self, message: Message, gate: Awaitable[bool] | None = None) -> Outcome | None:
+        if gate is not None and not await gate:
+            return None
         name = _UNSAFE.sub("_", str(message["Message-ID"]).strip("<>")) + ".eml"
         try:
-            await asyncio.to_thread(_write_atomically, self.directory / name, bytes(message))
+            await asyncio.to_thread(_write_atomically, self.directory / name, wire_bytes(message))
         except OSError as exc:
             return RetryLater(f"cannot write {name}: {exc}")
         return Delivered(name)

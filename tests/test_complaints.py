@@ -311,3 +311,9 @@ async def test_open_tickets_come_top_tier_first_then_severity_then_age(services,
         diamond_low.id, gold_low.id, member_critical.id, old_low.id, newer_low.id,
     ]
     assert rows[1].assignee == "Minh" and rows[0].assignee is None
+
+
+async def test_the_requester_is_the_linked_customer_with_their_tier(services):
+    lan = await linked(services, tier="gold", name="Lan")
+    requester = await services.complaints.requester(lan.telegram_user_id)
+    assert (requester.customer_id, requester.name, requester.tier) == (lan.id, "Lan", "gold")

@@ -356,3 +356,49 @@ async def test_inactive_entries_are_not_served(services: Services) -> None:
 
     assert await services.faq.entry(ids["warranty"]) is None
     assert (await services.faq.ask("bảo hành bao lâu", "vi")).kind != "answer"
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def test_staff_promote_an_unanswered_group_from_the_command_line(
+    tmp_cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from care.services import open_services
+    from care.settings import Settings
+
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", f"sqlite:///{tmp_cwd / 'cli.db'}")
+    (tmp_cwd / "faq.csv").write_text(FAQ_CSV, encoding="utf-8")
+    runner = CliRunner()
+    imported = runner.invoke(app, ["faq", "import", "faq.csv"])
+
+    async def ask_customers() -> None:
+        async with open_services(Settings()) as services:
+            for text in ("Bãi đỗ xe ô tô ở đâu?", "bai do xe o to o dau", "Có bán iPhone không?"):
+                assert (await services.faq.ask(text, "vi")).kind == "none"
+
+    asyncio.run(ask_customers())
+    listed = runner.invoke(app, ["faq", "unanswered"])
+    added = runner.invoke(app, [
+        "faq", "add", "--question", "Cửa hàng có chỗ đậu xe không?",
+        "--answer", "Có bãi giữ xe miễn phí.", "--category", "store", "--from-unanswered", "1",
+    ])
+    after = runner.invoke(app, ["faq", "unanswered"])
+    listing = runner.invoke(app, ["faq", "list", "--language", "vi"])
+    too_far = runner.invoke(app, ["faq", "add", "--question", "Q?", "--answer", "A",
+                                  "--from-unanswered", "5"])
+
+    assert imported.exit_code == 0 and "entries created 3, updated 0" in imported.stdout
+    assert listed.exit_code == 0
+    first_line = next(line for line in listed.stdout.splitlines() if "│ 1 " in line)
+    assert "│ 2 " in first_line and "bai do xe o to o dau" in first_line
+    assert added.exit_code == 0, added.output
+    assert "2 unanswered questions now answered" in added.stdout
+    assert "Bãi đỗ" not in after.stdout and "iPhone" in after.stdout
+    assert "đậu" in listing.stdout and "3 entries" in listing.stdout  # 2 imported, 1 added
+    assert too_far.exit_code == 1 and "there are 1 unanswered groups, not 5" in too_far.stderr

@@ -522,3 +522,35 @@ async def test_reimporting_orders_updates_them(services: Services, tmp_path: Pat
     assert orders["DH002"].customer_id == customers["KH002"].id
     async with services.db.uow() as uow:
         assert await uow.session.scalar(select(func.count(Order.id))) == 3
+
+
+# --- the command ------------------------------------------------------------------------------
+
+
+def test_the_import_command_prints_every_bad_row_and_exits_1(
+    tmp_cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", f"sqlite:///{tmp_cwd / 'cli.db'}")
+    rows = [customer_row(f"KH{n:03d}") for n in range(1, 8)]
+    rows[5]["birthday"] = "1990-13-01"
+    rows[1]["phone"] = "12"
+    write_csv(tmp_cwd / "bad.csv", rows)
+    write_csv(tmp_cwd / "good.csv", [customer_row("KH001"), customer_row("KH002")])
+    runner = CliRunner()
+
+    bad = runner.invoke(app, ["import", "customers", "bad.csv"])
+    good = runner.invoke(app, ["import", "customers", "good.csv"])
+    again = runner.invoke(app, ["import", "customers", "good.csv"])
+    missing = runner.invoke(app, ["import", "orders", "nothing.csv"])
+
+    assert bad.exit_code == 1
+    assert "row 3: phone '12' is not a phone number\n" in bad.stderr
+    assert "row 7: birthday '1990-13-01' is not a date (YYYY-MM-DD)\n" in bad.stderr
+    assert "2 bad row(s); nothing was imported" in bad.stderr
+    assert good.exit_code == 0 and "created 2, updated 0" in good.stdout
+    assert again.exit_code == 0 and "created 0, updated 2" in again.stdout
+    assert missing.exit_code == 1 and "nothing.csv: no such file" in missing.stderr

@@ -91,7 +91,7 @@ async def show_order(update: Update, context: CareContext, code: str) -> None:
     code = clean(code)
     order: OrderDetail | None = await context.services.orders.by_code(customer.id, code)
     if order is None:
-        await reply(update, context, "orders_not_found", code=code)
+        await reply(update, context, "orders_not_found")
         return
     status_text = _status(update, context, order.status)
     await reply(update, context, "orders_detail", o=order, status_text=status_text)

@@ -294,21 +294,27 @@ async def forget_ask(update: Update, context: CareContext) -> None:
 
 async def forget_yes(update: Update, context: CareContext) -> None:
     """Erase, confirm, then drop what the bot remembers about the user (user_data)."""
-    await answer_callback(update, context)
     user_id = _user_id(update)
     if not await context.services.customers.forget(user_id):
-        await edit(update, context, "forget_nothing")
+        await _nothing_to_forget(update, context)
         return
+    await answer_callback(update, context)
     await edit(update, context, "forget_done")
     context.application.drop_user_data(user_id)
 
 
 async def forget_no(update: Update, context: CareContext) -> None:
-    await answer_callback(update, context)
     if await context.services.customers.by_telegram(_user_id(update)) is None:
-        await edit(update, context, "forget_nothing")
+        await _nothing_to_forget(update, context)
         return
+    await answer_callback(update, context)
     await edit(update, context, "forget_kept")
+
+
+async def _nothing_to_forget(update: Update, context: CareContext) -> None:
+    """A confirmation pressed twice, or an old one after erasure."""
+    await answer_callback(update, context, "forget.nothing", alert=True)
+    await edit(update, context, "forget_nothing")
 
 
 def _text(update: Update) -> str:

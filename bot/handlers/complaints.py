@@ -1,0 +1,504 @@
+"""Complaints in Telegram: the intake conversation, tickets posted to the staff chat, and
+the customer's messages relayed to their open ticket.
+
+The intake asks, one step at a time: the category (buttons), which of the customer's own
+recent orders it concerns (buttons, skipped when they have none), a description (text, or
+a photo with or without caption), and the severity (buttons). The steps edit one message
+where they can, so old buttons disappear; a stale button still pressed gets a clear
+answer. The draft lives in ``user_data`` as plain JSON and the conversation is persistent,
+so a restart of the bot in the middle of an intake loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import (
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.context import CareContext
+from bot.handlers.common import (
+    answer_callback,
+    edit,
+    inline,
+    label,
+    log_outbound,
+    reply,
+    send,
+)
+from bot.handlers.linking import conversation_handler
+from care.complaints import CATEGORIES, SEVERITIES, ComplaintError, Draft, NotLinked, Ticket
+from care.models import ComplaintStatus
+from care.settings import Settings
+from care.sla import format_duration, targets
+from care.text import format_date, format_vnd
+
+log = logging.getLogger("carebot.bot")
+
+# Conversation states (stored as JSON by the persistence: plain strings).
+CATEGORY, ORDER, DESCRIPTION, SEVERITY = "category", "order", "description", "severity"
+DRAFT = "complaint_draft"  # the user_data key of the form being filled in
+END = ConversationHandler.END
+
+PRIVATE = filters.ChatType.PRIVATE
+CONTENT = (filters.TEXT & ~filters.COMMAND) | filters.PHOTO
+
+
+# --- passing an update on --------------------------------------------------------------------
+
+
+async def pass_on(update: Update, context: CareContext, after: BaseHandler[Any, Any, Any]) -> bool:
+    """Let the handlers that follow ``after`` in its group have the update, as if ``after``
+    had not matched; True if one took it.
+
+    A handler whose filter cannot know whether it applies (is a ticket open with this
+    customer? that needs the database) declines this way instead of swallowing the update,
+    so the order in bot/app.py still decides who comes next (the FAQ).
+    """
+    for handlers in context.application.handlers.values():
+        position = next((i for i, h in enumerate(handlers) if h is after), None)
+        if position is None:
+            continue
+        for handler in handlers[position + 1 :]:
+            check = handler.check_update(update)
+            if check is not None and check is not False:
+                await handler.handle_update(update, context.application, check, context)
+                return True
+        return False
+    return False
+
+
+# --- the staff chat: cards and notes ---------------------------------------------------------
+
+
+def staff_language(context: CareContext) -> str:
+    """The staff chat is one room: it reads the shop's default language."""
+    return context.services.settings.default_language
+
+
+def staff_label(context: CareContext, key: str, /, **values: Any) -> str:
+    return context.services.renderer.label(staff_language(context), key, **values)
+
+
+def label_or(context: CareContext, lang: str, key: str, fallback: str) -> str:
+    """A label, or the raw value for vocabularies others may extend (policies)."""
+    try:
+        return context.services.renderer.label(lang, key)
+    except KeyError:
+        return fallback
+
+
+def card_html(context: CareContext, ticket: Ticket, intro: str | None = None) -> str:
+    lang = staff_language(context)
+    renderer = context.services.renderer
+    return renderer.chat(
+        lang,
+        "ticket_card",
+        t=ticket,
+        intro=intro,
+        category=renderer.label(lang, f"complaint.category.{ticket.category}"),
+        severity=renderer.label(lang, f"complaint.severity.{ticket.severity}"),
+        status=renderer.label(lang, f"complaint.status.{ticket.status}"),
+        policies=[
+            label_or(context, lang, f"complaint.policy.{p.policy}", p.policy)
+            + (f" ({format_vnd(p.value)})" if p.value else "")
+            for p in ticket.policies
+        ],
+        suggested=label_or(
+            context, lang, f"complaint.policy.{ticket.suggested_policy}", ticket.suggested_policy
+        ),
+    )
+
+
+def card_markup(context: CareContext, ticket: Ticket) -> InlineKeyboardMarkup:
+    """Claim while nobody holds it, Resolve while open, Details always."""
+    buttons = []
+    if ticket.status == ComplaintStatus.OPEN:
+        buttons.append((staff_label(context, "ticket.button.claim"), f"ticket:claim:{ticket.id}"))
+    if ticket.status != ComplaintStatus.RESOLVED:
+        buttons.append(
+            (staff_label(context, "ticket.button.resolve"), f"ticket:resolve:{ticket.id}")
+        )
+    buttons.append((staff_label(context, "ticket.button.details"), f"ticket:details:{ticket.id}"))
+    return inline([buttons])
+
+
+async def post_card(context: CareContext, ticket: Ticket, intro: str | None = None) -> None:
+    """Post a ticket's card (and its photo, replying to it) to the staff chat."""
+    chat = context.services.settings.staff_chat_id
+    if chat is None:
+        log.warning("CAREBOT_STAFF_CHAT_ID is not set: ticket %s is not posted", ticket.code)
+        return
+    card = await send(context, chat, card_html(context, ticket, intro),
+                      markup=card_markup(context, ticket))
+    photo_message_id = None
+    if ticket.photo_file_id:
+        photo = await context.bot.send_photo(
+            chat,
+            ticket.photo_file_id,
+            caption=staff_label(context, "ticket.photo_caption", code=ticket.code),
+            reply_to_message_id=card.message_id,
+        )
+        photo_message_id = photo.message_id
+    await context.services.complaints.mark_posted(
+        ticket.id, chat, card.message_id, photo_message_id
+    )
+
+
+async def refresh_card(context: CareContext, ticket: Ticket) -> None:
+    """Show a ticket's new status and buttons on its card."""
+    if ticket.staff_chat_id is None or ticket.staff_card_message_id is None:
+        return
+    try:
+        await context.bot.edit_message_text(
+            card_html(context, ticket),
+            chat_id=ticket.staff_chat_id,
+            message_id=ticket.staff_card_message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=card_markup(context, ticket),
+        )
+    except BadRequest as exc:  # unchanged, or the card was deleted: nothing to show
+        log.info("card of %s not refreshed: %s", ticket.code, exc)
+
+
+async def post_under_card(
+    context: CareContext, ticket: Ticket, template: str, /, **values: Any
+) -> Message | None:
+    """A note about a ticket in the staff chat, as a reply to its card when it has one."""
+    chat = ticket.staff_chat_id or context.services.settings.staff_chat_id
+    if chat is None:
+        return None
+    html = context.services.renderer.chat(staff_language(context), template, **values)
+    try:
+        return await send(context, chat, html, reply_to=ticket.staff_card_message_id)
+    except BadRequest:  # the card is gone: say it without the reply
+        return await send(context, chat, html)
+
+
+async def tell_customer(
+    context: CareContext,
+    ticket: Ticket,
+    template: str,
+    /,
+    markup: InlineKeyboardMarkup | None = None,
+    **values: Any,
+) -> bool:
+    """Write to the customer of a ticket in their language; False if they cannot be reached
+    (the staff chat is then told to call them)."""
+    telegram_id = ticket.customer_telegram_id
+    if telegram_id is not None:
+        html = context.services.renderer.chat(ticket.customer_language, template, **values)
+        try:
+            await send(context, telegram_id, html, markup=markup, customer_id=ticket.customer_id)
+            return True
+        except Forbidden:
+            log.info("customer %s cannot be reached on Telegram", ticket.customer_code)
+    await post_under_card(
+        context, ticket, "ticket_unreachable", customer=ticket.customer_name, code=ticket.code,
+        phone=ticket.customer_phone,
+    )
+    return False
+
+
+# --- the intake conversation ---------------------------------------------------------------
+
+
+def _draft(context: CareContext) -> dict[str, Any]:
+    return context.user_data.setdefault(DRAFT, {})  # type: ignore[union-attr]
+
+
+async def begin(update: Update, context: CareContext) -> str | int:
+    """/complaint or the menu button: linked customers start the form, others link first."""
+    if update.callback_query is not None:
+        await answer_callback(update, context)
+    user = update.effective_user
+    assert user is not None
+    requester = await context.services.complaints.requester(user.id)
+    if requester is None:
+        keyboard = ReplyKeyboardMarkup(
+            [[KeyboardButton(label(update, context, "complaint.share_contact"),
+                             request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+        await reply(update, context, "complaint_link_first", markup=keyboard,
+                    shop=context.services.settings.shop_name)
+        return END
+    context.user_data[DRAFT] = {"customer_id": requester.customer_id}  # type: ignore[index]
+    rows = [
+        [(label(update, context, f"complaint.category.{c}"), f"complaint:cat:{c}")
+         for c in CATEGORIES[i : i + 2]]
+        for i in range(0, len(CATEGORIES), 2)
+    ]
+    await reply(update, context, "complaint_category", markup=inline(rows))
+    return CATEGORY
+
+
+async def choose_category(update: Update, context: CareContext) -> str | None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    category = query.data.rsplit(":", 1)[1]
+    if category not in CATEGORIES:
+        await answer_callback(update, context, "complaint.stale")
+        return None
+    draft = _draft(context)
+    draft["category"] = category
+    await answer_callback(update, context)
+    orders = await context.services.complaints.recent_orders(draft["customer_id"])
+    category_label = label(update, context, f"complaint.category.{category}")
+    if not orders:
+        await edit(update, context, "complaint_description", category=category_label,
+                   order_code=None)
+        return DESCRIPTION
+    rows = [
+        [(label(update, context, "complaint.order_button", code=o.code,
+                placed=format_date(o.placed_at, context.services.settings.timezone),
+                amount=format_vnd(o.amount)),
+          f"complaint:order:{o.id}")]
+        for o in orders
+    ]
+    rows.append([(label(update, context, "complaint.no_order"), "complaint:order:none")])
+    await edit(update, context, "complaint_order", markup=inline(rows), category=category_label)
+    return ORDER
+
+
+async def choose_order(update: Update, context: CareContext) -> str | None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    draft = _draft(context)
+    choice = query.data.rsplit(":", 1)[1]
+    order_code = None
+    if choice == "none":
+        draft["order_id"] = None
+    else:
+        order = (
+            await context.services.complaints.own_order(draft["customer_id"], int(choice))
+            if choice.isdigit() else None
+        )
+        if order is None:
+            await answer_callback(update, context, "complaint.unknown_order", alert=True)
+            return None
+        draft["order_id"], order_code = order.id, order.code
+    draft["order_code"] = order_code
+    await answer_callback(update, context)
+    await edit(
+        update, context, "complaint_description",
+        category=label(update, context, f"complaint.category.{draft['category']}"),
+        order_code=order_code,
+    )
+    return DESCRIPTION
+
+
+async def describe(update: Update, context: CareContext) -> str | None:
+    """A text, or a photo with or without caption: either one describes the problem."""
+    message = update.effective_message
+    assert message is not None
+    text = message.text or message.caption
+    limit = context.services.settings.max_text_length
+    if text and len(text) > limit:
+        await reply(update, context, "complaint_too_long", length=len(text), limit=limit)
+        return None
+    draft = _draft(context)
+    draft["description"] = text
+    draft["photo_file_id"] = message.photo[-1].file_id if message.photo else None
+    rows = [
+        [(label(update, context, f"complaint.severity.{s}"), f"complaint:sev:{s}")
+         for s in SEVERITIES[i : i + 2]]
+        for i in range(0, len(SEVERITIES), 2)
+    ]
+    await reply(update, context, "complaint_severity", markup=inline(rows))
+    return SEVERITY
+
+
+async def choose_severity(update: Update, context: CareContext) -> str | int | None:
+    """The last step: file the ticket, tell the customer what happens next, alert staff."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    severity = query.data.rsplit(":", 1)[1]
+    if severity not in SEVERITIES:
+        await answer_callback(update, context, "complaint.stale")
+        return None
+    draft = _draft(context)
+    await answer_callback(update, context)
+    services = context.services
+    try:
+        ticket = await services.complaints.file(
+            query.from_user.id,
+            Draft(
+                category=draft["category"],
+                severity=severity,
+                description=draft.get("description"),
+                photo_file_id=draft.get("photo_file_id"),
+                order_id=draft.get("order_id"),
+            ),
+        )
+    except NotLinked:
+        context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
+        await edit(update, context, "complaint_link_first", shop=services.settings.shop_name)
+        return END
+    except ComplaintError:
+        context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
+        await edit(update, context, "complaint_failed",
+                   reason=label(update, context, "complaint.unknown_order"))
+        return END
+    context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
+    lang = context.language(query.from_user.language_code)
+    due = targets(services.settings, ticket.tier, ticket.severity)
+    await edit(
+        update, context, "complaint_filed",
+        code=ticket.code,
+        category=label(update, context, f"complaint.category.{ticket.category}"),
+        severity=label(update, context, f"complaint.severity.{ticket.severity}"),
+        first_response=format_duration(due.first_response, lang),
+        first_due=ticket.first_response_due,
+        resolution=format_duration(due.resolution, lang),
+        resolution_due=ticket.resolution_due,
+    )
+    await post_card(context, ticket)
+    return END
+
+
+async def cancel(update: Update, context: CareContext) -> int:
+    context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
+    await reply(update, context, "complaint_cancelled")
+    return END
+
+
+async def stale_button(update: Update, context: CareContext) -> None:
+    """A button of a step already done (an older message): say so, change nothing."""
+    await answer_callback(update, context, "complaint.stale")
+
+
+async def use_buttons(update: Update, context: CareContext) -> None:
+    await reply(update, context, "complaint_use_buttons")
+
+
+async def need_description(update: Update, context: CareContext) -> None:
+    await reply(update, context, "complaint_need_description")
+
+
+async def timed_out(update: object, context: CareContext) -> None:
+    """The form waited too long: close it and say so, so nobody waits for an answer."""
+    context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
+    if isinstance(update, Update) and update.effective_chat is not None:
+        user = update.effective_user
+        lang = context.language(user.language_code if user else None)
+        html = context.services.renderer.chat(lang, "complaint_timeout")
+        await update.effective_chat.send_message(html, parse_mode=ParseMode.HTML)
+        await log_outbound(context, update.effective_chat.id, user.id if user else None, html)
+
+
+async def closed_form(update: Update, context: CareContext) -> None:
+    """A button of a form that is no longer open (filed, cancelled or timed out)."""
+    await answer_callback(update, context, "complaint.closed")
+
+
+def intake(conversation_timeout_minutes: float | None = None) -> ConversationHandler:
+    """The intake conversation (persistent: it survives a restart of the bot)."""
+    buttons_only = MessageHandler(PRIVATE & ~filters.COMMAND, use_buttons)
+    return conversation_handler(
+        entry_points=[
+            CommandHandler("complaint", begin, filters=PRIVATE),
+            CallbackQueryHandler(begin, pattern=r"^menu:complaint$"),
+        ],
+        states={
+            CATEGORY: [CallbackQueryHandler(choose_category, pattern=r"^complaint:cat:"),
+                       buttons_only],
+            ORDER: [CallbackQueryHandler(choose_order, pattern=r"^complaint:order:"),
+                    buttons_only],
+            DESCRIPTION: [MessageHandler(PRIVATE & CONTENT, describe),
+                          MessageHandler(PRIVATE & ~filters.COMMAND, need_description)],
+            SEVERITY: [CallbackQueryHandler(choose_severity, pattern=r"^complaint:sev:"),
+                       buttons_only],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
+        },
+        fallbacks=[
+            CommandHandler("cancel", cancel, filters=PRIVATE),
+            CallbackQueryHandler(stale_button, pattern=r"^complaint:"),
+        ],
+        allow_reentry=True,
+        name="complaint",
+        persistent=True,
+        conversation_timeout=(
+            conversation_timeout_minutes * 60 if conversation_timeout_minutes else None
+        ),
+    )
+
+
+# --- relaying customer messages to their open ticket -----------------------------------------
+
+
+def relay_handler() -> MessageHandler[Any, Any]:
+    """Customer messages go to the staff chat while a ticket is open with them; otherwise
+    the update passes on to the handlers after this one (the FAQ)."""
+
+    async def relay(update: Update, context: CareContext) -> None:
+        message = update.effective_message
+        user = update.effective_user
+        assert message is not None and user is not None
+        text = message.text or message.caption
+        photo = message.photo[-1].file_id if message.photo else None
+        complaints = context.services.complaints
+        if await complaints.open_ticket_id(user.id) is None:
+            await pass_on(update, context, handler)
+            return
+        limit = context.services.settings.max_text_length
+        if text and len(text) > limit:
+            await reply(update, context, "complaint_too_long", length=len(text), limit=limit)
+            return
+        relayed = await complaints.customer_message(user.id, text, photo)
+        if relayed is None:  # resolved in the meantime
+            await pass_on(update, context, handler)
+            return
+        await post_customer_message(context, relayed.ticket, relayed.message_id, text, photo)
+
+    handler = MessageHandler(PRIVATE & CONTENT, relay)
+    return handler
+
+
+async def post_customer_message(
+    context: CareContext, ticket: Ticket, message_id: int, text: str | None, photo: str | None
+) -> None:
+    """Show a customer's message under their ticket's card, and remember where it is."""
+    chat = ticket.staff_chat_id or context.services.settings.staff_chat_id
+    if chat is None:
+        return
+    html = context.services.renderer.chat(
+        staff_language(context), "ticket_customer_message",
+        name=ticket.customer_name, code=ticket.code, text=text,
+    )
+    reply_to = ticket.staff_card_message_id
+    if photo:
+        posted = await context.bot.send_photo(
+            chat, photo, caption=html, parse_mode=ParseMode.HTML, reply_to_message_id=reply_to
+        )
+        await log_outbound(context, chat, None, html, customer_id=ticket.customer_id)
+    else:
+        posted = await send(context, chat, html, reply_to=reply_to)
+    await context.services.complaints.attach_staff_message(message_id, posted.message_id)
+
+
+def handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
+    """The intake first, then stale form buttons. The relay is separate (``relay_handler``):
+    it goes just before the FAQ fallback in bot/app.py."""
+    return [
+        intake(settings.conversation_timeout_minutes),
+        CallbackQueryHandler(closed_form, pattern=r"^complaint:"),
+    ]

@@ -1,0 +1,417 @@
+"""The staff team chat: ticket cards' buttons, replies to customers, and staff commands.
+
+Only people in the staff register (``carebot staff add``) may press a card's buttons, reply
+to customers or use the commands; anyone else, in the staff chat or in private, is refused
+and nothing changes. The care service checks the register again in the transaction that
+makes the change, so the front end's check is for a helpful answer, not the only guard.
+
+Resolving asks for the note the customer will read. In a group that works best as a
+Telegram reply: the Resolve button posts a prompt, and the reply to that prompt is the
+note; ``/resolve KN-000123 note`` does the same in one line.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+from babel.numbers import format_decimal, format_percent
+from telegram import ForceReply, Message, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import CareContext
+from bot.handlers.common import answer_callback, send
+from bot.handlers.complaints import (
+    post_under_card,
+    refresh_card,
+    staff_label,
+    staff_language,
+    tell_customer,
+)
+from bot.handlers.surveys import csat_markup
+from care.complaint_stats import ComplaintStatistics
+from care.complaints import Result, StaffAction, Ticket, parse_ticket_code
+from care.settings import Settings
+from care.sla import format_duration
+from care.staff import StaffMember
+from care.text import parse_date, to_local
+
+log = logging.getLogger("carebot.bot")
+
+PROMPTS = "resolve_prompts"  # chat_data: {prompt message id: ticket id}
+MAX_PROMPTS = 50
+MAX_LIST = 25
+MAX_HISTORY = 30
+MAX_LINE = 300
+MAX_REPLY = 3500  # leaves room for the signature within Telegram's 4096
+STATS_DAYS = 30
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _render(context: CareContext, template: str, /, **values: Any) -> str:
+    return context.services.renderer.chat(staff_language(context), template, **values)
+
+
+async def _answer(update: Update, context: CareContext, template: str, /, **values: Any) -> Message:
+    """Answer a staff member where they wrote, replying to their message."""
+    chat = update.effective_chat
+    message = update.effective_message
+    assert chat is not None
+    return await send(
+        context, chat.id, _render(context, template, **values),
+        reply_to=message.message_id if message is not None and chat.type != "private" else None,
+    )
+
+
+async def _notice(update: Update, context: CareContext, key: str, /, **values: Any) -> Message:
+    return await _answer(update, context, "ticket_notice", text=staff_label(context, key, **values))
+
+
+async def _staff_or_refuse(update: Update, context: CareContext) -> StaffMember | None:
+    """The registered staff member behind this update; everyone else is refused."""
+    user = update.effective_user
+    staff = await context.services.staff.get(user.id if user else None)
+    if staff is not None:
+        return staff
+    if update.callback_query is not None:
+        await answer_callback(update, context, "ticket.not_staff", alert=True)
+    else:
+        chat = update.effective_chat
+        in_staff_chat = chat is not None and chat.id == context.services.settings.staff_chat_id
+        await _answer(update, context, "staff_refused", hint=in_staff_chat,
+                      user_id=user.id if user else 0)
+    return None
+
+
+def _refusal_key(action: StaffAction) -> str:
+    return {
+        Result.NOT_FOUND: "ticket.not_found",
+        Result.NOT_STAFF: "ticket.not_staff",
+        Result.ALREADY_YOURS: "ticket.already_yours",
+        Result.CLAIMED_BY_OTHER: "ticket.claimed_by_other",
+        Result.ALREADY_RESOLVED: "ticket.already_resolved",
+    }[action.result]
+
+
+def _refusal_values(action: StaffAction) -> dict[str, Any]:
+    return {"code": action.ticket.code if action.ticket else "", "name": action.other or ""}
+
+
+# --- the card's buttons ----------------------------------------------------------------------
+
+
+async def on_ticket_button(update: Update, context: CareContext) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, action, raw_id = query.data.split(":")
+    staff = await _staff_or_refuse(update, context)
+    if staff is None:
+        return
+    ticket_id = int(raw_id)
+    if action == "claim":
+        await _claim(update, context, ticket_id)
+    elif action == "resolve":
+        await _ask_resolution(update, context, ticket_id)
+    else:
+        ticket = await context.services.complaints.ticket(ticket_id, history=True)
+        if ticket is None:
+            await answer_callback(update, context, "ticket.not_found", alert=True)
+            return
+        await answer_callback(update, context)
+        await post_under_card(context, ticket, "ticket_detail", **_detail_values(context, ticket))
+
+
+async def _claim(update: Update, context: CareContext, ticket_id: int) -> None:
+    query = update.callback_query
+    assert query is not None
+    action = await context.services.complaints.claim(ticket_id, query.from_user.id)
+    if not action.ok:
+        await answer_callback(
+            update, context, _refusal_key(action), alert=True, **_refusal_values(action)
+        )
+        return
+    ticket = action.ticket
+    assert ticket is not None
+    await answer_callback(update, context, "ticket.claimed", code=ticket.code)
+    await refresh_card(context, ticket)
+    await tell_customer(
+        context, ticket, "ticket_claimed_customer", name=query.from_user.first_name,
+        code=ticket.code,
+    )
+
+
+async def _ask_resolution(update: Update, context: CareContext, ticket_id: int) -> None:
+    query = update.callback_query
+    assert query is not None
+    ticket = await context.services.complaints.ticket(ticket_id)
+    if ticket is None:
+        await answer_callback(update, context, "ticket.not_found", alert=True)
+        return
+    if not ticket.is_open:
+        await answer_callback(update, context, "ticket.already_resolved", alert=True,
+                              code=ticket.code)
+        return
+    await answer_callback(update, context)
+    chat = query.message.chat.id if query.message else context.services.settings.staff_chat_id
+    assert chat is not None
+    prompt = await send(
+        context, chat,
+        _render(context, "ticket_resolve_prompt", staff_id=query.from_user.id,
+                name=query.from_user.first_name, code=ticket.code),
+        markup=ForceReply(selective=True),
+        reply_to=ticket.staff_card_message_id if chat == ticket.staff_chat_id else None,
+    )
+    prompts: dict[str, int] = context.chat_data.setdefault(PROMPTS, {})  # type: ignore[union-attr]
+    prompts[str(prompt.message_id)] = ticket.id
+    for old in list(prompts)[:-MAX_PROMPTS]:
+        del prompts[old]
+
+
+async def _resolve(update: Update, context: CareContext, ticket_id: int, note: str) -> None:
+    """Resolve, tell the customer (with the CSAT question) and the staff chat."""
+    user = update.effective_user
+    assert user is not None
+    if len(note) > MAX_REPLY:
+        await _notice(update, context, "staff.too_long", limit=MAX_REPLY)
+        return
+    action = await context.services.complaints.resolve(ticket_id, user.id, note)
+    if not action.ok:
+        await _notice(update, context, _refusal_key(action), **_refusal_values(action))
+        return
+    ticket = action.ticket
+    assert ticket is not None and action.survey_id is not None
+    await refresh_card(context, ticket)
+    await tell_customer(
+        context, ticket, "ticket_resolved_customer", markup=csat_markup(action.survey_id),
+        code=ticket.code, note=ticket.resolution, name=user.first_name,
+    )
+    await _answer(update, context, "ticket_resolved_staff", code=ticket.code,
+                  name=user.first_name)
+
+
+# --- replies in the staff chat ---------------------------------------------------------------
+
+
+async def on_reply(update: Update, context: CareContext) -> None:
+    """A reply to the bot's message in the staff chat: a resolution note (to a prompt) or a
+    message for the customer (to a card, a photo or a relayed customer message)."""
+    message = update.effective_message
+    assert message is not None and message.reply_to_message is not None
+    replied = message.reply_to_message
+    if replied.from_user is None or replied.from_user.id != context.bot.id:
+        return  # staff talking among themselves
+    staff = await _staff_or_refuse(update, context)
+    if staff is None:
+        return
+    text = message.text or ""
+    prompts = context.chat_data.get(PROMPTS, {})  # type: ignore[union-attr]
+    prompted = prompts.get(str(replied.message_id))
+    if prompted is not None:
+        await _resolve(update, context, prompted, text)
+        return
+    complaints = context.services.complaints
+    ticket_id = await complaints.find_by_staff_message(replied.message_id)
+    if ticket_id is None:
+        await _notice(update, context, "staff.not_a_ticket")
+        return
+    if len(text) > MAX_REPLY:
+        await _notice(update, context, "staff.too_long", limit=MAX_REPLY)
+        return
+    action = await complaints.staff_reply(ticket_id, staff.telegram_user_id, text,
+                                          message.message_id)
+    if not action.ok:
+        await _notice(update, context, _refusal_key(action), **_refusal_values(action))
+        return
+    ticket = action.ticket
+    assert ticket is not None and update.effective_user is not None
+    await tell_customer(
+        context, ticket, "ticket_staff_reply_customer", name=update.effective_user.first_name,
+        shop=context.services.settings.shop_name, code=ticket.code, text=text,
+    )
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+async def tickets_command(update: Update, context: CareContext) -> None:
+    """/tickets: open tickets, most urgent first, with their age and who holds them."""
+    if await _staff_or_refuse(update, context) is None:
+        return
+    services = context.services
+    now = services.clock()
+    lang = staff_language(context)
+    rows = await services.complaints.open_tickets()
+    shown = [
+        {
+            "code": r.code,
+            "tier": r.tier,
+            "severity": staff_label(context, f"complaint.severity.{r.severity}"),
+            "age": format_duration(now - r.created_at, lang),
+            "late": (r.first_response_at is None and r.first_response_due is not None
+                     and r.first_response_due < now)
+            or (r.resolution_due is not None and r.resolution_due < now),
+            "customer": r.customer_name,
+            "assignee": r.assignee,
+        }
+        for r in rows[:MAX_LIST]
+    ]
+    await _answer(update, context, "ticket_list", rows=shown, total=len(rows),
+                  more=max(len(rows) - MAX_LIST, 0))
+
+
+async def ticket_command(update: Update, context: CareContext) -> None:
+    """/ticket KN-000123: one ticket with its history."""
+    if await _staff_or_refuse(update, context) is None:
+        return
+    args = context.args or []
+    if not args:
+        await _notice(update, context, "staff.usage_ticket")
+        return
+    ticket = await context.services.complaints.ticket_by_code(args[0], history=True)
+    if ticket is None:
+        await _notice(update, context, "ticket.not_found")
+        return
+    await _answer(update, context, "ticket_detail", **_detail_values(context, ticket))
+
+
+async def resolve_command(update: Update, context: CareContext) -> None:
+    """/resolve KN-000123 the note the customer will read."""
+    if await _staff_or_refuse(update, context) is None:
+        return
+    message = update.effective_message
+    assert message is not None
+    parts = (message.text or "").split(maxsplit=2)
+    ticket_id = parse_ticket_code(parts[1]) if len(parts) > 1 else None
+    if ticket_id is None or len(parts) < 3 or not parts[2].strip():
+        await _notice(update, context, "staff.usage_resolve")
+        return
+    await _resolve(update, context, ticket_id, parts[2])
+
+
+async def stats_command(update: Update, context: CareContext) -> None:
+    """/stats [from [to]]: the complaint and satisfaction figures (the last 30 days)."""
+    if await _staff_or_refuse(update, context) is None:
+        return
+    services = context.services
+    args = context.args or []
+    try:
+        if args:
+            since = parse_date(args[0])
+            until = parse_date(args[1]) if len(args) > 1 else to_local(
+                services.clock(), services.settings.timezone).date()
+        else:
+            until = to_local(services.clock(), services.settings.timezone).date()
+            since = until - timedelta(days=STATS_DAYS - 1)
+        stats = await services.complaint_stats.compute(since, until)
+    except ValueError:
+        await _answer(update, context, "staff_stats_usage")
+        return
+    await _answer(update, context, "staff_stats", **stats_values(context, stats))
+
+
+def stats_values(context: CareContext, stats: ComplaintStatistics) -> dict[str, Any]:
+    """The figures of /stats, formatted in the staff chat's language."""
+    lang = staff_language(context)
+    locale = "vi_VN" if lang == "vi" else "en_US"
+    none = staff_label(context, "staff.duration.none")
+
+    def duration(value: timedelta | None) -> str:
+        return format_duration(value, lang) if value is not None else none
+
+    def number(value: float | None) -> str:
+        return format_decimal(value, format="0.0", locale=locale) if value is not None else none
+
+    def period(since: date | None, until: date | None) -> str:
+        return f"{since:%d/%m/%Y} – {until:%d/%m/%Y}" if since and until else ""
+
+    surveys = stats.surveys
+    return {
+        "s": stats,
+        "period": period(stats.since, stats.until),
+        "categories": [(staff_label(context, f"complaint.category.{k}"), n)
+                       for k, n in stats.by_category.items() if n],
+        "severities": [(staff_label(context, f"complaint.severity.{k}"), n)
+                       for k, n in stats.by_severity.items() if n],
+        "statuses": [(staff_label(context, f"complaint.status.{k}"), n)
+                     for k, n in stats.by_status.items() if n],
+        "first_response": duration(stats.durations.median_first_response),
+        "resolution": duration(stats.durations.median_resolution),
+        "repeaters": stats.repeat_complainers[:5],
+        "months": [
+            {
+                "month": f"{m.month:%m/%Y}", "complaints": m.complaints, "resolved": m.resolved,
+                "first_response": duration(m.durations.median_first_response),
+                "resolution": duration(m.durations.median_resolution),
+                "breaches": m.durations.first_response_breaches
+                + m.durations.resolution_breaches,
+            }
+            for m in stats.months[-12:]
+        ],
+        "csat_mean": number(surveys.csat_mean),
+        "csat_share": format_percent(surveys.csat_satisfied_share, locale=locale)
+        if surveys.csat_satisfied_share is not None else none,
+        "nps": number(surveys.nps),
+        "dimensions": [(staff_label(context, f"survey.dimension.{k}"), number(v))
+                       for k, v in surveys.dimensions.items()],
+    }
+
+
+def _detail_values(context: CareContext, ticket: Ticket) -> dict[str, Any]:
+    lang = staff_language(context)
+    now = context.services.clock()
+    history = []
+    for entry in ticket.history:
+        if entry.event:
+            who = staff_label(context, "ticket.author.system")
+            event = staff_label(context, f"ticket.event.{entry.event}", name=entry.name or "")
+        else:
+            who = entry.name or staff_label(context, f"ticket.author.{entry.author}")
+            event = None
+        text = entry.text
+        if text and len(text) > MAX_LINE:
+            text = text[:MAX_LINE] + "…"
+        history.append({"at": entry.at, "who": who, "event": event, "text": text,
+                        "photo": entry.photo})
+    cut = max(len(history) - MAX_HISTORY, 0)
+    first = (ticket.first_response_at - ticket.created_at) if ticket.first_response_at else None
+    resolved = (ticket.resolved_at - ticket.created_at) if ticket.resolved_at else None
+    return {
+        "t": ticket,
+        "category": staff_label(context, f"complaint.category.{ticket.category}"),
+        "severity": staff_label(context, f"complaint.severity.{ticket.severity}"),
+        "status": staff_label(context, f"complaint.status.{ticket.status}"),
+        "age": format_duration(now - ticket.created_at, lang),
+        "first_response": format_duration(first, lang) if first is not None else None,
+        "resolution": format_duration(resolved, lang) if resolved is not None else None,
+        "history": history[cut:],
+        "cut": cut,
+    }
+
+
+# --- wiring ----------------------------------------------------------------------------------
+
+
+def handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
+    """Staff commands work in the staff chat and in private (for registered staff only);
+    card buttons and replies belong to the staff chat."""
+    if settings.staff_chat_id is not None:
+        staff_chat = filters.Chat(chat_id=settings.staff_chat_id)
+        where = staff_chat | filters.ChatType.PRIVATE
+    else:
+        staff_chat = None
+        where = filters.ChatType.PRIVATE
+    result: list[BaseHandler[Any, Any, Any]] = [
+        CallbackQueryHandler(on_ticket_button, pattern=r"^ticket:(claim|resolve|details):\d+$"),
+        CommandHandler("tickets", tickets_command, filters=where),
+        CommandHandler("ticket", ticket_command, filters=where),
+        CommandHandler("resolve", resolve_command, filters=where),
+        CommandHandler("stats", stats_command, filters=where),
+    ]
+    if staff_chat is not None:
+        result.append(
+            MessageHandler(staff_chat & filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reply)
+        )
+    return result

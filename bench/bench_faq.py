@@ -146,6 +146,9 @@ def run(record: bool, show_misses: bool) -> int:
             latencies_ms.append((time.perf_counter_ns() - started) / 1e6)
             cpu_ms.append((time.thread_time_ns() - cpu_started) / 1e6)
 
+    # Each query's fastest round: what a query costs when no other process takes the CPU.
+    best_ms = [min(latencies_ms[i :: len(queries)]) for i in range(len(queries))]
+
     outcomes = [Outcome(q, expected[q], index.match(q.query, q.language)) for q in PARAPHRASES]
     top1 = [
         o
@@ -183,6 +186,7 @@ def run(record: bool, show_misses: bool) -> int:
         f"| latency max | {max(latencies_ms):.3f} ms | {max(baseline['latencies']):.2f} ms | - |",
         f"| CPU time per query p50 / p99 | {percentile(cpu_ms, 0.50):.3f} ms / "
         f"{percentile(cpu_ms, 0.99):.3f} ms | - | - |",
+        f"| latency p99 of each query's best round | {percentile(best_ms, 0.99):.3f} ms | - | - |",
         f"| top-1 accuracy | {len(top1) / n:.1%} ({len(top1)}/{n}) | "
         f"{baseline['top1'] / n:.1%} ({baseline['top1']}/{n}) | >= {TARGET_TOP1:.0%} |",
         f"| top-3 accuracy | {len(top3) / n:.1%} ({len(top3)}/{n}) | "
@@ -229,10 +233,22 @@ def run(record: bool, show_misses: bool) -> int:
             got = [(c.phrasing_text, c.score) for c in m.candidates]
             print(f"  {text!r} -> {m.kind} {got}")
 
-    met = percentile(latencies_ms, 0.99) < TARGET_P99_MS and len(top1) / n >= TARGET_TOP1
+    p99 = percentile(latencies_ms, 0.99)
+    checks = [
+        ("p99 latency", p99 < TARGET_P99_MS, f"{p99:.3f} ms against < {TARGET_P99_MS:g} ms"),
+        (
+            "top-1 accuracy",
+            len(top1) / n >= TARGET_TOP1,
+            f"{len(top1) / n:.1%} against >= {TARGET_TOP1:.0%}",
+        ),
+    ]
+    verdict = " ".join(
+        f"{name} {detail}: {'met' if ok else 'NOT met'}." for name, ok, detail in checks
+    )
+    print("\n" + verdict)
     if record:
-        _record(lines, met)
-    return 0 if met else 1
+        _record([*lines, "", verdict])
+    return 0 if all(ok for _, ok, _ in checks) else 1
 
 
 def _baseline(faq: Faq, expected: dict[Paraphrase, int], queries) -> dict:
@@ -274,7 +290,7 @@ def _cpu_model() -> str:
     return "unknown model"
 
 
-def _record(lines: list[str], met: bool) -> None:
+def _record(lines: list[str]) -> None:
     section = [
         "",
         f"## FAQ matching ({datetime.now():%Y-%m-%d %H:%M})",
@@ -284,8 +300,6 @@ def _record(lines: list[str], met: bool) -> None:
         f"Machine: {_machine()}",
         "",
         *lines,
-        "",
-        f"Targets {'met' if met else 'NOT met'}.",
         "",
     ]
     with RESULTS.open("a", encoding="utf-8") as out:

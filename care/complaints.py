@@ -5,7 +5,9 @@ description and/or a photo, a severity). The ticket gets a code from its id
 (``KN-000123``), the customer's tier at that moment, and its deadlines (see care.sla).
 Staff claim it, reply, resolve it with a note; every exchange is a ``ComplaintMessage``
 that also remembers where it stands in the staff chat, so a Telegram reply to any of
-those messages finds the ticket again.
+those messages finds the ticket again. Staff see the ticket beside the customer's value:
+tier, lifetime value, earlier complaints, the policies already received (the suggested
+ones come from care.policies, by tier and segment).
 
 First response time is defined as the time until the customer first hears from a person:
 the earlier of the claim (the customer is told who is handling the ticket) and the first
@@ -18,7 +20,7 @@ front end: a press of Claim by someone not in the staff register changes nothing
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -166,8 +168,8 @@ class Ticket:
     customer_language: str
     ltv: int
     earlier_complaints: int
+    segment: str | None
     policies: tuple[PolicyView, ...]
-    suggested_policy: str
     order_code: str | None
     order_amount: int | None
     assignee: str | None
@@ -220,42 +222,6 @@ class Relay:
 
     ticket: Ticket
     message_id: int
-
-
-# --- the suggested policy ------------------------------------------------------------------
-
-
-def suggest_policy(
-    *,
-    tier_rank: int,
-    severity: str,
-    category: str,
-    earlier_complaints: int,
-    received: Sequence[str] = (),
-) -> str:
-    """A care policy to offer with this ticket, as a key of ``complaint.policy.*`` labels.
-
-    The rule follows the customer's value and the trouble: repeat complainers get a call
-    from a manager, the top tier with a serious problem a gift on top of the fix, then by
-    category what usually settles it. A policy the customer already received is not
-    suggested again; the apology voucher is the fallback.
-    """
-    serious = severity in (Severity.HIGH, Severity.CRITICAL)
-    if earlier_complaints >= 2:
-        wanted = "manager_call"
-    elif tier_rank == 0 and serious:
-        wanted = "vip_gift"
-    elif category in (ComplaintCategory.PRODUCT_QUALITY, ComplaintCategory.WARRANTY):
-        wanted = "replacement" if serious else "free_repair"
-    elif category == ComplaintCategory.DELIVERY:
-        wanted = "shipping_refund"
-    elif category == ComplaintCategory.BILLING:
-        wanted = "billing_correction"
-    else:
-        wanted = "apology"
-    if wanted in received:
-        return "apology_voucher"
-    return wanted
 
 
 # --- the service ---------------------------------------------------------------------------
@@ -553,13 +519,6 @@ class ComplaintService:
             )
         )
         tier = sla.tier_or_default(self.settings, complaint.tier)
-        suggested = suggest_policy(
-            tier_rank=sla.tier_rank(self.settings, tier),
-            severity=complaint.severity,
-            category=complaint.category,
-            earlier_complaints=earlier or 0,
-            received=[p.policy for p in policies],
-        )
         photo = await session.scalar(
             select(ComplaintMessage.photo_file_id)
             .where(
@@ -596,8 +555,8 @@ class ComplaintService:
             customer_language=customer.language,
             ltv=customer.metrics.historical_ltv if customer.metrics else 0,
             earlier_complaints=earlier or 0,
+            segment=customer.metrics.segment if customer.metrics else None,
             policies=policies,
-            suggested_policy=suggested,
             order_code=complaint.order.code if complaint.order else None,
             order_amount=complaint.order.amount if complaint.order else None,
             assignee=complaint.claimed_by.name if complaint.claimed_by else None,

@@ -462,10 +462,10 @@ class _Generator:
         customer = {
             "code": DEMO_CUSTOMER_CODE,
             "kind": "individual",
-            "name": "Trần Thu Hà",
+            "name": "Nguyễn Thị Lan",  # "Lan" in the demo chat
             "contact_person": None,
             "phone": DEMO_PHONE,
-            "email": "tran.thuha@example.com",
+            "email": "lan.nguyen@example.com",
             "region": "TP. Hồ Chí Minh",
             "address": "230 Cách Mạng Tháng Tám, Quận 3, TP. Hồ Chí Minh",
             "occupation": "Kiến trúc sư",
@@ -477,6 +477,7 @@ class _Generator:
             "source": "demo",
         }
         self.shop.customers.append(customer)
+        self.emails.add(customer["email"])
         now = self.now
         story = (
             ("DEMO-DH-01", 420, [("SP-002", 1)], "delivered"),
@@ -523,13 +524,15 @@ async def seed_demo(services: Services, *, customers: int = 300, seed: int = 7) 
     """Fill the database with the demo shop; a second run adds nothing.
 
     Products and staff already present are kept; customers and orders are skipped as a
-    whole when the demo customer exists. The FAQ is upserted, so it is always complete.
+    whole when demo customers exist. The FAQ is upserted, so it is always complete.
     """
     report = SeedReport()
     async with services.db.uow() as uow:
         session = uow.session
         exists = await session.scalar(
-            select(Customer.id).where(Customer.code == DEMO_CUSTOMER_CODE)
+            select(Customer.id)
+            .where((Customer.code == DEMO_CUSTOMER_CODE) | (Customer.source == "demo"))
+            .limit(1)
         )
         known_staff = set(await session.scalars(select(Staff.telegram_user_id)))
         staff = [

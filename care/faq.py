@@ -8,6 +8,7 @@ answer are kept (folded, for grouping): they are unmet demand and the next FAQ e
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -138,7 +139,9 @@ class FaqService:
             for view in views.values()
             for text in (view.question, *view.alternates)
         ]
-        self._snapshot = _Snapshot(self._build(phrasings), views, fingerprint)
+        # Building is CPU work: off the event loop, so the bot keeps answering meanwhile.
+        index = await asyncio.to_thread(self._build, phrasings)
+        self._snapshot = _Snapshot(index, views, fingerprint)
 
     async def refresh_if_changed(self) -> bool:
         """Rebuild only if another process (an import from the CLI) changed the FAQ.
@@ -176,12 +179,7 @@ class FaqService:
         if match.kind == "answer" and candidates:
             entry = snapshot.entries[candidates[0].entry_id]
             async with self.db.uow() as uow:
-                # updated_at stays: a hit is not an edit, and it keeps the fingerprint.
-                await uow.session.execute(
-                    update(FaqEntry)
-                    .where(FaqEntry.id == entry.id)
-                    .values(hits=FaqEntry.hits + 1, updated_at=FaqEntry.updated_at)
-                )
+                await _count_hit(uow.session, entry.id)
                 await uow.commit()
             return FaqAnswer("answer", entry=entry)
         if match.kind != "none" and candidates:
@@ -203,15 +201,25 @@ class FaqService:
             await uow.commit()
         return FaqAnswer("none")
 
-    async def entry(self, entry_id: int) -> FaqEntryView | None:
-        """An active entry (a suggestion the customer tapped), or None."""
+    async def entry(self, entry_id: int, *, count_hit: bool = False) -> FaqEntryView | None:
+        """An active entry, or None (a suggestion the customer tapped may since be gone).
+
+        ``count_hit`` when the customer picked it from suggestions: hits then measure every
+        question the FAQ settled, not only the confident answers.
+        """
         async with self.db.uow() as uow:
             found = await uow.session.scalar(
                 select(FaqEntry)
                 .where(FaqEntry.id == entry_id, FaqEntry.active.is_(True))
                 .options(selectinload(FaqEntry.alternates))
             )
-            return _view(found) if found else None
+            if found is None:
+                return None
+            view = _view(found)
+            if count_hit:
+                await _count_hit(uow.session, entry_id)
+                await uow.commit()
+            return view
 
     async def entries(self, language: str | None = None) -> list[FaqEntryView]:
         """Every active entry, by language and category, for staff to review."""
@@ -436,6 +444,15 @@ def _distinct(alternates: Iterable[str], question: str) -> list[str]:
             seen.add(fold(text))
             kept.append(text)
     return kept
+
+
+async def _count_hit(session: AsyncSession, entry_id: int) -> None:
+    # updated_at stays: a hit is not an edit, and it keeps the change fingerprint.
+    await session.execute(
+        update(FaqEntry)
+        .where(FaqEntry.id == entry_id)
+        .values(hits=FaqEntry.hits + 1, updated_at=FaqEntry.updated_at)
+    )
 
 
 async def _entry_keys(session: AsyncSession) -> dict[tuple[str, str], int]:

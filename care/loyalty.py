@@ -115,10 +115,17 @@ class Loyalty:
                     CompetitorCampaign.starts_on.desc(), CompetitorCampaign.id.desc()
                 )
             )
-            return list(rows.all())
+            found = list(rows.all())
+            uow.session.expunge_all()  # plain values once the session closes
+            return found
 
-    async def vulnerability(self, campaign_id: int | None = None) -> Vulnerability | None:
-        """VI and the vulnerable customers of a campaign (the latest one without an id)."""
+    async def vulnerability(
+        self, campaign_id: int | None = None, *, today: date | None = None
+    ) -> Vulnerability | None:
+        """VI and the vulnerable customers of a campaign (the latest one without an id).
+
+        ``today`` measures as if it were that day (later orders do not count).
+        """
         async with self.db.uow() as uow:
             if campaign_id is None:
                 campaign = await uow.session.scalar(
@@ -128,17 +135,18 @@ class Loyalty:
                 )
             else:
                 campaign = await uow.session.get(CompetitorCampaign, campaign_id)
+            uow.session.expunge_all()  # plain values once the session closes
         if campaign is None:
             return None
-        return await self._measure(campaign)
+        return await self._measure(campaign, today)
 
-    async def vulnerabilities(self) -> list[Vulnerability]:
+    async def vulnerabilities(self, *, today: date | None = None) -> list[Vulnerability]:
         """VI of every recorded campaign, for the report."""
-        return [await self._measure(c) for c in await self.campaigns()]
+        return [await self._measure(c, today) for c in await self.campaigns()]
 
-    async def _measure(self, campaign: CompetitorCampaign) -> Vulnerability:
+    async def _measure(self, campaign: CompetitorCampaign, today: date | None) -> Vulnerability:
         zone = ZoneInfo(self.settings.timezone)
-        today = self.clock().astimezone(zone).date()
+        today = today or self.clock().astimezone(zone).date()
         baseline_days = self.settings.vi_baseline_days
         last_day = campaign.ends_on + timedelta(days=self.settings.vi_after_window_days)
         window_end = min(last_day, today)

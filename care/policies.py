@@ -194,6 +194,7 @@ class Policies:
             query = query.where(PolicyGrant.customer_id == customer_id)
         async with self.db.uow() as uow:
             rows = list((await uow.session.scalars(query)).all())
+            uow.session.expunge_all()  # plain values once the session closes
         return [
             Grant(
                 id=g.id, customer_id=g.customer_id, policy=g.policy,

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.campaigns import Campaigns
 from care.db import Database
-from care.holidays import ORGANIZATION_HOLIDAYS, holidays_on
+from care.holidays import ORGANIZATION_HOLIDAYS, holidays_on, unknown_holidays
 from care.models import (
     ClassificationChange,
     Customer,
@@ -272,6 +272,9 @@ class CareProgramme:
     async def greet_holidays(self) -> ScanReport:
         """Holiday greetings (Tet, 8/3, 20/10, Mid-Autumn, New Year, as enabled) on the day."""
         now, report = self.clock(), ScanReport()
+        unknown = unknown_holidays(self.settings.holidays_enabled)
+        if unknown:
+            log.warning("unknown holidays in CAREBOT_HOLIDAYS_ENABLED: %s", ", ".join(unknown))
         today = self._greeting_time(now)
         names = holidays_on(today, self.settings.holidays_enabled) if today else []
         if today is None or not names:

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import re
 import time as timer
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -108,6 +108,11 @@ SEGMENT_RULES: tuple[SegmentRule, ...] = (
 )
 SEGMENTS: tuple[str, ...] = tuple(rule.name for rule in SEGMENT_RULES)
 KINDS = ("individual", "organization")
+EXPORT_COLUMNS = (
+    "code", "kind", "name", "region", "recency_days", "frequency", "monetary", "r_score",
+    "f_score", "m_score", "segment", "segment_in_kind", "tier", "historical_ltv",
+    "expected_purchases_12m", "clv_12m",
+)
 
 
 def segment_for(r: int | None, f: int | None) -> str | None:
@@ -586,9 +591,35 @@ class Segmentation:
             out.setdefault(kind, dict.fromkeys(SEGMENTS, 0))[segment] = int(n)
         return out
 
+    async def customer_rows(self) -> AsyncIterator[tuple[Any, ...]]:
+        """One row per customer in ``EXPORT_COLUMNS`` order, streamed (any number of rows).
+
+        Metrics are those of the last run; ``segment_in_kind`` is the segment scored among
+        customers of the same kind, computed now.
+        """
+        sql = f"""
+            SELECT c.code, c.kind, c.name, c.region, m.recency_days, m.frequency, m.monetary,
+                   m.r_score, m.f_score, m.m_score, m.segment, k.segment, m.tier,
+                   m.historical_ltv, m.expected_purchases_12m, m.clv_12m
+            FROM customers c
+            LEFT JOIN customer_metrics m ON m.customer_id = c.id
+            LEFT JOIN ({kind_segments_sql()}) k ON k.customer_id = c.id
+            WHERE c.erased_at IS NULL
+            ORDER BY c.code
+        """
+        async with self.db.uow() as uow:
+            result = await uow.session.stream(text(sql))
+            async for row in result:
+                values = list(row)
+                if values[14] is not None:
+                    values[14] = round(float(values[14]), 4)
+                yield tuple(values)
+
     async def metrics_of(self, customer_id: int) -> CustomerMetrics | None:
         async with self.db.uow() as uow:
-            return await uow.session.get(CustomerMetrics, customer_id)
+            found = await uow.session.get(CustomerMetrics, customer_id)
+            uow.session.expunge_all()  # plain values once the session closes
+            return found
 
     async def changes(
         self, *, since: datetime | None = None, field: str | None = None,
@@ -605,7 +636,9 @@ class Segmentation:
         if new_value is not None:
             query = query.where(ClassificationChange.new_value == new_value)
         async with self.db.uow() as uow:
-            return list((await uow.session.scalars(query.limit(limit))).all())
+            found = list((await uow.session.scalars(query.limit(limit))).all())
+            uow.session.expunge_all()  # plain values once the session closes
+            return found
 
 
 # --------------------------------------------------------------------------- helpers

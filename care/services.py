@@ -14,13 +14,17 @@ from datetime import datetime
 
 from care.complaint_stats import ComplaintStats
 from care.complaints import ComplaintService
+from care.customer_card import CustomerCards
 from care.customers import CustomerService
 from care.db import Database
 from care.faq import FaqService
 from care.interactions import InteractionLog
+from care.loyalty import Loyalty
 from care.orders import OrderService
+from care.policies import Policies
 from care.programme import CareProgramme
 from care.rendering import Renderer
+from care.reports import Reports
 from care.segmentation import Segmentation
 from care.settings import Settings
 from care.staff import StaffService
@@ -45,6 +49,10 @@ class Services:
     surveys: SurveyService
     complaint_stats: ComplaintStats
     segmentation: Segmentation
+    loyalty: Loyalty
+    policies: Policies
+    customer_cards: CustomerCards
+    reports: Reports
     clock: Callable[[], datetime] = utcnow
 
     async def start(self) -> None:
@@ -65,6 +73,9 @@ def build_services(
     """The composition root of the domain: one Database, one Renderer, the services."""
     db = database or Database(settings.database_url)
     renderer = Renderer(timezone=settings.timezone, default_language=settings.default_language)
+    segmentation = Segmentation(db, settings, clock)
+    loyalty = Loyalty(db, settings, clock)
+    policies = Policies(db, settings, renderer, clock)
     return Services(
         settings=settings,
         db=db,
@@ -78,7 +89,11 @@ def build_services(
         complaints=ComplaintService(settings, db, clock),
         surveys=SurveyService(db, ComplaintService(settings, db, clock), clock),
         complaint_stats=ComplaintStats(settings, db, clock),
-        segmentation=Segmentation(db, settings, clock),
+        segmentation=segmentation,
+        loyalty=loyalty,
+        policies=policies,
+        customer_cards=CustomerCards(db, policies),
+        reports=Reports(db, settings, renderer, segmentation, loyalty, clock),
         clock=clock,
     )
 

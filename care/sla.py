@@ -120,6 +120,13 @@ class Breach:
     key: str  # the outbox idempotency key of the reminder
 
 
+def _tier_label(services: Services, language: str, tier: str) -> str:
+    try:
+        return services.renderer.label(language, f"segmentation.tier.{tier}")
+    except KeyError:  # a tier the shop named itself
+        return tier
+
+
 def breach_key(ticket: Complaint, kind: str) -> str:
     """``breach:first:<id>``; a reopened ticket's new resolution deadline gets its own key."""
     key = f"breach:{kind}:{ticket.id}"
@@ -180,7 +187,7 @@ async def check_deadlines(services: Services, now: datetime | None = None) -> li
                     kind=kind,
                     code=ticket.code,
                     customer=ticket.customer.name,
-                    tier=tier_or_default(settings, ticket.tier),
+                    tier=_tier_label(services, language, tier_or_default(settings, ticket.tier)),
                     severity=services.renderer.label(
                         language, f"complaint.severity.{ticket.severity}"
                     ),

@@ -4,9 +4,11 @@ Delivery guarantee, and its one window
 --------------------------------------
 Each row is claimed on its own, immediately before it is sent: one transaction moves it
 from ``pending`` to ``sending`` (attempts + 1, ``next_attempt_at`` = now + lease) and
-commits; then the message goes out; then a second transaction records the outcome
-(``sent``, back to ``pending`` with a backoff, ``failed`` ...). Rows are never claimed in
-advance, so a crash leaves at most the rows actually in flight in ``sending``.
+commits; only then does the message go out (for e-mail, the claim commits while the SMTP
+envelope is exchanged, and DATA, after which the server owns the message, waits for it);
+then the outcome is recorded (``sent``, back to ``pending`` with a backoff, ``failed``
+...). Rows are never claimed in advance, so a crash leaves only the rows actually in
+flight in ``sending``, plus, for e-mail, delivered rows whose "sent" is written in groups.
 
 A claim whose lease has expired belongs to a dispatcher that died between its claim and its
 outcome. Whether the message went out then is unknown: the process may have died before the
@@ -21,6 +23,8 @@ message in flight (a few milliseconds on a healthy network). Two exceptions lean
 way, because the other side said nothing: a network error or timeout while waiting for
 Telegram's answer, and an SMTP connection lost before the server's final reply, are retried
 with backoff; should the remote side have accepted the message anyway, it arrives twice.
+On PostgreSQL the e-mail lane's commits do not wait for the disk (``_fast_commits``), so
+only a crash of the database server itself could forget a claim and resend that message.
 
 Rules are checked again at send time, because time passes in the queue: a customer who
 opted out or was erased meanwhile gets nothing, and a marketing message or greeting that
@@ -229,55 +233,67 @@ class Dispatcher:
     async def _email_batch(self, rows: list[OutboxRow], report: DrainReport) -> int:
         """E-mails one after the other over the one SMTP connection; returns rows handled.
 
-        Claims go one by one through a connection held for the batch. Delivered outcomes
-        are written in groups (``RECORD_EVERY``): a row whose "sent" is not written yet
-        stays ``sending``, so a crash makes it ``uncertain``, never sent twice.
+        Claims go one by one through a database connection held for the batch. Delivered
+        outcomes are written in groups (``RECORD_EVERY``): a row whose "sent" is not
+        written yet stays ``sending``, so a crash makes it ``uncertain``, never sent twice.
         """
-        handled = 0
         delivered: list[tuple[OutboxRow, datetime]] = []
         try:
             async with self.db.engine.connect() as conn:
                 await _fast_commits(conn, True)
-                for row in rows:
-                    if self._stopping:
-                        break
-                    problem = await self.email.ready()
-                    if problem is not None:
-                        log.warning("e-mail not sent now: %s", problem)
-                        break
-                    # The claim commits while the SMTP envelope is being sent.
-                    claim = asyncio.ensure_future(self._claim_fast(conn, row))
-                    try:
-                        outcome = await self.email.send(
-                            build_email(row, self.settings), gate=_claimed(claim)
-                        )
-                    finally:
-                        if not claim.done():  # settle it before the connection is reused
-                            await asyncio.wait([claim])
-                    if outcome is None:  # not claimed on the fast path: look closer
-                        state = await self._claim(row, report)
-                        if state == LOST:
-                            continue
-                        handled += 1
-                        if state != CLAIMED:
-                            continue
-                        outcome = await self.email.send(build_email(row, self.settings))
-                    else:
-                        handled += 1
-                    assert outcome is not None
-                    if isinstance(outcome, Delivered):
-                        delivered.append((row, self.services.clock()))
-                        if len(delivered) >= RECORD_EVERY:
-                            await self._record_delivered(conn, delivered, report)
-                    else:
-                        await self._record(row, outcome, report)
-                if delivered:
-                    await self._record_delivered(conn, delivered, report)
-                await _fast_commits(conn, False)
+                try:
+                    handled = await self._email_rows(conn, rows, delivered, report)
+                    if delivered:
+                        await self._record_delivered(conn, delivered, report)
+                finally:
+                    await _fast_commits(conn, False)
         finally:
             if delivered:  # stopped or cancelled: what is known to be sent is written down
                 async with self.db.engine.connect() as conn:
                     await self._record_delivered(conn, delivered, report)
+        return handled
+
+    async def _email_rows(
+        self,
+        conn: AsyncConnection,
+        rows: list[OutboxRow],
+        delivered: list[tuple[OutboxRow, datetime]],
+        report: DrainReport,
+    ) -> int:
+        handled = 0
+        for row in rows:
+            if self._stopping:
+                break
+            problem = await self.email.ready()
+            if problem is not None:
+                log.warning("e-mail not sent now: %s", problem)
+                break
+            # The claim commits while the SMTP envelope is being sent.
+            claim = asyncio.ensure_future(self._claim_fast(conn, row))
+            try:
+                outcome = await self.email.send(
+                    build_email(row, self.settings), gate=_claimed(claim)
+                )
+            finally:
+                if not claim.done():  # settle it before the connection is used again
+                    await asyncio.wait([claim])
+            if outcome is None:  # not claimed on the fast path: look closer
+                state = await self._claim(row, report)
+                if state == LOST:
+                    continue
+                handled += 1
+                if state != CLAIMED:
+                    continue
+                outcome = await self.email.send(build_email(row, self.settings))
+                assert outcome is not None
+            else:
+                handled += 1
+            if isinstance(outcome, Delivered):
+                delivered.append((row, self.services.clock()))
+                if len(delivered) >= RECORD_EVERY:
+                    await self._record_delivered(conn, delivered, report)
+            else:
+                await self._record(row, outcome, report)
         return handled
 
     async def _telegram_batch(self, rows: list[OutboxRow], report: DrainReport) -> int:

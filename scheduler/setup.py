@@ -28,6 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from telegram import Bot
 
 from care.services import Services
+from care.sla import check_deadlines
 from scheduler.dispatcher import Dispatcher
 
 log = logging.getLogger("carebot.scheduler")
@@ -108,6 +110,8 @@ def build_scheduler(services: Services, dispatcher: Dispatcher | None = None) ->
          CronTrigger(hour=day, minute=20, timezone=zone)),
         ("campaigns", "Start scheduled campaigns", care.campaigns.start_due,
          IntervalTrigger(minutes=1, timezone=zone)),
+        ("sla", "Ticket deadline reminders to the staff chat", partial(check_deadlines, services),
+         IntervalTrigger(minutes=5, timezone=zone)),
     ]
     first_run = datetime.now(zone) + timedelta(seconds=5)
     for index, (job_id, name, scan, trigger) in enumerate(scans):

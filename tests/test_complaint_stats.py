@@ -11,12 +11,18 @@ The history (times UTC; the shop is in Ho Chi Minh City, UTC+7; "now" is 23/11 0
 Member targets: 4 h / 72 h, scaled by severity (high x0.5, critical x0.25, low x1.5).
 """
 
+import asyncio
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from typer.testing import CliRunner
 
+from bot.cli import app as cli
 from care.complaints import Draft
 from care.models import Survey
+from care.services import open_services
+from care.settings import Settings
 from tests.conftest import make_customer
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
@@ -160,3 +166,23 @@ async def test_an_empty_period_has_no_medians_and_no_averages(services, history)
 async def test_a_period_that_ends_before_it_starts_is_refused(services):
     with pytest.raises(ValueError):
         await services.complaint_stats.compute(date(2026, 11, 2), date(2026, 11, 1))
+
+
+def test_the_report_command_prints_the_figures(tmp_cwd, monkeypatch):
+    url = f"sqlite:///{tmp_cwd / 'cli.db'}"
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", url)
+
+    async def two_tickets():
+        async with open_services(Settings(_env_file=None, database_url=url)) as services:
+            for n, category in enumerate(("billing", "billing"), start=1):
+                await make_customer(services, telegram_user_id=900 + n)
+                await services.complaints.file(900 + n, Draft(category, "high", "Sai tiền"))
+
+    asyncio.run(two_tickets())
+    result = CliRunner().invoke(cli, ["report", "complaints", "--since", "01/01/2020"])
+    assert result.exit_code == 0, result.output
+    assert "Complaints from 01/01/2020 – today: 2" in result.output
+    assert re.search(r"billing\s+│\s+2", result.output)
+    bad = CliRunner().invoke(cli, ["report", "complaints", "--since", "2/1/2026",
+                                   "--until", "1/1/2026"])
+    assert bad.exit_code == 1 and "after" in bad.output

@@ -12,7 +12,6 @@ from care.complaints import (
     NotLinked,
     Result,
     parse_ticket_code,
-    suggest_policy,
     ticket_code,
 )
 from care.models import CustomerMetrics, PolicyGrant, Survey
@@ -135,29 +134,7 @@ async def test_the_card_shows_earlier_complaints_and_policies_received(services)
     ticket = await file(services, lan, "delivery")
     assert ticket.earlier_complaints == 2
     assert [(p.policy, p.value) for p in ticket.policies] == [("shipping_refund", 30_000)]
-    assert ticket.suggested_policy == "manager_call"
-
-
-@pytest.mark.parametrize(
-    ("rank", "severity", "category", "earlier", "received", "expected"),
-    [
-        (3, "medium", "delivery", 0, (), "shipping_refund"),
-        (3, "medium", "delivery", 0, ("shipping_refund",), "apology_voucher"),
-        (0, "critical", "delivery", 0, (), "vip_gift"),
-        (2, "high", "product_quality", 0, (), "replacement"),
-        (2, "low", "warranty", 0, (), "free_repair"),
-        (1, "medium", "billing", 1, (), "billing_correction"),
-        (1, "medium", "staff_attitude", 2, (), "manager_call"),
-        (3, "low", "other", 0, (), "apology"),
-    ],
-)
-def test_the_suggested_policy_follows_value_severity_and_history(
-    rank, severity, category, earlier, received, expected
-):
-    assert suggest_policy(
-        tier_rank=rank, severity=severity, category=category, earlier_complaints=earlier,
-        received=received,
-    ) == expected
+    assert ticket.tier == "silver"
 
 
 async def test_claiming_is_for_staff_only_and_only_once(services, clock):

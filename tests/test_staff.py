@@ -1,7 +1,9 @@
 """The staff register: only the people in it may work tickets."""
 
 import pytest
+from typer.testing import CliRunner
 
+from bot.cli import app as cli
 from care.staff import StaffError
 
 
@@ -53,3 +55,18 @@ async def test_bad_staff_details_are_refused_and_nothing_is_stored(
     with pytest.raises(StaffError):
         await services.staff.add(telegram_id, name, role)
     assert await services.staff.list(include_inactive=True) == []
+
+
+def test_the_staff_commands_add_list_and_remove(tmp_cwd, monkeypatch):
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", f"sqlite:///{tmp_cwd / 'cli.db'}")
+    runner = CliRunner()
+    added = runner.invoke(cli, ["staff", "add", "5001", "--name", "Minh", "--role", "manager"])
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(cli, ["staff", "list"])
+    assert "5001" in listed.output and "Minh" in listed.output and "manager" in listed.output
+    bad = runner.invoke(cli, ["staff", "add", "5002", "--name", "Lan", "--role", "boss"])
+    assert bad.exit_code == 1 and "unknown role" in bad.output
+    assert runner.invoke(cli, ["staff", "remove", "5001"]).exit_code == 0
+    again = runner.invoke(cli, ["staff", "remove", "5001"])
+    assert again.exit_code == 1 and "not active staff" in again.output
+    assert "0 staff" in runner.invoke(cli, ["staff", "list"]).output

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from bot.cli import campaign, db, demo, faq, imports, run, scheduler, seed
+from bot.cli import (
+    campaign,
+    db,
+    demo,
+    faq,
+    imports,
+    loyalty,
+    policy,
+    report,
+    run,
+    scheduler,
+    seed,
+    segment,
+    staff,
+)
 
 app = typer.Typer(
     name="carebot",
@@ -22,6 +36,12 @@ app.add_typer(imports.app, name="import")
 app.add_typer(faq.app, name="faq")
 app.add_typer(campaign.app, name="campaign")
 app.add_typer(scheduler.app, name="scheduler")
+app.command("segment")(segment.segment)
+app.add_typer(segment.export_app, name="export")
+app.add_typer(report.app, name="report")
+app.add_typer(loyalty.app, name="loyalty")
+app.add_typer(policy.app, name="policy")
+app.add_typer(staff.app, name="staff")
 
 
 def main() -> None:

@@ -97,17 +97,10 @@ def staff_label(context: CareContext, key: str, /, **values: Any) -> str:
     return context.services.renderer.label(staff_language(context), key, **values)
 
 
-def label_or(context: CareContext, lang: str, key: str, fallback: str) -> str:
-    """A label, or the raw value for vocabularies others may extend (policies)."""
-    try:
-        return context.services.renderer.label(lang, key)
-    except KeyError:
-        return fallback
-
-
 def card_html(context: CareContext, ticket: Ticket, intro: str | None = None) -> str:
     lang = staff_language(context)
     renderer = context.services.renderer
+    policies = context.services.policies
     return renderer.chat(
         lang,
         "ticket_card",
@@ -116,15 +109,20 @@ def card_html(context: CareContext, ticket: Ticket, intro: str | None = None) ->
         category=renderer.label(lang, f"complaint.category.{ticket.category}"),
         severity=renderer.label(lang, f"complaint.severity.{ticket.severity}"),
         status=renderer.label(lang, f"complaint.status.{ticket.status}"),
+        tier=_tier_label(context, lang, ticket.tier),
         policies=[
-            label_or(context, lang, f"complaint.policy.{p.policy}", p.policy)
-            + (f" ({format_vnd(p.value)})" if p.value else "")
+            policies.label(p.policy, lang) + (f" ({format_vnd(p.value)})" if p.value else "")
             for p in ticket.policies
         ],
-        suggested=label_or(
-            context, lang, f"complaint.policy.{ticket.suggested_policy}", ticket.suggested_policy
-        ),
+        suggested=[s.label for s in policies.suggest(ticket.tier, ticket.segment, lang)],
     )
+
+
+def _tier_label(context: CareContext, lang: str, tier: str) -> str:
+    try:
+        return context.services.renderer.label(lang, f"segmentation.tier.{tier}")
+    except KeyError:  # a tier the shop named itself
+        return tier
 
 
 def card_markup(context: CareContext, ticket: Ticket) -> InlineKeyboardMarkup:

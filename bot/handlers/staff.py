@@ -18,6 +18,7 @@ from typing import Any
 
 from babel.numbers import format_decimal, format_percent
 from telegram import ForceReply, Message, Update
+from telegram.constants import ChatAction
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import CareContext
@@ -32,8 +33,9 @@ from bot.handlers.complaints import (
 from bot.handlers.surveys import csat_markup
 from care.complaint_stats import ComplaintStatistics
 from care.complaints import Result, StaffAction, Ticket, parse_ticket_code
+from care.reports import CHARTS
 from care.settings import Settings
-from care.sla import format_duration
+from care.sla import format_duration, tier_or_default
 from care.staff import StaffMember
 from care.text import parse_date, to_local
 
@@ -247,7 +249,7 @@ async def tickets_command(update: Update, context: CareContext) -> None:
     shown = [
         {
             "code": r.code,
-            "tier": r.tier,
+            "tier": tier_label(context, r.tier),
             "severity": staff_label(context, f"complaint.severity.{r.severity}"),
             "age": format_duration(now - r.created_at, lang),
             "late": (r.first_response_at is None and r.first_response_due is not None
@@ -380,6 +382,7 @@ def _detail_values(context: CareContext, ticket: Ticket) -> dict[str, Any]:
     resolved = (ticket.resolved_at - ticket.created_at) if ticket.resolved_at else None
     return {
         "t": ticket,
+        "tier": tier_label(context, ticket.tier),
         "category": staff_label(context, f"complaint.category.{ticket.category}"),
         "severity": staff_label(context, f"complaint.severity.{ticket.severity}"),
         "status": staff_label(context, f"complaint.status.{ticket.status}"),
@@ -389,6 +392,73 @@ def _detail_values(context: CareContext, ticket: Ticket) -> dict[str, Any]:
         "history": history[cut:],
         "cut": cut,
     }
+
+
+async def customer_command(update: Update, context: CareContext) -> None:
+    """/customer CODE|phone|name: the customer card (profile, value, history, policies)."""
+    if await _staff_or_refuse(update, context) is None:
+        return
+    message = update.effective_message
+    assert message is not None
+    parts = (message.text or "").split(maxsplit=1)
+    query = parts[1].strip() if len(parts) > 1 else ""
+    if not query:
+        await _notice(update, context, "staff.usage_customer")
+        return
+    services = context.services
+    lang = staff_language(context)
+    matches = await services.customer_cards.find(query)
+    if not matches:
+        await _notice(update, context, "staff.customer_not_found")
+        return
+    if len(matches) > 1:
+        await _answer(update, context, "staff_customer_matches", matches=matches, query=query)
+        return
+    card = await services.customer_cards.card(matches[0].id, lang)
+    if card is None:
+        await _notice(update, context, "staff.customer_not_found")
+        return
+    locale = "vi_VN" if lang == "vi" else "en_US"
+    metrics = card.metrics
+    await _answer(
+        update, context, "staff_customer",
+        c=card, p=card.profile, m=metrics,
+        kind=label_or(context, f"segmentation.kind.{card.profile.kind}", card.profile.kind),
+        tier=tier_label(context, metrics.tier if metrics else None),
+        segment=label_or(context, f"segmentation.segment.{metrics.segment}",
+                         metrics.segment or "-") if metrics else "",
+        csat=format_decimal(card.surveys.csat or 0, format="0.0", locale=locale),
+        nps=format_decimal(card.surveys.nps or 0, format="0", locale=locale),
+    )
+
+
+async def report_command(update: Update, context: CareContext) -> None:
+    """/report: the management report's charts as photos, where it was asked for."""
+    if await _staff_or_refuse(update, context) is None:
+        return
+    chat = update.effective_chat
+    assert chat is not None
+    services = context.services
+    lang = staff_language(context)
+    await _notice(update, context, "staff.report_sending", count=len(CHARTS))
+    await chat.send_chat_action(ChatAction.UPLOAD_PHOTO)
+    pngs = await services.reports.pngs(None, lang)
+    label = services.reports.labels(lang)
+    for name, png in pngs.items():
+        await context.bot.send_photo(chat.id, png, caption=label(f"report.chart.{name}"))
+
+
+def label_or(context: CareContext, key: str, fallback: str) -> str:
+    """A label in the staff chat's language, or the raw value for words without one."""
+    try:
+        return staff_label(context, key)
+    except KeyError:
+        return fallback
+
+
+def tier_label(context: CareContext, tier: str | None) -> str:
+    tier = tier or tier_or_default(context.services.settings, None)
+    return label_or(context, f"segmentation.tier.{tier}", tier)
 
 
 # --- wiring ----------------------------------------------------------------------------------
@@ -409,6 +479,8 @@ def handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("ticket", ticket_command, filters=where),
         CommandHandler("resolve", resolve_command, filters=where),
         CommandHandler("stats", stats_command, filters=where),
+        CommandHandler("customer", customer_command, filters=where),
+        CommandHandler("report", report_command, filters=where),
     ]
     if staff_chat is not None:
         result.append(

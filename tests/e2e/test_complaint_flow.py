@@ -1,8 +1,11 @@
 """A complaint from the customer's side, through the sandbox: intake, the ticket code and
 targets, talking with staff while it is open, the resolution and the rating."""
 
+from datetime import date
+
 import pytest
 
+from care.models import CustomerMetrics
 from tests.conftest import make_customer, make_order
 
 pytestmark = pytest.mark.e2e
@@ -17,16 +20,19 @@ async def linked_customer(bot, first_name="Lan", **fields):
     return person, customer
 
 
-async def staff_says(bot, text_part, timeout=8.0):
+async def staff_says(bot, text_part):
     """The next staff-chat message (or edit) containing ``text_part``."""
-    return await bot.sandbox.wait_for(
-        bot.staff_chat, lambda m: text_part in m.text, timeout=timeout
-    )
+    return await bot.sandbox.wait_for(bot.staff_chat, lambda m: text_part in m.text, timeout=10)
 
 
 async def test_the_whole_path_from_intake_to_a_low_rating(bot):
     lan, customer = await linked_customer(bot)
     order = await make_order(bot.services, customer)
+    async with bot.services.db.uow() as uow:
+        uow.session.add(CustomerMetrics(customer_id=customer.id, as_of=date(2026, 11, 1),
+                                        tier="gold", segment="loyal", historical_ltv=18_500_000))
+        await uow.commit()
+    await bot.services.policies.grant(customer.id, "free_shipping", value=30_000)
     minh = await bot.staff_member("Minh")
     tuan = await bot.staff_member("Tuấn", registered=False)
 
@@ -44,13 +50,16 @@ async def test_the_whole_path_from_intake_to_a_low_rating(bot):
     filed = await lan.presses("complaint:sev:high")
     ticket = (await bot.services.complaints.open_tickets())[0]
     assert ticket.code in filed.text
-    assert "2 giờ" in filed.text  # member, high severity: first answer within 4 h x 0.5
-    assert "1 ngày 12 giờ" in filed.text  # and resolved within 72 h x 0.5
+    assert "30 phút" in filed.text  # gold, high severity: first answer within 1 h x 0.5
+    assert "12 giờ" in filed.text  # and resolved within 24 h x 0.5
 
     # The card in the staff chat, and the photo under it.
     card = await staff_says(bot, ticket.code)
     assert "Nguyễn Thị Lan" in card.text
-    assert "Hạng member" in card.text and order.code in card.text
+    assert "Hạng Vàng" in card.text and "18.500.000 ₫" in card.text and order.code in card.text
+    assert "Khiếu nại trước đây: 0" in card.text
+    assert "Miễn phí giao hàng đơn kế tiếp (30.000 ₫)" in card.text  # received already
+    assert "Hỗ trợ ưu tiên" in card.text and "Quà tri ân" in card.text  # suggested
     assert "Hộp bị móp" in card.text
     assert [data for _, data in card.buttons] == [
         f"ticket:claim:{ticket.id}", f"ticket:resolve:{ticket.id}", f"ticket:details:{ticket.id}"

@@ -170,3 +170,29 @@ async def test_a_linked_account_can_unlink_after_confirming(bot):
     assert (await record(bot, id=customer.id)).telegram_user_id is None
     again = await lan.taps("profile:unlink:yes", message=done, forged=True)
     assert again.show_alert and "chưa liên kết" in again.text
+
+
+async def test_a_registration_under_way_survives_a_restart(bot):
+    binh = bot.customer("Bình")
+    await binh.shares_contact("0987 654 321")
+    await binh.presses("Đăng ký khách hàng mới")
+
+    await bot.restart()
+
+    assert "e-mail" in (await binh.says("Trần Văn Bình")).text
+    await binh.says("/skip")
+    welcome = await binh.says("/skip")
+    assert "Chào mừng" in welcome.text
+    assert (await record(bot, telegram_user_id=binh.id)).name == "Trần Văn Bình"
+
+
+async def test_a_language_chosen_in_chat_is_kept_on_the_customer_record(bot):
+    customer = await make_customer(bot.services, phone="+84912345678", language="vi")
+    lan = bot.customer("Lan")
+    await lan.shares_contact("0912345678")
+
+    await lan.says("/language")
+    await lan.presses("English")
+
+    assert (await record(bot, id=customer.id)).language == "en"
+    assert "Language: English" in (await lan.says("/profile")).text

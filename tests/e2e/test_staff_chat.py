@@ -1,10 +1,15 @@
 """The staff team chat through the sandbox: who may act on tickets, and the commands."""
 
 import pytest
+from sqlalchemy import select
+from telegram.constants import ParseMode
 
-from care.complaints import Draft
+from bot.handlers.surveys import csat_markup
 from care.models import CustomerMetrics, Survey
 from care.programme import survey_callback
+from care.reports import CHARTS
+from care.sla import check_deadlines
+from scheduler.dispatcher import Dispatcher
 from tests.conftest import make_customer, make_order
 
 pytestmark = pytest.mark.e2e
@@ -105,8 +110,8 @@ async def test_a_reply_to_a_resolved_ticket_is_not_sent(bot):
 async def test_tickets_lists_open_tickets_by_tier_severity_and_age(bot):
     minh = await bot.staff_member("Minh")
     await filed_ticket(bot, "An", severity="low")
-    _, _, critical, _ = await filed_ticket(bot, "Bình", severity="critical")
-    _, _, vip, _ = await filed_ticket(bot, "Chi", severity="low", tier="diamond")
+    await filed_ticket(bot, "Bình", severity="critical")
+    await filed_ticket(bot, "Chi", severity="low", tier="diamond")
     await minh.says_in(bot.staff_chat, "/tickets")
     listing = await bot.sandbox.wait_for(bot.staff_chat, lambda m: "Phiếu đang mở" in m.text)
     order = [listing.text.index(name) for name in ("Khách Chi", "Khách Bình", "Khách An")]
@@ -134,7 +139,7 @@ async def test_ticket_shows_the_history_and_details_does_the_same_under_the_card
 
 
 async def test_stats_in_the_staff_chat(bot):
-    _, _, ticket, _ = await filed_ticket(bot, category="billing", severity="high")
+    await filed_ticket(bot, category="billing", severity="high")
     minh = await bot.staff_member("Minh")
     await minh.says_in(bot.staff_chat, "/stats")
     stats = await bot.sandbox.wait_for(bot.staff_chat, lambda m: "Khiếu nại" in m.text)
@@ -161,9 +166,6 @@ async def test_a_bad_delivery_rating_opens_a_ticket_in_the_staff_chat(bot):
         uow.session.add(survey)
         await uow.commit()
     # The care programme's invitation carries these buttons; a message with them stands in.
-    from bot.handlers.surveys import csat_markup
-    from telegram.constants import ParseMode
-
     invitation = await bot.application.bot.send_message(
         lan.id, "Bạn thấy đơn hàng thế nào?", parse_mode=ParseMode.HTML,
         reply_markup=csat_markup(survey.id),
@@ -200,7 +202,9 @@ async def test_a_full_survey_after_a_resolution(bot):
     minh = await bot.staff_member("Minh")
     await minh.says_in(bot.staff_chat, f"/resolve {ticket.code} Đã giao bù")
     resolved = await lan.next_message()
-    await lan.presses(resolved.buttons[4][1], resolved)  # 5 stars
+    one_star, five_stars = resolved.buttons[0][1], resolved.buttons[4][1]
+    await lan.presses(five_stars, resolved)
+    assert resolved.buttons == [] and "Đã giao bù" in resolved.text  # the note stays
     question = await lan.next_message()
     assert "5/5" in question.text and "Độ tin cậy" in question.text
     for score in ("5", "4"):
@@ -212,13 +216,60 @@ async def test_a_full_survey_after_a_resolution(bot):
     assert "/skip" in comment.text
     done = await lan.says("Nhân viên rất nhiệt tình")
     assert "Cảm ơn" in done.text
-    again = await lan.taps(resolved.buttons[0][1], resolved, forged=True)
+    again = await lan.taps(one_star, resolved, forged=True)
     assert "đã trả lời" in again.text
     async with bot.services.db.uow() as uow:
-        from sqlalchemy import select
-
         stored = await uow.session.scalar(select(Survey).where(Survey.complaint_id == ticket.id))
         assert (stored.csat, stored.reliability, stored.assurance, stored.tangibles,
                 stored.nps, stored.comment, stored.status) == (
             5, 5, 4, None, 9, "Nhân viên rất nhiệt tình", "done")
     assert (await bot.services.complaints.ticket(ticket.id)).status == "resolved"
+
+
+async def test_a_deadline_breach_is_posted_to_the_staff_chat_once(bot, clock):
+    _, _, ticket, _ = await filed_ticket(bot)  # member, medium: a first answer within 4 h
+    clock.advance(hours=4, minutes=1)
+    first = await check_deadlines(bot.services)
+    second = await check_deadlines(bot.services)
+    assert [b.kind for b in first] == ["first"] and second == []
+    dispatcher = Dispatcher.create(bot.services, bot.application.bot)
+    try:
+        await dispatcher.drain()
+        await dispatcher.drain()
+    finally:
+        await dispatcher.close()
+    reminder = await bot.sandbox.wait_for(bot.staff_chat, lambda m: "quá hạn" in m.text)
+    assert ticket.code in reminder.text and "chưa có ai nhận" in reminder.text.lower()
+    await bot.sandbox.wait_idle(quiet=0.3)
+    assert sum("quá hạn" in m.text for m in bot.sandbox.sent(bot.staff_chat)) == 1
+
+
+async def test_customer_shows_the_card_and_asks_which_one_when_several_match(bot):
+    minh = await bot.staff_member("Minh")
+    lan = await make_customer(bot.services, name="Nguyễn Thị Lan", phone="+84912000111")
+    await make_customer(bot.services, name="Trần Thị Lan")
+    await make_order(bot.services, lan)
+    async with bot.services.db.uow() as uow:
+        uow.session.add(CustomerMetrics(customer_id=lan.id, as_of=bot.services.clock().date(),
+                                        tier="gold", segment="loyal", historical_ltv=9_000_000))
+        await uow.commit()
+    await minh.says_in(bot.staff_chat, "/customer 0912000111")
+    card = await bot.sandbox.wait_for(bot.staff_chat, lambda m: "Nguyễn Thị Lan" in m.text)
+    assert lan.code in card.text and "Vàng" in card.text and "9.000.000 ₫" in card.text
+    assert "Khiếu nại: 0" in card.text and "Hỗ trợ ưu tiên" in card.text
+    await minh.says_in(bot.staff_chat, "/customer lan")
+    several = await bot.sandbox.wait_for(bot.staff_chat, lambda m: "khách khớp" in m.text)
+    assert "Nguyễn Thị Lan" in several.text and "Trần Thị Lan" in several.text
+    await minh.says_in(bot.staff_chat, "/customer Không Ai Cả")
+    await bot.sandbox.wait_for(bot.staff_chat, lambda m: "Không tìm thấy khách" in m.text)
+
+
+async def test_report_posts_the_charts_as_photos(bot):
+    minh = await bot.staff_member("Minh")
+    await minh.says_in(bot.staff_chat, "/report")
+    await bot.sandbox.wait_for(bot.staff_chat, lambda m: "biểu đồ" in m.text)
+    photos = []
+    while len(photos) < len(CHARTS):
+        photos.append(await bot.sandbox.wait_for(
+            bot.staff_chat, lambda m: m.photo is not None, timeout=30))
+    assert photos[0].text == "Số khách hàng theo hạng"

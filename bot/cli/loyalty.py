@@ -1,0 +1,134 @@
+"""`carebot loyalty`: competitor campaigns and the Vulnerability Index of the customer base."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from bot.cli.common import console, fail, run
+from bot.cli.segment import parse_day
+from care.loyalty import LoyaltyProblem, Vulnerability
+from care.services import Services
+from care.text import format_vnd
+
+app = typer.Typer(
+    help="Loyalty: watch competitor campaigns, list the customers they pull away.",
+    no_args_is_help=True,
+)
+
+
+@app.command()
+def watch(
+    competitor: str = typer.Option(..., "--competitor", help="Who runs the campaign."),
+    region: str = typer.Option(..., "--region", help="The region it targets, e.g. 'Hà Nội'."),
+    start: str = typer.Option(..., "--start", help="First day (dd/mm/yyyy)."),
+    end: str = typer.Option(..., "--end", help="Last day (dd/mm/yyyy)."),
+    notes: str | None = typer.Option(None, "--notes", help="What the campaign offers."),
+) -> None:
+    """Record a competitor's campaign; its VI can then be followed with `loyalty vi`."""
+    first, last = parse_day(start), parse_day(end)
+    assert first is not None and last is not None
+
+    async def body(services: Services) -> Any:
+        try:
+            campaign = await services.loyalty.watch(competitor, region, first, last, notes)
+        except LoyaltyProblem as exc:
+            return str(exc)
+        return await services.loyalty.vulnerability(campaign.id)
+
+    result = run(body)
+    if isinstance(result, str):
+        fail(result)
+    console.print(f"watching campaign #{result.campaign.id}: {result.campaign.competitor},"
+                  f" {result.campaign.region}", highlight=False)
+    _print_vi(result, customers=False)
+
+
+@app.command("list")
+def list_campaigns() -> None:
+    """Every watched campaign with its current Vulnerability Index."""
+
+    async def body(services: Services) -> list[Vulnerability]:
+        return await services.loyalty.vulnerabilities()
+
+    rows = run(body)
+    if not rows:
+        console.print("no competitor campaign recorded yet (see `carebot loyalty watch`)")
+        return
+    table = Table(title="Competitor campaigns")
+    for column in ("#", "competitor", "region", "period", "window", "OS", "VS", "VI"):
+        table.add_column(column, justify="right" if column in ("#", "OS", "VS", "VI") else "left")
+    for v in rows:
+        c = v.campaign
+        table.add_row(
+            str(c.id), c.competitor, c.region, f"{c.starts_on:%d/%m/%Y}–{c.ends_on:%d/%m/%Y}",
+            _window(v), str(v.observed), str(len(v.vulnerable)), _vi(v),
+        )
+    console.print(table)
+
+
+@app.command("vi")
+def vi(
+    campaign_id: int | None = typer.Argument(None, help="Campaign number (default: latest)."),
+) -> None:
+    """VI of a campaign and its vulnerable customers (code, name, baseline, window)."""
+
+    async def body(services: Services) -> Vulnerability | None:
+        return await services.loyalty.vulnerability(campaign_id)
+
+    result = run(body)
+    if result is None:
+        fail("no such campaign" if campaign_id is not None else "no campaign recorded yet")
+    _print_vi(result, customers=True)
+
+
+def _vi(v: Vulnerability) -> str:
+    return "—" if v.index is None else f"{v.index:.1f}%"
+
+
+def _window(v: Vulnerability) -> str:
+    if v.window_days == 0:
+        return "not started"
+    text = f"{v.window_start:%d/%m/%Y}–{v.window_end:%d/%m/%Y} ({v.window_days} days)"
+    return text if v.window_complete else text + ", running"
+
+
+def _print_vi(v: Vulnerability, *, customers: bool) -> None:
+    c = v.campaign
+    console.print(
+        f"#{c.id} {c.competitor} in {c.region}, {c.starts_on:%d/%m/%Y}–{c.ends_on:%d/%m/%Y}:"
+        f" window {_window(v)}, baseline {v.baseline_days} days", highlight=False,
+    )
+    console.print(
+        f"OS (active customers of the region) = {v.observed}, VS (declined) ="
+        f" {len(v.vulnerable)}, VI = {_vi(v)}", highlight=False,
+    )
+    if not customers or not v.vulnerable:
+        return
+    per = 30.0
+    table = Table(title=f"Vulnerable customers (per {per:.0f} days in brackets)")
+    table.add_column("code", no_wrap=True)
+    table.add_column("name", min_width=12)
+    table.add_column("phone", no_wrap=True)
+    table.add_column("baseline: orders, spend", justify="right")
+    table.add_column("window: orders, spend", justify="right")
+    table.add_column("decline", justify="right", no_wrap=True)
+    window = max(v.window_days, 1)
+
+    def figures(orders: int, amount: int, days: int) -> str:
+        return (
+            f"{orders} ({orders * per / days:.2f}),"
+            f" {format_vnd(amount)} ({format_vnd(round(amount * per / days))})"
+        )
+
+    for w in v.vulnerable:
+        decline = max(w.order_decline, w.amount_decline or w.order_decline)
+        table.add_row(
+            w.code, w.name, w.phone or "",
+            figures(w.baseline_orders, w.baseline_amount, v.baseline_days),
+            figures(w.window_orders, w.window_amount, window),
+            f"{100 * decline:.0f}%",
+        )
+    console.print(table)

@@ -1,0 +1,115 @@
+"""`carebot policy`: care policies granted to customers, and what to offer them next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from bot.cli.common import console, fail, run
+from care.customer_card import CustomerMatch
+from care.policies import PolicyProblem, parse_vnd
+from care.services import Services
+from care.text import format_date, format_vnd
+
+app = typer.Typer(help="Care policies: grant them, list them, see suggestions.",
+                  no_args_is_help=True)
+
+CUSTOMER = typer.Argument(..., help="Customer code, phone number or name.")
+
+
+async def _one_customer(services: Services, query: str) -> CustomerMatch | str:
+    """The one customer a query names, or a message listing the candidates."""
+    matches = await services.customer_cards.find(query)
+    if not matches:
+        return f"no customer matches {query!r}"
+    if len(matches) > 1:
+        names = "; ".join(f"{m.code} {m.name}" for m in matches)
+        return f"{len(matches)} customers match {query!r}, use the code: {names}"
+    return matches[0]
+
+
+@app.command()
+def grant(
+    customer: str = CUSTOMER,
+    policy: str = typer.Option(..., "--policy", help="A policy key (see `policy suggest`) or"
+                               " free text, e.g. 'Tặng quà sinh nhật'."),
+    note: str | None = typer.Option(None, "--note", help="Why, or what exactly."),
+    value: str = typer.Option("0", "--value", help="Its value in VND, e.g. 100.000."),
+) -> None:
+    """Record that a customer received a policy (voucher, gift, free service...)."""
+    try:
+        amount = parse_vnd(value)
+    except PolicyProblem as exc:
+        fail(str(exc))
+
+    async def body(services: Services) -> Any:
+        found = await _one_customer(services, customer)
+        if isinstance(found, str):
+            return found
+        try:
+            await services.policies.grant(found.id, policy, value=amount, note=note)
+        except PolicyProblem as exc:
+            return str(exc)
+        return found
+
+    result = run(body)
+    if isinstance(result, str):
+        fail(result)
+    console.print(f"granted {policy!r} ({format_vnd(amount)}) to {result.code} {result.name}",
+                  highlight=False)
+
+
+@app.command("list")
+def list_grants(
+    customer: str | None = typer.Argument(None, help="Customer code, phone or name (default:"
+                                          " everyone)."),
+    limit: int = typer.Option(50, "--limit", min=1),
+) -> None:
+    """Policies granted, newest first."""
+
+    async def body(services: Services) -> Any:
+        customer_id = None
+        if customer is not None:
+            found = await _one_customer(services, customer)
+            if isinstance(found, str):
+                return found
+            customer_id = found.id
+        return await services.policies.granted(customer_id, limit=limit)
+
+    result = run(body)
+    if isinstance(result, str):
+        fail(result)
+    if not result:
+        console.print("no policy granted yet")
+        return
+    table = Table(title="Policies granted")
+    for column in ("#", "customer id", "policy", "value", "note", "granted"):
+        table.add_column(column)
+    for g in result:
+        table.add_row(str(g.id), str(g.customer_id), g.label, format_vnd(g.value),
+                      g.note or "", format_date(g.granted_at))
+    console.print(table)
+
+
+@app.command()
+def suggest(customer: str = CUSTOMER) -> None:
+    """What to offer a customer, by tier and RFM segment."""
+
+    async def body(services: Services) -> Any:
+        found = await _one_customer(services, customer)
+        if isinstance(found, str):
+            return found
+        return found, await services.customer_cards.card(found.id)
+
+    result = run(body)
+    if isinstance(result, str):
+        fail(result)
+    found, card = result
+    tier = card.metrics.tier if card and card.metrics else None
+    segment = card.metrics.segment if card and card.metrics else None
+    console.print(f"{found.code} {found.name}: tier {tier or '—'}, segment {segment or '—'}",
+                  highlight=False)
+    for s in card.suggested if card else []:
+        console.print(f"  {s.key}: {s.label} (by {s.because})", highlight=False)

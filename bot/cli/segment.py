@@ -1,0 +1,169 @@
+"""`carebot segment` (RFM, LTV, CLV and tiers for everyone) and `carebot export customers`."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.cli.common import console, fail, run
+from care.segmentation import EXPORT_COLUMNS, KINDS, SEGMENTS, STEPS, RecomputeSummary
+from care.services import Services
+from care.text import parse_date
+
+export_app = typer.Typer(help="Export data to CSV or XLSX files.", no_args_is_help=True)
+
+
+class _Failure:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _guarded(body: Any) -> Any:
+    """run() with bad configuration or input as one red line instead of a traceback."""
+
+    async def guarded(services: Services) -> Any:
+        try:
+            return await body(services)
+        except ValueError as exc:
+            return _Failure(str(exc))
+
+    result = run(guarded)
+    if isinstance(result, _Failure):
+        fail(result.message)
+    return result
+
+
+def parse_day(text: str | None) -> date | None:
+    """A --as-of value (dd/mm/yyyy or yyyy-mm-dd), or a one-line error."""
+    if text is None:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def segment(
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Compute as if today were this day (dd/mm/yyyy); later orders are"
+        " ignored.",
+    ),
+) -> None:
+    """Recompute RFM segments, lifetime value, 12-month CLV and tiers of every customer."""
+    day = parse_day(as_of)
+
+    async def body(services: Services) -> tuple[RecomputeSummary, dict[str, dict[str, int]]]:
+        columns = (
+            TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task(STEPS[0], total=len(STEPS))
+
+            def advance(step: str, done: int, total: int) -> None:
+                progress.update(task, description=step, completed=done, total=total)
+
+            summary = await services.segmentation.recompute(as_of=day, progress=advance)
+        return summary, await services.segmentation.kind_segment_counts()
+
+    summary, by_kind = _guarded(body)
+    _print_summary(summary, by_kind)
+
+
+def _print_summary(s: RecomputeSummary, by_kind: dict[str, dict[str, int]]) -> None:
+    console.print(
+        f"as of {s.as_of:%d/%m/%Y}: {s.customers:,} customers, {s.buyers:,} have bought;"
+        f" {s.seconds:.1f} s"
+    )
+    tiers = Table(title="Tiers (80/20 on historical LTV)")
+    tiers.add_column("tier")
+    tiers.add_column("customers", justify="right")
+    for name, n in s.tiers.items():
+        tiers.add_row(name, f"{n:,}")
+    console.print(tiers)
+    segments = Table(title="RFM segments")
+    segments.add_column("segment")
+    segments.add_column("all", justify="right")
+    for kind in KINDS:
+        segments.add_column(f"within {kind}s", justify="right")
+    for name in SEGMENTS:
+        segments.add_row(
+            name, f"{s.segments.get(name, 0):,}",
+            *(f"{by_kind.get(kind, {}).get(name, 0):,}" for kind in KINDS),
+        )
+    console.print(segments)
+    fit = s.fit
+    if fit.bgnbd is not None:
+        b = fit.bgnbd
+        console.print(
+            f"BG/NBD: r={b.r:.4f} alpha={b.alpha:.4f} a={b.a:.4f} b={b.b:.4f}"
+            f" (time unit {b.time_unit}; log-likelihood {b.log_likelihood:,.1f};"
+            f" {b.n_customers:,} customers)"
+        )
+    else:
+        console.print(f"BG/NBD: not fitted: {fit.bgnbd_problem}", highlight=False)
+    if fit.gamma_gamma is not None:
+        g = fit.gamma_gamma
+        console.print(
+            f"Gamma-Gamma: p={g.p:.4f} q={g.q:.4f} gamma={g.gamma:,.1f}"
+            f" (margin per purchase in VND; log-likelihood {g.log_likelihood:,.1f};"
+            f" {g.n_customers:,} repeat buyers)"
+        )
+    else:
+        console.print(f"Gamma-Gamma: not fitted: {fit.gamma_gamma_problem}", highlight=False)
+    console.print(
+        f"changes recorded: {s.tier_changes:,} tier, {s.segment_changes:,} segment"
+    )
+
+
+@export_app.command("customers")
+def export_customers(
+    file: Path = typer.Argument(..., help="Where to write: a .csv or .xlsx file."),
+) -> None:
+    """One row per customer: RFM, segment, tier, LTV and 12-month CLV (from the last run)."""
+    suffix = file.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        fail("the file must end in .csv or .xlsx")
+    if not file.parent.exists():
+        fail(f"no such folder: {file.parent}")
+
+    async def body(services: Services) -> int:
+        rows = services.segmentation.customer_rows()
+        if suffix == ".csv":
+            return await _write_csv(file, rows)
+        return await _write_xlsx(file, rows)
+
+    count = _guarded(body)
+    console.print(f"wrote {count:,} customers to {file}")
+
+
+async def _write_csv(path: Path, rows: Any) -> int:
+    count = 0
+    # utf-8-sig: Excel opens Vietnamese names correctly only with the BOM.
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(EXPORT_COLUMNS)
+        async for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+            count += 1
+    return count
+
+
+async def _write_xlsx(path: Path, rows: Any) -> int:
+    from openpyxl import Workbook  # only XLSX exports pay for openpyxl
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("customers")
+    sheet.append(list(EXPORT_COLUMNS))
+    count = 0
+    async for row in rows:
+        sheet.append(list(row))
+        count += 1
+    book.save(path)
+    return count

@@ -1,0 +1,123 @@
+"""Historical LTV against hand-computed values, the time frame, and the CLV inputs."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pytest
+
+from care.ltv import (
+    clv_inputs,
+    frame_for,
+    historical_ltv,
+    period_index,
+    rate_per_month,
+)
+from care.models import CustomerMetrics
+from care.services import Services
+from tests.conftest import make_customer, make_order
+
+
+def at(year: int, month: int, day: int, hour: int = 3) -> datetime:
+    return datetime(year, month, day, hour, tzinfo=UTC)
+
+
+def test_the_formula_discounts_each_period_from_the_first() -> None:
+    # 100.000 in months 1 and 3 at 1% per month
+    assert historical_ltv([(1, 100_000), (3, 100_000)], 0.01) == round(
+        100_000 / 1.01 + 100_000 / 1.01**3
+    ) == 196_069
+
+
+def test_the_formula_refuses_period_zero() -> None:
+    with pytest.raises(ValueError):
+        historical_ltv([(0, 100_000)], 0.01)
+
+
+@pytest.mark.parametrize(
+    ("day", "period", "expected"),
+    [
+        (date(2026, 1, 31), "month", 2026 * 12),
+        (date(2026, 2, 1), "month", 2026 * 12 + 1),
+        (date(2026, 3, 31), "quarter", 2026 * 4),
+        (date(2026, 4, 1), "quarter", 2026 * 4 + 1),
+        (date(2026, 12, 31), "year", 2026),
+    ],
+)
+def test_periods_are_consecutive_numbers(day: date, period: str, expected: int) -> None:
+    assert period_index(day, period) == expected
+
+
+def test_a_quarterly_rate_is_the_compound_monthly_one() -> None:
+    assert (1 + rate_per_month(0.03, "quarter")) ** 3 == pytest.approx(1.03)
+    assert rate_per_month(0.01, "month") == pytest.approx(0.01)
+
+
+def test_the_frame_ends_at_local_midnight_after_the_as_of_day() -> None:
+    frame = frame_for(
+        date(2026, 11, 23), at(2027, 1, 1), timezone="Asia/Ho_Chi_Minh", period="month",
+        discount_rate=0.01,
+    )
+    assert frame.cutoff == datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
+    assert frame.utc_offset_seconds == 7 * 3600
+    # without an as-of day: today in Ho Chi Minh City (23:30 UTC is already the next day)
+    today = frame_for(
+        None, datetime(2026, 11, 23, 23, 30, tzinfo=UTC), timezone="Asia/Ho_Chi_Minh",
+        period="month", discount_rate=0.01,
+    )
+    assert today.as_of == date(2026, 11, 24)
+
+
+def test_clv_inputs_merge_same_day_purchases_and_leave_the_first_out() -> None:
+    # days 0 (two orders, margin 300 in all), 7 and 21; as of day 28
+    inputs = clv_inputs(
+        purchase_days=np.array([3, 1]), first_day=np.array([0, 20]), last_day=np.array([21, 20]),
+        margin=np.array([300 + 100 + 200, 50]), first_margin=np.array([300, 50]), as_of_day=28,
+    )
+    assert inputs.x.tolist() == [2.0, 0.0]
+    assert inputs.t_x.tolist() == [3.0, 0.0]
+    assert inputs.T.tolist() == [4.0, 8 / 7]
+    assert inputs.m_x.tolist() == [150.0, 0.0]
+
+
+async def ltv_of(services: Services, customer_id: int) -> int:
+    async with services.db.uow() as uow:
+        metrics = await uow.session.get(CustomerMetrics, customer_id)
+        assert metrics is not None
+        return int(metrics.historical_ltv)
+
+
+async def test_a_full_run_matches_the_hand_computed_ltv(services: Services) -> None:
+    lan = await make_customer(services)
+    await make_order(services, lan, placed_at=at(2026, 8, 10), margin=100_000)
+    await make_order(services, lan, placed_at=at(2026, 10, 5), margin=100_000)
+    # none of these is a purchase
+    await make_order(services, lan, placed_at=at(2026, 9, 5), margin=900_000, status="cancelled")
+    await make_order(services, lan, placed_at=at(2026, 9, 6), margin=900_000, status="returned")
+    await make_order(services, lan, placed_at=at(2026, 9, 7), margin=900_000, kind="inquiry",
+                     status="open")
+    await services.segmentation.recompute()
+    assert await ltv_of(services, lan.id) == 196_069
+
+
+async def test_months_are_those_of_the_shop_time_zone(services: Services) -> None:
+    # 31/08 18:00 UTC is 01/09 01:00 in Ho Chi Minh City: September is the first month,
+    # so the October order is in month 2.
+    binh = await make_customer(services)
+    await make_order(services, binh, placed_at=datetime(2026, 8, 31, 18, tzinfo=UTC),
+                     margin=100_000)
+    await make_order(services, binh, placed_at=at(2026, 10, 5), margin=100_000)
+    await services.segmentation.recompute()
+    assert await ltv_of(services, binh.id) == round(100_000 / 1.01 + 100_000 / 1.01**2)
+
+
+async def test_the_period_and_rate_come_from_the_settings(services: Services) -> None:
+    services.settings.ltv_period = "quarter"
+    services.settings.ltv_discount_rate = 0.03
+    chi = await make_customer(services)
+    await make_order(services, chi, placed_at=at(2026, 1, 10), margin=200_000)  # Q1: t=1
+    await make_order(services, chi, placed_at=at(2026, 3, 20), margin=100_000)  # Q1: t=1
+    await make_order(services, chi, placed_at=at(2026, 8, 1), margin=100_000)  # Q3: t=3
+    await services.segmentation.recompute()
+    assert await ltv_of(services, chi.id) == historical_ltv([(1, 300_000), (3, 100_000)], 0.03)

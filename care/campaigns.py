@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from jinja2 import TemplateError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -172,6 +173,7 @@ class Campaigns:
         self.renderer = renderer
         self.outbox = outbox
         self.clock = clock
+        self._compiled: dict[tuple[str, bool], Any] = {}
 
     # --- templates ----------------------------------------------------------------------
 
@@ -207,17 +209,29 @@ class Campaigns:
             body_source = self._source(campaign.template, language)
             if body_source is None:
                 raise TemplateProblem("the campaign has no template")
-            body = self.renderer.render_string(body_source, html=True, lang=language, **context)
+            body = self._render(body_source, True, lang=language, **context)
             check_chat_html(body)
             subject_source = self._source(campaign.subject or {}, language) or (
                 getattr(campaign, "name", "") or ""
             )
-            subject = self.renderer.render_string(
-                subject_source, html=False, lang=language, **context
-            )
+            subject = self._render(subject_source, False, lang=language, **context)
             return Message(body=body, subject=" ".join(subject.split()))
 
         return build
+
+    def _render(self, source: str, html: bool, **context: Any) -> str:
+        """Render a staff template, compiling each source once (a campaign renders it for
+        every customer of its audience)."""
+        key = (source, html)
+        template = self._compiled.get(key)
+        if template is None:
+            template = self._compiled[key] = self.renderer.from_string(source, html=html)
+            if len(self._compiled) > 256:
+                self._compiled.pop(next(iter(self._compiled)))
+        try:
+            return str(template.render(**context)).strip()
+        except TemplateError as exc:
+            raise TemplateProblem(str(exc)) from exc
 
     def sample_customer(self, language: str, tier: str | None) -> tuple[Customer, CustomerMetrics]:
         """A made-up customer for checking and previewing templates."""

@@ -259,20 +259,28 @@ def _phone_or_none(text: str) -> str | None:
 
 
 def _by_name(query: str, rows: list[tuple[int, str]]) -> list[int]:
-    """Customer ids by name: all words contained first, then fuzzy matches, best first."""
+    """Customer ids by name, best first.
+
+    Names holding every word typed as a whole word win ("lan" finds Lan, not Lành); then
+    names holding every word as a part ("ngu" finds Nguyễn); then close fuzzy matches,
+    for typos.
+    """
     wanted = fold(query)
     if not wanted:
         return []
     words = wanted.split()
     folded = {cid: fold(name) for cid, name in rows}
-    contained = [
-        (fuzz.WRatio(wanted, name), cid)
-        for cid, name in folded.items()
-        if all(word in name.split() or word in name for word in words)
-    ]
-    if contained:
-        contained.sort(key=lambda pair: (-pair[0], pair[1]))
-        return [cid for _, cid in contained[:MAX_MATCHES]]
+
+    def ranked(ids: list[int]) -> list[int]:
+        scored = sorted((-fuzz.WRatio(wanted, folded[i]), i) for i in ids)
+        return [i for _, i in scored[:MAX_MATCHES]]
+
+    whole = [cid for cid, name in folded.items() if set(words) <= set(name.split())]
+    if whole:
+        return ranked(whole)
+    parts = [cid for cid, name in folded.items() if all(word in name for word in words)]
+    if parts:
+        return ranked(parts)
     fuzzy = process.extract(
         wanted, folded, scorer=fuzz.WRatio, score_cutoff=NAME_SCORE_CUTOFF, limit=MAX_MATCHES
     )

@@ -84,8 +84,15 @@ class UnitOfWork:
 class Database:
     """The engine and the one session factory of a process."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, schema: str | None = None, **engine_kwargs: Any) -> None:
         self.url = async_database_url(url)
+        self.schema = schema
+        if schema and self.url.startswith("postgresql"):
+            # Every connection works in the schema: tables, migrations and Alembic's own
+            # version table all land there, so one PostgreSQL database can host several.
+            engine_kwargs.setdefault("connect_args", {}).setdefault(
+                "server_settings", {"search_path": schema}
+            )
         self.engine = create_engine(self.url, **engine_kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 

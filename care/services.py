@@ -71,7 +71,7 @@ def build_services(
     clock: Callable[[], datetime] = utcnow,
 ) -> Services:
     """The composition root of the domain: one Database, one Renderer, the services."""
-    db = database or Database(settings.database_url)
+    db = database or Database(settings.database_url, schema=settings.database_schema)
     renderer = Renderer(timezone=settings.timezone, default_language=settings.default_language)
     segmentation = Segmentation(db, settings, clock)
     loyalty = Loyalty(db, settings, clock)

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
 
     # --- the contract of DESIGN.md ---------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///carebot.db"
+    database_schema: str | None = None  # PostgreSQL schema to work in (default: public)
     telegram_token: SecretStr | None = None
     telegram_base_url: str = "https://api.telegram.org/bot"
     staff_chat_id: int | None = None

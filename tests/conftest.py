@@ -47,37 +47,49 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    """An empty database with the schema applied through the migrations."""
-    if PG_URL:
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(PG_URL)
+async def pg_schema() -> AsyncIterator[str | None]:
+    """On PostgreSQL, a schema of the test's own, dropped afterwards; None on SQLite."""
+    if not PG_URL:
+        yield None
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield schema
+    finally:
         async with admin.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        db = Database(PG_URL, connect_args={"server_settings": {"search_path": schema}})
-        try:
-            await db.upgrade()
-            yield db
-        finally:
-            await db.dispose()
-            async with admin.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
-    else:
-        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'carebot.db'}")
-        try:
-            await db.upgrade()
-            yield db
-        finally:
-            await db.dispose()
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """An empty database with the schema applied through the migrations."""
+    db = Database(settings.database_url, schema=settings.database_schema)
+    try:
+        await db.upgrade()
+        yield db
+    finally:
+        await db.dispose()
+
+
+def database_env(settings: Settings) -> dict[str, str]:
+    """The environment that points a CLI command at the test's database."""
+    env = {"CAREBOT_DATABASE_URL": settings.database_url}
+    if settings.database_schema:
+        env["CAREBOT_DATABASE_SCHEMA"] = settings.database_schema
+    return env
+
+
+@pytest.fixture
+def settings(tmp_path: Path, pg_schema: str | None) -> Settings:
     """Settings for a test: no .env file, nothing from the developer's environment."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=async_database_url(PG_URL or f"sqlite:///{tmp_path / 'carebot.db'}"),
+        database_schema=pg_schema,
         telegram_token="123456:TEST-token",
         staff_chat_id=-1001000,
         outbox_dir=tmp_path / "outbox",

@@ -216,6 +216,7 @@ async def test_the_form_times_out_with_a_note(bot):
     await lan.says("/complaint")
     note = await lan.next_message(timeout=6)
     assert "hết thời gian" in note.text
+    await bot.sandbox.wait_idle(quiet=0.3)  # the conversation ends just after the note
     closed = await lan.taps("complaint:cat:delivery", lan.last_with_buttons())
     assert "/complaint" in closed.text
 

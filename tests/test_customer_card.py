@@ -1,0 +1,185 @@
+"""The staff customer card: lookup by code, phone or name, its contents, and policies."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app as cli
+from care.models import Complaint, Survey
+from care.policies import PolicyProblem, parse_vnd, suggested_keys
+from care.services import Services, build_services
+from care.settings import Settings
+from tests.conftest import make_customer, make_order
+
+TIERS = ["diamond", "gold", "silver", "member"]
+
+
+async def test_lookup_by_code_phone_and_name(services: Services) -> None:
+    lan = await make_customer(services, code="KH-0042", name="Nguyễn Thị Lan",
+                              phone="+84912345678")
+    await make_customer(services, code="KH-0043", name="Nguyễn Thị Lành")
+    await make_customer(services, code="KH-0044", name="Trần Văn Đức")
+    await make_customer(services, code="KH-0045", name="Nguyễn Thị Lan",
+                        erased_at=services.clock())
+    cards = services.customer_cards
+
+    assert [m.id for m in await cards.find("kh-0042")] == [lan.id]
+    for phone in ("0912 345 678", "+84 912-345-678", "84912345678", "0912.345.678"):
+        assert [m.code for m in await cards.find(phone)] == ["KH-0042"], phone
+    assert [m.code for m in await cards.find("nguyen thi lan")] == ["KH-0042"]
+    assert [m.code for m in await cards.find("Đức")] == ["KH-0044"]
+    assert [m.code for m in await cards.find("duc")] == ["KH-0044"]
+    several = [m.code for m in await cards.find("Nguyễn Thị")]
+    assert sorted(several) == ["KH-0042", "KH-0043"]  # never the erased namesake
+    typo = [m.code for m in await cards.find("Nguyen Thi Lna")]
+    assert typo[0] == "KH-0042" and "KH-0045" not in typo  # closest first
+    assert await cards.find("Hoàng Long") == []
+    assert await cards.find("  ") == []
+
+
+async def test_the_card_gathers_everything_staff_need(services: Services) -> None:
+    lan = await make_customer(services, name="Nguyễn Thị Lan", region="Hà Nội")
+    others = [await make_customer(services) for _ in range(4)]
+    now = services.clock()
+    for k in range(7):
+        await make_order(services, lan, placed_at=now - timedelta(days=3 + 9 * k),
+                         amount=2_000_000, margin=500_000)
+    for c in others:
+        await make_order(services, c, placed_at=now - timedelta(days=200), margin=10_000)
+    await make_order(services, lan, kind="inquiry", status="open", placed_at=now)
+    async with services.db.uow() as uow:
+        uow.session.add_all([
+            Complaint(customer_id=lan.id, category="delivery", status="resolved"),
+            Complaint(customer_id=lan.id, category="delivery", status="open"),
+            Complaint(customer_id=lan.id, category="billing", status="claimed"),
+            Survey(customer_id=lan.id, trigger="delivery", status="answered", csat=4, nps=9,
+                   reliability=5, comment="Giao nhanh", answered_at=now),
+            Survey(customer_id=lan.id, trigger="complaint", status="answered", csat=2, nps=5,
+                   reliability=3, answered_at=now),
+            Survey(customer_id=lan.id, trigger="delivery", status="sent"),  # not answered
+        ])
+        await uow.commit()
+    await services.segmentation.recompute()
+    await services.policies.grant(lan.id, "voucher_10", value=200_000, note="Tết")
+
+    card = await services.customer_cards.card(lan.id)
+    assert card is not None
+    assert card.profile.name == "Nguyễn Thị Lan" and card.profile.region == "Hà Nội"
+    assert card.metrics is not None
+    assert (card.metrics.tier, card.metrics.segment) == ("diamond", "champions")
+    assert card.metrics.frequency == 7 and card.metrics.historical_ltv > 0
+    assert len(card.last_orders) == 5 and card.last_orders[0].kind == "inquiry"
+    assert (card.complaints.total, card.complaints.open) == (3, 2)
+    assert card.complaints.by_category == {"delivery": 2, "billing": 1}
+    assert card.surveys.answered == 2 and card.surveys.csat == 3.0 and card.surveys.nps == 7.0
+    assert card.surveys.servqual["reliability"] == 4.0
+    assert card.surveys.last_comment == "Giao nhanh"
+    assert [(g.policy, g.value, g.label) for g in card.granted] == [
+        ("voucher_10", 200_000, "Voucher giảm 10%")
+    ]
+    assert [s.key for s in card.suggested] == [
+        "dedicated_agent", "voucher_10", "early_access", "referral_bonus"
+    ]
+    english = await services.customer_cards.card(lan.id, language="en")
+    assert english is not None and english.suggested[0].label == "Dedicated care agent"
+    assert await services.customer_cards.card(999_999) is None
+
+
+async def test_the_tier_history_is_on_the_card(services: Services) -> None:
+    big = [await make_customer(services) for _ in range(2)]
+    small = [await make_customer(services) for _ in range(8)]
+    for c in big:
+        await make_order(services, c, margin=400_000)
+    for c in small:
+        await make_order(services, c, margin=25_000)
+    await services.segmentation.recompute()
+    await make_order(services, small[-1], margin=5_000_000)
+    await services.segmentation.recompute()
+    card = await services.customer_cards.card(small[-1].id)
+    assert card is not None
+    assert [(c.old_value, c.new_value) for c in card.tier_history] == [("silver", "diamond")]
+
+
+@pytest.mark.parametrize(
+    ("tier", "segment", "expected"),
+    [
+        ("diamond", "at_risk", ["dedicated_agent", "voucher_10", "win_back_voucher"]),
+        ("gold", None, ["priority_support", "voucher_5"]),
+        ("member", "new", ["loyalty_points", "welcome_guide", "second_order_voucher"]),
+        (None, "cant_lose", ["manager_call", "premium_win_back_voucher"]),
+        ("unknown", "lost", ["exit_survey"]),
+    ],
+)
+def test_suggested_policies_by_tier_and_segment(
+    tier: str | None, segment: str | None, expected: list[str]
+) -> None:
+    assert [k for k, _ in suggested_keys(tier, segment, TIERS)] == expected
+
+
+def test_renamed_tiers_keep_their_policies() -> None:
+    names = ["vip", "thân thiết", "mới"]
+    assert [k for k, _ in suggested_keys("vip", None, names)] == ["dedicated_agent", "voucher_10"]
+    assert [k for k, _ in suggested_keys("mới", None, names)] == ["loyalty_points"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [("100000", 100_000), ("100.000", 100_000), ("100,000 ₫", 100_000), ("50k", 50_000),
+     ("1.250.000 VND", 1_250_000)],
+)
+def test_amounts_staff_type(typed: str, amount: int) -> None:
+    assert parse_vnd(typed) == amount
+
+
+async def test_a_grant_needs_a_customer_and_a_policy(services: Services) -> None:
+    with pytest.raises(PolicyProblem):
+        parse_vnd("một trăm")
+    lan = await make_customer(services)
+    with pytest.raises(PolicyProblem):
+        await services.policies.grant(lan.id, "  ")
+    with pytest.raises(PolicyProblem):
+        await services.policies.grant(999_999, "voucher_10")
+    gift = await services.policies.grant(lan.id, "Tặng quà sinh nhật", value=150_000)
+    [granted] = await services.policies.granted(lan.id)
+    assert (granted.id, granted.label, granted.value) == (gift.id, "Tặng quà sinh nhật", 150_000)
+
+
+@pytest.fixture
+def cli_env(tmp_cwd: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CAREBOT_DATABASE_URL", f"sqlite:///{tmp_cwd / 'cli.db'}")
+    return tmp_cwd
+
+
+def test_the_cli_grants_and_lists_policies(cli_env: Path) -> None:
+    async def seed() -> None:
+        services = build_services(
+            Settings(_env_file=None, database_url=f"sqlite:///{cli_env / 'cli.db'}")
+        )
+        await services.start()
+        try:
+            await make_customer(services, code="KH-LAN", name="Nguyễn Thị Lan",
+                                phone="+84912345678")
+            await make_customer(services, code="KH-LANH", name="Nguyễn Thị Lành")
+        finally:
+            await services.close()
+
+    asyncio.run(seed())
+    runner = CliRunner()
+    granted = runner.invoke(cli, ["policy", "grant", "0912345678", "--policy", "voucher_10",
+                                  "--value", "200.000", "--note", "Tết"])
+    assert granted.exit_code == 0, granted.output
+    assert "KH-LAN" in granted.output and "200.000 ₫" in granted.output
+    listed = runner.invoke(cli, ["policy", "list", "KH-LAN"])
+    assert listed.exit_code == 0 and "Voucher giảm 10%" in listed.output
+    ambiguous = runner.invoke(cli, ["policy", "grant", "Nguyễn Thị", "--policy", "x"])
+    assert ambiguous.exit_code == 1 and "2 customers match" in ambiguous.output
+    bad_value = runner.invoke(cli, ["policy", "grant", "KH-LAN", "--policy", "x", "--value",
+                                    "nhiều"])
+    assert bad_value.exit_code == 1 and "not an amount" in bad_value.output
+    suggested = runner.invoke(cli, ["policy", "suggest", "KH-LANH"])
+    assert suggested.exit_code == 0 and "tier —" in suggested.output

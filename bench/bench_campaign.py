@@ -292,7 +292,8 @@ def machine() -> str:
         f"{platform.platform()}; {model or platform.machine()}; {os.cpu_count()} CPUs; "
         f"Python {platform.python_version()}; SQLite {sqlalchemy.__version__ and _sqlite()}; "
         f"python-telegram-bot {telegram.__version__}; aiosmtplib {aiosmtplib.__version__}; "
-        f"SQLAlchemy {sqlalchemy.__version__}"
+        f"SQLAlchemy {sqlalchemy.__version__}; load average at the end "
+        f"{os.getloadavg()[0]:.1f} (other work on the machine slows every figure)"
     )
 
 

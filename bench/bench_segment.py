@@ -335,6 +335,29 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
     return {"folder": folder, "sqlite": sqlite_path, "duckdb": duck_path, "schema": schema}
 
 
+def clean(args: argparse.Namespace) -> None:
+    import shutil
+
+    import asyncpg
+
+    folder = DATA_DIR / f"segment-{args.customers}-{args.orders}-{args.seed}"
+    shutil.rmtree(folder, ignore_errors=True)
+    schema = f"bench_segment_{args.customers}_{args.orders}_{args.seed}"
+
+    async def drop() -> None:
+        con = await asyncpg.connect(args.pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await con.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await con.close()
+
+    try:
+        asyncio.run(drop())
+    except OSError as exc:
+        print(f"PostgreSQL not reachable, schema {schema} left as it is: {exc}")
+    print(f"removed {folder} and schema {schema}")
+
+
 # --------------------------------------------------------------------------- timed steps
 
 
@@ -394,6 +417,7 @@ async def _recompute(url: str, schema: str | None, clear: bool) -> dict[str, Any
         "cpu_seconds": after["cpu_seconds"] - before["cpu_seconds"],
         "peak_mb": after["peak_mb"],
         "steps": summary.step_seconds,
+        "step_cpu": summary.step_cpu_seconds,
         "kind_segments_seconds": kind_seconds,
         "buyers": summary.buyers,
         "tiers": summary.tiers,
@@ -482,11 +506,18 @@ def main() -> int:
     parser.add_argument("--pg-url", default=os.environ.get("CAREBOT_BENCH_PG_URL", PG_URL))
     parser.add_argument("--fresh", action="store_true", help="regenerate and reload the data")
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
+    parser.add_argument(
+        "--clean", action="store_true",
+        help="delete this scale's generated files and PostgreSQL schema, then stop",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args.child)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    if args.clean:
+        clean(args)
+        return 0
 
     paths = prepare(args)
     results: dict[str, Any] = {}
@@ -551,9 +582,13 @@ def report(args: argparse.Namespace, results: dict[str, Any], load: str) -> list
     for key, r in results.items():
         if key == "duckdb" or "steps" not in r:
             continue
-        steps = ", ".join(f"{name} {sec:.1f}" for name, sec in r["steps"].items())
-        lines.append(f"- {key}: {steps} (s); per-kind segments on demand"
-                     f" {r['kind_segments_seconds']:.1f} s; changes recorded {r['changes']:,}")
+        steps = ", ".join(
+            f"{name} {sec:.1f} ({r['step_cpu'].get(name, 0):.1f})"
+            for name, sec in r["steps"].items()
+        )
+        lines.append(f"- {key}, wall (CPU of this process) per step in s: {steps};"
+                     f" per-kind segments from stored metrics {r['kind_segments_seconds']:.1f} s;"
+                     f" changes recorded {r['changes']:,}")
     for key, r in results.items():
         if r.get("bgnbd"):
             rr, alpha, a, b, ll = r["bgnbd"]

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from care.db import Database
+from care.db import Database, UnitOfWork
 from care.models import (
     Complaint,
     ComplaintMessage,
@@ -47,7 +47,7 @@ from care.models import (
 from care.outbox import OPEN_STATUSES, SKIP_ERASED, Message, Outbox, Skip
 from care.rendering import LANGUAGES, Renderer
 from care.settings import Settings
-from care.text import as_utc, clean, normalise_phone, parse_date, utcnow
+from care.text import as_utc, clean, normalise_phone, parse_date, to_local, utcnow
 
 ERASED_NAME = "Đã xoá"
 CODE_DIGITS = 6
@@ -197,11 +197,6 @@ class CustomerService:
             customer = await _linked(uow.session, telegram_user_id)
             return CustomerView.of(customer) if customer else None
 
-    async def by_id(self, customer_id: int) -> CustomerView | None:
-        async with self.db.uow() as uow:
-            customer = await uow.session.get(Customer, customer_id)
-            return CustomerView.of(customer) if customer else None
-
     # --- linking -----------------------------------------------------------------------
 
     async def link_by_phone(self, telegram_user_id: int, phone: str) -> LinkResult:
@@ -235,8 +230,9 @@ class CustomerService:
             return await self._link(uow, customer, telegram_user_id, e164)
 
     async def _link(
-        self, uow: Any, customer: Customer, telegram_user_id: int, phone: str | None = None
+        self, uow: UnitOfWork, customer: Customer, telegram_user_id: int, phone: str | None = None
     ) -> LinkResult:
+        """Tie the account to the record and commit; a race lost to another account is TAKEN."""
         customer.telegram_user_id = telegram_user_id
         customer.telegram_unreachable = False
         # What the person said before linking becomes part of the customer's history.
@@ -455,8 +451,11 @@ class CustomerService:
 
     async def set_birthday(self, telegram_user_id: int, text: str) -> CustomerView | None:
         """Store a birthday typed dd/mm/yyyy; future dates and nonsense are refused."""
-        today = self.clock().date()
-        return await self._update(telegram_user_id, birthday=parse_birthday(text, today))
+        return await self._update(telegram_user_id, birthday=parse_birthday(text, self.today()))
+
+    def today(self) -> date:
+        """The shop's date now: a birthday is in the future by local, not UTC, reckoning."""
+        return to_local(self.clock(), self.settings.timezone).date()
 
     async def toggle_consent(self, telegram_user_id: int, channel: str) -> CustomerView | None:
         """Flip promotions on one channel; e-mail promotions need an address first."""

@@ -319,10 +319,14 @@ def predict(fit: ClvFit, inputs: ClvInputs, *, monthly_discount_rate: float) -> 
     )
     alive = np.asarray(clv.probability_alive(fit.bgnbd, inputs.x, inputs.t_x, inputs.T))
     value = nan.copy()
-    if fit.gamma_gamma is not None:
-        value = np.asarray(
+    # Only repeat buyers have a spend estimate (the others' CLV is NaN anyway), so the
+    # twelve monthly horizons are evaluated for them alone.
+    repeat = (inputs.x > 0) & (inputs.m_x > 0)
+    if fit.gamma_gamma is not None and repeat.any():
+        value[repeat] = np.asarray(
             clv.clv_12_months(
-                fit.bgnbd, fit.gamma_gamma, inputs.x, inputs.t_x, inputs.T, inputs.m_x,
+                fit.bgnbd, fit.gamma_gamma, inputs.x[repeat], inputs.t_x[repeat],
+                inputs.T[repeat], inputs.m_x[repeat],
                 monthly_discount_rate=monthly_discount_rate,
             ),
             dtype=float,

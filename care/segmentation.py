@@ -82,6 +82,7 @@ STEPS = (
     "predicting CLV",
     "scoring RFM and tiers",
     "recording changes",
+    "counting",
     "writing customer metrics",
 )
 
@@ -164,11 +165,13 @@ class RecomputeSummary:
     buyers: int
     tiers: dict[str, int]
     segments: dict[str, int]
+    segments_by_kind: dict[str, dict[str, int]]
     fit: ltv.ClvFit
     tier_changes: int
     segment_changes: int
     seconds: float
     step_seconds: dict[str, float] = field(default_factory=dict)
+    step_cpu_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -198,19 +201,16 @@ def _aggregate_sql(dialect: str, period: str, *, one_customer: bool = False) -> 
     the day rows, so the mean margin of repeat purchases needs no second pass.
     """
     only = "AND customer_id = :customer_id" if one_customer else ""
-    # "+customer_id" keeps SQLite from walking the (customer_id, placed_at) index for
-    # the grouping, which means one random row read per order: a scan and a sort is
-    # several times faster. PostgreSQL plans it as the plain column.
     return f"""
         WITH {ltv.counted_orders_sql(dialect, period, where=only)},
         d AS (
-            SELECT +customer_id AS customer_id, day, MIN(period) AS period, COUNT(*) AS n,
+            SELECT customer_id, day, MIN(period) AS period, COUNT(*) AS n,
                    SUM(amount) AS amount, SUM(margin) AS margin,
                    FIRST_VALUE(SUM(margin)) OVER (
-                       PARTITION BY +customer_id ORDER BY day
+                       PARTITION BY customer_id ORDER BY day
                    ) AS first_margin
             FROM o
-            GROUP BY +customer_id, day
+            GROUP BY customer_id, day
         )
         SELECT customer_id, SUM(n) AS frequency, SUM(amount) AS monetary,
                SUM(margin) AS margin, MIN(day) AS first_day, MAX(day) AS last_day,
@@ -232,12 +232,13 @@ _CLV_COLUMNS = (
     "clv BIGINT"
 )
 _NEW_COLUMNS = (
-    "customer_id INTEGER PRIMARY KEY, recency_days INTEGER, frequency INTEGER, "
+    "customer_id INTEGER PRIMARY KEY, kind VARCHAR(20), recency_days INTEGER, frequency INTEGER, "
     "monetary BIGINT, r_score INTEGER, f_score INTEGER, m_score INTEGER, segment VARCHAR(30), "
     "tier VARCHAR(30), historical_ltv BIGINT, expected DOUBLE PRECISION, "
     "p_alive DOUBLE PRECISION, clv BIGINT"
 )
 _TEMP_TABLES = ("seg_agg", "seg_clv", "seg_new")
+PG_WORK_MEM = "256MB"
 
 
 def _score_sql(cutoffs: Sequence[float]) -> str:
@@ -248,7 +249,7 @@ def _score_sql(cutoffs: Sequence[float]) -> str:
     return f"""
         INSERT INTO seg_new
         WITH base AS (
-            SELECT c.id AS customer_id, {buyer} AS buyer,
+            SELECT c.id AS customer_id, c.kind, {buyer} AS buyer,
                    :as_of_day - a.last_day AS recency_days,
                    COALESCE(a.frequency, 0) AS frequency,
                    COALESCE(a.monetary, 0) AS monetary,
@@ -277,7 +278,7 @@ def _score_sql(cutoffs: Sequence[float]) -> str:
                 SUM(CASE WHEN ltv > 0 THEN ltv ELSE 0 END) OVER () AS value_total
             FROM base
         )
-        SELECT customer_id, recency_days, frequency, monetary, r_score, f_score, m_score,
+        SELECT customer_id, kind, recency_days, frequency, monetary, r_score, f_score, m_score,
                {segment} AS segment, {tier} AS tier, ltv, expected, p_alive, clv
         FROM scored
     """
@@ -301,18 +302,26 @@ _WRITE_SQL = """
 """
 
 
-def kind_segments_sql() -> str:
-    """RFM segments scored within each kind (individuals, organizations), on demand."""
+def kind_segments_sql(source: str | None = None) -> str:
+    """RFM segments scored within each kind (individuals, organizations), on demand.
+
+    ``source`` is a table with customer_id, kind, recency_days, frequency and monetary;
+    by default the stored metrics joined to the customers.
+    """
     segment = segment_case_sql("r", "f")
+    source = source or (
+        "(SELECT m.customer_id, c.kind, m.recency_days, m.frequency, m.monetary"
+        " FROM customer_metrics m JOIN customers c ON c.id = m.customer_id)"
+    )
     return f"""
         WITH k AS (
-            SELECT m.customer_id, c.kind,
-                NTILE(5) OVER (PARTITION BY c.kind
-                               ORDER BY m.recency_days DESC, m.frequency, m.customer_id) AS r,
-                NTILE(5) OVER (PARTITION BY c.kind
-                               ORDER BY m.frequency, m.monetary, m.customer_id) AS f
-            FROM customer_metrics m JOIN customers c ON c.id = m.customer_id
-            WHERE m.frequency > 0
+            SELECT customer_id, kind,
+                NTILE(5) OVER (PARTITION BY kind
+                               ORDER BY recency_days DESC, frequency, customer_id) AS r,
+                NTILE(5) OVER (PARTITION BY kind
+                               ORDER BY frequency, monetary, customer_id) AS f
+            FROM {source} src
+            WHERE frequency > 0
         )
         SELECT customer_id, kind, {segment} AS segment FROM k
     """
@@ -363,12 +372,14 @@ class Segmentation:
         dialect = self.db.dialect
         started = timer.perf_counter()
         steps: dict[str, float] = {}
-        clock_mark = [started]
+        cpu: dict[str, float] = {}
+        marks = [started, timer.process_time()]
 
         def step_done(index: int) -> None:
-            now = timer.perf_counter()
-            steps[STEPS[index]] = now - clock_mark[0]
-            clock_mark[0] = now
+            now, now_cpu = timer.perf_counter(), timer.process_time()
+            steps[STEPS[index]] = now - marks[0]
+            cpu[STEPS[index]] = now_cpu - marks[1]
+            marks[:] = [now, now_cpu]
             if progress:
                 following = STEPS[index + 1] if index + 1 < len(STEPS) else "done"
                 progress(following, index + 1, len(STEPS))
@@ -412,11 +423,7 @@ class Segmentation:
                         frame.discount_rate, frame.period
                     ),
                 )
-                await _bulk_insert(
-                    session,
-                    "seg_clv",
-                    _clv_rows(agg[:, 0], prediction),
-                )
+                await _bulk_insert(session, "seg_clv", _clv_rows(agg[:, 0], prediction))
                 del agg, inputs, prediction
                 step_done(2)
 
@@ -427,25 +434,30 @@ class Segmentation:
                 segment_changes = await _record_changes(session, "segment", params)
                 step_done(4)
 
+                counts = await _counts(session, "seg_new", names)
+                by_kind = await _kind_counts(session, "seg_new")
+                step_done(5)
+
                 await _execute(session, "DELETE FROM customer_metrics", {})
                 await _execute(session, _WRITE_SQL, params)
                 await uow.commit()
-                step_done(5)
+                step_done(6)
             finally:
                 await _drop_temp(session, dialect)
         self.last_fit = fit
-        counts = await self.counts()
         return RecomputeSummary(
             as_of=frame.as_of,
             customers=counts["customers"],
             buyers=counts["buyers"],
             tiers=counts["tiers"],
             segments=counts["segments"],
+            segments_by_kind=by_kind,
             fit=fit,
             tier_changes=tier_changes,
             segment_changes=segment_changes,
             seconds=timer.perf_counter() - started,
             step_seconds=steps,
+            step_cpu_seconds=cpu,
         )
 
     # ----------------------------------------------------------------- one customer
@@ -545,51 +557,12 @@ class Segmentation:
     async def counts(self) -> dict[str, Any]:
         """Customers per tier and per segment, from the stored metrics."""
         async with self.db.uow() as uow:
-            s = uow.session
-            total, buyers = (
-                await s.execute(
-                    text(
-                        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN frequency > 0 THEN 1 ELSE 0"
-                        " END), 0) FROM customer_metrics"
-                    )
-                )
-            ).one()
-            tiers = dict(
-                (
-                    await s.execute(
-                        text("SELECT tier, COUNT(*) FROM customer_metrics GROUP BY tier")
-                    )
-                ).all()
-            )
-            segments = dict(
-                (
-                    await s.execute(
-                        text(
-                            "SELECT segment, COUNT(*) FROM customer_metrics"
-                            " WHERE segment IS NOT NULL GROUP BY segment"
-                        )
-                    )
-                ).all()
-            )
-        return {
-            "customers": int(total),
-            "buyers": int(buyers),
-            "tiers": {name: int(tiers.get(name, 0)) for name in self.tier_names},
-            "segments": {name: int(segments.get(name, 0)) for name in SEGMENTS},
-        }
+            return await _counts(uow.session, "customer_metrics", self.tier_names)
 
     async def kind_segment_counts(self) -> dict[str, dict[str, int]]:
         """Segments scored within individuals and within organizations separately."""
-        sql = (
-            f"SELECT kind, segment, COUNT(*) FROM ({kind_segments_sql()}) ks"
-            " GROUP BY kind, segment"
-        )
         async with self.db.uow() as uow:
-            rows = (await uow.session.execute(text(sql))).all()
-        out = {kind: dict.fromkeys(SEGMENTS, 0) for kind in KINDS}
-        for kind, segment, n in rows:
-            out.setdefault(kind, dict.fromkeys(SEGMENTS, 0))[segment] = int(n)
-        return out
+            return await _kind_counts(uow.session, None)
 
     async def customer_rows(self) -> AsyncIterator[tuple[Any, ...]]:
         """One row per customer in ``EXPORT_COLUMNS`` order, streamed (any number of rows).
@@ -736,6 +709,10 @@ async def _execute(session: AsyncSession, sql: str, params: dict[str, Any]) -> A
 async def _prepare(session: AsyncSession, dialect: str) -> None:
     """Empty work tables for this run (temporary: private to this connection)."""
     await _drop_temp(session, dialect)
+    if dialect == "postgresql":
+        # The run sorts and hashes a million-row tables a few times; with the default 4 MB
+        # every one of those spills to disk. For this transaction only.
+        await session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
     suffix = " ON COMMIT DROP" if dialect == "postgresql" else ""
     for table, columns in (
         ("seg_agg", _AGG_COLUMNS),
@@ -811,6 +788,47 @@ async def _record_changes(session: AsyncSession, column: str, params: dict[str, 
         session, _CHANGES_SQL.format(column=column), {**params, "field": column}
     )
     return max(int(result.rowcount or 0), 0)
+
+
+async def _counts(session: AsyncSession, table: str, names: list[str]) -> dict[str, Any]:
+    total, buyers = (
+        await session.execute(
+            text(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN frequency > 0 THEN 1 ELSE 0 END), 0)"
+                f" FROM {table}"
+            )
+        )
+    ).one()
+    tiers = dict(
+        (await session.execute(text(f"SELECT tier, COUNT(*) FROM {table} GROUP BY tier"))).all()
+    )
+    segments = dict(
+        (
+            await session.execute(
+                text(
+                    f"SELECT segment, COUNT(*) FROM {table} WHERE segment IS NOT NULL"
+                    " GROUP BY segment"
+                )
+            )
+        ).all()
+    )
+    return {
+        "customers": int(total),
+        "buyers": int(buyers),
+        "tiers": {name: int(tiers.get(name, 0)) for name in names},
+        "segments": {name: int(segments.get(name, 0)) for name in SEGMENTS},
+    }
+
+
+async def _kind_counts(session: AsyncSession, table: str | None) -> dict[str, dict[str, int]]:
+    sql = (
+        f"SELECT kind, segment, COUNT(*) FROM ({kind_segments_sql(table)}) ks"
+        " GROUP BY kind, segment"
+    )
+    out = {kind: dict.fromkeys(SEGMENTS, 0) for kind in KINDS}
+    for kind, segment, n in (await session.execute(text(sql))).all():
+        out.setdefault(kind, dict.fromkeys(SEGMENTS, 0))[segment] = int(n)
+    return out
 
 
 def _none_if_nan(value: float) -> float | None:

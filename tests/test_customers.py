@@ -351,6 +351,15 @@ async def test_a_bad_birthday_is_refused(services, text, reason):
     assert (await fresh(services, lan.id)).birthday == date(1990, 5, 17)
 
 
+async def test_today_is_the_shops_local_date(services, clock: Clock):
+    await make_customer(services, telegram_user_id=TG)
+    clock.now = clock.now.replace(hour=18)  # 23/11 in UTC, already 01:00 on 24/11 locally
+
+    view = await services.customers.set_birthday(TG, "24/11/2026")
+
+    assert view.birthday == date(2026, 11, 24)
+
+
 @pytest.mark.parametrize("text", ["lan", "lan@", "lan@example", "lan @example.com"])
 async def test_a_malformed_email_is_refused(services, text):
     await make_customer(services, telegram_user_id=TG)

@@ -296,4 +296,4 @@ async def test_the_token_bucket_keeps_the_rate() -> None:
     for _ in range(26):
         await bucket.acquire()
     elapsed = time.monotonic() - start
-    assert 0.45 <= elapsed < 0.8  # 25 intervals of 20 ms after the first token
+    assert elapsed >= 0.48  # 25 intervals of 20 ms after the first token, never faster

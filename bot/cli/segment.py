@@ -58,7 +58,7 @@ def segment(
     """Recompute RFM segments, lifetime value, 12-month CLV and tiers of every customer."""
     day = parse_day(as_of)
 
-    async def body(services: Services) -> tuple[RecomputeSummary, dict[str, dict[str, int]]]:
+    async def body(services: Services) -> RecomputeSummary:
         columns = (
             TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -69,14 +69,12 @@ def segment(
             def advance(step: str, done: int, total: int) -> None:
                 progress.update(task, description=step, completed=done, total=total)
 
-            summary = await services.segmentation.recompute(as_of=day, progress=advance)
-        return summary, await services.segmentation.kind_segment_counts()
+            return await services.segmentation.recompute(as_of=day, progress=advance)
 
-    summary, by_kind = _guarded(body)
-    _print_summary(summary, by_kind)
+    _print_summary(_guarded(body))
 
 
-def _print_summary(s: RecomputeSummary, by_kind: dict[str, dict[str, int]]) -> None:
+def _print_summary(s: RecomputeSummary) -> None:
     console.print(
         f"as of {s.as_of:%d/%m/%Y}: {s.customers:,} customers, {s.buyers:,} have bought;"
         f" {s.seconds:.1f} s"
@@ -95,7 +93,7 @@ def _print_summary(s: RecomputeSummary, by_kind: dict[str, dict[str, int]]) -> N
     for name in SEGMENTS:
         segments.add_row(
             name, f"{s.segments.get(name, 0):,}",
-            *(f"{by_kind.get(kind, {}).get(name, 0):,}" for kind in KINDS),
+            *(f"{s.segments_by_kind.get(kind, {}).get(name, 0):,}" for kind in KINDS),
         )
     console.print(segments)
     fit = s.fit

@@ -218,8 +218,20 @@ async def tell_customer(
 # --- the intake conversation ---------------------------------------------------------------
 
 
-def _draft(context: CareContext) -> dict[str, Any]:
-    return context.user_data.setdefault(DRAFT, {})  # type: ignore[union-attr]
+def _draft(context: CareContext, *needed: str) -> dict[str, Any] | None:
+    """The form being filled in, if it holds what this step needs."""
+    draft = (context.user_data or {}).get(DRAFT)
+    if not isinstance(draft, dict) or any(key not in draft for key in ("customer_id", *needed)):
+        return None
+    return draft
+
+
+async def _lost(update: Update, context: CareContext) -> int:
+    """The conversation's state outlived its form (data cleared meanwhile): start over."""
+    if update.callback_query is not None:
+        await answer_callback(update, context)
+    await reply(update, context, "complaint_lost")
+    return END
 
 
 async def begin(update: Update, context: CareContext) -> str | int:
@@ -249,7 +261,7 @@ async def begin(update: Update, context: CareContext) -> str | int:
     return CATEGORY
 
 
-async def choose_category(update: Update, context: CareContext) -> str | None:
+async def choose_category(update: Update, context: CareContext) -> str | int | None:
     query = update.callback_query
     assert query is not None and query.data is not None
     category = query.data.rsplit(":", 1)[1]
@@ -257,6 +269,8 @@ async def choose_category(update: Update, context: CareContext) -> str | None:
         await answer_callback(update, context, "complaint.stale")
         return None
     draft = _draft(context)
+    if draft is None:
+        return await _lost(update, context)
     draft["category"] = category
     await answer_callback(update, context)
     orders = await context.services.complaints.recent_orders(draft["customer_id"])
@@ -277,10 +291,12 @@ async def choose_category(update: Update, context: CareContext) -> str | None:
     return ORDER
 
 
-async def choose_order(update: Update, context: CareContext) -> str | None:
+async def choose_order(update: Update, context: CareContext) -> str | int | None:
     query = update.callback_query
     assert query is not None and query.data is not None
-    draft = _draft(context)
+    draft = _draft(context, "category")
+    if draft is None:
+        return await _lost(update, context)
     choice = query.data.rsplit(":", 1)[1]
     order_code = None
     if choice == "none":
@@ -304,7 +320,7 @@ async def choose_order(update: Update, context: CareContext) -> str | None:
     return DESCRIPTION
 
 
-async def describe(update: Update, context: CareContext) -> str | None:
+async def describe(update: Update, context: CareContext) -> str | int | None:
     """A text, or a photo with or without caption: either one describes the problem."""
     message = update.effective_message
     assert message is not None
@@ -313,7 +329,9 @@ async def describe(update: Update, context: CareContext) -> str | None:
     if text and len(text) > limit:
         await reply(update, context, "complaint_too_long", length=len(text), limit=limit)
         return None
-    draft = _draft(context)
+    draft = _draft(context, "category")
+    if draft is None:
+        return await _lost(update, context)
     draft["description"] = text
     draft["photo_file_id"] = message.photo[-1].file_id if message.photo else None
     rows = [
@@ -333,7 +351,9 @@ async def choose_severity(update: Update, context: CareContext) -> str | int | N
     if severity not in SEVERITIES:
         await answer_callback(update, context, "complaint.stale")
         return None
-    draft = _draft(context)
+    draft = _draft(context, "category")
+    if draft is None:
+        return await _lost(update, context)
     await answer_callback(update, context)
     services = context.services
     try:

@@ -37,7 +37,6 @@ from care.customers import (
     parse_name,
 )
 from care.settings import Settings
-from care.text import to_local
 
 # Conversation states (persisted as these strings).
 CHOOSING = "link:choosing"
@@ -202,7 +201,7 @@ async def skip_email(update: Update, context: CareContext) -> str:
 async def got_birthday(update: Update, context: CareContext) -> int | str:
     text = _text(update)
     try:
-        birthday = parse_birthday(text, _today(context))
+        birthday = parse_birthday(text, context.services.customers.today())
     except InvalidInput as problem:
         template = (
             "profile_future_birthday"
@@ -304,11 +303,6 @@ async def stale_button(update: Update, context: CareContext) -> None:
 def _text(update: Update) -> str:
     message = update.effective_message
     return (message.text or "") if message else ""
-
-
-def _today(context: CareContext) -> date:
-    settings = context.services.settings
-    return to_local(context.services.clock(), settings.timezone).date()
 
 
 def conversation_handler(**kwargs: Any) -> ConversationHandler:

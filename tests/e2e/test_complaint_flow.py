@@ -240,3 +240,12 @@ async def test_an_english_customer_gets_the_form_and_the_ticket_in_english(bot):
     await john.says("It came a week late")
     filed = await john.presses("🟢 Minor")
     assert "received" in filed.text and "6 hours" in filed.text
+
+
+async def test_a_step_whose_form_was_lost_starts_over_instead_of_failing(bot):
+    lan, _ = await linked_customer(bot)
+    form = await lan.says("/complaint")
+    bot.application.user_data[lan.id].pop("complaint_draft")
+    lost = await lan.presses("complaint:cat:delivery", form)
+    assert "/complaint" in lost.text and "chưa có gì được gửi" in lost.text
+    assert await bot.services.complaints.open_tickets() == []

@@ -30,12 +30,13 @@ from bot.handlers.guards import FloodGuard
 from bot.persistence import DatabasePersistence
 from care.services import Services
 from care.settings import Settings
+from scheduler import start_scheduler, stop_scheduler
 
 log = logging.getLogger("carebot.bot")
 
 Hook = Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]]
 
-STAFF_COMMANDS = ("tickets", "ticket", "customer", "stats", "report")
+STAFF_COMMANDS = ("tickets", "ticket", "resolve", "customer", "stats", "report")
 
 
 def build_application(
@@ -100,6 +101,24 @@ def build_application(
     application.add_handlers(faq.handlers())
     application.add_error_handler(errors.on_error)
     return application
+
+
+def care_programme(services: Services) -> dict[str, Hook]:
+    """Hooks that run the care programme (scheduler and outbox dispatcher) with the bot.
+
+    Pass them to ``build_application``: the scheduler starts once the bot is ready, with
+    the Application's bot, and stops before the bot does, so messages in flight finish.
+    """
+
+    async def on_start(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        app.bot_data["care_scheduler"] = start_scheduler(services, app.bot)
+
+    async def on_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        handle = app.bot_data.pop("care_scheduler", None)
+        if handle is not None:
+            await stop_scheduler(handle)
+
+    return {"on_start": on_start, "on_stop": on_stop}
 
 
 def _zone(name: str) -> Any:

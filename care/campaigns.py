@@ -41,7 +41,6 @@ from care.models import (
 from care.outbox import (
     OPEN_STATUSES,
     PREFERENCES,
-    UNCERTAIN,
     Message,
     Outbox,
     Route,
@@ -178,8 +177,10 @@ class Campaigns:
     # --- templates ----------------------------------------------------------------------
 
     def _source(self, table: dict[str, Any], language: str) -> str | None:
-        return table.get(language) or table.get(self.settings.default_language) or next(
-            iter(table.values()), None
+        return (
+            table.get(language)
+            or table.get(self.settings.default_language)
+            or next(iter(table.values()), None)
         )
 
     def context(
@@ -237,8 +238,12 @@ class Campaigns:
         """A made-up customer for checking and previewing templates."""
         name = "Nguyễn Thị Lan" if language == "vi" else "Jane Doe"
         customer = Customer(
-            id=0, code="KH00000", kind=CustomerKind.INDIVIDUAL, name=name,
-            region="Hà Nội" if language == "vi" else "Hanoi", language=language,
+            id=0,
+            code="KH00000",
+            kind=CustomerKind.INDIVIDUAL,
+            name=name,
+            region="Hà Nội" if language == "vi" else "Hanoi",
+            language=language,
         )
         metrics = CustomerMetrics(customer_id=0, tier=tier, segment="loyal")
         return customer, metrics
@@ -363,16 +368,26 @@ class Campaigns:
             build = self.message_for(campaign, self.context(campaign, customer, metrics))
             try:
                 placed = self.outbox.plan(
-                    customer, key=key, category=campaign.category,
-                    template=f"campaign:{campaign.id}", message=build, now=now,
+                    customer,
+                    key=key,
+                    category=campaign.category,
+                    template=f"campaign:{campaign.id}",
+                    message=build,
+                    now=now,
                     preference=campaign.channel_preference,
-                    recent_marketing=counts.get(customer.id, 0), campaign_id=campaign.id,
+                    recent_marketing=counts.get(customer.id, 0),
+                    campaign_id=campaign.id,
                 )
             except TemplateProblem:
                 placed = self.outbox.skipped(
-                    customer, key=key, category=campaign.category,
-                    template=f"campaign:{campaign.id}", reason=SKIP_TEMPLATE_ERROR, now=now,
-                    preference=campaign.channel_preference, campaign_id=campaign.id,
+                    customer,
+                    key=key,
+                    category=campaign.category,
+                    template=f"campaign:{campaign.id}",
+                    reason=SKIP_TEMPLATE_ERROR,
+                    now=now,
+                    preference=campaign.channel_preference,
+                    campaign_id=campaign.id,
                 )
             planned.append((customer, placed.row, placed.route))
         return planned
@@ -394,9 +409,7 @@ class Campaigns:
                     report.delayed_until = route.not_before
         return report
 
-    async def preview(
-        self, name: str, customer_code: str | None = None
-    ) -> dict[str, Message]:
+    async def preview(self, name: str, customer_code: str | None = None) -> dict[str, Message]:
         """The message in each language, for a real customer (by code) or a sample one."""
         campaign = await self.get(name)
         previews = {}
@@ -529,7 +542,7 @@ class Campaigns:
             total=progress.total,
             sent=progress.statuses[OutboxStatus.SENT],
             failed=progress.statuses[OutboxStatus.FAILED],
-            uncertain=progress.statuses[UNCERTAIN],
+            uncertain=progress.statuses[OutboxStatus.UNCERTAIN],
             skipped=skipped,
         )
 

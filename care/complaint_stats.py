@@ -23,8 +23,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from care import sla
 from care.db import Database
-from care.models import Complaint, ComplaintStatus, Customer, Severity, Survey
+from care.models import Complaint, ComplaintStatus, Customer, Survey
 from care.settings import Settings
 from care.surveys import DIMENSIONS
 from care.text import to_local
@@ -32,9 +33,7 @@ from care.text import to_local
 CATEGORY_ORDER = (
     "product_quality", "delivery", "billing", "staff_attitude", "warranty", "other",
 )
-SEVERITY_ORDER = tuple(s.value for s in (
-    Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW,
-))
+SEVERITY_ORDER = tuple(s.value for s in sla.SEVERITY_ORDER)
 STATUS_ORDER = tuple(s.value for s in ComplaintStatus)
 
 

@@ -145,6 +145,8 @@ class ComplaintStatus(StrEnum):
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"  # claimed by a dispatcher; next_attempt_at is the lease's end
+    UNCERTAIN = "uncertain"  # the dispatcher died mid-send: never resent, shown to staff
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"

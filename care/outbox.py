@@ -54,13 +54,14 @@ from care.rendering import Renderer, TemplateProblem
 from care.settings import Settings
 from care.text import to_local
 
-# Statuses beyond OutboxStatus: a row a dispatcher has claimed and is sending, and a row
-# whose dispatcher died while sending it (delivery unknown; never sent again).
-SENDING = "sending"
-UNCERTAIN = "uncertain"
-OPEN_STATUSES = (OutboxStatus.PENDING, SENDING)
+OPEN_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 # Rows that count against the frequency cap: everything not skipped or failed.
-CAPPED_STATUSES = (OutboxStatus.PENDING, SENDING, OutboxStatus.SENT, UNCERTAIN)
+CAPPED_STATUSES = (
+    OutboxStatus.PENDING,
+    OutboxStatus.SENDING,
+    OutboxStatus.SENT,
+    OutboxStatus.UNCERTAIN,
+)
 
 # Why a message was not sent.
 SKIP_ERASED = "erased"
@@ -133,11 +134,15 @@ def channel_usable(customer: Customer, channel: str, category: str) -> str | Non
     """None if the customer can be written to on this channel, else the reason not."""
     if channel == Channel.TELEGRAM:
         address, unreachable, consent = (
-            customer.telegram_user_id, customer.telegram_unreachable, customer.consent_telegram
+            customer.telegram_user_id,
+            customer.telegram_unreachable,
+            customer.consent_telegram,
         )
     else:
         address, unreachable, consent = (
-            customer.email, customer.email_unreachable, customer.consent_email
+            customer.email,
+            customer.email_unreachable,
+            customer.consent_email,
         )
     if not address:
         return SKIP_NO_CONTACT
@@ -271,11 +276,38 @@ Outcome = Delivered | RetryLater | Undeliverable
 # --- Telegram HTML ------------------------------------------------------------------------
 
 _CHAT_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
-    "a", "code", "pre", "blockquote", "tg-emoji",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-emoji",
 }
-_EMAIL_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre",
-               "blockquote", "a"}
+_EMAIL_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "code",
+    "pre",
+    "blockquote",
+    "a",
+}
 _ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 
 
@@ -534,20 +566,35 @@ class Outbox:
     ) -> Placed:
         """The row for one message to one customer (rules applied, content rendered)."""
         route = choose_route(
-            customer, category, now=now, settings=self.settings, preference=preference,
-            recent_marketing=recent_marketing, quiet=quiet,
+            customer,
+            category,
+            now=now,
+            settings=self.settings,
+            preference=preference,
+            recent_marketing=recent_marketing,
+            quiet=quiet,
         )
         if isinstance(route, Skip):
             return self.skipped(
-                customer, key=key, category=category, template=template, reason=route.reason,
-                now=now, preference=preference, campaign_id=campaign_id,
+                customer,
+                key=key,
+                category=category,
+                template=template,
+                reason=route.reason,
+                now=now,
+                preference=preference,
+                campaign_id=campaign_id,
             )
         row = self._row(customer, key=key, category=category, now=now, campaign_id=campaign_id)
         language = row["language"]
         content = message(language)
         row.update(
-            channel=str(route.channel), recipient=route.recipient, template=template,
-            status=str(OutboxStatus.PENDING), skip_reason=None, next_attempt_at=route.not_before,
+            channel=str(route.channel),
+            recipient=route.recipient,
+            template=template,
+            status=str(OutboxStatus.PENDING),
+            skip_reason=None,
+            next_attempt_at=route.not_before,
             subject=content.subject[:300],
         )
         if route.channel == Channel.TELEGRAM:
@@ -558,7 +605,12 @@ class Outbox:
         return Placed(row, route)
 
     def _row(
-        self, customer: Customer, *, key: str, category: str, now: datetime,
+        self,
+        customer: Customer,
+        *,
+        key: str,
+        category: str,
+        now: datetime,
         campaign_id: int | None,
     ) -> dict[str, Any]:
         return {
@@ -592,8 +644,13 @@ class Outbox:
         row = self._row(customer, key=key, category=category, now=now, campaign_id=campaign_id)
         first = PREFERENCES.get(preference, (Channel.TELEGRAM,))[0]
         row.update(
-            channel=str(first), recipient="", template=template, body="",
-            status=str(OutboxStatus.SKIPPED), skip_reason=reason, next_attempt_at=now,
+            channel=str(first),
+            recipient="",
+            template=template,
+            body="",
+            status=str(OutboxStatus.SKIPPED),
+            skip_reason=reason,
+            next_attempt_at=now,
         )
         return Placed(row, Skip(reason))
 
@@ -640,29 +697,46 @@ class Outbox:
                 customer.id, 0
             )
         placed = self.plan(
-            customer, key=key, category=category, template=template, message=message, now=now,
-            preference=preference, recent_marketing=recent, campaign_id=campaign_id,
+            customer,
+            key=key,
+            category=category,
+            template=template,
+            message=message,
+            now=now,
+            preference=preference,
+            recent_marketing=recent,
+            campaign_id=campaign_id,
             quiet=quiet,
         )
         inserted = await enqueue_rows(session, [placed.row])
         return placed if inserted else None
 
-    async def to_staff(
-        self, session: AsyncSession, *, key: str, body: str, now: datetime
-    ) -> bool:
+    async def to_staff(self, session: AsyncSession, *, key: str, body: str, now: datetime) -> bool:
         """Queue a message to the staff chat (no consent, no quiet hours); False if no chat."""
         chat = self.settings.staff_chat_id
         if chat is None:
             return False
         check_chat_html(body)
         row = {
-            "idempotency_key": key, "channel": str(Channel.TELEGRAM),
-            "category": str(MessageCategory.TRANSACTIONAL), "customer_id": None,
-            "campaign_id": None, "recipient": str(chat), "template": STAFF,
-            "language": self.settings.default_language, "subject": None, "body": body,
-            "body_html": None, "reply_markup": None, "status": str(OutboxStatus.PENDING),
-            "skip_reason": None, "attempts": 0, "next_attempt_at": now, "last_error": None,
-            "created_at": now, "sent_at": None,
+            "idempotency_key": key,
+            "channel": str(Channel.TELEGRAM),
+            "category": str(MessageCategory.TRANSACTIONAL),
+            "customer_id": None,
+            "campaign_id": None,
+            "recipient": str(chat),
+            "template": STAFF,
+            "language": self.settings.default_language,
+            "subject": None,
+            "body": body,
+            "body_html": None,
+            "reply_markup": None,
+            "status": str(OutboxStatus.PENDING),
+            "skip_reason": None,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": None,
+            "created_at": now,
+            "sent_at": None,
         }
         return bool(await enqueue_rows(session, [row]))
 

@@ -61,13 +61,11 @@ from care.models import (
     OutboxStatus,
 )
 from care.outbox import (
-    SENDING,
     SKIP_ERASED,
     SKIP_NO_CONSENT,
     SKIP_OPTED_OUT,
     SKIP_TELEGRAM_BLOCKED,
     SKIP_UNREACHABLE,
-    UNCERTAIN,
     Delivered,
     Message,
     OutboxRow,
@@ -193,8 +191,11 @@ class Dispatcher:
         async with self.db.uow() as uow:
             result = await uow.session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.status == SENDING, OutboxMessage.next_attempt_at < now)
-                .values(status=UNCERTAIN, last_error=INTERRUPTED)
+                .where(
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                    OutboxMessage.next_attempt_at < now,
+                )
+                .values(status=OutboxStatus.UNCERTAIN, last_error=INTERRUPTED)
             )
             await uow.commit()
         count = result.rowcount or 0  # type: ignore[attr-defined]
@@ -349,8 +350,11 @@ class Dispatcher:
             email = row.channel == Channel.EMAIL
             consent = Customer.consent_email if email else Customer.consent_telegram
             unreachable = Customer.email_unreachable if email else Customer.telegram_unreachable
-            rules = [Customer.id == row.customer_id, Customer.erased_at.is_(None),
-                     unreachable.is_(False)]
+            rules = [
+                Customer.id == row.customer_id,
+                Customer.erased_at.is_(None),
+                unreachable.is_(False),
+            ]
             if row.category != MessageCategory.TRANSACTIONAL:
                 rules.append(consent.is_(True))
             conditions.append(exists().where(*rules))
@@ -358,7 +362,11 @@ class Dispatcher:
         result = await conn.execute(
             update(OutboxMessage)
             .where(*conditions)
-            .values(status=SENDING, attempts=OutboxMessage.attempts + 1, next_attempt_at=lease)
+            .values(
+                status=OutboxStatus.SENDING,
+                attempts=OutboxMessage.attempts + 1,
+                next_attempt_at=lease,
+            )
         )
         await conn.commit()
         return CLAIMED if result.rowcount else None
@@ -374,7 +382,8 @@ class Dispatcher:
             update(OutboxMessage)
             .where(
                 OutboxMessage.id == bindparam("row_id"),
-                (OutboxMessage.status == SENDING) | (OutboxMessage.status == UNCERTAIN),
+                (OutboxMessage.status == OutboxStatus.SENDING)
+                | (OutboxMessage.status == OutboxStatus.UNCERTAIN),
             )
             .values(status=OutboxStatus.SENT, sent_at=bindparam("at"), last_error=None),
             [{"row_id": row.id, "at": at} for row, at in delivered],
@@ -424,7 +433,11 @@ class Dispatcher:
             result = await session.execute(
                 update(OutboxMessage)
                 .where(*pending)
-                .values(status=SENDING, attempts=OutboxMessage.attempts + 1, next_attempt_at=lease)
+                .values(
+                    status=OutboxStatus.SENDING,
+                    attempts=OutboxMessage.attempts + 1,
+                    next_attempt_at=lease,
+                )
             )
             await uow.commit()
         return CLAIMED if result.rowcount else LOST  # type: ignore[attr-defined]
@@ -454,7 +467,10 @@ class Dispatcher:
         attempts = row.attempts + 1  # as claimed
         async with self.db.uow() as uow:
             session = uow.session
-            mine = (OutboxMessage.id == row.id, OutboxMessage.status.in_([SENDING, UNCERTAIN]))
+            mine = (
+                OutboxMessage.id == row.id,
+                OutboxMessage.status.in_([OutboxStatus.SENDING, OutboxStatus.UNCERTAIN]),
+            )
             values: dict[str, Any]
             if isinstance(outcome, Delivered):
                 values = {"status": OutboxStatus.SENT, "sent_at": now, "last_error": None}
@@ -491,7 +507,8 @@ class Dispatcher:
         self, session: Any, row: OutboxRow, outcome: Undeliverable, now: datetime
     ) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "status": OutboxStatus.FAILED, "last_error": outcome.error,
+            "status": OutboxStatus.FAILED,
+            "last_error": outcome.error,
             "skip_reason": outcome.reason,
         }
         customer = await session.get(Customer, row.customer_id) if row.customer_id else None
@@ -520,15 +537,29 @@ class Dispatcher:
         subject, text, html = outbox.email_parts(customer.id, row.language, content)
         await enqueue_rows(
             session,
-            [{
-                "idempotency_key": f"{row.idempotency_key}:email", "channel": str(Channel.EMAIL),
-                "category": row.category, "customer_id": customer.id,
-                "campaign_id": row.campaign_id, "recipient": customer.email,
-                "template": row.template, "language": row.language, "subject": subject[:300],
-                "body": text, "body_html": html, "reply_markup": None,
-                "status": str(OutboxStatus.PENDING), "skip_reason": None, "attempts": 0,
-                "next_attempt_at": now, "last_error": None, "created_at": now, "sent_at": None,
-            }],
+            [
+                {
+                    "idempotency_key": f"{row.idempotency_key}:email",
+                    "channel": str(Channel.EMAIL),
+                    "category": row.category,
+                    "customer_id": customer.id,
+                    "campaign_id": row.campaign_id,
+                    "recipient": customer.email,
+                    "template": row.template,
+                    "language": row.language,
+                    "subject": subject[:300],
+                    "body": text,
+                    "body_html": html,
+                    "reply_markup": None,
+                    "status": str(OutboxStatus.PENDING),
+                    "skip_reason": None,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "last_error": None,
+                    "created_at": now,
+                    "sent_at": None,
+                }
+            ],
         )
         self.wake()
         return True

@@ -27,8 +27,7 @@ from telegram import Bot
 from bot.sandbox import SandboxServer
 from care.campaigns import CampaignSpec
 from care.db import Database
-from care.models import OutboxMessage
-from care.outbox import UNCERTAIN
+from care.models import OutboxMessage, OutboxStatus
 from care.services import Services, build_services
 from care.settings import Settings
 from scheduler.dispatcher import Dispatcher
@@ -46,12 +45,14 @@ KILL_AFTER = 15
 
 
 def campaign(channel: str) -> CampaignSpec:
-    return CampaignSpec.parse({
-        "name": f"Khuyến mãi ({channel})",
-        "channel": channel,
-        "template": {"vi": "Chào {{ name }}! Ưu đãi <b>10%</b>"},
-        "subject": {"vi": "Ưu đãi"},
-    })
+    return CampaignSpec.parse(
+        {
+            "name": f"Khuyến mãi ({channel})",
+            "channel": channel,
+            "template": {"vi": "Chào {{ name }}! Ưu đãi <b>10%</b>"},
+            "subject": {"vi": "Ưu đãi"},
+        }
+    )
 
 
 async def outbox(services: Services) -> list[OutboxMessage]:
@@ -77,9 +78,14 @@ async def current_schema(services: Services) -> str:
 async def run_child(services: Services, sandbox: SandboxServer, now: datetime) -> Any:
     """Start a dispatcher process on the test's database, pointed at the sandbox."""
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.test_crash_restart",
-        services.settings.database_url, await current_schema(services), sandbox.base_url,
-        now.isoformat(), str(services.settings.outbox_dir),
+        sys.executable,
+        "-m",
+        "tests.test_crash_restart",
+        services.settings.database_url,
+        await current_schema(services),
+        sandbox.base_url,
+        now.isoformat(),
+        str(services.settings.outbox_dir),
         cwd=ROOT,
     )
 
@@ -111,8 +117,8 @@ async def test_a_killed_telegram_dispatcher_sends_each_message_once_after_restar
     assert sorted(per_chat) == chats
     assert set(per_chat.values()) == {1}, "a customer got the promotion twice"
     statuses = Counter(row.status for row in await outbox(services))
-    assert statuses["sent"] + statuses[UNCERTAIN] == CUSTOMERS
-    assert statuses[UNCERTAIN] <= 1  # at most the one in flight when it died
+    assert statuses["sent"] + statuses[OutboxStatus.UNCERTAIN] == CUSTOMERS
+    assert statuses[OutboxStatus.UNCERTAIN] <= 1  # at most the one in flight when it died
 
 
 async def test_a_dispatcher_cancelled_between_smtp_accept_and_commit_never_resends(
@@ -144,8 +150,9 @@ async def test_a_dispatcher_cancelled_between_smtp_accept_and_commit_never_resen
     server.on_accept = None
 
     clock.advance(seconds=services.settings.outbox_lease_seconds + 1)
-    restarted = Dispatcher(services, telegram=None,
-                           email=SmtpChannel(smtp_settings(services.settings, port)))
+    restarted = Dispatcher(
+        services, telegram=None, email=SmtpChannel(smtp_settings(services.settings, port))
+    )
     report = await restarted.drain()
     await restarted.close()
 
@@ -154,7 +161,7 @@ async def test_a_dispatcher_cancelled_between_smtp_accept_and_commit_never_resen
     assert sorted(per_address) == sorted(addresses)
     assert set(per_address.values()) == {1}, "an e-mail was sent twice"
     rows = await outbox(services)
-    assert Counter(row.status for row in rows) == {"sent": CUSTOMERS - 1, UNCERTAIN: 1}
+    assert Counter(row.status for row in rows) == {"sent": CUSTOMERS - 1, OutboxStatus.UNCERTAIN: 1}
 
 
 # --- the child process ----------------------------------------------------------------------
@@ -167,8 +174,14 @@ async def _dispatch_once(url: str, schema: str, base_url: str, now: str, outbox_
     database = Database(url, **options)
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        database_url=url, telegram_token=TOKEN, telegram_base_url=base_url,
+        database_url=url,
+        telegram_token=TOKEN,
+        telegram_base_url=base_url,
         outbox_dir=Path(outbox_dir),
+        # One request at a time: when the sandbox has the 15th message, the next claim is
+        # a token-bucket interval (36 ms) away, so the kill lands after an accept and
+        # before the next claim, the moment this test is about.
+        telegram_send_concurrency=1,
     )
     moment = datetime.fromisoformat(now)
     services = build_services(settings, database=database, clock=lambda: moment)

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from telegram import Bot
 
 from bot.sandbox import Limits, SandboxServer
-from care.models import Customer, Interaction, MessageCategory, OutboxMessage
-from care.outbox import SENDING, UNCERTAIN, Message
+from care.models import Customer, Interaction, MessageCategory, OutboxMessage, OutboxStatus
+from care.outbox import Message
 from care.services import Services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import SmtpChannel
@@ -62,9 +62,14 @@ async def queue(
 ) -> None:
     async with services.db.uow() as uow:
         await services.care.outbox.to_customer(
-            uow.session, who, key=key, category=category, template="test",
-            message=lambda _lang: Message(body=body, subject="Tin từ cửa hàng",
-                                          reply_markup=markup),
+            uow.session,
+            who,
+            key=key,
+            category=category,
+            template="test",
+            message=lambda _lang: Message(
+                body=body, subject="Tin từ cửa hàng", reply_markup=markup
+            ),
             now=services.clock(),
         )
         await uow.commit()
@@ -92,11 +97,18 @@ async def test_a_message_is_sent_as_html_with_its_buttons_and_logged(
     services: Services, sandbox: SandboxServer, bot: Bot
 ) -> None:
     sandbox.add_user(7001, "Lan")
-    lan = await make_customer(services, telegram_user_id=7001, consent_telegram=True,
-                              name="Lan <3 & Co")
+    lan = await make_customer(
+        services, telegram_user_id=7001, consent_telegram=True, name="Lan <3 & Co"
+    )
     keyboard = {"inline_keyboard": [[{"text": "5 ⭐", "callback_data": "survey:1:csat:5"}]]}
-    await queue(services, lan, "k:1", category=MessageCategory.TRANSACTIONAL,
-                body="Chào <b>Lan &lt;3 &amp; Co</b>", markup=keyboard)
+    await queue(
+        services,
+        lan,
+        "k:1",
+        category=MessageCategory.TRANSACTIONAL,
+        body="Chào <b>Lan &lt;3 &amp; Co</b>",
+        markup=keyboard,
+    )
     report = await dispatcher_for(services, bot).drain()
 
     assert report["sent"] == 1
@@ -114,14 +126,21 @@ async def test_a_message_is_sent_as_html_with_its_buttons_and_logged(
 
 
 async def test_a_blocked_user_gets_the_message_by_email(
-    services: Services, sandbox: SandboxServer, bot: Bot,
+    services: Services,
+    sandbox: SandboxServer,
+    bot: Bot,
     smtp_server: tuple[SmtpRecorder, int],
 ) -> None:
     server, port = smtp_server
     sandbox.add_user(7002, "Minh")
     sandbox.block(7002)
-    minh = await make_customer(services, telegram_user_id=7002, consent_telegram=True,
-                               consent_email=True, email="minh@example.com")
+    minh = await make_customer(
+        services,
+        telegram_user_id=7002,
+        consent_telegram=True,
+        consent_email=True,
+        email="minh@example.com",
+    )
     await queue(services, minh, "promo:1", body="Ưu đãi <b>20%</b> cho bạn")
     dispatcher = dispatcher_for(services, bot, port)
     await dispatcher.drain()
@@ -139,14 +158,21 @@ async def test_a_blocked_user_gets_the_message_by_email(
 
 
 async def test_no_email_fallback_for_marketing_without_email_consent(
-    services: Services, sandbox: SandboxServer, bot: Bot,
+    services: Services,
+    sandbox: SandboxServer,
+    bot: Bot,
     smtp_server: tuple[SmtpRecorder, int],
 ) -> None:
     server, port = smtp_server
     sandbox.add_user(7003, "Hoa")
     sandbox.block(7003)
-    hoa = await make_customer(services, telegram_user_id=7003, consent_telegram=True,
-                              consent_email=False, email="hoa@example.com")
+    hoa = await make_customer(
+        services,
+        telegram_user_id=7003,
+        consent_telegram=True,
+        consent_email=False,
+        email="hoa@example.com",
+    )
     await queue(services, hoa, "promo:1")
     dispatcher = dispatcher_for(services, bot, port)
     await dispatcher.drain()
@@ -157,14 +183,21 @@ async def test_no_email_fallback_for_marketing_without_email_consent(
 
 
 async def test_a_transactional_message_falls_back_to_email_without_consent(
-    services: Services, sandbox: SandboxServer, bot: Bot,
+    services: Services,
+    sandbox: SandboxServer,
+    bot: Bot,
     smtp_server: tuple[SmtpRecorder, int],
 ) -> None:
     server, port = smtp_server
     sandbox.add_user(7004, "Tuấn")
     sandbox.block(7004)
-    tuan = await make_customer(services, telegram_user_id=7004, consent_telegram=False,
-                               consent_email=False, email="tuan@example.com")
+    tuan = await make_customer(
+        services,
+        telegram_user_id=7004,
+        consent_telegram=False,
+        consent_email=False,
+        email="tuan@example.com",
+    )
     await queue(services, tuan, "thanks:1", category=MessageCategory.TRANSACTIONAL)
     dispatcher = dispatcher_for(services, bot, port)
     await dispatcher.drain()
@@ -215,8 +248,7 @@ async def test_too_many_requests_are_retried_after_the_time_telegram_asks(
     async with strict, Bot(TOKEN, base_url=strict.base_url) as strict_bot:
         for n in range(6):
             strict.add_user(7100 + n, f"K{n}")
-            who = await make_customer(services, telegram_user_id=7100 + n,
-                                      consent_telegram=True)
+            who = await make_customer(services, telegram_user_id=7100 + n, consent_telegram=True)
             await queue(services, who, f"promo:{n}")
         dispatcher = dispatcher_for(services, strict_bot, rate=28.0)
         first = await dispatcher.drain()
@@ -262,14 +294,14 @@ async def test_a_claim_left_by_a_dead_dispatcher_is_never_sent_again(
     await queue(services, lan, "promo:1")
     async with services.db.uow() as uow:  # what a dispatcher killed mid-send leaves behind
         claimed = await uow.session.scalar(select(OutboxMessage))
-        claimed.status, claimed.attempts = SENDING, 1  # type: ignore[union-attr]
+        claimed.status, claimed.attempts = OutboxStatus.SENDING, 1  # type: ignore[union-attr]
         claimed.next_attempt_at = clock() + timedelta(minutes=5)  # type: ignore[union-attr]
         await uow.commit()
     dispatcher = dispatcher_for(services, bot)
     assert (await dispatcher.drain())["recovered"] == 0  # the lease still holds
     clock.advance(minutes=6)
     assert (await dispatcher.drain())["recovered"] == 1
-    assert (await row(services, "promo:1")).status == UNCERTAIN
+    assert (await row(services, "promo:1")).status == OutboxStatus.UNCERTAIN
     await dispatcher.drain()
     assert sandbox.sent(7300) == []
 

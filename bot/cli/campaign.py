@@ -41,8 +41,8 @@ from sqlalchemy import func, select
 from bot.cli.common import console, fail, load_settings, run
 from bot.cli.scheduler import telegram_bot
 from care.campaigns import CampaignError, CampaignProgress, CampaignSpec
-from care.models import CampaignStatus, OutboxMessage
-from care.outbox import OPEN_STATUSES, UNCERTAIN
+from care.models import CampaignStatus, OutboxMessage, OutboxStatus
+from care.outbox import OPEN_STATUSES
 from care.rendering import TemplateProblem
 from care.services import Services
 from care.text import format_datetime, parse_date
@@ -81,7 +81,11 @@ def parse_when(text: str, timezone: str) -> datetime:
         date_part = parse_date(day)
         hours, minutes = (clock or "09:00").split(":")[:2]
         return datetime(
-            date_part.year, date_part.month, date_part.day, int(hours), int(minutes),
+            date_part.year,
+            date_part.month,
+            date_part.day,
+            int(hours),
+            int(minutes),
             tzinfo=ZoneInfo(timezone),
         )
     except ValueError:
@@ -124,8 +128,9 @@ def create(
     segment: list[str] = typer.Option([], help="Audience segment (repeat for several)."),
     customer_kind: str | None = typer.Option(None, help="individual or organization."),
     region: list[str] = typer.Option([], help="Audience region (repeat for several)."),
-    consent: str | None = typer.Option(None, help="Only customers who consented: telegram, "
-                                       "email or any."),
+    consent: str | None = typer.Option(
+        None, help="Only customers who consented: telegram, email or any."
+    ),
     channel: str = typer.Option("telegram", help="telegram, email, telegram_only, email_only."),
     template_vi: str | None = typer.Option(None, help="Vietnamese template (or @file)."),
     template_en: str | None = typer.Option(None, help="English template (or @file)."),
@@ -150,19 +155,30 @@ def create(
         audience = {
             key: value
             for key, value in {
-                "tiers": tier, "segments": segment, "kind": customer_kind,
-                "regions": region, "consent": consent,
+                "tiers": tier,
+                "segments": segment,
+                "kind": customer_kind,
+                "regions": region,
+                "consent": consent,
             }.items()
             if value
         }
         data = {
-            "name": name, "kind": kind, "audience": audience, "channel": channel,
+            "name": name,
+            "kind": kind,
+            "audience": audience,
+            "channel": channel,
             "template": {
-                lang: text for lang, text in
-                (("vi", _text_or_file(template_vi)), ("en", _text_or_file(template_en))) if text
+                lang: text
+                for lang, text in (
+                    ("vi", _text_or_file(template_vi)),
+                    ("en", _text_or_file(template_en)),
+                )
+                if text
             },
-            "subject": {lang: text for lang, text in (("vi", subject_vi), ("en", subject_en))
-                        if text},
+            "subject": {
+                lang: text for lang, text in (("vi", subject_vi), ("en", subject_en)) if text
+            },
             "offers": offers,
             "schedule": parse_when(at, timezone) if at else None,
         }
@@ -174,7 +190,8 @@ def create(
         campaign = await services.care.campaigns.create(spec)
         when = (
             f"scheduled for {format_datetime(campaign.scheduled_at, timezone)}"
-            if campaign.scheduled_at else "a draft: send it with `carebot campaign send`"
+            if campaign.scheduled_at
+            else "a draft: send it with `carebot campaign send`"
         )
         console.print(f"campaign {campaign.name!r} created, {when}", highlight=False)
 
@@ -192,7 +209,10 @@ def list_campaigns() -> None:
             table.add_column(column)
         for campaign in await services.care.campaigns.list():
             table.add_row(
-                campaign.name, campaign.kind, campaign.status, campaign.channel_preference,
+                campaign.name,
+                campaign.kind,
+                campaign.status,
+                campaign.channel_preference,
                 format_datetime(campaign.scheduled_at, tz),
                 format_datetime(campaign.finished_at, tz),
             )
@@ -222,7 +242,8 @@ def send(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only report who would get it."),
     at: str | None = typer.Option(None, help="Schedule for 'dd/mm/yyyy HH:MM' instead."),
     dispatch: bool = typer.Option(
-        True, "--dispatch/--no-dispatch",
+        True,
+        "--dispatch/--no-dispatch",
         help="Send from this command (needs the bot token) or leave it to the running bot.",
     ),
 ) -> None:
@@ -282,8 +303,11 @@ async def _send_now(services: Services, name: str, dispatch: bool) -> None:
         raise CampaignError(f"campaign {name!r} is {campaign.status}")
     bot = telegram_bot(services) if dispatch else None  # the token is checked before anything
     queued = await campaigns.start(name)
-    console.print(f"campaign {name!r}: {queued} messages queued" if queued
-                  else f"campaign {name!r} is running already; following it")
+    console.print(
+        f"campaign {name!r}: {queued} messages queued"
+        if queued
+        else f"campaign {name!r} is running already; following it"
+    )
     if bot is None:
         console.print("the running bot sends them; follow with `carebot campaign status`")
         return
@@ -303,7 +327,9 @@ async def _follow(services: Services, name: str) -> None:
     """A progress bar until the campaign is done, or only rows that wait remain."""
     campaigns = services.care.campaigns
     columns = (
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console) as bar:
@@ -335,11 +361,14 @@ def _print_progress(progress: CampaignProgress, services: Services) -> None:
     console.print(
         f"{campaign.name}: {campaign.status}"
         + (f", started {format_datetime(campaign.started_at, tz)}" if campaign.started_at else "")
-        + (f", finished {format_datetime(campaign.finished_at, tz)}" if campaign.finished_at
-           else ""),
+        + (
+            f", finished {format_datetime(campaign.finished_at, tz)}"
+            if campaign.finished_at
+            else ""
+        ),
         highlight=False,
     )
-    for status_name in ("sent", "pending", "sending", "failed", UNCERTAIN, "skipped"):
+    for status_name in ("sent", "pending", "sending", "failed", OutboxStatus.UNCERTAIN, "skipped"):
         if progress.statuses[status_name]:
             console.print(f"  {status_name}: {progress.statuses[status_name]}")
     for reason, count in progress.skipped.most_common():

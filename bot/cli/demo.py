@@ -13,12 +13,13 @@ from pathlib import Path
 import typer
 from sqlalchemy import select
 
-from bot.app import build_application
+from bot.app import build_application, care_programme
 from bot.cli.common import console
 from bot.demo import HELP, DemoChat, read_lines
 from bot.runner import running
 from bot.sandbox import Limits, SandboxServer
 from bot.sandbox.people import Person
+from care.demo_data import seed_demo
 from care.models import Staff
 from care.services import Services, build_services
 from care.settings import Settings
@@ -66,8 +67,7 @@ async def _demo(lines: list[str] | None, language: str, directory: Path) -> None
         sandbox.add_group(STAFF_CHAT_ID, "CareBot – nhóm chăm sóc khách hàng")
         sandbox.add_member(STAFF_CHAT_ID, staff.user)
 
-        hooks = _programme_hooks(services)
-        application = build_application(settings, services, **hooks)
+        application = build_application(settings, services, **care_programme(services))
         chat = DemoChat(sandbox, customer, staff, STAFF_CHAT_ID, DEMO_PHONE, write=_print)
         async with running(application, services, poll_timeout=1):
             await chat.settle(quiet=0.2, first=0)
@@ -90,8 +90,6 @@ async def _demo(lines: list[str] | None, language: str, directory: Path) -> None
 
 async def _prepare(services: Services) -> None:
     """Schema, demo data and the demo staff member, once per demo folder."""
-    from care.demo_data import seed_demo
-
     await services.start()
     await seed_demo(services)
     async with services.db.uow() as uow:
@@ -101,11 +99,6 @@ async def _prepare(services: Services) -> None:
         if known is None:
             uow.session.add(Staff(telegram_user_id=DEMO_STAFF_ID, name="Minh", role="manager"))
             await uow.commit()
-
-
-def _programme_hooks(services: Services) -> dict[str, object]:
-    """Start the care programme's scheduler with the bot, when it is installed."""
-    return {}
 
 
 def _print(text: str) -> None:

@@ -7,7 +7,7 @@ import logging
 
 import typer
 
-from bot.app import build_application
+from bot.app import build_application, care_programme
 from bot.cli.common import fail, load_settings
 from bot.runner import running, until_signalled
 from care.services import build_services
@@ -34,7 +34,7 @@ def run(
 
     async def serve() -> None:
         services = build_services(settings)
-        application = build_application(settings, services)
+        application = build_application(settings, services, **care_programme(services))
         hook = (
             {
                 "listen": settings.webhook_listen,

@@ -96,22 +96,61 @@ def build_scheduler(services: Services, dispatcher: Dispatcher | None = None) ->
     )
     day = _daytime_hours(services)
     scans: list[tuple[str, str, Callable[[], Awaitable[Any]], Any]] = [
-        ("thanks", "Thank-you notes after delivery", care.thank_deliveries,
-         CronTrigger(minute="*/10", timezone=zone)),
-        ("surveys", "Satisfaction survey invitations after delivery", care.invite_surveys,
-         CronTrigger(minute="5-59/10", timezone=zone)),
-        ("birthdays", "Birthday and founding-day greetings", care.greet_birthdays,
-         CronTrigger(hour=day, minute="*/15", timezone=zone)),
-        ("holidays", "Holiday greetings (Tet, 8/3, 20/10, Mid-Autumn, New Year)",
-         care.greet_holidays, CronTrigger(hour=day, minute="*/15", timezone=zone)),
-        ("newsletter", "Monthly newsletter", care.send_newsletter,
-         CronTrigger(day=settings.newsletter_day, hour=day, minute="*/30", timezone=zone)),
-        ("winback", "Win-back for customers who became at risk", care.win_back,
-         CronTrigger(hour=day, minute=20, timezone=zone)),
-        ("campaigns", "Start scheduled campaigns", care.campaigns.start_due,
-         IntervalTrigger(minutes=1, timezone=zone)),
-        ("sla", "Ticket deadline reminders to the staff chat", partial(check_deadlines, services),
-         IntervalTrigger(minutes=5, timezone=zone)),
+        (
+            "thanks",
+            "Thank-you notes after delivery",
+            care.thank_deliveries,
+            CronTrigger(minute="*/10", timezone=zone),
+        ),
+        (
+            "surveys",
+            "Satisfaction survey invitations after delivery",
+            care.invite_surveys,
+            CronTrigger(minute="5-59/10", timezone=zone),
+        ),
+        (
+            "birthdays",
+            "Birthday and founding-day greetings",
+            care.greet_birthdays,
+            CronTrigger(hour=day, minute="*/15", timezone=zone),
+        ),
+        (
+            "holidays",
+            "Holiday greetings (Tet, 8/3, 20/10, Mid-Autumn, New Year)",
+            care.greet_holidays,
+            CronTrigger(hour=day, minute="*/15", timezone=zone),
+        ),
+        (
+            "newsletter",
+            "Monthly newsletter",
+            care.send_newsletter,
+            CronTrigger(day=settings.newsletter_day, hour=day, minute="*/30", timezone=zone),
+        ),
+        (
+            "winback",
+            "Win-back for customers who became at risk",
+            care.win_back,
+            CronTrigger(hour=day, minute=20, timezone=zone),
+        ),
+        (
+            "campaigns",
+            "Start scheduled campaigns",
+            care.campaigns.start_due,
+            IntervalTrigger(minutes=1, timezone=zone),
+        ),
+        (
+            "sla",
+            "Ticket deadline reminders to the staff chat",
+            partial(check_deadlines, services),
+            IntervalTrigger(minutes=5, timezone=zone),
+        ),
+        # FAQ entries added from the command line reach the running bot within a minute.
+        (
+            "faq",
+            "Rebuild the FAQ index when entries changed",
+            services.faq.refresh_if_changed,
+            IntervalTrigger(minutes=1, timezone=zone),
+        ),
     ]
     first_run = datetime.now(zone) + timedelta(seconds=5)
     for index, (job_id, name, scan, trigger) in enumerate(scans):
@@ -144,8 +183,11 @@ def start_scheduler(services: Services, bot: Bot | None) -> CareScheduler:
     scheduler = build_scheduler(services, dispatcher)
     scheduler.start()
     task = asyncio.get_running_loop().create_task(dispatcher.run(), name="outbox-dispatcher")
-    log.info("scheduler started in %s with %d jobs", services.settings.timezone,
-             len(scheduler.get_jobs()))
+    log.info(
+        "scheduler started in %s with %d jobs",
+        services.settings.timezone,
+        len(scheduler.get_jobs()),
+    )
     return CareScheduler(scheduler=scheduler, dispatcher=dispatcher, task=task)
 
 

@@ -31,6 +31,7 @@ from bot.persistence import DatabasePersistence
 from care.services import Services
 from care.settings import Settings
 from scheduler import start_scheduler, stop_scheduler
+from scheduler.unsubscribe_web import start_web, stop_web
 
 log = logging.getLogger("carebot.bot")
 
@@ -104,7 +105,8 @@ def build_application(
 
 
 def care_programme(services: Services) -> dict[str, Hook]:
-    """Hooks that run the care programme (scheduler and outbox dispatcher) with the bot.
+    """Hooks that run the care programme (scheduler, outbox dispatcher, unsubscribe page)
+    with the bot.
 
     Pass them to ``build_application``: the scheduler starts once the bot is ready, with
     the Application's bot, and stops before the bot does, so messages in flight finish.
@@ -112,8 +114,13 @@ def care_programme(services: Services) -> dict[str, Hook]:
 
     async def on_start(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         app.bot_data["care_scheduler"] = start_scheduler(services, app.bot)
+        settings = services.settings
+        app.bot_data["care_web"] = await start_web(services, settings.web_listen, settings.web_port)
 
     async def on_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        web_runner = app.bot_data.pop("care_web", None)
+        if web_runner is not None:
+            await stop_web(web_runner)
         handle = app.bot_data.pop("care_scheduler", None)
         if handle is not None:
             await stop_scheduler(handle)

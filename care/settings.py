@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     outbox_retry_max_seconds: float = 3600.0
     telegram_send_concurrency: int = 8  # requests in flight; the rate is the bucket's
     unsubscribe_secret: SecretStr | None = None  # signs unsubscribe links; see care.outbox
+    # Where `carebot run` serves the unsubscribe page (scheduler.unsubscribe_web);
+    # public_base_url must reach it, usually through the shop's reverse proxy. Port 0: any.
+    web_listen: str = "127.0.0.1"
+    web_port: int = 8080
 
     @field_validator("database_url")
     @classmethod

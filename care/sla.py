@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
-from babel.dates import format_timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from care.models import Complaint, ComplaintStatus, Severity
 from care.outbox import Outbox
 from care.settings import Settings
+from care.text import format_duration
 
 if TYPE_CHECKING:
     from care.services import Services
@@ -71,24 +71,6 @@ def severity_rank(severity: str) -> int:
     """0 for critical ... 3 for low."""
     values = [s.value for s in SEVERITY_ORDER]
     return values.index(severity) if severity in values else len(values)
-
-
-def format_duration(delta: timedelta, language: str) -> str:
-    """A duration as people say it, in their language: "1 giờ 30 phút", "3 days".
-
-    At most the two largest units, rounded down to the minute; under a minute is "0 min".
-    """
-    locale = "vi" if language == "vi" else "en"
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    parts = [(days, "day"), (hours, "hour"), (mins, "minute")]
-    shown = [(n, unit) for n, unit in parts if n][:2] or [(0, "minute")]
-    return " ".join(
-        format_timedelta(timedelta(**{f"{unit}s": n}), granularity=unit, threshold=1e9,
-                         locale=locale)
-        for n, unit in shown
-    )
 
 
 def first_response_overdue(ticket: Complaint, now: datetime) -> bool:
@@ -153,11 +135,12 @@ async def check_deadlines(services: Services, now: datetime | None = None) -> li
             .where(
                 Complaint.status != ComplaintStatus.RESOLVED,
                 (
-                    (Complaint.first_response_breach_at.is_(None)
-                     & Complaint.first_response_at.is_(None)
-                     & (Complaint.first_response_due < now))
-                    | (Complaint.resolution_breach_at.is_(None)
-                       & (Complaint.resolution_due < now))
+                    (
+                        Complaint.first_response_breach_at.is_(None)
+                        & Complaint.first_response_at.is_(None)
+                        & (Complaint.first_response_due < now)
+                    )
+                    | (Complaint.resolution_breach_at.is_(None) & (Complaint.resolution_due < now))
                 ),
             )
             .order_by(Complaint.id)

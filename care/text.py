@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from babel.dates import format_date as _babel_format_date
+from babel.dates import format_timedelta
 from babel.numbers import format_currency
 
 # NFD decomposes most Vietnamese letters into base + combining marks, but not đ/Đ,
@@ -110,6 +111,25 @@ def parse_date(text: str) -> date:
         except ValueError:
             continue
     raise ValueError(f"not a date (dd/mm/yyyy): {text!r}")
+
+
+def format_duration(delta: timedelta, language: str) -> str:
+    """A duration as people say it, in their language: "1 giờ 30 phút", "3 days".
+
+    At most the two largest units, rounded down to the minute; under a minute is "0 min".
+    """
+    locale = "vi" if language == "vi" else "en"
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour"), (mins, "minute")]
+    shown = [(n, unit) for n, unit in parts if n][:2] or [(0, "minute")]
+    return " ".join(
+        format_timedelta(
+            timedelta(**{f"{unit}s": n}), granularity=unit, threshold=1e9, locale=locale
+        )
+        for n, unit in shown
+    )
 
 
 # --- phones ----------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from care.complaints import Draft
 from care.models import Complaint, CustomerMetrics, OutboxMessage
-from care.sla import check_deadlines, format_duration, targets
+from care.sla import check_deadlines, targets
+from care.text import format_duration
 from tests.conftest import make_customer
 
 
@@ -23,9 +24,7 @@ from tests.conftest import make_customer
         ("platinum", "medium", timedelta(hours=4), timedelta(hours=72)),  # unknown: member
     ],
 )
-def test_targets_scale_the_tiers_hours_by_the_severity(
-    settings, tier, severity, first, resolution
-):
+def test_targets_scale_the_tiers_hours_by_the_severity(settings, tier, severity, first, resolution):
     assert targets(settings, tier, severity) == (first, resolution)
 
 
@@ -73,9 +72,7 @@ async def _reminders(services):
         return rows
 
 
-async def test_an_unclaimed_ticket_past_its_first_response_target_is_reminded_once(
-    services, clock
-):
+async def test_an_unclaimed_ticket_past_its_first_response_target_is_reminded_once(services, clock):
     ticket = await _ticket(services, tier="gold")  # gold, medium: 1 hour
     clock.advance(minutes=59)
     assert await check_deadlines(services) == []
@@ -138,9 +135,7 @@ async def test_a_reopened_ticket_gets_a_new_deadline_and_its_own_reminder(servic
     clock.advance(hours=80)
     assert [b.kind for b in await check_deadlines(services)] == ["resolution"]
     resolved = await services.complaints.resolve(ticket.id, 7001, "Đã hoàn tiền")
-    step = await services.surveys.answer(
-        resolved.survey_id, ticket.customer_telegram_id, "csat", 1
-    )
+    step = await services.surveys.answer(resolved.survey_id, ticket.customer_telegram_id, "csat", 1)
     assert step.reopened
     clock.advance(hours=71)
     assert await check_deadlines(services) == []

@@ -57,6 +57,7 @@ async def _demo(lines: list[str] | None, language: str, directory: Path) -> None
             telegram_base_file_url=sandbox.base_file_url,
             staff_chat_id=STAFF_CHAT_ID,
             outbox_dir=directory / "outbox",
+            web_port=0,  # the unsubscribe page on any free port: the demo does not show it
             shop_name="Điện máy Sao Mai",
         )
         services = build_services(settings)

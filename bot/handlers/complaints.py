@@ -36,19 +36,20 @@ from telegram.ext import (
 from bot.context import CareContext
 from bot.handlers.common import (
     answer_callback,
+    conversation_handler,
     edit,
     inline,
     label,
     log_outbound,
+    pass_on,
     reply,
     send,
 )
-from bot.handlers.linking import conversation_handler
 from care.complaints import CATEGORIES, SEVERITIES, ComplaintError, Draft, NotLinked, Ticket
 from care.models import ComplaintStatus
 from care.settings import Settings
-from care.sla import format_duration, targets
-from care.text import format_date, format_vnd
+from care.sla import targets
+from care.text import format_date, format_duration, format_vnd
 
 log = logging.getLogger("carebot.bot")
 
@@ -59,30 +60,6 @@ END = ConversationHandler.END
 
 PRIVATE = filters.ChatType.PRIVATE
 CONTENT = (filters.TEXT & ~filters.COMMAND) | filters.PHOTO
-
-
-# --- passing an update on --------------------------------------------------------------------
-
-
-async def pass_on(update: Update, context: CareContext, after: BaseHandler[Any, Any, Any]) -> bool:
-    """Let the handlers that follow ``after`` in its group have the update, as if ``after``
-    had not matched; True if one took it.
-
-    A handler whose filter cannot know whether it applies (is a ticket open with this
-    customer? that needs the database) declines this way instead of swallowing the update,
-    so the order in bot/app.py still decides who comes next (the FAQ).
-    """
-    for handlers in context.application.handlers.values():
-        position = next((i for i, h in enumerate(handlers) if h is after), None)
-        if position is None:
-            continue
-        for handler in handlers[position + 1 :]:
-            check = handler.check_update(update)
-            if check is not None and check is not False:
-                await handler.handle_update(update, context.application, check, context)
-                return True
-        return False
-    return False
 
 
 # --- the staff chat: cards and notes ---------------------------------------------------------
@@ -144,8 +121,9 @@ async def post_card(context: CareContext, ticket: Ticket, intro: str | None = No
     if chat is None:
         log.warning("CAREBOT_STAFF_CHAT_ID is not set: ticket %s is not posted", ticket.code)
         return
-    card = await send(context, chat, card_html(context, ticket, intro),
-                      markup=card_markup(context, ticket))
+    card = await send(
+        context, chat, card_html(context, ticket, intro), markup=card_markup(context, ticket)
+    )
     photo_message_id = None
     if ticket.photo_file_id:
         photo = await context.bot.send_photo(
@@ -209,7 +187,11 @@ async def tell_customer(
         except Forbidden:
             log.info("customer %s cannot be reached on Telegram", ticket.customer_code)
     await post_under_card(
-        context, ticket, "ticket_unreachable", customer=ticket.customer_name, code=ticket.code,
+        context,
+        ticket,
+        "ticket_unreachable",
+        customer=ticket.customer_name,
+        code=ticket.code,
         phone=ticket.customer_phone,
     )
     return False
@@ -243,18 +225,30 @@ async def begin(update: Update, context: CareContext) -> str | int:
     requester = await context.services.complaints.requester(user.id)
     if requester is None:
         keyboard = ReplyKeyboardMarkup(
-            [[KeyboardButton(label(update, context, "complaint.share_contact"),
-                             request_contact=True)]],
+            [
+                [
+                    KeyboardButton(
+                        label(update, context, "complaint.share_contact"), request_contact=True
+                    )
+                ]
+            ],
             resize_keyboard=True,
             one_time_keyboard=True,
         )
-        await reply(update, context, "complaint_link_first", markup=keyboard,
-                    shop=context.services.settings.shop_name)
+        await reply(
+            update,
+            context,
+            "complaint_link_first",
+            markup=keyboard,
+            shop=context.services.settings.shop_name,
+        )
         return END
     context.user_data[DRAFT] = {"customer_id": requester.customer_id}  # type: ignore[index]
     rows = [
-        [(label(update, context, f"complaint.category.{c}"), f"complaint:cat:{c}")
-         for c in CATEGORIES[i : i + 2]]
+        [
+            (label(update, context, f"complaint.category.{c}"), f"complaint:cat:{c}")
+            for c in CATEGORIES[i : i + 2]
+        ]
         for i in range(0, len(CATEGORIES), 2)
     ]
     await reply(update, context, "complaint_category", markup=inline(rows))
@@ -276,14 +270,24 @@ async def choose_category(update: Update, context: CareContext) -> str | int | N
     orders = await context.services.complaints.recent_orders(draft["customer_id"])
     category_label = label(update, context, f"complaint.category.{category}")
     if not orders:
-        await edit(update, context, "complaint_description", category=category_label,
-                   order_code=None)
+        await edit(
+            update, context, "complaint_description", category=category_label, order_code=None
+        )
         return DESCRIPTION
     rows = [
-        [(label(update, context, "complaint.order_button", code=o.code,
-                placed=format_date(o.placed_at, context.services.settings.timezone),
-                amount=format_vnd(o.amount)),
-          f"complaint:order:{o.id}")]
+        [
+            (
+                label(
+                    update,
+                    context,
+                    "complaint.order_button",
+                    code=o.code,
+                    placed=format_date(o.placed_at, context.services.settings.timezone),
+                    amount=format_vnd(o.amount),
+                ),
+                f"complaint:order:{o.id}",
+            )
+        ]
         for o in orders
     ]
     rows.append([(label(update, context, "complaint.no_order"), "complaint:order:none")])
@@ -304,7 +308,8 @@ async def choose_order(update: Update, context: CareContext) -> str | int | None
     else:
         order = (
             await context.services.complaints.own_order(draft["customer_id"], int(choice))
-            if choice.isdigit() else None
+            if choice.isdigit()
+            else None
         )
         if order is None:
             await answer_callback(update, context, "complaint.unknown_order", alert=True)
@@ -313,7 +318,9 @@ async def choose_order(update: Update, context: CareContext) -> str | int | None
     draft["order_code"] = order_code
     await answer_callback(update, context)
     await edit(
-        update, context, "complaint_description",
+        update,
+        context,
+        "complaint_description",
         category=label(update, context, f"complaint.category.{draft['category']}"),
         order_code=order_code,
     )
@@ -335,8 +342,10 @@ async def describe(update: Update, context: CareContext) -> str | int | None:
     draft["description"] = text
     draft["photo_file_id"] = message.photo[-1].file_id if message.photo else None
     rows = [
-        [(label(update, context, f"complaint.severity.{s}"), f"complaint:sev:{s}")
-         for s in SEVERITIES[i : i + 2]]
+        [
+            (label(update, context, f"complaint.severity.{s}"), f"complaint:sev:{s}")
+            for s in SEVERITIES[i : i + 2]
+        ]
         for i in range(0, len(SEVERITIES), 2)
     ]
     await reply(update, context, "complaint_severity", markup=inline(rows))
@@ -373,14 +382,20 @@ async def choose_severity(update: Update, context: CareContext) -> str | int | N
         return END
     except ComplaintError:
         context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
-        await edit(update, context, "complaint_failed",
-                   reason=label(update, context, "complaint.unknown_order"))
+        await edit(
+            update,
+            context,
+            "complaint_failed",
+            reason=label(update, context, "complaint.unknown_order"),
+        )
         return END
     context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
     lang = context.language(query.from_user.language_code)
     due = targets(services.settings, ticket.tier, ticket.severity)
     await edit(
-        update, context, "complaint_filed",
+        update,
+        context,
+        "complaint_filed",
         code=ticket.code,
         category=label(update, context, f"complaint.category.{ticket.category}"),
         severity=label(update, context, f"complaint.severity.{ticket.severity}"),
@@ -437,14 +452,19 @@ def intake(conversation_timeout_minutes: float | None = None) -> ConversationHan
             CallbackQueryHandler(begin, pattern=r"^menu:complaint$"),
         ],
         states={
-            CATEGORY: [CallbackQueryHandler(choose_category, pattern=r"^complaint:cat:"),
-                       buttons_only],
-            ORDER: [CallbackQueryHandler(choose_order, pattern=r"^complaint:order:"),
-                    buttons_only],
-            DESCRIPTION: [MessageHandler(PRIVATE & CONTENT, describe),
-                          MessageHandler(PRIVATE & ~filters.COMMAND, need_description)],
-            SEVERITY: [CallbackQueryHandler(choose_severity, pattern=r"^complaint:sev:"),
-                       buttons_only],
+            CATEGORY: [
+                CallbackQueryHandler(choose_category, pattern=r"^complaint:cat:"),
+                buttons_only,
+            ],
+            ORDER: [CallbackQueryHandler(choose_order, pattern=r"^complaint:order:"), buttons_only],
+            DESCRIPTION: [
+                MessageHandler(PRIVATE & CONTENT, describe),
+                MessageHandler(PRIVATE & ~filters.COMMAND, need_description),
+            ],
+            SEVERITY: [
+                CallbackQueryHandler(choose_severity, pattern=r"^complaint:sev:"),
+                buttons_only,
+            ],
             ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
         fallbacks=[
@@ -499,8 +519,11 @@ async def post_customer_message(
     if chat is None:
         return
     html = context.services.renderer.chat(
-        staff_language(context), "ticket_customer_message",
-        name=ticket.customer_name, code=ticket.code, text=text,
+        staff_language(context),
+        "ticket_customer_message",
+        name=ticket.customer_name,
+        code=ticket.code,
+        text=text,
     )
     reply_to = ticket.staff_card_message_id
     if photo:

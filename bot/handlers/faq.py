@@ -36,8 +36,11 @@ async def ask(update: Update, context: CareContext) -> None:
     )
     if answer.kind == "answer" and answer.entry is not None:
         await reply(
-            update, context, "faq_answer",
-            question=answer.entry.question, answer=answer.entry.answer,
+            update,
+            context,
+            "faq_answer",
+            question=answer.entry.question,
+            answer=answer.entry.answer,
         )
     elif answer.kind == "suggest" and answer.suggestions:
         markup = inline([[(_short(s.question), f"faq:{s.id}")] for s in answer.suggestions])

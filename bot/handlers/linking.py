@@ -7,7 +7,6 @@ with its customer code and a one-time code e-mailed to the address on file.
 
 from __future__ import annotations
 
-import warnings
 from datetime import date
 from typing import Any
 
@@ -21,10 +20,16 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.context import CareContext
-from bot.handlers.common import answer_callback, edit, inline, label, reply
+from bot.handlers.common import (
+    answer_callback,
+    conversation_handler,
+    edit,
+    inline,
+    label,
+    reply,
+)
 from care.customers import (
     CodeOutcome,
     CodeRequest,
@@ -81,8 +86,12 @@ def _done(context: CareContext) -> int:
 async def _already(update: Update, context: CareContext, customer: CustomerView | None) -> int:
     assert customer is not None
     await reply(
-        update, context, "link_already", markup=ReplyKeyboardRemove(),
-        name=customer.name, code=customer.code,
+        update,
+        context,
+        "link_already",
+        markup=ReplyKeyboardRemove(),
+        name=customer.name,
+        code=customer.code,
     )
     return _done(context)
 
@@ -103,9 +112,7 @@ async def contact_shared(update: Update, context: CareContext) -> int:
     message = update.effective_message
     assert message is not None and message.contact is not None
     if message.contact.user_id != _user_id(update):
-        await reply(
-            update, context, "link_not_own", markup=share_contact_keyboard(update, context)
-        )
+        await reply(update, context, "link_not_own", markup=share_contact_keyboard(update, context))
         return _done(context)
     result = await context.services.customers.link_by_phone(
         _user_id(update), message.contact.phone_number
@@ -140,8 +147,12 @@ async def _finish(update: Update, context: CareContext, result: LinkResult) -> i
     assert customer is not None
     registered = _draft(context).get("name") is not None
     await reply(
-        update, context, "link_registered" if registered else "link_done",
-        markup=ReplyKeyboardRemove(), name=customer.name, code=customer.code,
+        update,
+        context,
+        "link_registered" if registered else "link_done",
+        markup=ReplyKeyboardRemove(),
+        name=customer.name,
+        code=customer.code,
     )
     return _done(context)
 
@@ -303,18 +314,6 @@ async def stale_button(update: Update, context: CareContext) -> None:
 def _text(update: Update) -> str:
     message = update.effective_message
     return (message.text or "") if message else ""
-
-
-def conversation_handler(**kwargs: Any) -> ConversationHandler:
-    """A ConversationHandler whose buttons may be on any message of the chat.
-
-    PTB warns that with ``per_message=False`` a conversation is tracked per user and
-    chat, not per message: exactly what these conversations want, so the warning is
-    silenced here and nowhere else.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        return ConversationHandler(**kwargs)
 
 
 def conversation(settings: Settings) -> ConversationHandler:

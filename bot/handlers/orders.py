@@ -119,8 +119,8 @@ async def order_button(update: Update, context: CareContext) -> None:
 
 def handlers(settings: Settings) -> list[BaseHandler]:
     private = filters.ChatType.PRIVATE
-    typed_code = filters.TEXT & ~filters.COMMAND & private & OrderCodeFilter(
-        settings.order_code_pattern
+    typed_code = (
+        filters.TEXT & ~filters.COMMAND & private & OrderCodeFilter(settings.order_code_pattern)
     )
     return [
         CommandHandler("orders", list_orders, filters=private),

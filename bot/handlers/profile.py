@@ -110,8 +110,11 @@ async def show_profile(update: Update, context: CareContext) -> None:
     if update.callback_query is not None:
         await answer_callback(update, context)
     await reply(
-        update, context, "profile_show",
-        markup=_markup(update, context, customer), **_values(update, context, customer),
+        update,
+        context,
+        "profile_show",
+        markup=_markup(update, context, customer),
+        **_values(update, context, customer),
     )
 
 
@@ -139,8 +142,11 @@ async def toggle_consent(update: Update, context: CareContext) -> None:
     state = "on" if getattr(customer, f"consent_{channel}") else "off"
     await answer_callback(update, context, f"consent.{channel}_{state}")
     await edit(
-        update, context, "profile_show",
-        markup=_markup(update, context, customer), **_values(update, context, customer),
+        update,
+        context,
+        "profile_show",
+        markup=_markup(update, context, customer),
+        **_values(update, context, customer),
     )
 
 
@@ -196,7 +202,9 @@ async def _saved(
         return END
     notice = label(update, context, notice_key)
     await reply(
-        update, context, "profile_show",
+        update,
+        context,
+        "profile_show",
         markup=_markup(update, context, customer),
         **_values(update, context, customer, notice),
     )
@@ -273,9 +281,7 @@ async def my_data(update: Update, context: CareContext) -> None:
     caption = render(update, context, "mydata_caption")
     chat = update.effective_chat
     assert chat is not None
-    await chat.send_document(
-        payload, filename=filename, caption=caption, parse_mode=ParseMode.HTML
-    )
+    await chat.send_document(payload, filename=filename, caption=caption, parse_mode=ParseMode.HTML)
     await log_outbound(context, chat.id, _user_id(update), f"{caption}\n[{filename}]")
 
 

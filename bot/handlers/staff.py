@@ -35,9 +35,9 @@ from care.complaint_stats import ComplaintStatistics
 from care.complaints import Result, StaffAction, Ticket, parse_ticket_code
 from care.reports import CHARTS
 from care.settings import Settings
-from care.sla import format_duration, tier_or_default
+from care.sla import tier_or_default
 from care.staff import StaffMember
-from care.text import parse_date, to_local
+from care.text import format_duration, parse_date, to_local
 
 log = logging.getLogger("carebot.bot")
 
@@ -63,7 +63,9 @@ async def _answer(update: Update, context: CareContext, template: str, /, **valu
     message = update.effective_message
     assert chat is not None
     return await send(
-        context, chat.id, _render(context, template, **values),
+        context,
+        chat.id,
+        _render(context, template, **values),
         reply_to=message.message_id if message is not None and chat.type != "private" else None,
     )
 
@@ -83,8 +85,9 @@ async def _staff_or_refuse(update: Update, context: CareContext) -> StaffMember 
     else:
         chat = update.effective_chat
         in_staff_chat = chat is not None and chat.id == context.services.settings.staff_chat_id
-        await _answer(update, context, "staff_refused", hint=in_staff_chat,
-                      user_id=user.id if user else 0)
+        await _answer(
+            update, context, "staff_refused", hint=in_staff_chat, user_id=user.id if user else 0
+        )
     return None
 
 
@@ -140,7 +143,10 @@ async def _claim(update: Update, context: CareContext, ticket_id: int) -> None:
     await answer_callback(update, context, "ticket.claimed", code=ticket.code)
     await refresh_card(context, ticket)
     await tell_customer(
-        context, ticket, "ticket_claimed_customer", name=query.from_user.first_name,
+        context,
+        ticket,
+        "ticket_claimed_customer",
+        name=query.from_user.first_name,
         code=ticket.code,
     )
 
@@ -153,16 +159,23 @@ async def _ask_resolution(update: Update, context: CareContext, ticket_id: int) 
         await answer_callback(update, context, "ticket.not_found", alert=True)
         return
     if not ticket.is_open:
-        await answer_callback(update, context, "ticket.already_resolved", alert=True,
-                              code=ticket.code)
+        await answer_callback(
+            update, context, "ticket.already_resolved", alert=True, code=ticket.code
+        )
         return
     await answer_callback(update, context)
     chat = query.message.chat.id if query.message else context.services.settings.staff_chat_id
     assert chat is not None
     prompt = await send(
-        context, chat,
-        _render(context, "ticket_resolve_prompt", staff_id=query.from_user.id,
-                name=query.from_user.first_name, code=ticket.code),
+        context,
+        chat,
+        _render(
+            context,
+            "ticket_resolve_prompt",
+            staff_id=query.from_user.id,
+            name=query.from_user.first_name,
+            code=ticket.code,
+        ),
         markup=ForceReply(selective=True),
         reply_to=ticket.staff_card_message_id if chat == ticket.staff_chat_id else None,
     )
@@ -187,11 +200,15 @@ async def _resolve(update: Update, context: CareContext, ticket_id: int, note: s
     assert ticket is not None and action.survey_id is not None
     await refresh_card(context, ticket)
     await tell_customer(
-        context, ticket, "ticket_resolved_customer", markup=csat_markup(action.survey_id),
-        code=ticket.code, note=ticket.resolution, name=user.first_name,
+        context,
+        ticket,
+        "ticket_resolved_customer",
+        markup=csat_markup(action.survey_id),
+        code=ticket.code,
+        note=ticket.resolution,
+        name=user.first_name,
     )
-    await _answer(update, context, "ticket_resolved_staff", code=ticket.code,
-                  name=user.first_name)
+    await _answer(update, context, "ticket_resolved_staff", code=ticket.code, name=user.first_name)
 
 
 # --- replies in the staff chat ---------------------------------------------------------------
@@ -222,16 +239,22 @@ async def on_reply(update: Update, context: CareContext) -> None:
     if len(text) > MAX_REPLY:
         await _notice(update, context, "staff.too_long", limit=MAX_REPLY)
         return
-    action = await complaints.staff_reply(ticket_id, staff.telegram_user_id, text,
-                                          message.message_id)
+    action = await complaints.staff_reply(
+        ticket_id, staff.telegram_user_id, text, message.message_id
+    )
     if not action.ok:
         await _notice(update, context, _refusal_key(action), **_refusal_values(action))
         return
     ticket = action.ticket
     assert ticket is not None and update.effective_user is not None
     await tell_customer(
-        context, ticket, "ticket_staff_reply_customer", name=update.effective_user.first_name,
-        shop=context.services.settings.shop_name, code=ticket.code, text=text,
+        context,
+        ticket,
+        "ticket_staff_reply_customer",
+        name=update.effective_user.first_name,
+        shop=context.services.settings.shop_name,
+        code=ticket.code,
+        text=text,
     )
 
 
@@ -252,16 +275,25 @@ async def tickets_command(update: Update, context: CareContext) -> None:
             "tier": tier_label(context, r.tier),
             "severity": staff_label(context, f"complaint.severity.{r.severity}"),
             "age": format_duration(now - r.created_at, lang),
-            "late": (r.first_response_at is None and r.first_response_due is not None
-                     and r.first_response_due < now)
+            "late": (
+                r.first_response_at is None
+                and r.first_response_due is not None
+                and r.first_response_due < now
+            )
             or (r.resolution_due is not None and r.resolution_due < now),
             "customer": r.customer_name,
             "assignee": r.assignee,
         }
         for r in rows[:MAX_LIST]
     ]
-    await _answer(update, context, "ticket_list", rows=shown, total=len(rows),
-                  more=max(len(rows) - MAX_LIST, 0))
+    await _answer(
+        update,
+        context,
+        "ticket_list",
+        rows=shown,
+        total=len(rows),
+        more=max(len(rows) - MAX_LIST, 0),
+    )
 
 
 async def ticket_command(update: Update, context: CareContext) -> None:
@@ -302,8 +334,11 @@ async def stats_command(update: Update, context: CareContext) -> None:
     try:
         if args:
             since = parse_date(args[0])
-            until = parse_date(args[1]) if len(args) > 1 else to_local(
-                services.clock(), services.settings.timezone).date()
+            until = (
+                parse_date(args[1])
+                if len(args) > 1
+                else to_local(services.clock(), services.settings.timezone).date()
+            )
         else:
             until = to_local(services.clock(), services.settings.timezone).date()
             since = until - timedelta(days=STATS_DAYS - 1)
@@ -333,31 +368,44 @@ def stats_values(context: CareContext, stats: ComplaintStatistics) -> dict[str, 
     return {
         "s": stats,
         "period": period(stats.since, stats.until),
-        "categories": [(staff_label(context, f"complaint.category.{k}"), n)
-                       for k, n in stats.by_category.items() if n],
-        "severities": [(staff_label(context, f"complaint.severity.{k}"), n)
-                       for k, n in stats.by_severity.items() if n],
-        "statuses": [(staff_label(context, f"complaint.status.{k}"), n)
-                     for k, n in stats.by_status.items() if n],
+        "categories": [
+            (staff_label(context, f"complaint.category.{k}"), n)
+            for k, n in stats.by_category.items()
+            if n
+        ],
+        "severities": [
+            (staff_label(context, f"complaint.severity.{k}"), n)
+            for k, n in stats.by_severity.items()
+            if n
+        ],
+        "statuses": [
+            (staff_label(context, f"complaint.status.{k}"), n)
+            for k, n in stats.by_status.items()
+            if n
+        ],
         "first_response": duration(stats.durations.median_first_response),
         "resolution": duration(stats.durations.median_resolution),
         "repeaters": stats.repeat_complainers[:5],
         "months": [
             {
-                "month": f"{m.month:%m/%Y}", "complaints": m.complaints, "resolved": m.resolved,
+                "month": f"{m.month:%m/%Y}",
+                "complaints": m.complaints,
+                "resolved": m.resolved,
                 "first_response": duration(m.durations.median_first_response),
                 "resolution": duration(m.durations.median_resolution),
-                "breaches": m.durations.first_response_breaches
-                + m.durations.resolution_breaches,
+                "breaches": m.durations.first_response_breaches + m.durations.resolution_breaches,
             }
             for m in stats.months[-12:]
         ],
         "csat_mean": number(surveys.csat_mean),
         "csat_share": format_percent(surveys.csat_satisfied_share, locale=locale)
-        if surveys.csat_satisfied_share is not None else none,
+        if surveys.csat_satisfied_share is not None
+        else none,
         "nps": number(surveys.nps),
-        "dimensions": [(staff_label(context, f"survey.dimension.{k}"), number(v))
-                       for k, v in surveys.dimensions.items()],
+        "dimensions": [
+            (staff_label(context, f"survey.dimension.{k}"), number(v))
+            for k, v in surveys.dimensions.items()
+        ],
     }
 
 
@@ -375,8 +423,9 @@ def _detail_values(context: CareContext, ticket: Ticket) -> dict[str, Any]:
         text = entry.text
         if text and len(text) > MAX_LINE:
             text = text[:MAX_LINE] + "…"
-        history.append({"at": entry.at, "who": who, "event": event, "text": text,
-                        "photo": entry.photo})
+        history.append(
+            {"at": entry.at, "who": who, "event": event, "text": text, "photo": entry.photo}
+        )
     cut = max(len(history) - MAX_HISTORY, 0)
     first = (ticket.first_response_at - ticket.created_at) if ticket.first_response_at else None
     resolved = (ticket.resolved_at - ticket.created_at) if ticket.resolved_at else None
@@ -421,12 +470,17 @@ async def customer_command(update: Update, context: CareContext) -> None:
     locale = "vi_VN" if lang == "vi" else "en_US"
     metrics = card.metrics
     await _answer(
-        update, context, "staff_customer",
-        c=card, p=card.profile, m=metrics,
+        update,
+        context,
+        "staff_customer",
+        c=card,
+        p=card.profile,
+        m=metrics,
         kind=label_or(context, f"segmentation.kind.{card.profile.kind}", card.profile.kind),
         tier=tier_label(context, metrics.tier if metrics else None),
-        segment=label_or(context, f"segmentation.segment.{metrics.segment}",
-                         metrics.segment or "-") if metrics else "",
+        segment=label_or(context, f"segmentation.segment.{metrics.segment}", metrics.segment or "-")
+        if metrics
+        else "",
         csat=format_decimal(card.surveys.csat or 0, format="0.0", locale=locale),
         nps=format_decimal(card.surveys.nps or 0, format="0", locale=locale),
     )

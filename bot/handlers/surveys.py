@@ -26,16 +26,22 @@ from telegram.ext import (
 )
 
 from bot.context import CareContext
-from bot.handlers.common import answer_callback, edit, inline, label, reply
-from bot.handlers.complaints import (
+from bot.handlers.common import (
+    answer_callback,
+    conversation_handler,
+    edit,
+    inline,
+    label,
     pass_on,
+    reply,
+)
+from bot.handlers.complaints import (
     post_card,
     post_customer_message,
     post_under_card,
     refresh_card,
     staff_language,
 )
-from bot.handlers.linking import conversation_handler
 from care.programme import survey_callback
 from care.settings import Settings
 from care.surveys import DIMENSIONS, NPS, SurveyStep
@@ -57,10 +63,12 @@ def _question_markup(update: Update, context: CareContext, survey_id: int, quest
     if question == NPS:
         scores = [(str(n), f"survey:{survey_id}:nps:{n}") for n in range(11)]
         return inline([scores[:6], scores[6:], [(skip, f"survey:{survey_id}:skip:nps")]])
-    return inline([
-        [(str(n), f"survey:{survey_id}:{question}:{n}") for n in range(1, 6)],
-        [(skip, f"survey:{survey_id}:skip:servqual")],
-    ])
+    return inline(
+        [
+            [(str(n), f"survey:{survey_id}:{question}:{n}") for n in range(1, 6)],
+            [(skip, f"survey:{survey_id}:skip:servqual")],
+        ]
+    )
 
 
 async def _ask(
@@ -72,7 +80,8 @@ async def _ask(
     values: dict[str, Any] = {}
     if question == "comment":
         context.user_data[PENDING_COMMENT] = {  # type: ignore[index]
-            "id": step.survey_id, "at": context.services.clock().isoformat(),
+            "id": step.survey_id,
+            "at": context.services.clock().isoformat(),
         }
         template, markup = "survey_comment", None
         state: str | int = COMMENT
@@ -86,7 +95,8 @@ async def _ask(
         values.update(
             question=question,
             title=label(update, context, f"survey.dimension.{question}")
-            if question in DIMENSIONS else "",
+            if question in DIMENSIONS
+            else "",
             number=DIMENSIONS.index(question) + 1 if question in DIMENSIONS else 0,
             total=len(DIMENSIONS),
             csat=step.csat if after_csat else None,
@@ -133,8 +143,12 @@ async def _tell_staff(context: CareContext, step: SurveyStep, first_name: str) -
         return
     renderer = context.services.renderer
     values = dict(
-        customer=ticket.customer_name, score=step.csat, code=ticket.code,
-        order_code=step.order_code, reopened=step.reopened, opened=step.opened,
+        customer=ticket.customer_name,
+        score=step.csat,
+        code=ticket.code,
+        order_code=step.order_code,
+        reopened=step.reopened,
+        opened=step.opened,
         assignee=ticket.assignee,
     )
     if step.opened:

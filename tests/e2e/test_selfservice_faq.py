@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from tests.conftest import make_customer
+from tests.conftest import database_env, make_customer
 
 pytestmark = pytest.mark.e2e
 
@@ -74,13 +74,14 @@ async def test_an_unanswered_question_offers_a_person_and_is_recorded(faq_bot, s
     assert answer.buttons == [("🙋 Gặp nhân viên hỗ trợ", "menu:complaint")]
     (group,) = await faq_bot.services.faq.unanswered()
     assert group.example == "Con mèo của tôi tên là gì?"
-    if faq_bot.services.db.dialect == "sqlite":  # the CLI finds a SQLite test database by URL
-        result = await asyncio.to_thread(
-            CliRunner().invoke, app, ["faq", "unanswered"],
-            env={"CAREBOT_DATABASE_URL": settings.database_url, "COLUMNS": "200"},
-        )
-        assert result.exit_code == 0, result.output
-        assert "Con mèo của tôi tên là gì?" in result.output
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        app,
+        ["faq", "unanswered"],
+        env={**database_env(faq_bot.settings), "COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Con mèo của tôi tên là gì?" in result.output
 
 
 async def test_an_unlinked_user_is_answered_too(faq_bot):

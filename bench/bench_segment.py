@@ -551,6 +551,9 @@ def report(args: argparse.Namespace, results: dict[str, Any], load: str) -> list
         "",
         f"## Segmentation recompute ({datetime.now():%Y-%m-%d %H:%M})",
         "",
+        f"`.venv/bin/python bench/bench_segment.py --customers {args.customers}"
+        f" --orders {args.orders}`",
+        "",
         f"Machine: {_machine()}. Load average when starting: {load} (the machine is shared:",
         "wall time includes waiting for the CPU; CPU time is what the step itself used).",
         "",

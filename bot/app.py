@@ -113,9 +113,10 @@ def care_programme(services: Services) -> dict[str, Hook]:
     """
 
     async def on_start(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        app.bot_data["care_scheduler"] = start_scheduler(services, app.bot)
+        # The page first: a port already taken stops the start before anything is sent.
         settings = services.settings
         app.bot_data["care_web"] = await start_web(services, settings.web_listen, settings.web_port)
+        app.bot_data["care_scheduler"] = start_scheduler(services, app.bot)
 
     async def on_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         web_runner = app.bot_data.pop("care_web", None)

@@ -1,6 +1,7 @@
 """The one place that renders templates: chat messages, e-mails, short labels.
 
-Chat templates are Telegram HTML (``templates/<lang>/<name>.html``), e-mails have a
+Chat templates are Telegram HTML (``templates/<lang>/<name>.html``), web pages are
+``templates/web/<lang>/<name>.html``, e-mails have a
 subject, a text and an HTML part (``templates/email/<lang>/<name>.{subject.txt,txt,html}``),
 and short strings such as button labels live in ``templates/<lang>/strings/<area>.yaml``
 (all files of a language form one table, so keys carry their area: ``faq.did_you_mean``).
@@ -89,6 +90,11 @@ class Renderer:
         plain = self.env.get_template(f"{base}.txt").render(lang=lang, **context)
         html = self.env.get_template(f"{base}.html").render(lang=lang, **context)
         return Email(subject=" ".join(subject.split()), text=plain.strip(), html=html)
+
+    def page(self, language: str | None, name: str, /, **context: Any) -> str:
+        """A web page (the unsubscribe page) from ``templates/web/<lang>/<name>.html``."""
+        lang = self.language(language)
+        return self.env.get_template(f"web/{lang}/{name}.html").render(lang=lang, **context)
 
     def label(self, language: str | None, key: str, /, **context: Any) -> str:
         """A short string (button label, command description) from the strings tables.

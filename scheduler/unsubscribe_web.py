@@ -27,7 +27,6 @@ from care.services import Services
 log = logging.getLogger("carebot.web")
 
 SERVICES = web.AppKey("services", Services)
-PAGE = "email/{lang}/unsubscribe_page.html"
 # The page is the customer's own; neither caches nor search engines should keep it.
 HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
@@ -115,8 +114,9 @@ def _not_found(services: Services) -> web.Response:
 
 
 def _page(services: Services, language: str, state: str, *, status: int = 200) -> web.Response:
-    template = services.renderer.env.get_template(PAGE.format(lang=language))
-    html = template.render(lang=language, state=state, shop_name=services.settings.shop_name)
+    html = services.renderer.page(
+        language, "unsubscribe", state=state, shop_name=services.settings.shop_name
+    )
     return web.Response(
         text=html, status=status, content_type="text/html", charset="utf-8", headers=HEADERS
     )

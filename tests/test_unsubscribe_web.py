@@ -74,10 +74,14 @@ async def test_the_one_click_post_withdraws_email_consent_at_once(
     assert "Bạn đã huỷ nhận e-mail" in page
     assert await consents(services, lan) == (False, True)  # Telegram consent untouched
     async with services.db.uow() as uow:
-        logged = await uow.session.scalar(
-            select(Interaction).where(Interaction.customer_id == lan.id)
-        )
-    assert logged is not None and (logged.channel, logged.kind) == ("email", "unsubscribe")
+        logged = (
+            await uow.session.execute(
+                select(Interaction.channel, Interaction.kind).where(
+                    Interaction.customer_id == lan.id
+                )
+            )
+        ).all()
+    assert [tuple(row) for row in logged] == [("email", "unsubscribe")]
 
 
 async def test_opening_the_link_only_shows_the_button(

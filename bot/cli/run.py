@@ -48,4 +48,7 @@ def run(
             logging.getLogger("carebot").info("CareBot is running; Ctrl+C stops it")
             await until_signalled()
 
-    asyncio.run(serve())
+    try:
+        asyncio.run(serve())
+    except OSError as exc:  # the unsubscribe page's port is taken, the network is down…
+        fail(f"could not start: {exc}")

@@ -366,29 +366,20 @@ class Campaigns:
             if key in spent:
                 continue
             build = self.message_for(campaign, self.context(campaign, customer, metrics))
+            fields: dict[str, Any] = {  # the same for the message and for its skip
+                "key": key,
+                "category": campaign.category,
+                "template": f"campaign:{campaign.id}",
+                "now": now,
+                "preference": campaign.channel_preference,
+                "campaign_id": campaign.id,
+            }
             try:
                 placed = self.outbox.plan(
-                    customer,
-                    key=key,
-                    category=campaign.category,
-                    template=f"campaign:{campaign.id}",
-                    message=build,
-                    now=now,
-                    preference=campaign.channel_preference,
-                    recent_marketing=counts.get(customer.id, 0),
-                    campaign_id=campaign.id,
+                    customer, message=build, recent_marketing=counts.get(customer.id, 0), **fields
                 )
             except TemplateProblem:
-                placed = self.outbox.skipped(
-                    customer,
-                    key=key,
-                    category=campaign.category,
-                    template=f"campaign:{campaign.id}",
-                    reason=SKIP_TEMPLATE_ERROR,
-                    now=now,
-                    preference=campaign.channel_preference,
-                    campaign_id=campaign.id,
-                )
+                placed = self.outbox.skipped(customer, reason=SKIP_TEMPLATE_ERROR, **fields)
             planned.append((customer, placed.row, placed.route))
         return planned
 

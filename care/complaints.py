@@ -198,6 +198,7 @@ class TicketRow:
     first_response_due: datetime | None
     resolution_due: datetime | None
     first_response_at: datetime | None
+    late: bool  # past its first-response or resolution target
 
 
 @dataclass(frozen=True)
@@ -311,34 +312,10 @@ class ComplaintService:
                 )
                 if owned is None:
                     raise ComplaintError("no such order for this customer")
-            tier = sla.tier_or_default(
-                self.settings, customer.metrics.tier if customer.metrics else None
-            )
-            due = sla.targets(self.settings, tier, draft.severity)
-            complaint = Complaint(
-                customer_id=customer.id,
-                order_id=draft.order_id,
-                category=draft.category,
-                severity=draft.severity,
-                description=description,
-                status=ComplaintStatus.OPEN,
-                tier=tier,
-                first_response_due=now + due.first_response,
-                resolution_due=now + due.resolution,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(complaint)
-            await session.flush()
-            complaint.code = ticket_code(complaint.id)
-            session.add(
-                ComplaintMessage(
-                    complaint_id=complaint.id,
-                    author=CUSTOMER,
-                    text=description,
-                    photo_file_id=draft.photo_file_id,
-                    created_at=now,
-                )
+            complaint = await self._open(
+                session, customer, now,
+                category=draft.category, severity=draft.severity, description=description,
+                order_id=draft.order_id, author=CUSTOMER, photo_file_id=draft.photo_file_id,
             )
             await uow.commit()
             complaint_id = complaint.id
@@ -355,26 +332,59 @@ class ComplaintService:
             selectinload(Customer.metrics)
         ])
         assert customer is not None
+        complaint = await self._open(
+            session, customer, now,
+            category=ComplaintCategory.OTHER, severity=Severity.MEDIUM, description=note,
+            order_id=survey.order_id, author=SYSTEM,
+        )
+        survey.complaint_id = complaint.id
+        return complaint.id
+
+    async def _open(
+        self,
+        session: AsyncSession,
+        customer: Customer,
+        now: datetime,
+        *,
+        category: str,
+        severity: str,
+        description: str | None,
+        order_id: int | None,
+        author: str,
+        photo_file_id: str | None = None,
+    ) -> Complaint:
+        """A new ticket in the caller's transaction: its deadlines from the customer's tier
+        (``customer.metrics`` loaded) and the severity, its code, and its first message."""
         tier = sla.tier_or_default(
             self.settings, customer.metrics.tier if customer.metrics else None
         )
-        severity = Severity.MEDIUM
         due = sla.targets(self.settings, tier, severity)
         complaint = Complaint(
-            customer_id=customer.id, order_id=survey.order_id,
-            category=ComplaintCategory.OTHER, severity=severity, description=note,
-            status=ComplaintStatus.OPEN, tier=tier,
-            first_response_due=now + due.first_response, resolution_due=now + due.resolution,
-            created_at=now, updated_at=now,
+            customer_id=customer.id,
+            order_id=order_id,
+            category=category,
+            severity=severity,
+            description=description,
+            status=ComplaintStatus.OPEN,
+            tier=tier,
+            first_response_due=now + due.first_response,
+            resolution_due=now + due.resolution,
+            created_at=now,
+            updated_at=now,
         )
         session.add(complaint)
         await session.flush()
         complaint.code = ticket_code(complaint.id)
         session.add(
-            ComplaintMessage(complaint_id=complaint.id, author=SYSTEM, text=note, created_at=now)
+            ComplaintMessage(
+                complaint_id=complaint.id,
+                author=author,
+                text=description,
+                photo_file_id=photo_file_id,
+                created_at=now,
+            )
         )
-        survey.complaint_id = complaint.id
-        return complaint.id
+        return complaint
 
     async def open_ticket_id(self, telegram_user_id: int) -> int | None:
         """The ticket open with this customer (the latest, if several), or None."""
@@ -605,6 +615,7 @@ class ComplaintService:
 
     async def open_tickets(self) -> list[TicketRow]:
         """Open tickets, most urgent first: top tier first, then severity, then the oldest."""
+        now = self.clock()
         async with self.db.uow() as uow:
             rows = await uow.session.execute(
                 select(Complaint, Customer.name, Staff.name)
@@ -620,6 +631,7 @@ class ComplaintService:
                     customer_name=customer_name, assignee=staff_name,
                     first_response_due=c.first_response_due, resolution_due=c.resolution_due,
                     first_response_at=c.first_response_at,
+                    late=sla.first_response_overdue(c, now) or sla.resolution_overdue(c, now),
                 )
                 for c, customer_name, staff_name in rows
             ]
@@ -640,17 +652,33 @@ class ComplaintService:
             select(Staff).where(Staff.telegram_user_id == telegram_user_id, Staff.active.is_(True))
         )
 
+    async def _acting(
+        self, session: AsyncSession, complaint_id: int, staff_telegram_id: int
+    ) -> tuple[Staff, Complaint] | StaffAction:
+        """The staff member and the open ticket they act on, or the refusal to return
+        (not staff, no such ticket, already resolved)."""
+        staff = await self._staff(session, staff_telegram_id)
+        if staff is None:
+            return StaffAction(Result.NOT_STAFF)
+        complaint = await session.get(Complaint, complaint_id)
+        if complaint is None:
+            return StaffAction(Result.NOT_FOUND)
+        if complaint.status == ComplaintStatus.RESOLVED:
+            return StaffAction(
+                Result.ALREADY_RESOLVED, await self._ticket(session, complaint_id),
+                staff_name=staff.name,
+            )
+        return staff, complaint
+
     async def claim(self, complaint_id: int, staff_telegram_id: int) -> StaffAction:
         """Take a ticket. Twice, someone else's or resolved: a clear result, nothing changes."""
         now = self.clock()
         async with self.db.uow() as uow:
             session = uow.session
-            staff = await self._staff(session, staff_telegram_id)
-            if staff is None:
-                return StaffAction(Result.NOT_STAFF)
-            complaint = await session.get(Complaint, complaint_id)
-            if complaint is None:
-                return StaffAction(Result.NOT_FOUND)
+            acting = await self._acting(session, complaint_id, staff_telegram_id)
+            if isinstance(acting, StaffAction):
+                return acting
+            staff, complaint = acting
             refusal = await self._cannot_claim(session, complaint, staff)
             if refusal is not None:
                 return refusal
@@ -681,11 +709,7 @@ class ComplaintService:
     async def _cannot_claim(
         self, session: AsyncSession, complaint: Complaint, staff: Staff
     ) -> StaffAction | None:
-        if complaint.status == ComplaintStatus.RESOLVED:
-            return StaffAction(
-                Result.ALREADY_RESOLVED, await self._ticket(session, complaint.id),
-                staff_name=staff.name,
-            )
+        """Why an open ticket cannot be claimed (someone holds it), or None."""
         if complaint.claimed_by_id == staff.id:
             return StaffAction(
                 Result.ALREADY_YOURS, await self._ticket(session, complaint.id),
@@ -702,9 +726,10 @@ class ComplaintService:
     async def _claim_refusal(self, complaint_id: int, staff_telegram_id: int) -> StaffAction:
         async with self.db.uow() as uow:
             session = uow.session
-            staff = await self._staff(session, staff_telegram_id)
-            complaint = await session.get(Complaint, complaint_id)
-            assert staff is not None and complaint is not None
+            acting = await self._acting(session, complaint_id, staff_telegram_id)
+            if isinstance(acting, StaffAction):
+                return acting
+            staff, complaint = acting
             refusal = await self._cannot_claim(session, complaint, staff)
             return refusal or StaffAction(Result.CLAIMED_BY_OTHER)
 
@@ -722,17 +747,10 @@ class ComplaintService:
         now = self.clock()
         async with self.db.uow() as uow:
             session = uow.session
-            staff = await self._staff(session, staff_telegram_id)
-            if staff is None:
-                return StaffAction(Result.NOT_STAFF)
-            complaint = await session.get(Complaint, complaint_id)
-            if complaint is None:
-                return StaffAction(Result.NOT_FOUND)
-            if complaint.status == ComplaintStatus.RESOLVED:
-                return StaffAction(
-                    Result.ALREADY_RESOLVED, await self._ticket(session, complaint_id),
-                    staff_name=staff.name,
-                )
+            acting = await self._acting(session, complaint_id, staff_telegram_id)
+            if isinstance(acting, StaffAction):
+                return acting
+            staff, complaint = acting
             message = ComplaintMessage(
                 complaint_id=complaint_id, author=STAFF, staff_id=staff.id, text=text,
                 staff_chat_message_id=staff_chat_message_id, created_at=now,
@@ -754,17 +772,10 @@ class ComplaintService:
         now = self.clock()
         async with self.db.uow() as uow:
             session = uow.session
-            staff = await self._staff(session, staff_telegram_id)
-            if staff is None:
-                return StaffAction(Result.NOT_STAFF)
-            complaint = await session.get(Complaint, complaint_id)
-            if complaint is None:
-                return StaffAction(Result.NOT_FOUND)
-            if complaint.status == ComplaintStatus.RESOLVED:
-                return StaffAction(
-                    Result.ALREADY_RESOLVED, await self._ticket(session, complaint_id),
-                    staff_name=staff.name,
-                )
+            acting = await self._acting(session, complaint_id, staff_telegram_id)
+            if isinstance(acting, StaffAction):
+                return acting
+            staff, complaint = acting
             resolved = await session.execute(
                 update(Complaint)
                 .where(Complaint.id == complaint_id, Complaint.status != ComplaintStatus.RESOLVED)

@@ -481,16 +481,7 @@ class CustomerService:
         Promotions already queued are not sent either: the dispatcher checks consent again
         when it sends.
         """
-        async with self.db.uow() as uow:
-            customer = await _linked(uow.session, telegram_user_id)
-            if customer is None:
-                return None
-            customer.consent_telegram = False
-            customer.consent_email = False
-            customer.updated_at = self.clock()
-            view = CustomerView.of(customer)
-            await uow.commit()
-            return view
+        return await self._update(telegram_user_id, consent_telegram=False, consent_email=False)
 
     async def _update(self, telegram_user_id: int, **values: Any) -> CustomerView | None:
         async with self.db.uow() as uow:

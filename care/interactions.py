@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import select
 
 from care.db import Database
 from care.models import Customer, Direction, Interaction
 from care.text import utcnow
+
+
+def interaction_values(
+    *,
+    direction: Direction,
+    telegram_user_id: int | None,
+    chat_id: int | None,
+    kind: str,
+    text: str | None,
+    at: datetime,
+    channel: str = "telegram",
+    customer_id: int | None = None,
+) -> dict[str, Any]:
+    """One log entry as column values: what ``InteractionLog.record`` stores, for callers
+    that write it in their own transaction (the dispatcher, with a message's outcome)."""
+    return {
+        "customer_id": customer_id,
+        "telegram_user_id": telegram_user_id,
+        "chat_id": chat_id,
+        "channel": str(channel),
+        "direction": str(direction),
+        "kind": kind,
+        "text": text,
+        "created_at": at,
+    }
 
 
 class InteractionLog:
@@ -32,16 +60,15 @@ class InteractionLog:
                 customer_id = await uow.session.scalar(
                     select(Customer.id).where(Customer.telegram_user_id == telegram_user_id)
                 )
-            uow.session.add(
-                Interaction(
-                    customer_id=customer_id,
-                    telegram_user_id=telegram_user_id,
-                    chat_id=chat_id,
-                    channel=channel,
-                    direction=direction,
-                    kind=kind,
-                    text=text,
-                    created_at=utcnow(),
-                )
+            values = interaction_values(
+                direction=direction,
+                telegram_user_id=telegram_user_id,
+                chat_id=chat_id,
+                kind=kind,
+                text=text,
+                at=utcnow(),
+                channel=channel,
+                customer_id=customer_id,
             )
+            uow.session.add(Interaction(**values))
             await uow.commit()

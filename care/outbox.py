@@ -275,39 +275,11 @@ Outcome = Delivered | RetryLater | Undeliverable
 
 # --- Telegram HTML ------------------------------------------------------------------------
 
-_CHAT_TAGS = {
-    "b",
-    "strong",
-    "i",
-    "em",
-    "u",
-    "ins",
-    "s",
-    "strike",
-    "del",
-    "span",
-    "tg-spoiler",
-    "a",
-    "code",
-    "pre",
-    "blockquote",
-    "tg-emoji",
-}
+# Telegram's tags that mean the same in e-mail HTML; the others keep only their text there.
 _EMAIL_TAGS = {
-    "b",
-    "strong",
-    "i",
-    "em",
-    "u",
-    "ins",
-    "s",
-    "strike",
-    "del",
-    "code",
-    "pre",
-    "blockquote",
-    "a",
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "blockquote", "a",
 }
+_CHAT_TAGS = _EMAIL_TAGS | {"span", "tg-spoiler", "tg-emoji"}
 _ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 
 
@@ -468,6 +440,50 @@ class Message:
 MessageFactory = Callable[[str], Message]  # language -> message
 
 
+def new_row(
+    key: str,
+    *,
+    channel: str,
+    category: str,
+    recipient: str,
+    template: str,
+    language: str,
+    body: str,
+    now: datetime,
+    customer_id: int | None = None,
+    campaign_id: int | None = None,
+    subject: str | None = None,
+    body_html: str | None = None,
+    reply_markup: dict[str, Any] | None = None,
+    status: str = OutboxStatus.PENDING,
+    skip_reason: str | None = None,
+    not_before: datetime | None = None,
+) -> dict[str, Any]:
+    """A new outbox row's column values, every column named so rows insert together:
+    pending and due at ``not_before`` (now if not given) unless ``status`` says otherwise."""
+    return {
+        "idempotency_key": key,
+        "channel": str(channel),
+        "category": str(category),
+        "customer_id": customer_id,
+        "campaign_id": campaign_id,
+        "recipient": recipient,
+        "template": template,
+        "language": language,
+        "subject": subject[:300] if subject is not None else None,
+        "body": body,
+        "body_html": body_html,
+        "reply_markup": reply_markup,
+        "status": str(status),
+        "skip_reason": skip_reason,
+        "attempts": 0,
+        "next_attempt_at": not_before or now,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
 def _insert(session: AsyncSession) -> Any:
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -585,48 +601,31 @@ class Outbox:
                 preference=preference,
                 campaign_id=campaign_id,
             )
-        row = self._row(customer, key=key, category=category, now=now, campaign_id=campaign_id)
-        language = row["language"]
+        language = self.renderer.language(customer.language)
         content = message(language)
-        row.update(
-            channel=str(route.channel),
+        markup = content.reply_markup
+        if route.channel == Channel.TELEGRAM:
+            subject, body, html = content.subject, content.body, None
+        else:  # the e-mail form of the chat message, which has no buttons
+            subject, body, html = self.email_parts(customer.id, language, content)
+            markup = None
+        row = new_row(
+            key,
+            channel=route.channel,
+            category=category,
             recipient=route.recipient,
             template=template,
-            status=str(OutboxStatus.PENDING),
-            skip_reason=None,
-            next_attempt_at=route.not_before,
-            subject=content.subject[:300],
+            language=language,
+            subject=subject,
+            body=body,
+            body_html=html,
+            reply_markup=markup,
+            now=now,
+            not_before=route.not_before,
+            customer_id=customer.id,
+            campaign_id=campaign_id,
         )
-        if route.channel == Channel.TELEGRAM:
-            row.update(body=content.body, reply_markup=content.reply_markup)
-        else:
-            subject, text, html = self.email_parts(customer.id, language, content)
-            row.update(subject=subject[:300], body=text, body_html=html)
         return Placed(row, route)
-
-    def _row(
-        self,
-        customer: Customer,
-        *,
-        key: str,
-        category: str,
-        now: datetime,
-        campaign_id: int | None,
-    ) -> dict[str, Any]:
-        return {
-            "idempotency_key": key,
-            "category": str(category),
-            "customer_id": customer.id,
-            "campaign_id": campaign_id,
-            "language": self.renderer.language(customer.language),
-            "subject": None,
-            "body_html": None,
-            "reply_markup": None,
-            "attempts": 0,
-            "last_error": None,
-            "created_at": now,
-            "sent_at": None,
-        }
 
     def skipped(
         self,
@@ -641,16 +640,19 @@ class Outbox:
         campaign_id: int | None = None,
     ) -> Placed:
         """The row recording that a message was not sent, and why (nothing is rendered)."""
-        row = self._row(customer, key=key, category=category, now=now, campaign_id=campaign_id)
-        first = PREFERENCES.get(preference, (Channel.TELEGRAM,))[0]
-        row.update(
-            channel=str(first),
+        row = new_row(
+            key,
+            channel=PREFERENCES.get(preference, (Channel.TELEGRAM,))[0],
+            category=category,
             recipient="",
             template=template,
+            language=self.renderer.language(customer.language),
             body="",
-            status=str(OutboxStatus.SKIPPED),
+            now=now,
+            customer_id=customer.id,
+            campaign_id=campaign_id,
+            status=OutboxStatus.SKIPPED,
             skip_reason=reason,
-            next_attempt_at=now,
         )
         return Placed(row, Skip(reason))
 
@@ -717,27 +719,16 @@ class Outbox:
         if chat is None:
             return False
         check_chat_html(body)
-        row = {
-            "idempotency_key": key,
-            "channel": str(Channel.TELEGRAM),
-            "category": str(MessageCategory.TRANSACTIONAL),
-            "customer_id": None,
-            "campaign_id": None,
-            "recipient": str(chat),
-            "template": STAFF,
-            "language": self.settings.default_language,
-            "subject": None,
-            "body": body,
-            "body_html": None,
-            "reply_markup": None,
-            "status": str(OutboxStatus.PENDING),
-            "skip_reason": None,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": None,
-            "created_at": now,
-            "sent_at": None,
-        }
+        row = new_row(
+            key,
+            channel=Channel.TELEGRAM,
+            category=MessageCategory.TRANSACTIONAL,
+            recipient=str(chat),
+            template=STAFF,
+            language=self.settings.default_language,
+            body=body,
+            now=now,
+        )
         return bool(await enqueue_rows(session, [row]))
 
     async def unsubscribe(self, token: str) -> bool:

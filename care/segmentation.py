@@ -278,7 +278,8 @@ def _score_sql(cutoffs: Sequence[float]) -> str:
             FROM base
         )
         SELECT customer_id, kind, recency_days, frequency, monetary, r_score, f_score, m_score,
-               {segment} AS segment, {tier} AS tier, ltv, expected, p_alive, clv
+               {segment} AS segment, {tier} AS tier, ltv AS historical_ltv, expected,
+               p_alive, clv
         FROM scored
     """
 

@@ -20,7 +20,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from care.complaints import ComplaintService
+from care.complaints import ComplaintService, Relay
 from care.db import Database
 from care.models import Customer, Order, Survey
 from care.text import clean
@@ -56,6 +56,7 @@ class SurveyStep:
     order_code: str | None = None
     reopened_note_id: int | None = None  # a resolved ticket went back to staff with this note
     opened: bool = False  # a bad delivery rating opened a ticket
+    relay: Relay | None = None  # the comment, stored on the ticket staff took up again
 
     @property
     def reopened(self) -> bool:
@@ -127,26 +128,23 @@ class SurveyService:
             turn = self._turn(survey, next_question(survey), question)
             if turn is not None:
                 return self._step(survey, turn)
+            if question in _RANGES and value not in _RANGES[question]:
+                return self._step(survey, Result.OUT_OF_TURN)
             note_id, opened = None, False
             if question == CSAT:
-                if value not in _RANGES[CSAT]:
-                    return self._step(survey, Result.OUT_OF_TURN)
+                assert value is not None
                 survey.csat = value
                 survey.answered_at = now
                 survey.status = SERVQUAL
                 if value <= LOW_CSAT:
                     note_id, opened = await self._low_rating(session, survey, value, now)
             elif question in DIMENSIONS:
-                if value not in _RANGES[question]:
-                    return self._step(survey, Result.OUT_OF_TURN)
                 setattr(survey, question, value)
                 if all(getattr(survey, d) is not None for d in DIMENSIONS):
                     survey.status = NPS_STAGE
             elif question == SKIP_SERVQUAL:
                 survey.status = NPS_STAGE
             elif question == NPS:
-                if value not in _RANGES[NPS]:
-                    return self._step(survey, Result.OUT_OF_TURN)
                 survey.nps = value
                 survey.status = COMMENT
             elif question == SKIP_NPS:
@@ -161,7 +159,11 @@ class SurveyService:
     async def comment(
         self, survey_id: int, telegram_user_id: int, text: str | None
     ) -> SurveyStep:
-        """The free comment that ends a survey; ``None`` skips it."""
+        """The free comment that ends a survey; ``None`` skips it.
+
+        The comment of an unhappy customer whose ticket staff took up again is part of
+        that conversation: it is stored on the ticket too (``step.relay``).
+        """
         async with self.db.uow() as uow:
             session = uow.session
             survey = await self._own(session, survey_id, telegram_user_id)
@@ -170,13 +172,14 @@ class SurveyService:
             if survey.status != COMMENT:
                 done = _STAGES.index(survey.status) > _STAGES.index(COMMENT)
                 return self._step(survey, Result.ALREADY_ANSWERED if done else Result.OUT_OF_TURN)
-            if text is not None:
-                text = clean(text)[:MAX_COMMENT] or None
-            survey.comment = text
+            survey.comment = (clean(text)[:MAX_COMMENT] or None) if text else None
             survey.status = DONE
             step = self._step(survey, Result.OK)
             await uow.commit()
-            return step
+        if text and step.low and step.complaint_id is not None:
+            relay = await self.complaints.customer_message(telegram_user_id, text)
+            step = replace(step, relay=relay)
+        return step
 
     async def question(self, survey_id: int, telegram_user_id: int) -> SurveyStep:
         """Where a customer's survey stands (to ask its question again)."""

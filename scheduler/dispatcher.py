@@ -51,6 +51,7 @@ from sqlalchemy import bindparam, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Bot
 
+from care.interactions import interaction_values
 from care.models import (
     Channel,
     Customer,
@@ -74,6 +75,7 @@ from care.outbox import (
     Undeliverable,
     channel_usable,
     enqueue_rows,
+    new_row,
     quiet_until,
     retry_delay,
 )
@@ -358,16 +360,7 @@ class Dispatcher:
             if row.category != MessageCategory.TRANSACTIONAL:
                 rules.append(consent.is_(True))
             conditions.append(exists().where(*rules))
-        lease = now + timedelta(seconds=self.settings.outbox_lease_seconds)
-        result = await conn.execute(
-            update(OutboxMessage)
-            .where(*conditions)
-            .values(
-                status=OutboxStatus.SENDING,
-                attempts=OutboxMessage.attempts + 1,
-                next_attempt_at=lease,
-            )
-        )
+        result = await conn.execute(self._claiming(now, *conditions))
         await conn.commit()
         return CLAIMED if result.rowcount else None
 
@@ -429,18 +422,23 @@ class Dispatcher:
                     return LOST
                 report["deferred" if status == "defer" else "skipped"] += 1
                 return HELD
-            lease = now + timedelta(seconds=self.settings.outbox_lease_seconds)
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(*pending)
-                .values(
-                    status=OutboxStatus.SENDING,
-                    attempts=OutboxMessage.attempts + 1,
-                    next_attempt_at=lease,
-                )
-            )
+            result = await session.execute(self._claiming(now, *pending))
             await uow.commit()
         return CLAIMED if result.rowcount else LOST  # type: ignore[attr-defined]
+
+    def _claiming(self, now: datetime, *where: Any) -> Any:
+        """The UPDATE that claims the row ``where`` selects: ``sending``, one more attempt,
+        and a lease (``next_attempt_at``) after which a claim is taken for abandoned."""
+        lease = now + timedelta(seconds=self.settings.outbox_lease_seconds)
+        return (
+            update(OutboxMessage)
+            .where(*where)
+            .values(
+                status=OutboxStatus.SENDING,
+                attempts=OutboxMessage.attempts + 1,
+                next_attempt_at=lease,
+            )
+        )
 
     def _hold(
         self, row: OutboxRow, customer: Customer | None, now: datetime
@@ -535,51 +533,40 @@ class Dispatcher:
         outbox = self.services.care.outbox
         content = Message(body=row.body, subject=row.subject or self.settings.shop_name)
         subject, text, html = outbox.email_parts(customer.id, row.language, content)
-        await enqueue_rows(
-            session,
-            [
-                {
-                    "idempotency_key": f"{row.idempotency_key}:email",
-                    "channel": str(Channel.EMAIL),
-                    "category": row.category,
-                    "customer_id": customer.id,
-                    "campaign_id": row.campaign_id,
-                    "recipient": customer.email,
-                    "template": row.template,
-                    "language": row.language,
-                    "subject": subject[:300],
-                    "body": text,
-                    "body_html": html,
-                    "reply_markup": None,
-                    "status": str(OutboxStatus.PENDING),
-                    "skip_reason": None,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "last_error": None,
-                    "created_at": now,
-                    "sent_at": None,
-                }
-            ],
+        email = new_row(
+            f"{row.idempotency_key}:email",
+            channel=Channel.EMAIL,
+            category=row.category,
+            recipient=customer.email or "",
+            template=row.template,
+            language=row.language,
+            subject=subject,
+            body=text,
+            body_html=html,
+            now=now,
+            customer_id=customer.id,
+            campaign_id=row.campaign_id,
         )
+        await enqueue_rows(session, [email])
         self.wake()
         return True
 
 
 def _interaction_values(row: OutboxRow, at: datetime) -> dict[str, Any]:
     """The interaction log entry of a sent message, written with its outcome so the log
-    and the outbox never disagree (the same record InteractionLog.record makes)."""
+    and the outbox never disagree."""
     telegram = row.channel == Channel.TELEGRAM
     chat_id = int(row.recipient) if telegram else None
-    return {
-        "customer_id": row.customer_id,
-        "telegram_user_id": chat_id if telegram and row.customer_id else None,
-        "chat_id": chat_id,
-        "channel": row.channel,
-        "direction": str(Direction.OUTBOUND),
-        "kind": "care",
-        "text": row.body if telegram else f"{row.subject}\n\n{row.body}",
-        "created_at": at,
-    }
+    return interaction_values(
+        direction=Direction.OUTBOUND,
+        telegram_user_id=chat_id if telegram and row.customer_id else None,
+        chat_id=chat_id,
+        kind="care",
+        text=row.body if telegram else f"{row.subject}\n\n{row.body}",
+        at=at,
+        channel=row.channel,
+        customer_id=row.customer_id,
+    )
 
 
 async def _claimed(claim: Awaitable[str | None]) -> bool:

@@ -20,17 +20,17 @@ from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import SmtpChannel
 from scheduler.telegram_channel import TelegramChannel, TokenBucket
 from tests.conftest import make_customer
-from tests.test_email_channel import SmtpRecorder, smtp_server, smtp_settings
+from tests.helpers import (
+    TOKEN,
+    SmtpRecorder,
+    free_port,
+    outbox_row,
+    sandbox,
+    smtp_server,
+    smtp_settings,
+)
 
-__all__ = ["smtp_server"]  # a fixture used below
-
-TOKEN = "123456:TEST-token"
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(token=TOKEN) as server:
-        yield server
+__all__ = ["sandbox", "smtp_server"]  # fixtures used below
 
 
 @pytest.fixture
@@ -75,16 +75,6 @@ async def queue(
         await uow.commit()
 
 
-async def row(services: Services, key: str) -> OutboxMessage:
-    async with services.db.uow() as uow:
-        found = await uow.session.scalar(
-            select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
-        )
-        uow.session.expunge_all()
-    assert found is not None, key
-    return found
-
-
 async def customer_now(services: Services, customer_id: int) -> Customer:
     async with services.db.uow() as uow:
         found = await uow.session.get(Customer, customer_id)
@@ -116,7 +106,7 @@ async def test_a_message_is_sent_as_html_with_its_buttons_and_logged(
     assert message.text == "Chào Lan <3 & Co"
     assert message.entities[0]["type"] == "bold"
     assert message.buttons == [("5 ⭐", "survey:1:csat:5")]
-    sent = await row(services, "k:1")
+    sent = await outbox_row(services, "k:1")
     assert (sent.status, sent.attempts, sent.sent_at) == ("sent", 1, services.clock())
     async with services.db.uow() as uow:
         [logged] = list(await uow.session.scalars(select(Interaction)))
@@ -149,9 +139,9 @@ async def test_a_blocked_user_gets_the_message_by_email(
 
     assert sandbox.sent(7002) == []
     assert (await customer_now(services, minh.id)).telegram_unreachable is True
-    telegram_row = await row(services, "promo:1")
+    telegram_row = await outbox_row(services, "promo:1")
     assert (telegram_row.status, telegram_row.skip_reason) == ("skipped", "telegram_blocked")
-    assert (await row(services, "promo:1:email")).status == "sent"
+    assert (await outbox_row(services, "promo:1:email")).status == "sent"
     [mail] = server.to("minh@example.com")
     assert "Ưu đãi 20% cho bạn" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -177,7 +167,7 @@ async def test_no_email_fallback_for_marketing_without_email_consent(
     dispatcher = dispatcher_for(services, bot, port)
     await dispatcher.drain()
     await dispatcher.close()
-    failed = await row(services, "promo:1")
+    failed = await outbox_row(services, "promo:1")
     assert (failed.status, failed.skip_reason) == ("failed", "telegram_blocked")
     assert server.messages == []
 
@@ -217,7 +207,7 @@ async def test_an_opt_out_after_queueing_is_respected_at_send_time(
         await uow.commit()
     await dispatcher_for(services, bot).drain()
     assert sandbox.sent(7005) == []
-    skipped = await row(services, "promo:1")
+    skipped = await outbox_row(services, "promo:1")
     assert (skipped.status, skipped.skip_reason) == ("skipped", "opted_out")
 
 
@@ -232,7 +222,7 @@ async def test_quiet_hours_hold_a_queued_promotion_until_morning(
     dispatcher = dispatcher_for(services, bot)
     report = await dispatcher.drain()
     assert report["deferred"] == 1 and sandbox.sent(7006) == []
-    held = await row(services, "promo:1")
+    held = await outbox_row(services, "promo:1")
     assert held.status == "pending"
     assert held.next_attempt_at == clock.now.replace(hour=1, minute=0) + timedelta(days=1)
 
@@ -254,7 +244,7 @@ async def test_too_many_requests_are_retried_after_the_time_telegram_asks(
         first = await dispatcher.drain()
         assert strict.stats.too_many_requests >= 1
         assert first["sent"] >= 3 and first["retry"] >= 1
-        waiting = [await row(services, f"promo:{n}") for n in range(6)]
+        waiting = [await outbox_row(services, f"promo:{n}") for n in range(6)]
         for held in (r for r in waiting if r.status == "pending"):
             assert held.attempts == 0  # a 429 is no failed attempt
             assert held.next_attempt_at > clock()
@@ -262,15 +252,13 @@ async def test_too_many_requests_are_retried_after_the_time_telegram_asks(
         clock.advance(seconds=5)
         await dispatcher.drain()
         assert len(strict.sent()) == 6
-        statuses = [(await row(services, f"promo:{n}")).status for n in range(6)]
+        statuses = [(await outbox_row(services, f"promo:{n}")).status for n in range(6)]
         assert statuses == ["sent"] * 6
 
 
 async def test_network_errors_are_retried_with_exponential_backoff(
     services: Services, clock: Any
 ) -> None:
-    from tests.test_email_channel import free_port
-
     lan = await make_customer(services, telegram_user_id=7200, consent_telegram=True)
     await queue(services, lan, "promo:1")
     nowhere = Bot(TOKEN, base_url=f"http://127.0.0.1:{free_port()}/bot")  # nothing listens
@@ -279,7 +267,7 @@ async def test_network_errors_are_retried_with_exponential_backoff(
     for _ in range(3):
         before = clock()
         await dispatcher.drain()
-        held = await row(services, "promo:1")
+        held = await outbox_row(services, "promo:1")
         assert held.status == "pending" and held.last_error.startswith("network")  # type: ignore[union-attr]
         delays.append(held.next_attempt_at - before)
         clock.now = held.next_attempt_at
@@ -301,7 +289,7 @@ async def test_a_claim_left_by_a_dead_dispatcher_is_never_sent_again(
     assert (await dispatcher.drain())["recovered"] == 0  # the lease still holds
     clock.advance(minutes=6)
     assert (await dispatcher.drain())["recovered"] == 1
-    assert (await row(services, "promo:1")).status == OutboxStatus.UNCERTAIN
+    assert (await outbox_row(services, "promo:1")).status == OutboxStatus.UNCERTAIN
     await dispatcher.drain()
     assert sandbox.sent(7300) == []
 

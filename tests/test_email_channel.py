@@ -4,98 +4,20 @@ headers, one connection for many messages, 4xx retried, 5xx final; .eml files wi
 from __future__ import annotations
 
 import email
-import socket
-import threading
-from collections import deque
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
-from sqlalchemy import select
-
-from care.models import Customer, MessageCategory, OutboxMessage
+from care.models import Customer, MessageCategory
 from care.outbox import Message, unsubscribe_url
 from care.services import Services
-from care.settings import Settings
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel, SmtpChannel
 from tests.conftest import make_customer
+from tests.helpers import SmtpRecorder, outbox_row, smtp_server, smtp_settings
 
-
-class SmtpRecorder:
-    """An aiosmtpd handler that keeps what it accepts and can answer errors on demand.
-
-    ``answers`` are replies to the next DATA commands ("451 ...", "554 ..."), ``refuse``
-    maps recipients to a reply for RCPT; ``on_accept(n)`` runs when the n-th message is
-    accepted, before the server answers 250.
-    """
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.answers: deque[str] = deque()
-        self.refuse: dict[str, str] = {}
-        self.data_commands = 0
-        self.connections = 0
-        self.on_accept: Callable[[int], None] | None = None
-        self.lock = threading.Lock()
-
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
-                          responses: list[str]) -> list[str]:
-        self.connections += 1
-        session.host_name = hostname
-        return responses
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.lock:
-            self.data_commands += 1
-            if self.answers:
-                return self.answers.popleft()
-            message = email.message_from_bytes(envelope.content, policy=policy.default)
-            self.messages.append(message)  # type: ignore[arg-type]
-            count = len(self.messages)
-        if self.on_accept is not None:
-            self.on_accept(count)
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if m["To"] == address]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[SmtpRecorder, int]]:
-    """A real SMTP server on loopback, and its port."""
-    recorder = SmtpRecorder()
-    port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield recorder, port
-    finally:
-        controller.stop()
-
-
-def smtp_settings(settings: Settings, port: int) -> Settings:
-    return settings.model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False}
-    )
+__all__ = ["smtp_server"]  # a fixture used below
 
 
 async def queue_email(
@@ -113,14 +35,11 @@ async def queue_email(
         await uow.commit()
 
 
-async def outbox_row(services: Services, key: str) -> OutboxMessage:
-    async with services.db.uow() as uow:
-        row = await uow.session.scalar(
-            select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
-        )
-        uow.session.expunge_all()
-    assert row is not None
-    return row
+async def promotion_to_lan(services: Services) -> Customer:
+    """Lan, who agreed to promotions by e-mail, with one queued for her (``promo:1``)."""
+    lan = await make_customer(services, email="lan@example.com", consent_email=True)
+    await queue_email(services, lan, "promo:1")
+    return lan
 
 
 def email_dispatcher(services: Services, port: int) -> Dispatcher:
@@ -132,8 +51,7 @@ async def test_an_email_is_multipart_with_one_click_unsubscribe(
     services: Services, smtp_server: tuple[SmtpRecorder, int]
 ) -> None:
     server, port = smtp_server
-    lan = await make_customer(services, email="lan@example.com", consent_email=True)
-    await queue_email(services, lan, "promo:1")
+    lan = await promotion_to_lan(services)
     dispatcher = email_dispatcher(services, port)
     report = await dispatcher.drain()
     await dispatcher.close()
@@ -174,8 +92,7 @@ async def test_a_temporary_failure_is_retried_with_backoff_and_sent_once(
 ) -> None:
     server, port = smtp_server
     server.answers.append("451 4.3.0 Mailbox busy, try again later")
-    lan = await make_customer(services, email="lan@example.com", consent_email=True)
-    await queue_email(services, lan, "promo:1")
+    await promotion_to_lan(services)
     dispatcher = email_dispatcher(services, port)
 
     await dispatcher.drain()
@@ -200,8 +117,7 @@ async def test_a_permanent_failure_is_final(
 ) -> None:
     server, port = smtp_server
     server.answers.append("554 5.7.1 Message rejected")
-    lan = await make_customer(services, email="lan@example.com", consent_email=True)
-    await queue_email(services, lan, "promo:1")
+    await promotion_to_lan(services)
     dispatcher = email_dispatcher(services, port)
     await dispatcher.drain()
     clock.advance(hours=2)
@@ -235,8 +151,7 @@ async def test_retries_stop_at_the_maximum(
     server, port = smtp_server
     attempts = services.settings.outbox_max_attempts
     server.answers.extend(["421 4.3.2 Service not available"] * attempts)
-    lan = await make_customer(services, email="lan@example.com", consent_email=True)
-    await queue_email(services, lan, "promo:1")
+    await promotion_to_lan(services)
     dispatcher = email_dispatcher(services, port)
     for _ in range(attempts):
         await dispatcher.drain()
@@ -249,8 +164,7 @@ async def test_retries_stop_at_the_maximum(
 async def test_without_an_smtp_host_emails_become_eml_files(
     services: Services, tmp_path: Path
 ) -> None:
-    lan = await make_customer(services, email="lan@example.com", consent_email=True)
-    await queue_email(services, lan, "promo:1")
+    await promotion_to_lan(services)
     directory = tmp_path / "outbox"
     dispatcher = Dispatcher(services, telegram=None, email=EmlDirectoryChannel(directory))
     await dispatcher.drain()

@@ -24,9 +24,23 @@ from telegram.ext import BaseHandler, ConversationHandler
 from telegram.warnings import PTBUserWarning
 
 from bot.context import CareContext
+from care.customers import InvalidInput
 from care.models import Direction
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+
+
+def user_id(update: Update) -> int:
+    """The Telegram id of the person behind the update (every handled update has one)."""
+    user = update.effective_user
+    assert user is not None
+    return user.id
+
+
+def message_text(update: Update) -> str:
+    """The text of the update's message, "" when it has none."""
+    message = update.effective_message
+    return (message.text or "") if message else ""
 
 
 def language(update: Update, context: CareContext) -> str:
@@ -50,6 +64,11 @@ def inline(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
     )
 
 
+def inline_grid(buttons: Sequence[tuple[str, str]], per_row: int = 2) -> InlineKeyboardMarkup:
+    """An inline keyboard of (label, callback data) buttons, ``per_row`` to a row."""
+    return inline([buttons[i : i + per_row] for i in range(0, len(buttons), per_row)])
+
+
 async def reply(
     update: Update,
     context: CareContext,
@@ -68,6 +87,27 @@ async def reply(
         context, chat.id, update.effective_user.id if update.effective_user else None, text
     )
     return message
+
+
+async def refuse_too_long(
+    update: Update, context: CareContext, text: str | None, template: str
+) -> bool:
+    """True, after saying so with ``template``, when a typed text is longer than the bot
+    takes (``max_text_length``)."""
+    limit = context.services.settings.max_text_length
+    if not text or len(text) <= limit:
+        return False
+    await reply(update, context, template, length=len(text), limit=limit)
+    return True
+
+
+async def reply_bad_birthday(
+    update: Update, context: CareContext, problem: InvalidInput, text: str
+) -> None:
+    """Why a typed birthday was refused: a day in the future, or not a date at all."""
+    future = problem.reason == "birthday_future"
+    template = "profile_future_birthday" if future else "profile_invalid_birthday"
+    await reply(update, context, template, text=text)
 
 
 async def edit(
@@ -169,8 +209,12 @@ async def pass_on(update: Update, context: CareContext, after: BaseHandler[Any, 
     return False
 
 
-def conversation_handler(**kwargs: Any) -> ConversationHandler:
-    """A ConversationHandler whose buttons may be on any message of the chat.
+def conversation_handler(
+    name: str, timeout_minutes: float | None, **kwargs: Any
+) -> ConversationHandler:
+    """A conversation as every area here keeps one: persistent (it survives a restart of
+    the bot), started again by its entry points at any step, closed after
+    ``timeout_minutes`` without an answer, and with buttons on any message of the chat.
 
     PTB warns that with ``per_message=False`` a conversation is tracked per user and
     chat, not per message: exactly what these conversations want, so the warning is
@@ -178,4 +222,10 @@ def conversation_handler(**kwargs: Any) -> ConversationHandler:
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        return ConversationHandler(**kwargs)
+        return ConversationHandler(
+            name=name,
+            persistent=True,
+            allow_reentry=True,
+            conversation_timeout=timeout_minutes * 60 if timeout_minutes else None,
+            **kwargs,
+        )

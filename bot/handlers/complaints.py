@@ -14,13 +14,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import (
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    Update,
-)
+from markupsafe import Markup
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import (
@@ -39,16 +34,20 @@ from bot.handlers.common import (
     conversation_handler,
     edit,
     inline,
+    inline_grid,
     label,
     log_outbound,
     pass_on,
+    refuse_too_long,
     reply,
     send,
+    user_id,
 )
+from bot.handlers.linking import share_contact_keyboard
 from care.complaints import CATEGORIES, SEVERITIES, ComplaintError, Draft, NotLinked, Ticket
 from care.models import ComplaintStatus
 from care.settings import Settings
-from care.sla import targets
+from care.sla import targets, tier_or_default
 from care.text import format_date, format_duration, format_vnd
 
 log = logging.getLogger("carebot.bot")
@@ -74,7 +73,23 @@ def staff_label(context: CareContext, key: str, /, **values: Any) -> str:
     return context.services.renderer.label(staff_language(context), key, **values)
 
 
+def label_or(context: CareContext, key: str, fallback: str) -> str:
+    """A label in the staff chat's language, or the raw value for words without one."""
+    try:
+        return staff_label(context, key)
+    except KeyError:
+        return fallback
+
+
+def tier_label(context: CareContext, tier: str | None) -> str:
+    """A tier's name in the staff chat's language (a tier the shop named itself as is)."""
+    tier = tier or tier_or_default(context.services.settings, None)
+    return label_or(context, f"segmentation.tier.{tier}", tier)
+
+
 def card_html(context: CareContext, ticket: Ticket, intro: str | None = None) -> str:
+    """A ticket's card for the staff chat; ``intro`` is a note above it, HTML rendered by
+    the Renderer (its values escaped there, so it is not escaped again)."""
     lang = staff_language(context)
     renderer = context.services.renderer
     policies = context.services.policies
@@ -82,24 +97,17 @@ def card_html(context: CareContext, ticket: Ticket, intro: str | None = None) ->
         lang,
         "ticket_card",
         t=ticket,
-        intro=intro,
+        intro=Markup(intro) if intro else None,
         category=renderer.label(lang, f"complaint.category.{ticket.category}"),
         severity=renderer.label(lang, f"complaint.severity.{ticket.severity}"),
         status=renderer.label(lang, f"complaint.status.{ticket.status}"),
-        tier=_tier_label(context, lang, ticket.tier),
+        tier=tier_label(context, ticket.tier),
         policies=[
             policies.label(p.policy, lang) + (f" ({format_vnd(p.value)})" if p.value else "")
             for p in ticket.policies
         ],
         suggested=[s.label for s in policies.suggest(ticket.tier, ticket.segment, lang)],
     )
-
-
-def _tier_label(context: CareContext, lang: str, tier: str) -> str:
-    try:
-        return context.services.renderer.label(lang, f"segmentation.tier.{tier}")
-    except KeyError:  # a tier the shop named itself
-        return tier
 
 
 def card_markup(context: CareContext, ticket: Ticket) -> InlineKeyboardMarkup:
@@ -220,39 +228,30 @@ async def begin(update: Update, context: CareContext) -> str | int:
     """/complaint or the menu button: linked customers start the form, others link first."""
     if update.callback_query is not None:
         await answer_callback(update, context)
-    user = update.effective_user
-    assert user is not None
-    requester = await context.services.complaints.requester(user.id)
+    requester = await context.services.complaints.requester(user_id(update))
     if requester is None:
-        keyboard = ReplyKeyboardMarkup(
-            [
-                [
-                    KeyboardButton(
-                        label(update, context, "complaint.share_contact"), request_contact=True
-                    )
-                ]
-            ],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        )
         await reply(
             update,
             context,
             "complaint_link_first",
-            markup=keyboard,
+            markup=share_contact_keyboard(update, context, "complaint.share_contact"),
             shop=context.services.settings.shop_name,
         )
         return END
     context.user_data[DRAFT] = {"customer_id": requester.customer_id}  # type: ignore[index]
-    rows = [
-        [
-            (label(update, context, f"complaint.category.{c}"), f"complaint:cat:{c}")
-            for c in CATEGORIES[i : i + 2]
-        ]
-        for i in range(0, len(CATEGORIES), 2)
-    ]
-    await reply(update, context, "complaint_category", markup=inline(rows))
+    markup = _choices(update, context, "category", "cat", CATEGORIES)
+    await reply(update, context, "complaint_category", markup=markup)
     return CATEGORY
+
+
+def _choices(
+    update: Update, context: CareContext, name: str, data: str, values: tuple[str, ...]
+) -> InlineKeyboardMarkup:
+    """The buttons of one step of the form, two to a row: ``complaint.<name>.<value>``
+    labels, ``complaint:<data>:<value>`` callback data."""
+    return inline_grid(
+        [(label(update, context, f"complaint.{name}.{v}"), f"complaint:{data}:{v}") for v in values]
+    )
 
 
 async def choose_category(update: Update, context: CareContext) -> str | int | None:
@@ -329,27 +328,24 @@ async def choose_order(update: Update, context: CareContext) -> str | int | None
 
 async def describe(update: Update, context: CareContext) -> str | int | None:
     """A text, or a photo with or without caption: either one describes the problem."""
-    message = update.effective_message
-    assert message is not None
-    text = message.text or message.caption
-    limit = context.services.settings.max_text_length
-    if text and len(text) > limit:
-        await reply(update, context, "complaint_too_long", length=len(text), limit=limit)
+    text, photo = _content(update)
+    if await refuse_too_long(update, context, text, "complaint_too_long"):
         return None
     draft = _draft(context, "category")
     if draft is None:
         return await _lost(update, context)
     draft["description"] = text
-    draft["photo_file_id"] = message.photo[-1].file_id if message.photo else None
-    rows = [
-        [
-            (label(update, context, f"complaint.severity.{s}"), f"complaint:sev:{s}")
-            for s in SEVERITIES[i : i + 2]
-        ]
-        for i in range(0, len(SEVERITIES), 2)
-    ]
-    await reply(update, context, "complaint_severity", markup=inline(rows))
+    draft["photo_file_id"] = photo
+    markup = _choices(update, context, "severity", "sev", SEVERITIES)
+    await reply(update, context, "complaint_severity", markup=markup)
     return SEVERITY
+
+
+def _content(update: Update) -> tuple[str | None, str | None]:
+    """What a customer's message says: its text (or caption) and its photo's file id."""
+    message = update.effective_message
+    assert message is not None
+    return message.text or message.caption, message.photo[-1].file_id if message.photo else None
 
 
 async def choose_severity(update: Update, context: CareContext) -> str | int | None:
@@ -431,11 +427,7 @@ async def timed_out(update: object, context: CareContext) -> None:
     """The form waited too long: close it and say so, so nobody waits for an answer."""
     context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
     if isinstance(update, Update) and update.effective_chat is not None:
-        user = update.effective_user
-        lang = context.language(user.language_code if user else None)
-        html = context.services.renderer.chat(lang, "complaint_timeout")
-        await update.effective_chat.send_message(html, parse_mode=ParseMode.HTML)
-        await log_outbound(context, update.effective_chat.id, user.id if user else None, html)
+        await reply(update, context, "complaint_timeout")
 
 
 async def closed_form(update: Update, context: CareContext) -> None:
@@ -447,6 +439,8 @@ def intake(conversation_timeout_minutes: float | None = None) -> ConversationHan
     """The intake conversation (persistent: it survives a restart of the bot)."""
     buttons_only = MessageHandler(PRIVATE & ~filters.COMMAND, use_buttons)
     return conversation_handler(
+        "complaint",
+        conversation_timeout_minutes,
         entry_points=[
             CommandHandler("complaint", begin, filters=PRIVATE),
             CallbackQueryHandler(begin, pattern=r"^menu:complaint$"),
@@ -471,12 +465,6 @@ def intake(conversation_timeout_minutes: float | None = None) -> ConversationHan
             CommandHandler("cancel", cancel, filters=PRIVATE),
             CallbackQueryHandler(stale_button, pattern=r"^complaint:"),
         ],
-        allow_reentry=True,
-        name="complaint",
-        persistent=True,
-        conversation_timeout=(
-            conversation_timeout_minutes * 60 if conversation_timeout_minutes else None
-        ),
     )
 
 
@@ -488,24 +476,20 @@ def relay_handler() -> MessageHandler[Any, Any]:
     the update passes on to the handlers after this one (the FAQ)."""
 
     async def relay(update: Update, context: CareContext) -> None:
-        message = update.effective_message
-        user = update.effective_user
-        assert message is not None and user is not None
-        text = message.text or message.caption
-        photo = message.photo[-1].file_id if message.photo else None
+        text, photo = _content(update)
         complaints = context.services.complaints
-        if await complaints.open_ticket_id(user.id) is None:
-            await pass_on(update, context, handler)
+        if len(text or "") <= context.services.settings.max_text_length:
+            # Storing the message finds the open ticket: one look per message.
+            relayed = await complaints.customer_message(user_id(update), text, photo)
+            if relayed is not None:
+                await post_customer_message(
+                    context, relayed.ticket, relayed.message_id, text, photo
+                )
+                return
+        elif await complaints.open_ticket_id(user_id(update)) is not None:
+            await refuse_too_long(update, context, text, "complaint_too_long")
             return
-        limit = context.services.settings.max_text_length
-        if text and len(text) > limit:
-            await reply(update, context, "complaint_too_long", length=len(text), limit=limit)
-            return
-        relayed = await complaints.customer_message(user.id, text, photo)
-        if relayed is None:  # resolved in the meantime
-            await pass_on(update, context, handler)
-            return
-        await post_customer_message(context, relayed.ticket, relayed.message_id, text, photo)
+        await pass_on(update, context, handler)  # no ticket is open with them
 
     handler = MessageHandler(PRIVATE & CONTENT, relay)
     return handler

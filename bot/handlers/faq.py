@@ -11,7 +11,17 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import CareContext
-from bot.handlers.common import answer_callback, edit, inline, label, language, reply
+from bot.handlers.common import (
+    answer_callback,
+    edit,
+    inline,
+    label,
+    language,
+    message_text,
+    refuse_too_long,
+    reply,
+    user_id,
+)
 
 BUTTON_TEXT_MAX = 60
 
@@ -22,15 +32,10 @@ def _short(text: str) -> str:
 
 async def ask(update: Update, context: CareContext) -> None:
     """Answer a typed question, or offer choices, or a person."""
-    message = update.effective_message
-    user = update.effective_user
-    assert message is not None and user is not None
-    text = message.text or ""
-    limit = context.services.settings.max_text_length
-    if len(text) > limit:
-        await reply(update, context, "faq_too_long", length=len(text), limit=limit)
+    text = message_text(update)
+    if await refuse_too_long(update, context, text, "faq_too_long"):
         return
-    customer = await context.services.customers.by_telegram(user.id)
+    customer = await context.services.customers.by_telegram(user_id(update))
     answer = await context.services.faq.ask(
         text, language(update, context), customer.id if customer else None
     )

@@ -28,7 +28,11 @@ from bot.handlers.common import (
     edit,
     inline,
     label,
+    language,
+    message_text,
     reply,
+    reply_bad_birthday,
+    user_id,
 )
 from care.customers import (
     CodeOutcome,
@@ -55,9 +59,12 @@ END = ConversationHandler.END
 DRAFT = "link"  # user_data key of the registration under way (JSON-friendly values)
 
 
-def share_contact_keyboard(update: Update, context: CareContext) -> ReplyKeyboardMarkup:
-    """The reply keyboard whose one button shares the user's own phone number."""
-    button = KeyboardButton(label(update, context, "link.share_button"), request_contact=True)
+def share_contact_keyboard(
+    update: Update, context: CareContext, key: str = "link.share_button"
+) -> ReplyKeyboardMarkup:
+    """The reply keyboard whose one button (labelled ``key``) shares the user's own phone
+    number."""
+    button = KeyboardButton(label(update, context, key), request_contact=True)
     return ReplyKeyboardMarkup([[button]], resize_keyboard=True, one_time_keyboard=True)
 
 
@@ -66,12 +73,6 @@ async def ask_to_link(update: Update, context: CareContext, template: str = "lin
     if update.callback_query is not None:
         await answer_callback(update, context)
     await reply(update, context, template, markup=share_contact_keyboard(update, context))
-
-
-def _user_id(update: Update) -> int:
-    user = update.effective_user
-    assert user is not None
-    return user.id
 
 
 def _draft(context: CareContext) -> dict[str, Any]:
@@ -100,7 +101,7 @@ async def _already(update: Update, context: CareContext, customer: CustomerView 
 
 
 async def start_linking(update: Update, context: CareContext) -> int:
-    customer = await context.services.customers.by_telegram(_user_id(update))
+    customer = await context.services.customers.by_telegram(user_id(update))
     if customer is not None:
         return await _already(update, context, customer)
     await ask_to_link(update, context, "link_prompt")
@@ -111,11 +112,11 @@ async def contact_shared(update: Update, context: CareContext) -> int:
     """Only the sender's own contact counts: a forwarded card proves nothing."""
     message = update.effective_message
     assert message is not None and message.contact is not None
-    if message.contact.user_id != _user_id(update):
+    if message.contact.user_id != user_id(update):
         await reply(update, context, "link_not_own", markup=share_contact_keyboard(update, context))
         return _done(context)
     result = await context.services.customers.link_by_phone(
-        _user_id(update), message.contact.phone_number
+        user_id(update), message.contact.phone_number
     )
     if result.outcome == LinkOutcome.NO_MATCH:
         context.user_data[DRAFT] = {"phone": result.phone}
@@ -183,7 +184,7 @@ async def cancel_button(update: Update, context: CareContext) -> int:
 
 async def got_name(update: Update, context: CareContext) -> str:
     try:
-        name = parse_name(_text(update))
+        name = parse_name(message_text(update))
     except InvalidInput:
         await reply(update, context, "link_bad_name")
         return REG_NAME
@@ -193,7 +194,7 @@ async def got_name(update: Update, context: CareContext) -> str:
 
 
 async def got_email(update: Update, context: CareContext) -> str:
-    text = _text(update)
+    text = message_text(update)
     try:
         _draft(context)["email"] = normalise_email(text)
     except InvalidInput:
@@ -210,16 +211,11 @@ async def skip_email(update: Update, context: CareContext) -> str:
 
 
 async def got_birthday(update: Update, context: CareContext) -> int | str:
-    text = _text(update)
+    text = message_text(update)
     try:
         birthday = parse_birthday(text, context.services.customers.today())
     except InvalidInput as problem:
-        template = (
-            "profile_future_birthday"
-            if problem.reason == "birthday_future"
-            else "profile_invalid_birthday"
-        )
-        await reply(update, context, template, text=text)
+        await reply_bad_birthday(update, context, problem, text)
         return REG_BIRTHDAY
     _draft(context)["birthday"] = birthday.isoformat()
     return await _register(update, context)
@@ -236,20 +232,21 @@ async def _register(update: Update, context: CareContext) -> int:
         await reply(update, context, "link_expired")
         return _done(context)
     birthday = draft.get("birthday")
-    user = update.effective_user
     result = await context.services.customers.register(
-        _user_id(update),
+        user_id(update),
         name=draft["name"],
         phone=draft["phone"],
         email=draft.get("email"),
         birthday=date.fromisoformat(birthday) if birthday else None,
-        language=context.language(user.language_code if user else None),
+        language=language(update, context),
     )
     return await _finish(update, context, result)
 
 
 async def got_customer_code(update: Update, context: CareContext) -> int | str:
-    outcome = await context.services.customers.request_link_code(_user_id(update), _text(update))
+    outcome = await context.services.customers.request_link_code(
+        user_id(update), message_text(update)
+    )
     if outcome == CodeRequest.SENT:
         minutes = context.services.settings.link_code_ttl_minutes
         await reply(update, context, "link_code_sent", minutes=minutes)
@@ -260,34 +257,32 @@ async def got_customer_code(update: Update, context: CareContext) -> int | str:
     if outcome == CodeRequest.TOO_MANY:
         await reply(update, context, "link_code_too_many")
         return _done(context)
-    customer = await context.services.customers.by_telegram(_user_id(update))
+    customer = await context.services.customers.by_telegram(user_id(update))
     return await _already(update, context, customer)
 
 
+# What to say when a typed one-time code does not link, and which step comes next.
+_CODE_REPLIES: dict[CodeOutcome, tuple[str, int | str]] = {
+    CodeOutcome.WRONG: ("link_code_wrong", CODE_ENTER),
+    CodeOutcome.MALFORMED: ("link_code_malformed", CODE_ENTER),
+    CodeOutcome.EXPIRED: ("link_code_expired", CODE_CUSTOMER),
+    CodeOutcome.EXHAUSTED: ("link_code_exhausted", CODE_CUSTOMER),
+    CodeOutcome.NO_CODE: ("link_code_none", CODE_CUSTOMER),
+    CodeOutcome.TAKEN: ("link_code_taken", END),
+}
+
+
 async def got_code(update: Update, context: CareContext) -> int | str:
-    result = await context.services.customers.verify_link_code(_user_id(update), _text(update))
-    match result.outcome:
-        case CodeOutcome.LINKED:
-            return await _finish(update, context, LinkResult(LinkOutcome.LINKED, result.customer))
-        case CodeOutcome.WRONG:
-            await reply(update, context, "link_code_wrong", tries_left=result.tries_left)
-            return CODE_ENTER
-        case CodeOutcome.MALFORMED:
-            await reply(update, context, "link_code_malformed")
-            return CODE_ENTER
-        case CodeOutcome.EXPIRED:
-            await reply(update, context, "link_code_expired")
-            return CODE_CUSTOMER
-        case CodeOutcome.EXHAUSTED:
-            await reply(update, context, "link_code_exhausted")
-            return CODE_CUSTOMER
-        case CodeOutcome.NO_CODE:
-            await reply(update, context, "link_code_none")
-            return CODE_CUSTOMER
-        case CodeOutcome.TAKEN:
-            await reply(update, context, "link_code_taken")
-            return _done(context)
-    customer = await context.services.customers.by_telegram(_user_id(update))
+    result = await context.services.customers.verify_link_code(
+        user_id(update), message_text(update)
+    )
+    if result.outcome == CodeOutcome.LINKED:
+        return await _finish(update, context, LinkResult(LinkOutcome.LINKED, result.customer))
+    if result.outcome in _CODE_REPLIES:
+        template, step = _CODE_REPLIES[result.outcome]
+        await reply(update, context, template, tries_left=result.tries_left)
+        return _done(context) if step == END else step
+    customer = await context.services.customers.by_telegram(user_id(update))
     return await _already(update, context, customer)
 
 
@@ -311,15 +306,12 @@ async def stale_button(update: Update, context: CareContext) -> None:
     await edit(update, context, "link_expired")
 
 
-def _text(update: Update) -> str:
-    message = update.effective_message
-    return (message.text or "") if message else ""
-
-
 def conversation(settings: Settings) -> ConversationHandler:
     private = filters.ChatType.PRIVATE
     text = filters.TEXT & ~filters.COMMAND & private
     return conversation_handler(
+        "linking",
+        settings.conversation_timeout_minutes,
         entry_points=[
             CommandHandler("link", start_linking, filters=private),
             MessageHandler(filters.CONTACT & private, contact_shared),
@@ -344,10 +336,6 @@ def conversation(settings: Settings) -> ConversationHandler:
             ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
         fallbacks=[CommandHandler("cancel", cancel, filters=private)],
-        allow_reentry=True,
-        name="linking",
-        persistent=True,
-        conversation_timeout=settings.conversation_timeout_minutes * 60,
     )
 
 

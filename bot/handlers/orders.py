@@ -18,7 +18,7 @@ from telegram.ext import (
 )
 
 from bot.context import CareContext
-from bot.handlers.common import answer_callback, inline, label, reply
+from bot.handlers.common import answer_callback, inline_grid, label, reply, user_id
 from bot.handlers.linking import ask_to_link
 from care.customers import CustomerView
 from care.orders import OrderDetail
@@ -46,9 +46,7 @@ def _status(update: Update, context: CareContext, status: str) -> str:
 
 async def _customer(update: Update, context: CareContext) -> CustomerView | None:
     """The linked customer, or None after asking the user to link first."""
-    user = update.effective_user
-    assert user is not None
-    customer = await context.services.customers.by_telegram(user.id)
+    customer = await context.services.customers.by_telegram(user_id(update))
     if customer is None:
         await ask_to_link(update, context)
     return customer
@@ -77,8 +75,7 @@ async def list_orders(update: Update, context: CareContext) -> None:
         (label(update, context, "orders.details_button", code=o.code), f"order:{o.code}")
         for o in orders
     ]
-    markup = inline([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
-    await reply(update, context, "orders_list", markup=markup, orders=rows)
+    await reply(update, context, "orders_list", markup=inline_grid(buttons), orders=rows)
 
 
 async def show_order(update: Update, context: CareContext, code: str) -> None:

@@ -25,14 +25,18 @@ from telegram.ext import (
 from bot.context import CareContext
 from bot.handlers.common import (
     answer_callback,
+    conversation_handler,
     edit,
     inline,
     label,
     log_outbound,
+    message_text,
     render,
     reply,
+    reply_bad_birthday,
+    user_id,
 )
-from bot.handlers.linking import ask_to_link, conversation_handler
+from bot.handlers.linking import ask_to_link
 from care.customers import CustomerView, InvalidInput
 from care.settings import Settings
 from care.text import fold
@@ -55,12 +59,6 @@ class StopWordsFilter(filters.MessageFilter):
 
     def filter(self, message: Message) -> bool:
         return bool(message.text) and fold(message.text or "") in STOP_WORDS
-
-
-def _user_id(update: Update) -> int:
-    user = update.effective_user
-    assert user is not None
-    return user.id
 
 
 def _telegram_name(update: Update) -> str:
@@ -103,7 +101,7 @@ def _values(
 
 
 async def show_profile(update: Update, context: CareContext) -> None:
-    customer = await context.services.customers.by_telegram(_user_id(update))
+    customer = await context.services.customers.by_telegram(user_id(update))
     if customer is None:
         await ask_to_link(update, context)
         return
@@ -131,7 +129,7 @@ async def toggle_consent(update: Update, context: CareContext) -> None:
     assert query is not None and query.data is not None
     channel = query.data.split(":", 1)[1]
     try:
-        customer = await context.services.customers.toggle_consent(_user_id(update), channel)
+        customer = await context.services.customers.toggle_consent(user_id(update), channel)
     except InvalidInput as problem:
         key = "consent.no_email" if problem.reason == "no_email" else "profile.not_linked"
         await answer_callback(update, context, key, alert=True)
@@ -162,7 +160,7 @@ async def ask_birthday(update: Update, context: CareContext) -> int | str:
 
 
 async def _ask(update: Update, context: CareContext, template: str, state: str) -> int | str:
-    if await context.services.customers.by_telegram(_user_id(update)) is None:
+    if await context.services.customers.by_telegram(user_id(update)) is None:
         return await _not_linked(update, context)
     await answer_callback(update, context)
     await reply(update, context, template)
@@ -170,9 +168,9 @@ async def _ask(update: Update, context: CareContext, template: str, state: str) 
 
 
 async def got_email(update: Update, context: CareContext) -> int | str:
-    text = _text(update)
+    text = message_text(update)
     try:
-        customer = await context.services.customers.set_email(_user_id(update), text)
+        customer = await context.services.customers.set_email(user_id(update), text)
     except InvalidInput:
         await reply(update, context, "profile_invalid_email", text=text)
         return EDIT_EMAIL
@@ -180,16 +178,11 @@ async def got_email(update: Update, context: CareContext) -> int | str:
 
 
 async def got_birthday(update: Update, context: CareContext) -> int | str:
-    text = _text(update)
+    text = message_text(update)
     try:
-        customer = await context.services.customers.set_birthday(_user_id(update), text)
+        customer = await context.services.customers.set_birthday(user_id(update), text)
     except InvalidInput as problem:
-        template = (
-            "profile_future_birthday"
-            if problem.reason == "birthday_future"
-            else "profile_invalid_birthday"
-        )
-        await reply(update, context, template, text=text)
+        await reply_bad_birthday(update, context, problem, text)
         return EDIT_BIRTHDAY
     return await _saved(update, context, customer, "profile.birthday_saved")
 
@@ -225,7 +218,7 @@ async def edit_timed_out(update: object, context: CareContext) -> None:
 
 
 async def unlink_ask(update: Update, context: CareContext) -> None:
-    customer = await context.services.customers.by_telegram(_user_id(update))
+    customer = await context.services.customers.by_telegram(user_id(update))
     if customer is None:
         await _not_linked(update, context)
         return
@@ -242,7 +235,7 @@ async def unlink_ask(update: Update, context: CareContext) -> None:
 
 
 async def unlink_yes(update: Update, context: CareContext) -> None:
-    customer = await context.services.customers.unlink(_user_id(update))
+    customer = await context.services.customers.unlink(user_id(update))
     if customer is None:
         await _not_linked(update, context)
         return
@@ -251,7 +244,7 @@ async def unlink_yes(update: Update, context: CareContext) -> None:
 
 
 async def unlink_no(update: Update, context: CareContext) -> None:
-    if await context.services.customers.by_telegram(_user_id(update)) is None:
+    if await context.services.customers.by_telegram(user_id(update)) is None:
         await _not_linked(update, context)
         return
     await answer_callback(update, context)
@@ -262,7 +255,7 @@ async def unlink_no(update: Update, context: CareContext) -> None:
 
 
 async def stop(update: Update, context: CareContext) -> None:
-    customer = await context.services.customers.stop_all(_user_id(update))
+    customer = await context.services.customers.stop_all(user_id(update))
     template = "consent_stopped" if customer is not None else "consent_stop_unlinked"
     await reply(update, context, template)
 
@@ -272,7 +265,7 @@ async def stop(update: Update, context: CareContext) -> None:
 
 async def my_data(update: Update, context: CareContext) -> None:
     """Everything held about the customer, as a UTF-8 JSON document."""
-    data = await context.services.customers.export(_user_id(update))
+    data = await context.services.customers.export(user_id(update))
     if data is None:
         await ask_to_link(update, context)
         return
@@ -282,11 +275,11 @@ async def my_data(update: Update, context: CareContext) -> None:
     chat = update.effective_chat
     assert chat is not None
     await chat.send_document(payload, filename=filename, caption=caption, parse_mode=ParseMode.HTML)
-    await log_outbound(context, chat.id, _user_id(update), f"{caption}\n[{filename}]")
+    await log_outbound(context, chat.id, user_id(update), f"{caption}\n[{filename}]")
 
 
 async def forget_ask(update: Update, context: CareContext) -> None:
-    if await context.services.customers.by_telegram(_user_id(update)) is None:
+    if await context.services.customers.by_telegram(user_id(update)) is None:
         await reply(update, context, "forget_nothing")
         return
     markup = inline(
@@ -300,17 +293,17 @@ async def forget_ask(update: Update, context: CareContext) -> None:
 
 async def forget_yes(update: Update, context: CareContext) -> None:
     """Erase, confirm, then drop what the bot remembers about the user (user_data)."""
-    user_id = _user_id(update)
-    if not await context.services.customers.forget(user_id):
+    person = user_id(update)
+    if not await context.services.customers.forget(person):
         await _nothing_to_forget(update, context)
         return
     await answer_callback(update, context)
     await edit(update, context, "forget_done")
-    context.application.drop_user_data(user_id)
+    context.application.drop_user_data(person)
 
 
 async def forget_no(update: Update, context: CareContext) -> None:
-    if await context.services.customers.by_telegram(_user_id(update)) is None:
+    if await context.services.customers.by_telegram(user_id(update)) is None:
         await _nothing_to_forget(update, context)
         return
     await answer_callback(update, context)
@@ -323,15 +316,12 @@ async def _nothing_to_forget(update: Update, context: CareContext) -> None:
     await edit(update, context, "forget_nothing")
 
 
-def _text(update: Update) -> str:
-    message = update.effective_message
-    return (message.text or "") if message else ""
-
-
 def conversation(settings: Settings) -> ConversationHandler:
     private = filters.ChatType.PRIVATE
     text = filters.TEXT & ~filters.COMMAND & private
     return conversation_handler(
+        "profile",
+        settings.conversation_timeout_minutes,
         entry_points=[
             CallbackQueryHandler(ask_email, pattern=r"^profile:email$"),
             CallbackQueryHandler(ask_birthday, pattern=r"^profile:birthday$"),
@@ -342,10 +332,6 @@ def conversation(settings: Settings) -> ConversationHandler:
             ConversationHandler.TIMEOUT: [TypeHandler(Update, edit_timed_out)],
         },
         fallbacks=[CommandHandler("cancel", cancel_edit, filters=private)],
-        allow_reentry=True,
-        name="profile",
-        persistent=True,
-        conversation_timeout=settings.conversation_timeout_minutes * 60,
     )
 
 

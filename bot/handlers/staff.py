@@ -24,18 +24,19 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.context import CareContext
 from bot.handlers.common import answer_callback, send
 from bot.handlers.complaints import (
+    label_or,
     post_under_card,
     refresh_card,
     staff_label,
     staff_language,
     tell_customer,
+    tier_label,
 )
 from bot.handlers.surveys import csat_markup
 from care.complaint_stats import ComplaintStatistics
 from care.complaints import Result, StaffAction, Ticket, parse_ticket_code
 from care.reports import CHARTS
 from care.settings import Settings
-from care.sla import tier_or_default
 from care.staff import StaffMember
 from care.text import format_duration, parse_date, to_local
 
@@ -275,12 +276,7 @@ async def tickets_command(update: Update, context: CareContext) -> None:
             "tier": tier_label(context, r.tier),
             "severity": staff_label(context, f"complaint.severity.{r.severity}"),
             "age": format_duration(now - r.created_at, lang),
-            "late": (
-                r.first_response_at is None
-                and r.first_response_due is not None
-                and r.first_response_due < now
-            )
-            or (r.resolution_due is not None and r.resolution_due < now),
+            "late": r.late,
             "customer": r.customer_name,
             "assignee": r.assignee,
         }
@@ -500,19 +496,6 @@ async def report_command(update: Update, context: CareContext) -> None:
     label = services.reports.labels(lang)
     for name, png in pngs.items():
         await context.bot.send_photo(chat.id, png, caption=label(f"report.chart.{name}"))
-
-
-def label_or(context: CareContext, key: str, fallback: str) -> str:
-    """A label in the staff chat's language, or the raw value for words without one."""
-    try:
-        return staff_label(context, key)
-    except KeyError:
-        return fallback
-
-
-def tier_label(context: CareContext, tier: str | None) -> str:
-    tier = tier or tier_or_default(context.services.settings, None)
-    return label_or(context, f"segmentation.tier.{tier}", tier)
 
 
 # --- wiring ----------------------------------------------------------------------------------

@@ -33,7 +33,9 @@ from bot.handlers.common import (
     inline,
     label,
     pass_on,
+    refuse_too_long,
     reply,
+    user_id,
 )
 from bot.handlers.complaints import (
     post_card,
@@ -181,8 +183,9 @@ def comment_handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
         context.user_data.pop(PENDING_COMMENT, None)  # type: ignore[union-attr]
 
     button = CallbackQueryHandler(on_button, pattern=r"^survey:")
-    minutes = settings.conversation_timeout_minutes
     conversation = conversation_handler(
+        "survey",
+        settings.conversation_timeout_minutes,
         entry_points=[button],
         states={
             ANSWERING: [button],
@@ -194,10 +197,6 @@ def comment_handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
             ConversationHandler.TIMEOUT: [TypeHandler(Update, comment_timed_out)],
         },
         fallbacks=[],
-        allow_reentry=True,
-        name="survey",
-        persistent=True,
-        conversation_timeout=minutes * 60 if minutes else None,
     )
     return [conversation]
 
@@ -215,19 +214,12 @@ def _fresh(pending: Any, now: datetime, settings: Settings) -> bool:
 async def _comment(
     update: Update, context: CareContext, survey_id: int, text: str | None
 ) -> str | int | None:
-    user = update.effective_user
-    assert user is not None
-    limit = context.services.settings.max_text_length
-    if text and len(text) > limit:
-        await reply(update, context, "complaint_too_long", length=len(text), limit=limit)
+    if await refuse_too_long(update, context, text, "complaint_too_long"):
         return None
-    step = await context.services.surveys.comment(survey_id, user.id, text)
+    step = await context.services.surveys.comment(survey_id, user_id(update), text)
     context.user_data.pop(PENDING_COMMENT, None)  # type: ignore[union-attr]
-    if step.ok and text and step.low and step.complaint_id is not None:
-        # The comment of an unhappy customer is part of the reopened conversation.
-        relayed = await context.services.complaints.customer_message(user.id, text)
-        if relayed is not None:
-            await post_customer_message(context, relayed.ticket, relayed.message_id, text, None)
+    if step.relay is not None:
+        await post_customer_message(context, step.relay.ticket, step.relay.message_id, text, None)
     await reply(update, context, "survey_done", shop=context.services.settings.shop_name)
     return END
 

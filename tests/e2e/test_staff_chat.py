@@ -174,6 +174,7 @@ async def test_a_bad_delivery_rating_opens_a_ticket_in_the_staff_chat(bot):
     await lan.presses(survey_callback(survey.id, 1), sent)
     card = await bot.sandbox.wait_for(bot.staff_chat, lambda m: "1/5" in m.text)
     assert order.code in card.text and "Khách Lan" in card.text
+    assert "<b>" not in card.text  # the rating's notice is HTML on the card, not escaped text
     assert any(data.startswith("ticket:claim:") for _, data in card.buttons)
     # The conversation is open again: her next words go to staff.
     await lan.next_message()  # the next survey question

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import re
 import time as timer
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -109,6 +109,8 @@ SEGMENT_RULES: tuple[SegmentRule, ...] = (
 )
 SEGMENTS: tuple[str, ...] = tuple(rule.name for rule in SEGMENT_RULES)
 KINDS = ("individual", "organization")
+# Up to this many changed customers are re-scored one by one; more get a full run.
+RECLASSIFY_ONE_BY_ONE = 200
 EXPORT_COLUMNS = (
     "code", "kind", "name", "region", "recency_days", "frequency", "monetary", "r_score",
     "f_score", "m_score", "segment", "segment_in_kind", "tier", "historical_ltv",
@@ -458,6 +460,21 @@ class Segmentation:
         )
 
     # ----------------------------------------------------------------- one customer
+
+    async def reclassify(self, customer_ids: Collection[int]) -> int:
+        """Re-classify the customers whose orders changed (after an import, say).
+
+        A few are re-scored one by one against the last run's boundaries; past
+        ``RECLASSIFY_ONE_BY_ONE`` a full recomputation is cheaper and fairer. Returns how
+        many customers were re-classified.
+        """
+        if not customer_ids:
+            return 0
+        if len(customer_ids) > RECLASSIFY_ONE_BY_ONE:
+            return (await self.recompute()).customers
+        for customer_id in customer_ids:
+            await self.reclassify_customer(customer_id)
+        return len(customer_ids)
 
     async def reclassify_customer(self, customer_id: int) -> Classification | None:
         """Re-score one customer now, against the boundaries of the last full run.

@@ -3,28 +3,27 @@ runs, schedules that survive restarts, and the staff summary when a campaign fin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from telegram import Bot
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.sandbox import SandboxServer
 from care.campaigns import CampaignError, CampaignSpec
-from care.models import Customer, CustomerMetrics, OutboxMessage
+from care.models import Customer, CustomerMetrics
 from care.rendering import TemplateProblem
 from care.services import Services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel
 from scheduler.telegram_channel import TelegramChannel
 from tests.conftest import make_customer
+from tests.helpers import TOKEN, outbox_rows, sandbox
 
-TOKEN = "123456:TEST-token"
+__all__ = ["sandbox"]  # a fixture used below
 PROMOTION = {
     "name": "Tết 2027",
     "audience": {"tiers": ["diamond", "gold"]},
@@ -47,19 +46,6 @@ async def member(services: Services, tier: str | None, **fields: Any) -> Custome
                                             tier=tier, segment="loyal"))
             await uow.commit()
     return who
-
-
-async def rows(services: Services) -> list[OutboxMessage]:
-    async with services.db.uow() as uow:
-        found = list(await uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-        uow.session.expunge_all()
-    return found
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(token=TOKEN) as server:
-        yield server
 
 
 async def test_a_tier_promotion_reaches_exactly_its_tiers_with_their_offers(
@@ -112,7 +98,7 @@ async def test_a_customer_name_is_escaped_in_a_campaign(services: Services) -> N
     await member(services, "gold", telegram_user_id=9100, name="<Lan & Co>")
     await services.care.campaigns.create(CampaignSpec.parse(PROMOTION))
     await services.care.campaigns.start("Tết 2027")
-    [row] = await rows(services)
+    [row] = await outbox_rows(services)
     assert row.body.startswith("Chào &lt;Lan &amp; Co&gt;!")
 
 
@@ -145,7 +131,7 @@ async def test_a_dry_run_counts_the_audience_and_who_is_skipped_why(
     assert report.channels == {"telegram": 1, "email": 1}
     assert report.skipped == {"no_consent": 1, "unreachable": 1}
     assert ("KH-NO", "no_consent") in report.skipped_customers
-    assert await rows(services) == []  # nothing queued
+    assert await outbox_rows(services) == []  # nothing queued
 
 
 async def test_a_third_promotion_in_a_week_is_capped_for_those_who_got_two(
@@ -162,7 +148,7 @@ async def test_a_third_promotion_in_a_week_is_capped_for_those_who_got_two(
     third = await campaigns.create(CampaignSpec.parse({**PROMOTION, "name": "Đợt 3"}))
     await campaigns.start("Đợt 3")
     outcome = {r.customer_id: (r.status, r.skip_reason)
-               for r in await rows(services) if r.campaign_id == third.id}
+               for r in await outbox_rows(services) if r.campaign_id == third.id}
     assert outcome == {busy.id: ("skipped", "frequency_cap"), calm.id: ("pending", None)}
 
 
@@ -173,7 +159,7 @@ async def test_quiet_hours_delay_a_campaign_started_at_night(
     await services.care.campaigns.create(CampaignSpec.parse(PROMOTION))
     clock.now = clock.now.replace(hour=15)  # 22:00 local
     await services.care.campaigns.start("Tết 2027")
-    [row] = await rows(services)
+    [row] = await outbox_rows(services)
     assert row.status == "pending"
     assert row.next_attempt_at == clock.now.replace(hour=1) + timedelta(days=1)  # 08:00
 
@@ -183,7 +169,7 @@ async def test_opted_out_customers_are_skipped(services: Services) -> None:
                  consent_email=False)
     await services.care.campaigns.create(CampaignSpec.parse(PROMOTION))
     await services.care.campaigns.start("Tết 2027")
-    [row] = await rows(services)
+    [row] = await outbox_rows(services)
     assert (row.status, row.skip_reason) == ("skipped", "no_consent")
 
 
@@ -197,7 +183,7 @@ async def test_a_scheduled_campaign_starts_once_when_due(services: Services, clo
     assert await campaigns.start_due() == 1
     assert await campaigns.start_due() == 0
     assert (await campaigns.get("Tết 2027")).status == "running"
-    assert len(await rows(services)) == 1
+    assert len(await outbox_rows(services)) == 1
 
 
 async def test_a_finished_campaign_sends_its_summary_to_the_staff_chat(

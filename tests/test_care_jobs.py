@@ -14,7 +14,6 @@ from bot.sandbox import SandboxServer
 from care.models import (
     ClassificationChange,
     CustomerMetrics,
-    OutboxMessage,
     Product,
     Survey,
 )
@@ -23,19 +22,14 @@ from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel
 from scheduler.telegram_channel import TelegramChannel
 from tests.conftest import make_customer, make_order
+from tests.helpers import TOKEN, outbox_rows, sandbox
 
-TOKEN = "123456:TEST-token"
+__all__ = ["sandbox"]  # a fixture used below
 
 
 def local(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
     """A Ho Chi Minh City wall-clock time as the UTC the clock holds."""
     return datetime(year, month, day, hour, minute, tzinfo=UTC) - timedelta(hours=7)
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(token=TOKEN) as server:
-        yield server
 
 
 @pytest.fixture
@@ -46,19 +40,6 @@ async def dispatcher(services: Services, sandbox: SandboxServer) -> AsyncIterato
             telegram=TelegramChannel(bot, messages_per_second=28.0),
             email=EmlDirectoryChannel(services.settings.outbox_dir),
         )
-
-
-async def rows(services: Services, prefix: str = "") -> list[OutboxMessage]:
-    async with services.db.uow() as uow:
-        found = list(
-            await uow.session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.idempotency_key.startswith(prefix))
-                .order_by(OutboxMessage.id)
-            )
-        )
-        uow.session.expunge_all()
-    return found
 
 
 # --- thank-you and survey after delivery ------------------------------------------------------
@@ -82,7 +63,7 @@ async def test_a_thank_you_goes_out_a_set_time_after_delivery(
     [message] = sandbox.sent(8001)
     assert "Cảm ơn Lan đã mua sắm" in message.text and "DH-THANKS" in message.text
     assert "1.250.000 ₫" in message.text
-    [row] = await rows(services, "thanks:")
+    [row] = await outbox_rows(services, "thanks:")
     assert (row.idempotency_key, row.status) == (f"thanks:{order.id}", "sent")
 
 
@@ -90,7 +71,7 @@ async def test_old_deliveries_from_an_import_get_no_thank_you(services: Services
     lan = await make_customer(services, telegram_user_id=8002)
     await make_order(services, lan)  # delivered eight days ago
     assert (await services.care.thank_deliveries()).queued == 0
-    assert await rows(services) == []
+    assert await outbox_rows(services) == []
 
 
 async def test_a_thank_you_in_the_night_waits_for_the_morning(
@@ -100,7 +81,7 @@ async def test_a_thank_you_in_the_night_waits_for_the_morning(
     clock.now = local(2026, 11, 23, 22, 30)
     await make_order(services, lan, delivered_at=clock() - timedelta(hours=2, minutes=5))
     await services.care.thank_deliveries()
-    [row] = await rows(services, "thanks:")
+    [row] = await outbox_rows(services, "thanks:")
     assert row.next_attempt_at == local(2026, 11, 24, 8, 0)
 
 
@@ -123,7 +104,7 @@ async def test_the_survey_invitation_creates_a_survey_with_csat_buttons(
     assert [data for _, data in message.buttons] == [
         f"survey:{survey.id}:csat:{n}" for n in range(1, 6)
     ]
-    [row] = await rows(services, "survey:")
+    [row] = await outbox_rows(services, "survey:")
     assert row.idempotency_key == f"survey:delivery:{order.id}"
 
 
@@ -160,7 +141,7 @@ async def test_a_birthday_greeting_on_the_day_from_nine_and_only_once(
 
     clock.now = local(2027, 12, 5, 9, 0)
     assert (await care.greet_birthdays()).queued == 1  # next year again
-    keys = [row.idempotency_key for row in await rows(services, "birthday:")]
+    keys = [row.idempotency_key for row in await outbox_rows(services, "birthday:")]
     assert keys == [f"birthday:{lan.id}:2026", f"birthday:{lan.id}:2027"]
 
 
@@ -174,7 +155,7 @@ async def test_an_organization_is_greeted_on_its_founding_day(
     )
     clock.now = local(2027, 3, 15, 9, 30)
     await services.care.greet_birthdays()
-    [row] = await rows(services)
+    [row] = await outbox_rows(services)
     assert row.idempotency_key == f"founding:{company.id}:2027"
     assert row.channel == "email"
     assert row.subject == "Chúc mừng ngày thành lập Công ty TNHH Ánh Dương"
@@ -203,7 +184,7 @@ async def test_an_erased_customer_is_not_greeted(services: Services, clock: Any)
                         birthday=date(1990, 12, 5), erased_at=clock())
     clock.now = local(2026, 12, 5, 9)
     assert (await services.care.greet_birthdays()).queued == 0
-    assert await rows(services) == []
+    assert await outbox_rows(services) == []
 
 
 # --- holidays ----------------------------------------------------------------------------------
@@ -219,7 +200,7 @@ async def test_tet_greetings_go_out_on_tet(services: Services, clock: Any, tet: 
     clock.now = local(tet.year, tet.month, tet.day, 9)
     assert (await services.care.greet_holidays()).queued == 1
     assert (await services.care.greet_holidays()).queued == 0
-    [row] = await rows(services)
+    [row] = await outbox_rows(services)
     assert row.idempotency_key.startswith(f"holiday:tet:{tet.year}:")
     assert f"Chúc mừng năm mới Xuân {tet.year}" in row.body
 
@@ -247,7 +228,7 @@ async def test_english_readers_get_english_greetings(services: Services, clock: 
                         language="en", name="Jane")
     clock.now = local(2027, 9, 15, 9)
     await services.care.greet_holidays()
-    [row] = await rows(services)
+    [row] = await outbox_rows(services)
     assert "Happy Mid-Autumn Festival" in row.body and "Jane" in row.body
 
 
@@ -264,7 +245,7 @@ async def test_the_monthly_newsletter_lists_what_is_new(services: Services, cloc
         await uow.commit()
     assert (await services.care.send_newsletter()).queued == 1
     assert (await services.care.send_newsletter()).queued == 0
-    [row] = await rows(services, "newsletter:2026-12:")
+    [row] = await outbox_rows(services, "newsletter:2026-12:")
     assert "Ấm trà Bát Tràng" in row.body and "450.000 ₫" in row.body
     clock.now = local(2026, 12, 2, 9, 30)
     assert (await services.care.send_newsletter()).note == "not newsletter day"
@@ -284,5 +265,5 @@ async def test_win_back_when_a_customer_becomes_at_risk(services: Services, cloc
         await uow.commit()
     assert (await services.care.win_back()).queued == 1  # the other one is loyal again
     assert (await services.care.win_back()).queued == 0
-    [row] = await rows(services, "winback:")
+    [row] = await outbox_rows(services, "winback:")
     assert row.customer_id == slipping.id and "Lâu rồi không gặp" in row.body

@@ -15,30 +15,28 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 from telegram import Bot
 
 from bot.sandbox import SandboxServer
 from care.campaigns import CampaignSpec
 from care.db import Database
-from care.models import OutboxMessage, OutboxStatus
+from care.models import OutboxStatus
 from care.services import Services, build_services
 from care.settings import Settings
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel, SmtpChannel
 from scheduler.telegram_channel import TelegramChannel
 from tests.conftest import make_customer
-from tests.test_email_channel import SmtpRecorder, smtp_server, smtp_settings
+from tests.helpers import TOKEN, SmtpRecorder, outbox_rows, sandbox, smtp_server, smtp_settings
 
-__all__ = ["smtp_server"]  # a fixture used below
+__all__ = ["sandbox", "smtp_server"]  # fixtures used below
 
-TOKEN = "123456:TEST-token"
 ROOT = Path(__file__).resolve().parent.parent
 CUSTOMERS = 40
 KILL_AFTER = 15
@@ -53,19 +51,6 @@ def campaign(channel: str) -> CampaignSpec:
             "subject": {"vi": "Ưu đãi"},
         }
     )
-
-
-async def outbox(services: Services) -> list[OutboxMessage]:
-    async with services.db.uow() as uow:
-        rows = list(await uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-        uow.session.expunge_all()
-    return rows
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    async with SandboxServer(token=TOKEN) as server:
-        yield server
 
 
 async def current_schema(services: Services) -> str:
@@ -116,7 +101,7 @@ async def test_a_killed_telegram_dispatcher_sends_each_message_once_after_restar
     per_chat = Counter(message.chat_id for message in sandbox.sent())
     assert sorted(per_chat) == chats
     assert set(per_chat.values()) == {1}, "a customer got the promotion twice"
-    statuses = Counter(row.status for row in await outbox(services))
+    statuses = Counter(row.status for row in await outbox_rows(services))
     assert statuses["sent"] + statuses[OutboxStatus.UNCERTAIN] == CUSTOMERS
     assert statuses[OutboxStatus.UNCERTAIN] <= 1  # at most the one in flight when it died
 
@@ -160,7 +145,7 @@ async def test_a_dispatcher_cancelled_between_smtp_accept_and_commit_never_resen
     per_address = Counter(str(message["To"]) for message in server.messages)
     assert sorted(per_address) == sorted(addresses)
     assert set(per_address.values()) == {1}, "an e-mail was sent twice"
-    rows = await outbox(services)
+    rows = await outbox_rows(services)
     assert Counter(row.status for row in rows) == {"sent": CUSTOMERS - 1, OutboxStatus.UNCERTAIN: 1}
 
 

@@ -75,6 +75,15 @@ async def queue(
         await uow.commit()
 
 
+async def blocked_customer(
+    services: Services, sandbox: SandboxServer, user_id: int, email: str, **consents: bool
+) -> Customer:
+    """A customer with an e-mail address who has blocked the bot on Telegram."""
+    sandbox.add_user(user_id, email.split("@")[0].title())
+    sandbox.block(user_id)
+    return await make_customer(services, telegram_user_id=user_id, email=email, **consents)
+
+
 async def customer_now(services: Services, customer_id: int) -> Customer:
     async with services.db.uow() as uow:
         found = await uow.session.get(Customer, customer_id)
@@ -122,14 +131,8 @@ async def test_a_blocked_user_gets_the_message_by_email(
     smtp_server: tuple[SmtpRecorder, int],
 ) -> None:
     server, port = smtp_server
-    sandbox.add_user(7002, "Minh")
-    sandbox.block(7002)
-    minh = await make_customer(
-        services,
-        telegram_user_id=7002,
-        consent_telegram=True,
-        consent_email=True,
-        email="minh@example.com",
+    minh = await blocked_customer(
+        services, sandbox, 7002, "minh@example.com", consent_telegram=True, consent_email=True
     )
     await queue(services, minh, "promo:1", body="Ưu đãi <b>20%</b> cho bạn")
     dispatcher = dispatcher_for(services, bot, port)
@@ -154,14 +157,8 @@ async def test_no_email_fallback_for_marketing_without_email_consent(
     smtp_server: tuple[SmtpRecorder, int],
 ) -> None:
     server, port = smtp_server
-    sandbox.add_user(7003, "Hoa")
-    sandbox.block(7003)
-    hoa = await make_customer(
-        services,
-        telegram_user_id=7003,
-        consent_telegram=True,
-        consent_email=False,
-        email="hoa@example.com",
+    hoa = await blocked_customer(
+        services, sandbox, 7003, "hoa@example.com", consent_telegram=True, consent_email=False
     )
     await queue(services, hoa, "promo:1")
     dispatcher = dispatcher_for(services, bot, port)
@@ -179,14 +176,8 @@ async def test_a_transactional_message_falls_back_to_email_without_consent(
     smtp_server: tuple[SmtpRecorder, int],
 ) -> None:
     server, port = smtp_server
-    sandbox.add_user(7004, "Tuấn")
-    sandbox.block(7004)
-    tuan = await make_customer(
-        services,
-        telegram_user_id=7004,
-        consent_telegram=False,
-        consent_email=False,
-        email="tuan@example.com",
+    tuan = await blocked_customer(
+        services, sandbox, 7004, "tuan@example.com", consent_telegram=False, consent_email=False
     )
     await queue(services, tuan, "thanks:1", category=MessageCategory.TRANSACTIONAL)
     dispatcher = dispatcher_for(services, bot, port)

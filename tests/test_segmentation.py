@@ -24,7 +24,7 @@ from care.segmentation import (
 )
 from care.services import Services, build_services
 from care.settings import Settings
-from tests.conftest import make_customer, make_order
+from tests.conftest import database_env, make_customer, make_order
 
 # name: (days since the last order, number of orders) -> expected (R, F, segment).
 # Ten buyers, so each quintile holds two of them; recency and frequency are all distinct.
@@ -49,13 +49,23 @@ async def metrics(services: Services) -> dict[int, CustomerMetrics]:
         return {m.customer_id: m for m in rows}
 
 
-async def buy(services: Services, customer: Customer, *, last_days_ago: int, orders: int,
-              amount: int = 1_000_000, margin: int = 200_000) -> None:
+async def buy(
+    services: Services,
+    customer: Customer,
+    *,
+    last_days_ago: int,
+    orders: int,
+    amount: int = 1_000_000,
+    margin: int = 200_000,
+) -> None:
     now = services.clock()
     for k in range(orders):
         await make_order(
-            services, customer, placed_at=now - timedelta(days=last_days_ago + 3 * k),
-            amount=amount, margin=margin,
+            services,
+            customer,
+            placed_at=now - timedelta(days=last_days_ago + 3 * k),
+            amount=amount,
+            margin=margin,
         )
 
 
@@ -77,8 +87,13 @@ async def test_rfm_scores_and_segments_on_a_hand_made_fixture(services: Services
         await buy(services, customers[name], last_days_ago=days, orders=orders)
     # noise that must not count: a cancelled order and an inquiry for B
     now = services.clock()
-    await make_order(services, customers["B"], placed_at=now - timedelta(days=1),
-                     status="cancelled", amount=90_000_000)
+    await make_order(
+        services,
+        customers["B"],
+        placed_at=now - timedelta(days=1),
+        status="cancelled",
+        amount=90_000_000,
+    )
     await make_order(services, customers["B"], placed_at=now, kind="inquiry", status="open")
     prospect = await make_customer(services, name="Chỉ hỏi giá")
     await make_order(services, prospect, placed_at=now, kind="inquiry", status="open")
@@ -96,8 +111,14 @@ async def test_rfm_scores_and_segments_on_a_hand_made_fixture(services: Services
     assert never.tier == "member"
     assert summary.buyers == 10 and summary.customers == 11
     assert summary.segments == {
-        "champions": 1, "loyal": 3, "new": 1, "potential": 1, "cant_lose": 1,
-        "at_risk": 1, "hibernating": 1, "lost": 1,
+        "champions": 1,
+        "loyal": 3,
+        "new": 1,
+        "potential": 1,
+        "cant_lose": 1,
+        "at_risk": 1,
+        "hibernating": 1,
+        "lost": 1,
     }
 
 
@@ -183,8 +204,9 @@ async def test_as_of_ignores_later_orders(services: Services) -> None:
     await make_order(services, lan, placed_at=datetime(2026, 6, 1, 3, tzinfo=UTC), amount=1_000)
     await make_order(services, lan, placed_at=datetime(2026, 6, 30, 16, tzinfo=UTC), amount=2_000)
     # 30/06 17:30 UTC is already 01/07 in Ho Chi Minh City: after an as-of of 30/06
-    await make_order(services, lan, placed_at=datetime(2026, 6, 30, 17, 30, tzinfo=UTC),
-                     amount=4_000)
+    await make_order(
+        services, lan, placed_at=datetime(2026, 6, 30, 17, 30, tzinfo=UTC), amount=4_000
+    )
     await make_order(services, lan, placed_at=datetime(2026, 10, 1, 3, tzinfo=UTC), amount=8_000)
     summary = await services.segmentation.recompute(as_of=date(2026, 6, 30))
     m = (await metrics(services))[lan.id]
@@ -213,8 +235,7 @@ async def test_reclassify_customer_uses_the_last_run_and_records_the_change(
     await services.segmentation.recompute()
 
     riser = small[0]
-    await make_order(services, riser, placed_at=services.clock(), margin=900_000,
-                     amount=3_000_000)
+    await make_order(services, riser, placed_at=services.clock(), margin=900_000, amount=3_000_000)
     result = await services.segmentation.reclassify_customer(riser.id)
     assert result is not None
     assert result.tier == "diamond"
@@ -272,11 +293,17 @@ async def insert_history(services: Services, customers: int, seed: int = 3) -> l
             for _ in range(visits):
                 n += 1
                 amount = rnd.randint(200, 3000) * 1000
-                uow.session.add(Order(
-                    code=f"BULK-O{n:06d}", customer_id=person.id, kind="order",
-                    status="delivered", placed_at=now - timedelta(days=rnd.randint(0, start)),
-                    amount=amount, margin=amount // 4,
-                ))
+                uow.session.add(
+                    Order(
+                        code=f"BULK-O{n:06d}",
+                        customer_id=person.id,
+                        kind="order",
+                        status="delivered",
+                        placed_at=now - timedelta(days=rnd.randint(0, start)),
+                        amount=amount,
+                        margin=amount // 4,
+                    )
+                )
         await uow.commit()
         return [p.id for p in people]
 
@@ -358,3 +385,35 @@ def test_the_cli_segments_and_exports(cli_env: Path) -> None:
     assert bad.exit_code == 1 and "not a date" in bad.output
     wrong = runner.invoke(cli, ["export", "customers", "out.pdf"])
     assert wrong.exit_code == 1 and ".csv or .xlsx" in wrong.output
+
+
+async def test_an_imported_order_reclassifies_its_customer_at_once(
+    services: Services, tmp_path: Path
+) -> None:
+    lan = await make_customer(services, code="KH-LAN")
+    for n in range(6):
+        other = await make_customer(services)
+        await make_order(services, other, amount=1_000_000 * (n + 1), margin=100_000 * (n + 1))
+    await make_order(services, lan, amount=500_000, margin=50_000)
+    await services.segmentation.recompute()
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "code,customer_code,kind,status,placed_at,delivered_at,amount,margin\n"
+        "DH-NEW-1,KH-LAN,order,delivered,2026-11-20,2026-11-21,90000000,30000000\n",
+        encoding="utf-8",
+    )
+
+    result = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["import", "orders", str(orders)],
+        env={**database_env(services.settings), "COLUMNS": "200"},
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "1 customers re-classified" in result.output
+    async with services.db.uow() as uow:
+        metrics = await uow.session.get(CustomerMetrics, lan.id)
+        assert metrics.frequency == 2
+        assert metrics.monetary == 90_500_000
+        assert metrics.tier == services.settings.tier_names[0]

@@ -4,13 +4,13 @@ import itertools
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from care.complaints import Draft
-from care.models import Complaint, CustomerMetrics, OutboxMessage
+from care.models import Complaint, CustomerMetrics
 from care.sla import check_deadlines, targets
 from care.text import format_duration
 from tests.conftest import make_customer
+from tests.helpers import outbox_rows
 
 
 @pytest.mark.parametrize(
@@ -65,13 +65,6 @@ async def _ticket(services, *, tier=None, severity="medium"):
     )
 
 
-async def _reminders(services):
-    async with services.db.uow() as uow:
-        rows = list(await uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-        uow.session.expunge_all()
-        return rows
-
-
 async def test_an_unclaimed_ticket_past_its_first_response_target_is_reminded_once(services, clock):
     ticket = await _ticket(services, tier="gold")  # gold, medium: 1 hour
     clock.advance(minutes=59)
@@ -83,7 +76,7 @@ async def test_an_unclaimed_ticket_past_its_first_response_target_is_reminded_on
         (ticket.code, "first", f"breach:first:{ticket.id}")
     ]
     assert second == []
-    rows = await _reminders(services)
+    rows = await outbox_rows(services)
     assert len(rows) == 1
     assert rows[0].recipient == str(services.settings.staff_chat_id)
     assert rows[0].status == "pending"
@@ -104,7 +97,7 @@ async def test_a_claimed_ticket_is_not_late_for_first_response_but_can_be_for_re
     breaches = await check_deadlines(services)
     assert [b.kind for b in breaches] == ["resolution"]
     assert await check_deadlines(services) == []
-    rows = await _reminders(services)
+    rows = await outbox_rows(services)
     assert [r.idempotency_key for r in rows] == [f"breach:resolution:{ticket.id}"]
     assert "Minh" in rows[0].body
 
@@ -115,7 +108,7 @@ async def test_a_ticket_past_both_targets_gets_two_reminders_and_no_more(service
     breaches = await check_deadlines(services)
     assert sorted(b.kind for b in breaches) == ["first", "resolution"]
     await check_deadlines(services)
-    keys = sorted(r.idempotency_key for r in await _reminders(services))
+    keys = sorted(r.idempotency_key for r in await outbox_rows(services))
     assert keys == [f"breach:first:{ticket.id}", f"breach:resolution:{ticket.id}"]
 
 
@@ -125,7 +118,7 @@ async def test_a_resolved_ticket_is_never_reminded(services, clock):
     await services.complaints.resolve(ticket.id, 7001, "Đã giao lại hàng")
     clock.advance(days=30)
     assert await check_deadlines(services) == []
-    assert await _reminders(services) == []
+    assert await outbox_rows(services) == []
 
 
 async def test_a_reopened_ticket_gets_a_new_deadline_and_its_own_reminder(services, clock):
@@ -143,4 +136,4 @@ async def test_a_reopened_ticket_gets_a_new_deadline_and_its_own_reminder(servic
     again = await check_deadlines(services)
     assert [b.kind for b in again] == ["resolution"]
     assert again[0].key.startswith(f"breach:resolution:{ticket.id}:")
-    assert len(await _reminders(services)) == 2
+    assert len(await outbox_rows(services)) == 2

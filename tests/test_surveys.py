@@ -140,6 +140,19 @@ async def test_a_low_rating_of_a_resolved_ticket_reopens_it_with_its_owner(servi
     assert reopened.resolution_due == clock.now + (ticket.resolution_due - ticket.created_at)
 
 
+@pytest.mark.parametrize(("score", "on_ticket"), [(1, True), (5, False)])
+async def test_only_an_unhappy_customers_comment_goes_on_the_ticket(services, score, on_ticket):
+    lan, ticket, survey_id = await resolved_ticket(services)
+    me = lan.telegram_user_id
+    for question, value in (("csat", score), ("skip_servqual", None), ("skip_nps", None)):
+        await services.surveys.answer(survey_id, me, question, value)
+    step = await services.surveys.comment(survey_id, me, "Hàng vẫn chưa tới")
+    assert step.ok and (step.relay is not None) == on_ticket
+    history = (await services.complaints.ticket(ticket.id, history=True)).history
+    said = [(h.author, h.text) for h in history]
+    assert (("customer", "Hàng vẫn chưa tới") in said) == on_ticket
+
+
 async def test_a_good_rating_of_a_resolved_ticket_leaves_it_resolved(services):
     lan, ticket, survey_id = await resolved_ticket(services)
     step = await services.surveys.answer(survey_id, lan.telegram_user_id, "csat", 3)

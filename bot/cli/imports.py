@@ -35,15 +35,16 @@ def orders(file: Path = FILE) -> None:
     """Create or update orders and inquiries of customers already imported."""
 
     async def body(services: Services) -> ImportReport:
-        return await import_orders(services.db, file, timezone=services.settings.timezone)
+        report = await import_orders(services.db, file, timezone=services.settings.timezone)
+        if not report.errors:
+            # New transactions re-classify their customers at once, not the next night.
+            await services.segmentation.reclassify(report.customer_ids)
+        return report
 
     report = _run(body)
     _show(file, report, "orders")
     if report.customer_ids:
-        console.print(
-            f"{len(report.customer_ids)} customers have new transactions: "
-            "their classification is refreshed by the next segmentation run."
-        )
+        console.print(f"{len(report.customer_ids)} customers re-classified")
 
 
 def _run(body: Callable[[Services], Awaitable[ImportReport]]) -> ImportReport:

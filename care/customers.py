@@ -679,10 +679,9 @@ async def _erase(
         update(PolicyGrant).where(PolicyGrant.customer_id == customer_id).values(note=None)
     )
     await session.execute(update(Order).where(Order.customer_id == customer_id).values(notes=None))
+    # An unanswered question is a message text like any other: it goes too.
     await session.execute(
-        update(UnansweredQuestion)
-        .where(UnansweredQuestion.customer_id == customer_id)
-        .values(customer_id=None)
+        delete(UnansweredQuestion).where(UnansweredQuestion.customer_id == customer_id)
     )
     await session.execute(delete(LinkCode).where(LinkCode.customer_id == customer_id))
     await session.execute(delete(LinkCode).where(LinkCode.telegram_user_id == telegram_user_id))

@@ -290,6 +290,27 @@ async def test_open_tickets_come_top_tier_first_then_severity_then_age(services,
     assert rows[1].assignee == "Minh" and rows[0].assignee is None
 
 
+async def test_an_open_ticket_is_late_past_its_first_response_or_resolution_target(
+    services, clock
+):
+    lan = await linked(services, tier="gold", name="Lan")
+    ticket = await file(services, lan)
+    await services.staff.add(7001, "Minh")
+
+    async def late() -> bool:
+        [row] = await services.complaints.open_tickets()
+        return row.late
+
+    clock.now = ticket.first_response_due
+    assert not await late()
+    clock.advance(minutes=1)
+    assert await late()
+    await services.complaints.claim(ticket.id, 7001)  # answered: only the resolution counts
+    assert not await late()
+    clock.now = ticket.resolution_due + timedelta(minutes=1)
+    assert await late()
+
+
 async def test_the_requester_is_the_linked_customer_with_their_tier(services):
     lan = await linked(services, tier="gold", name="Lan")
     requester = await services.complaints.requester(lan.telegram_user_id)

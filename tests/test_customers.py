@@ -28,6 +28,7 @@ from care.models import (
     OutboxMessage,
     PolicyGrant,
     Survey,
+    UnansweredQuestion,
 )
 from care.services import Services
 from tests.conftest import Clock, make_customer, make_order
@@ -459,6 +460,8 @@ async def test_forgetting_erases_personal_data_and_keeps_order_totals(services, 
     async with services.db.uow() as uow:
         uow.session.add(LinkCode(customer_id=lan.id, telegram_user_id=TG, code_hash="x$y",
                                  expires_at=clock.now + timedelta(minutes=5)))
+        uow.session.add(UnansweredQuestion(customer_id=lan.id, text="Chị Lan ở Hàng Bạc hỏi",
+                                           folded="chi lan o hang bac hoi"))
         await uow.commit()
 
     assert await services.customers.forget(TG)
@@ -474,6 +477,7 @@ async def test_forgetting_erases_personal_data_and_keeps_order_totals(services, 
     assert [c.description for c in await rows(services, Complaint)] == [None]
     assert [s.comment for s in await rows(services, Survey)] == [None]
     assert await rows(services, LinkCode) == []
+    assert await rows(services, UnansweredQuestion) == []
     (kept,) = await rows(services, Order)
     assert (kept.code, kept.amount, kept.customer_id, kept.notes) == (
         order.code, 1_250_000, lan.id, None

@@ -413,6 +413,12 @@ class CustomerService:
                 left = limit - link.attempts
                 return CodeResult(CodeOutcome.WRONG if left > 0 else CodeOutcome.EXHAUSTED, left)
             link.used_at = now
+            # The code is spent: the e-mail that carried it keeps no copy in the outbox.
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.idempotency_key == f"linkcode:{link.id}")
+                .values(body="", body_html=None)
+            )
             customer = await session.get(Customer, link.customer_id)
             if customer is None or customer.erased_at is not None:
                 await uow.commit()

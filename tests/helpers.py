@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from bot.sandbox import SandboxServer
-from care.models import OutboxMessage
+from care.models import Customer, CustomerMetrics, OutboxMessage
 from care.services import Services
 from care.settings import Settings
 
@@ -32,6 +32,15 @@ async def sandbox() -> AsyncIterator[SandboxServer]:
     """The sandbox Telegram Bot API server, for a Bot made with ``TOKEN``."""
     async with SandboxServer(token=TOKEN) as server:
         yield server
+
+
+async def add_metrics(services: Services, customer: Customer, **fields: Any) -> None:
+    """Give a customer the segmentation the tests need (tier, segment, lifetime value),
+    as of today unless ``as_of`` says otherwise."""
+    fields.setdefault("as_of", services.clock().date())
+    async with services.db.uow() as uow:
+        uow.session.add(CustomerMetrics(customer_id=customer.id, **fields))
+        await uow.commit()
 
 
 async def outbox_rows(services: Services, prefix: str = "") -> list[OutboxMessage]:

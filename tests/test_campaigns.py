@@ -14,16 +14,17 @@ from typer.testing import CliRunner
 from bot.cli import app as cli
 from bot.sandbox import SandboxServer
 from care.campaigns import CampaignError, CampaignSpec
-from care.models import Customer, CustomerMetrics
+from care.models import Customer
 from care.rendering import TemplateProblem
 from care.services import Services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel
 from scheduler.telegram_channel import TelegramChannel
 from tests.conftest import make_customer
-from tests.helpers import TOKEN, outbox_rows, sandbox
+from tests.helpers import TOKEN, add_metrics, outbox_rows, sandbox
 
 __all__ = ["sandbox"]  # a fixture used below
+
 PROMOTION = {
     "name": "Tết 2027",
     "audience": {"tiers": ["diamond", "gold"]},
@@ -41,10 +42,7 @@ async def member(services: Services, tier: str | None, **fields: Any) -> Custome
     fields.setdefault("consent_telegram", True)
     who = await make_customer(services, **fields)
     if tier is not None:
-        async with services.db.uow() as uow:
-            uow.session.add(CustomerMetrics(customer_id=who.id, as_of=services.clock().date(),
-                                            tier=tier, segment="loyal"))
-            await uow.commit()
+        await add_metrics(services, who, tier=tier, segment="loyal")
     return who
 
 

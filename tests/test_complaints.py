@@ -14,8 +14,9 @@ from care.complaints import (
     parse_ticket_code,
     ticket_code,
 )
-from care.models import CustomerMetrics, PolicyGrant, Survey
+from care.models import PolicyGrant, Survey
 from tests.conftest import make_customer, make_order
+from tests.helpers import add_metrics
 
 _ids = itertools.count(8001)
 
@@ -23,14 +24,7 @@ _ids = itertools.count(8001)
 async def linked(services, *, tier=None, ltv=0, **fields):
     customer = await make_customer(services, telegram_user_id=next(_ids), **fields)
     if tier:
-        async with services.db.uow() as uow:
-            uow.session.add(
-                CustomerMetrics(
-                    customer_id=customer.id, as_of=services.clock().date(), tier=tier,
-                    historical_ltv=ltv,
-                )
-            )
-            await uow.commit()
+        await add_metrics(services, customer, tier=tier, historical_ltv=ltv)
     return customer
 
 

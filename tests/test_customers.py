@@ -207,14 +207,17 @@ async def test_a_code_is_emailed_to_the_address_on_file_and_only_its_hash_is_kep
 async def test_the_right_code_links_the_account(services):
     lan = await make_customer(services, code="KH-0042")
     await services.customers.request_link_code(TG, "KH-0042")
+    code = await sent_code(services, lan)
 
-    result = await services.customers.verify_link_code(TG, await sent_code(services, lan))
+    result = await services.customers.verify_link_code(TG, code)
 
     assert result.outcome == CodeOutcome.LINKED
     assert (await fresh(services, lan.id)).telegram_user_id == TG
     (link,) = await rows(services, LinkCode)
     assert link.used_at is not None
-    again = await services.customers.verify_link_code(TG, await sent_code(services, lan))
+    (email,) = await rows(services, OutboxMessage)
+    assert code not in email.body, "a spent code stays in the outbox"
+    again = await services.customers.verify_link_code(TG, code)
     assert again.outcome == CodeOutcome.ALREADY
 
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 
 from care.complaints import Draft
-from care.models import Complaint, CustomerMetrics
+from care.models import Complaint
 from care.sla import check_deadlines, targets
 from care.text import format_duration
 from tests.conftest import make_customer
-from tests.helpers import outbox_rows
+from tests.helpers import add_metrics, outbox_rows
 
 
 @pytest.mark.parametrize(
@@ -55,11 +55,7 @@ _telegram_ids = itertools.count(9101)
 async def _ticket(services, *, tier=None, severity="medium"):
     customer = await make_customer(services, telegram_user_id=next(_telegram_ids))
     if tier:
-        async with services.db.uow() as uow:
-            uow.session.add(
-                CustomerMetrics(customer_id=customer.id, as_of=services.clock().date(), tier=tier)
-            )
-            await uow.commit()
+        await add_metrics(services, customer, tier=tier)
     return await services.complaints.file(
         customer.telegram_user_id, Draft("delivery", severity, "Giao trễ ba ngày")
     )

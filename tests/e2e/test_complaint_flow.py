@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from care.models import CustomerMetrics
 from tests.conftest import make_customer, make_order
+from tests.helpers import add_metrics
 
 pytestmark = pytest.mark.e2e
 
@@ -28,10 +28,8 @@ async def staff_says(bot, text_part):
 async def test_the_whole_path_from_intake_to_a_low_rating(bot):
     lan, customer = await linked_customer(bot)
     order = await make_order(bot.services, customer)
-    async with bot.services.db.uow() as uow:
-        uow.session.add(CustomerMetrics(customer_id=customer.id, as_of=date(2026, 11, 1),
-                                        tier="gold", segment="loyal", historical_ltv=18_500_000))
-        await uow.commit()
+    await add_metrics(bot.services, customer, as_of=date(2026, 11, 1), tier="gold",
+                      segment="loyal", historical_ltv=18_500_000)
     await bot.services.policies.grant(customer.id, "free_shipping", value=30_000)
     minh = await bot.staff_member("Minh")
     tuan = await bot.staff_member("Tuấn", registered=False)

@@ -5,12 +5,13 @@ from sqlalchemy import select
 from telegram.constants import ParseMode
 
 from bot.handlers.surveys import csat_markup
-from care.models import CustomerMetrics, Survey
+from care.models import Survey
 from care.programme import survey_callback
 from care.reports import CHARTS
 from care.sla import check_deadlines
 from scheduler.dispatcher import Dispatcher
 from tests.conftest import make_customer, make_order
+from tests.helpers import add_metrics
 
 pytestmark = pytest.mark.e2e
 
@@ -22,10 +23,7 @@ async def filed_ticket(bot, first_name="Lan", *, category="delivery", severity="
     customer = await make_customer(bot.services, name=f"Khách {first_name}",
                                    telegram_user_id=person.id)
     if tier:
-        async with bot.services.db.uow() as uow:
-            uow.session.add(CustomerMetrics(customer_id=customer.id,
-                                            as_of=bot.services.clock().date(), tier=tier))
-            await uow.commit()
+        await add_metrics(bot.services, customer, tier=tier)
     await person.says("/complaint")
     await person.presses(f"complaint:cat:{category}")
     await person.says(text)
@@ -250,10 +248,7 @@ async def test_customer_shows_the_card_and_asks_which_one_when_several_match(bot
     lan = await make_customer(bot.services, name="Nguyễn Thị Lan", phone="+84912000111")
     await make_customer(bot.services, name="Trần Thị Lan")
     await make_order(bot.services, lan)
-    async with bot.services.db.uow() as uow:
-        uow.session.add(CustomerMetrics(customer_id=lan.id, as_of=bot.services.clock().date(),
-                                        tier="gold", segment="loyal", historical_ltv=9_000_000))
-        await uow.commit()
+    await add_metrics(bot.services, lan, tier="gold", segment="loyal", historical_ltv=9_000_000)
     await minh.says_in(bot.staff_chat, "/customer 0912000111")
     card = await bot.sandbox.wait_for(bot.staff_chat, lambda m: "Nguyễn Thị Lan" in m.text)
     assert lan.code in card.text and "Vàng" in card.text and "9.000.000 ₫" in card.text

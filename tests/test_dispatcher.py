@@ -17,7 +17,7 @@ from care.models import Customer, Interaction, MessageCategory, OutboxMessage, O
 from care.outbox import Message
 from care.services import Services
 from scheduler.dispatcher import Dispatcher
-from scheduler.email_channel import SmtpChannel
+from scheduler.email_channel import EmlDirectoryChannel, SmtpChannel
 from scheduler.telegram_channel import TelegramChannel, TokenBucket
 from tests.conftest import make_customer
 from tests.helpers import (
@@ -39,15 +39,23 @@ async def bot(sandbox: SandboxServer) -> AsyncIterator[Bot]:
         yield real_bot
 
 
+@pytest.fixture
+async def with_smtp(
+    services: Services, bot: Bot, smtp_server: tuple[SmtpRecorder, int]
+) -> AsyncIterator[tuple[Dispatcher, SmtpRecorder]]:
+    """A dispatcher sending to the sandbox Telegram and to a real SMTP server, and that
+    server."""
+    server, port = smtp_server
+    dispatcher = dispatcher_for(services, bot, port)
+    yield dispatcher, server
+    await dispatcher.close()
+
+
 def dispatcher_for(services: Services, bot: Bot, port: int | None = None, **kw: Any) -> Dispatcher:
     telegram = TelegramChannel(bot, messages_per_second=kw.pop("rate", 28.0))
-    email: Any = None
+    email: Any = EmlDirectoryChannel(services.settings.outbox_dir)
     if port is not None:
         email = SmtpChannel(smtp_settings(services.settings, port))
-    else:
-        from scheduler.email_channel import EmlDirectoryChannel
-
-        email = EmlDirectoryChannel(services.settings.outbox_dir)
     return Dispatcher(services, telegram=telegram, email=email)
 
 
@@ -125,20 +133,15 @@ async def test_a_message_is_sent_as_html_with_its_buttons_and_logged(
 
 
 async def test_a_blocked_user_gets_the_message_by_email(
-    services: Services,
-    sandbox: SandboxServer,
-    bot: Bot,
-    smtp_server: tuple[SmtpRecorder, int],
+    services: Services, sandbox: SandboxServer, with_smtp: tuple[Dispatcher, SmtpRecorder]
 ) -> None:
-    server, port = smtp_server
+    dispatcher, server = with_smtp
     minh = await blocked_customer(
         services, sandbox, 7002, "minh@example.com", consent_telegram=True, consent_email=True
     )
     await queue(services, minh, "promo:1", body="Ưu đãi <b>20%</b> cho bạn")
-    dispatcher = dispatcher_for(services, bot, port)
     await dispatcher.drain()
     await dispatcher.drain()  # the fallback was queued by the first pass
-    await dispatcher.close()
 
     assert sandbox.sent(7002) == []
     assert (await customer_now(services, minh.id)).telegram_unreachable is True
@@ -151,39 +154,29 @@ async def test_a_blocked_user_gets_the_message_by_email(
 
 
 async def test_no_email_fallback_for_marketing_without_email_consent(
-    services: Services,
-    sandbox: SandboxServer,
-    bot: Bot,
-    smtp_server: tuple[SmtpRecorder, int],
+    services: Services, sandbox: SandboxServer, with_smtp: tuple[Dispatcher, SmtpRecorder]
 ) -> None:
-    server, port = smtp_server
+    dispatcher, server = with_smtp
     hoa = await blocked_customer(
         services, sandbox, 7003, "hoa@example.com", consent_telegram=True, consent_email=False
     )
     await queue(services, hoa, "promo:1")
-    dispatcher = dispatcher_for(services, bot, port)
     await dispatcher.drain()
-    await dispatcher.close()
     failed = await outbox_row(services, "promo:1")
     assert (failed.status, failed.skip_reason) == ("failed", "telegram_blocked")
     assert server.messages == []
 
 
 async def test_a_transactional_message_falls_back_to_email_without_consent(
-    services: Services,
-    sandbox: SandboxServer,
-    bot: Bot,
-    smtp_server: tuple[SmtpRecorder, int],
+    services: Services, sandbox: SandboxServer, with_smtp: tuple[Dispatcher, SmtpRecorder]
 ) -> None:
-    server, port = smtp_server
+    dispatcher, server = with_smtp
     tuan = await blocked_customer(
         services, sandbox, 7004, "tuan@example.com", consent_telegram=False, consent_email=False
     )
     await queue(services, tuan, "thanks:1", category=MessageCategory.TRANSACTIONAL)
-    dispatcher = dispatcher_for(services, bot, port)
     await dispatcher.drain()
     await dispatcher.drain()
-    await dispatcher.close()
     assert len(server.to("tuan@example.com")) == 1
 
 

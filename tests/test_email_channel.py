@@ -4,10 +4,13 @@ headers, one connection for many messages, 4xx retried, 5xx final; .eml files wi
 from __future__ import annotations
 
 import email
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from email import policy
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from care.models import Customer, MessageCategory
 from care.outbox import Message, unsubscribe_url
@@ -42,19 +45,24 @@ async def promotion_to_lan(services: Services) -> Customer:
     return lan
 
 
-def email_dispatcher(services: Services, port: int) -> Dispatcher:
+@pytest.fixture
+async def mail(
+    services: Services, smtp_server: tuple[SmtpRecorder, int]
+) -> AsyncIterator[tuple[Dispatcher, SmtpRecorder]]:
+    """A dispatcher that sends e-mail only, to a real SMTP server, and that server."""
+    server, port = smtp_server
     channel = SmtpChannel(smtp_settings(services.settings, port))
-    return Dispatcher(services, telegram=None, email=channel)
+    dispatcher = Dispatcher(services, telegram=None, email=channel)
+    yield dispatcher, server
+    await dispatcher.close()
 
 
 async def test_an_email_is_multipart_with_one_click_unsubscribe(
-    services: Services, smtp_server: tuple[SmtpRecorder, int]
+    services: Services, mail: tuple[Dispatcher, SmtpRecorder]
 ) -> None:
-    server, port = smtp_server
+    dispatcher, server = mail
     lan = await promotion_to_lan(services)
-    dispatcher = email_dispatcher(services, port)
     report = await dispatcher.drain()
-    await dispatcher.close()
 
     assert report["sent"] == 1
     [message] = server.to("lan@example.com")
@@ -74,26 +82,23 @@ async def test_an_email_is_multipart_with_one_click_unsubscribe(
 
 
 async def test_one_connection_carries_every_message(
-    services: Services, smtp_server: tuple[SmtpRecorder, int]
+    services: Services, mail: tuple[Dispatcher, SmtpRecorder]
 ) -> None:
-    server, port = smtp_server
+    dispatcher, server = mail
     for n in range(5):
         who = await make_customer(services, email=f"k{n}@example.com", consent_email=True)
         await queue_email(services, who, f"promo:{n}")
-    dispatcher = email_dispatcher(services, port)
     await dispatcher.drain()
-    await dispatcher.close()
     assert len(server.messages) == 5
     assert server.connections == 1
 
 
 async def test_a_temporary_failure_is_retried_with_backoff_and_sent_once(
-    services: Services, smtp_server: tuple[SmtpRecorder, int], clock: Any
+    services: Services, mail: tuple[Dispatcher, SmtpRecorder], clock: Any
 ) -> None:
-    server, port = smtp_server
+    dispatcher, server = mail
     server.answers.append("451 4.3.0 Mailbox busy, try again later")
     await promotion_to_lan(services)
-    dispatcher = email_dispatcher(services, port)
 
     await dispatcher.drain()
     row = await outbox_row(services, "promo:1")
@@ -106,23 +111,20 @@ async def test_a_temporary_failure_is_retried_with_backoff_and_sent_once(
 
     clock.advance(seconds=30)
     await dispatcher.drain()
-    await dispatcher.close()
     row = await outbox_row(services, "promo:1")
     assert (row.status, row.attempts) == ("sent", 2)
     assert len(server.to("lan@example.com")) == 1
 
 
 async def test_a_permanent_failure_is_final(
-    services: Services, smtp_server: tuple[SmtpRecorder, int], clock: Any
+    services: Services, mail: tuple[Dispatcher, SmtpRecorder], clock: Any
 ) -> None:
-    server, port = smtp_server
+    dispatcher, server = mail
     server.answers.append("554 5.7.1 Message rejected")
     await promotion_to_lan(services)
-    dispatcher = email_dispatcher(services, port)
     await dispatcher.drain()
     clock.advance(hours=2)
     await dispatcher.drain()
-    await dispatcher.close()
 
     row = await outbox_row(services, "promo:1")
     assert (row.status, row.attempts) == ("failed", 1)
@@ -131,32 +133,28 @@ async def test_a_permanent_failure_is_final(
 
 
 async def test_an_unknown_mailbox_marks_the_address_unreachable(
-    services: Services, smtp_server: tuple[SmtpRecorder, int]
+    services: Services, mail: tuple[Dispatcher, SmtpRecorder]
 ) -> None:
-    server, port = smtp_server
+    dispatcher, server = mail
     server.refuse["ghost@example.com"] = "550 5.1.1 No such user"
     ghost = await make_customer(services, email="ghost@example.com", consent_email=True)
     await queue_email(services, ghost, "promo:1")
-    dispatcher = email_dispatcher(services, port)
     await dispatcher.drain()
-    await dispatcher.close()
     assert (await outbox_row(services, "promo:1")).status == "failed"
     async with services.db.uow() as uow:
         assert (await uow.session.get(Customer, ghost.id)).email_unreachable  # type: ignore[union-attr]
 
 
 async def test_retries_stop_at_the_maximum(
-    services: Services, smtp_server: tuple[SmtpRecorder, int], clock: Any
+    services: Services, mail: tuple[Dispatcher, SmtpRecorder], clock: Any
 ) -> None:
-    server, port = smtp_server
+    dispatcher, server = mail
     attempts = services.settings.outbox_max_attempts
     server.answers.extend(["421 4.3.2 Service not available"] * attempts)
     await promotion_to_lan(services)
-    dispatcher = email_dispatcher(services, port)
     for _ in range(attempts):
         await dispatcher.drain()
         clock.advance(hours=1)  # past the longest backoff, before quiet hours begin
-    await dispatcher.close()
     row = await outbox_row(services, "promo:1")
     assert (row.status, row.attempts) == ("failed", attempts)
 

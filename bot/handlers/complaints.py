@@ -36,6 +36,7 @@ from bot.handlers.common import (
     inline,
     inline_grid,
     label,
+    language,
     log_outbound,
     pass_on,
     refuse_too_long,
@@ -254,10 +255,15 @@ def _choices(
     )
 
 
-async def choose_category(update: Update, context: CareContext) -> str | int | None:
+def _pressed(update: Update) -> str:
+    """What a form button chose: the last part of its callback data."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    category = query.data.rsplit(":", 1)[1]
+    return query.data.rsplit(":", 1)[1]
+
+
+async def choose_category(update: Update, context: CareContext) -> str | int | None:
+    category = _pressed(update)
     if category not in CATEGORIES:
         await answer_callback(update, context, "complaint.stale")
         return None
@@ -295,12 +301,10 @@ async def choose_category(update: Update, context: CareContext) -> str | int | N
 
 
 async def choose_order(update: Update, context: CareContext) -> str | int | None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
     draft = _draft(context, "category")
     if draft is None:
         return await _lost(update, context)
-    choice = query.data.rsplit(":", 1)[1]
+    choice = _pressed(update)
     order_code = None
     if choice == "none":
         draft["order_id"] = None
@@ -350,9 +354,7 @@ def _content(update: Update) -> tuple[str | None, str | None]:
 
 async def choose_severity(update: Update, context: CareContext) -> str | int | None:
     """The last step: file the ticket, tell the customer what happens next, alert staff."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    severity = query.data.rsplit(":", 1)[1]
+    severity = _pressed(update)
     if severity not in SEVERITIES:
         await answer_callback(update, context, "complaint.stale")
         return None
@@ -363,7 +365,7 @@ async def choose_severity(update: Update, context: CareContext) -> str | int | N
     services = context.services
     try:
         ticket = await services.complaints.file(
-            query.from_user.id,
+            user_id(update),
             Draft(
                 category=draft["category"],
                 severity=severity,
@@ -386,7 +388,7 @@ async def choose_severity(update: Update, context: CareContext) -> str | int | N
         )
         return END
     context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
-    lang = context.language(query.from_user.language_code)
+    lang = language(update, context)
     due = targets(services.settings, ticket.tier, ticket.severity)
     await edit(
         update,

@@ -22,7 +22,7 @@ from telegram.constants import ChatAction
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import CareContext
-from bot.handlers.common import answer_callback, send
+from bot.handlers.common import answer_callback, message_text, send
 from bot.handlers.complaints import (
     label_or,
     post_under_card,
@@ -311,9 +311,7 @@ async def resolve_command(update: Update, context: CareContext) -> None:
     """/resolve KN-000123 the note the customer will read."""
     if await _staff_or_refuse(update, context) is None:
         return
-    message = update.effective_message
-    assert message is not None
-    parts = (message.text or "").split(maxsplit=2)
+    parts = message_text(update).split(maxsplit=2)
     ticket_id = parse_ticket_code(parts[1]) if len(parts) > 1 else None
     if ticket_id is None or len(parts) < 3 or not parts[2].strip():
         await _notice(update, context, "staff.usage_resolve")
@@ -443,9 +441,7 @@ async def customer_command(update: Update, context: CareContext) -> None:
     """/customer CODE|phone|name: the customer card (profile, value, history, policies)."""
     if await _staff_or_refuse(update, context) is None:
         return
-    message = update.effective_message
-    assert message is not None
-    parts = (message.text or "").split(maxsplit=1)
+    parts = message_text(update).split(maxsplit=1)
     query = parts[1].strip() if len(parts) > 1 else ""
     if not query:
         await _notice(update, context, "staff.usage_customer")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -40,8 +41,9 @@ def interaction_values(
 class InteractionLog:
     """Records what customers say and what we answer, for learning and for audits."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self.db = db
+        self.clock = clock
 
     async def record(
         self,
@@ -66,7 +68,7 @@ class InteractionLog:
                 chat_id=chat_id,
                 kind=kind,
                 text=text,
-                at=utcnow(),
+                at=self.clock(),
                 channel=channel,
                 customer_id=customer_id,
             )

@@ -80,7 +80,7 @@ def build_services(
         settings=settings,
         db=db,
         renderer=renderer,
-        interactions=InteractionLog(db),
+        interactions=InteractionLog(db, clock),
         faq=FaqService(db, settings, clock),
         care=CareProgramme(settings, db, renderer, clock),
         customers=CustomerService(db, settings, renderer, clock),

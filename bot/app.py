@@ -1,7 +1,9 @@
 """The composition root of the bot: build the Application, wire services and handlers.
 
-python-telegram-bot's own pattern: the builder chain, services kept in ``bot_data``,
-started in ``post_init`` and closed in ``post_shutdown``. Nothing here runs at import.
+python-telegram-bot's own pattern: the builder chain and the services kept in
+``bot_data``. The services are started and closed around the Application by
+``bot.runner.running``, because the persistence reads the database while the Application
+initialises. Nothing here runs at import.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
@@ -68,7 +71,7 @@ def build_application(
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.file_base_url)
         .context_types(ContextTypes(context=CareContext))
-        .defaults(Defaults(tzinfo=_zone(settings.timezone)))
+        .defaults(Defaults(tzinfo=ZoneInfo(settings.timezone)))
         .persistence(DatabasePersistence(services.db))
         .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(post_init)
@@ -127,12 +130,6 @@ def care_programme(services: Services) -> dict[str, Hook]:
             await stop_scheduler(handle)
 
     return {"on_start": on_start, "on_stop": on_stop}
-
-
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
 
 
 async def _register_commands(

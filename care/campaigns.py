@@ -54,6 +54,7 @@ from care.rendering import LANGUAGES, Renderer, TemplateProblem
 from care.settings import Settings
 
 SKIP_TEMPLATE_ERROR = "template_error"
+SKIP_CANCELLED = "cancelled"
 
 
 class CampaignError(ValueError):
@@ -472,6 +473,55 @@ class Campaigns:
             total += await self._start(campaign_id)
         return total
 
+    async def cancel(self, name: str) -> CampaignProgress:
+        """Stop a campaign: nothing more of it goes out.
+
+        A draft or scheduled campaign never starts. A running one has every message still
+        waiting skipped (reason ``cancelled``) and the staff chat gets its summary. Messages
+        already sent stay sent, and those a dispatcher has claimed for sending at this
+        instant (at most a group of ``scheduler.dispatcher.CLAIM_GROUP``) still go out; if
+        that dispatcher stops before sending them, they are skipped too.
+        """
+        now = self.clock()
+        async with self.db.uow() as uow:
+            session = uow.session
+            campaign = await session.scalar(select(Campaign).where(Campaign.name == name))
+            if campaign is None:
+                raise CampaignError(f"no campaign named {name!r}")
+            was_running = campaign.status == CampaignStatus.RUNNING
+            result = await session.execute(
+                update(Campaign)
+                .where(
+                    Campaign.id == campaign.id,
+                    Campaign.status.in_(
+                        [CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.RUNNING]
+                    ),
+                )
+                .values(status=CampaignStatus.CANCELLED, finished_at=now, updated_at=now)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                raise CampaignError(f"campaign {name!r} is {campaign.status} already")
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.campaign_id == campaign.id,
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                )
+                .values(status=OutboxStatus.SKIPPED, skip_reason=SKIP_CANCELLED)
+            )
+            await session.refresh(campaign)
+            progress = await self._progress(session, campaign)
+            if was_running:
+                sent = await self.outbox.to_staff(
+                    session,
+                    key=f"campaign-summary:{campaign.id}",
+                    body=self.summary(progress, cancelled=True),
+                    now=now,
+                )
+                campaign.summary_sent_at = now if sent else None
+            await uow.commit()
+        return progress
+
     async def progress(self, name: str) -> CampaignProgress:
         campaign = await self.get(name)
         async with self.db.uow() as uow:
@@ -519,8 +569,9 @@ class Campaigns:
             await uow.commit()
         return finished
 
-    def summary(self, progress: CampaignProgress) -> str:
-        """The staff chat's report of a finished campaign, in the shop's language."""
+    def summary(self, progress: CampaignProgress, *, cancelled: bool = False) -> str:
+        """The staff chat's report of a finished (or cancelled) campaign, in the shop's
+        language."""
         language = self.settings.default_language
         skipped = [
             (self._reason_label(language, reason), count)
@@ -530,6 +581,7 @@ class Campaigns:
             language,
             "care_campaign_summary",
             campaign=progress.campaign.name,
+            cancelled=cancelled,
             total=progress.total,
             sent=progress.statuses[OutboxStatus.SENT],
             failed=progress.statuses[OutboxStatus.FAILED],

@@ -417,7 +417,7 @@ class CustomerService:
             await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.idempotency_key == f"linkcode:{link.id}")
-                .values(body="", body_html=None)
+                .values(body="", body_html=None, mime=None)
             )
             customer = await session.get(Customer, link.customer_id)
             if customer is None or customer.erased_at is not None:
@@ -700,6 +700,6 @@ async def _erase(
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.customer_id == customer_id)
-        .values(recipient="", subject=None, body="", body_html=None, reply_markup=None)
+        .values(recipient="", subject=None, body="", body_html=None, reply_markup=None, mime=None)
     )
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -553,6 +554,7 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     reply_markup: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    mime: Mapped[bytes | None] = mapped_column(LargeBinary)  # an e-mail's bytes, as sent
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
     skip_reason: Mapped[str | None] = mapped_column(String(50))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

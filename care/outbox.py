@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from email.utils import parseaddr
 from html import escape as html_escape
 from html.parser import HTMLParser
 from typing import Any
@@ -42,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.db import Database
+from care.email_message import build_email, sender, wire_bytes
 from care.models import (
     Channel,
     Customer,
@@ -231,6 +231,7 @@ class OutboxRow:
     reply_markup: dict[str, Any] | None
     attempts: int
     created_at: datetime
+    mime: bytes | None
 
     @classmethod
     def of(cls, message: OutboxMessage) -> OutboxRow:
@@ -410,7 +411,7 @@ def unsubscribe_url(customer_id: int, settings: Settings) -> str:
 
 
 def unsubscribe_mailto(customer_id: int, settings: Settings) -> str:
-    address = parseaddr(settings.mail_from)[1]
+    address = sender(settings.mail_from)[1]
     subject = quote(f"unsubscribe {unsubscribe_token(customer_id, settings)}")
     return f"mailto:{address}?subject={subject}"
 
@@ -455,6 +456,7 @@ def new_row(
     subject: str | None = None,
     body_html: str | None = None,
     reply_markup: dict[str, Any] | None = None,
+    mime: bytes | None = None,
     status: str = OutboxStatus.PENDING,
     skip_reason: str | None = None,
     not_before: datetime | None = None,
@@ -474,6 +476,7 @@ def new_row(
         "body": body,
         "body_html": body_html,
         "reply_markup": reply_markup,
+        "mime": mime,
         "status": str(status),
         "skip_reason": skip_reason,
         "attempts": 0,
@@ -482,6 +485,24 @@ def new_row(
         "created_at": now,
         "sent_at": None,
     }
+
+
+def email_wire(row: Mapping[str, Any], settings: Settings) -> bytes:
+    """The bytes of the e-mail an outbox row (``new_row``'s values) carries, built once
+    when it is queued so that every attempt sends the very same message."""
+    customer_id = row["customer_id"]
+    headers = list_unsubscribe_headers(customer_id, settings) if customer_id is not None else {}
+    message = build_email(
+        key=row["idempotency_key"],
+        recipient=row["recipient"],
+        subject=row["subject"] or settings.shop_name,
+        text=row["body"],
+        html=row["body_html"],
+        created_at=row["created_at"],
+        mail_from=settings.mail_from,
+        headers=headers,
+    )
+    return wire_bytes(message)
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -625,6 +646,8 @@ class Outbox:
             customer_id=customer.id,
             campaign_id=campaign_id,
         )
+        if route.channel == Channel.EMAIL:
+            row["mime"] = email_wire(row, self.settings)
         return Placed(row, route)
 
     def skipped(

@@ -2,29 +2,29 @@
 
 Delivery guarantee, and its one window
 --------------------------------------
-Each row is claimed on its own, immediately before it is sent: one transaction moves it
-from ``pending`` to ``sending`` (attempts + 1, ``next_attempt_at`` = now + lease) and
-commits; only then does the message go out (for e-mail, the claim commits while the SMTP
-envelope is exchanged, and DATA, after which the server owns the message, waits for it);
-then the outcome is recorded (``sent``, back to ``pending`` with a backoff, ``failed``
-...). Rows are never claimed in advance, so a crash leaves only the rows actually in
-flight in ``sending``, plus, for e-mail, delivered rows whose "sent" is written in groups.
+Rows are claimed in groups of up to ``CLAIM_GROUP``: one transaction moves them from
+``pending`` to ``sending`` (attempts + 1, a lease in ``next_attempt_at``) under the token
+of this dispatcher's send journal (``scheduler.send_journal``), checking consent, erasure,
+reachability and quiet hours in the same UPDATE. The journal then notes each message just
+before it leaves and as soon as it is accepted, and one more transaction per group writes
+the outcomes (sent, with the interaction log) and puts back any row the group did not get
+to (the dispatcher was stopped). So a campaign costs two commits per fifty messages, not
+two per message, and nothing is claimed that is not about to be sent.
 
-A claim whose lease has expired belongs to a dispatcher that died between its claim and its
-outcome. Whether the message went out then is unknown: the process may have died before the
-request reached Telegram or the SMTP server, or after they accepted it and before the
-outcome was committed. Such a row becomes ``uncertain`` and is NOT sent again: delivery is
-at most once per idempotency key, and no crash can make a customer get a message twice.
+A dispatcher that dies leaves its journal behind; the next drain, in this process or a new
+one, reads it and settles the group at once: accepted rows become ``sent``, rows never
+handed over go back to ``pending`` and are sent, and the one message per request in flight
+(handed over, no answer yet) becomes ``uncertain`` and is NOT sent again. Delivery is at
+most once per idempotency key; no crash can make a customer get a message twice, and the
+only message a crash can cost is the one on the wire at that instant (it stays
+``uncertain``, counted in the campaign summary and visible in ``carebot campaign status``).
+A claim without a journal here (its dispatcher ran on another machine) is taken for
+abandoned once its lease has expired, and becomes ``uncertain`` the same way.
 
-The price is the remaining window: a crash after the claim commits and before the remote
-side accepts the message loses that one message (it stays ``uncertain``, counted in the
-campaign summary and visible in ``carebot campaign status``). The window is one request per
-message in flight (a few milliseconds on a healthy network). Two exceptions lean the other
-way, because the other side said nothing: a network error or timeout while waiting for
-Telegram's answer, and an SMTP connection lost before the server's final reply, are retried
-with backoff; should the remote side have accepted the message anyway, it arrives twice.
-On PostgreSQL the e-mail lane's commits do not wait for the disk (``_fast_commits``), so
-only a crash of the database server itself could forget a claim and resend that message.
+Two exceptions lean the other way, because the other side said nothing: a network error or
+timeout while waiting for Telegram's answer, and an SMTP connection lost before the
+server's final reply, are retried with backoff; should the remote side have accepted the
+message anyway, it arrives twice.
 
 Rules are checked again at send time, because time passes in the queue: a customer who
 opted out or was erased meanwhile gets nothing, and a marketing message or greeting that
@@ -33,7 +33,8 @@ became due during quiet hours waits for the morning.
 Telegram: at most ``telegram_messages_per_second`` overall (token bucket), about one a second
 per chat, up to ``telegram_send_concurrency`` requests in flight, 429 honoured. A 403 marks
 the customer ``telegram_unreachable`` and, where allowed, queues the same message by e-mail.
-E-mail: one SMTP connection reused for every message (``scheduler.email_channel``).
+E-mail: one SMTP connection reused for every message (``scheduler.email_channel``); the next
+message is built while the server answers the current one's envelope.
 """
 
 from __future__ import annotations
@@ -47,12 +48,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from telegram import Bot
 
+from care.campaigns import SKIP_CANCELLED
 from care.interactions import interaction_values
 from care.models import (
+    Campaign,
+    CampaignStatus,
     Channel,
     Customer,
     Direction,
@@ -70,24 +73,27 @@ from care.outbox import (
     Delivered,
     Message,
     OutboxRow,
-    Outcome,
     RetryLater,
     Undeliverable,
     channel_usable,
+    email_wire,
     enqueue_rows,
     new_row,
     quiet_until,
     retry_delay,
 )
 from care.services import Services
-from scheduler.email_channel import EmailSender, build_email, email_channel
+from scheduler import send_journal
+from scheduler.email_channel import EmailSender, email_channel, outgoing_email
+from scheduler.send_journal import JournalRecords, SendJournal
 from scheduler.telegram_channel import TelegramChannel
 
 log = logging.getLogger("carebot.dispatcher")
 
 INTERRUPTED = "the dispatcher stopped while sending: delivery unknown, not sent again"
 
-RECORD_EVERY = 50  # delivered e-mails written down together
+CLAIM_GROUP = 50  # rows claimed, and their outcomes written, together
+LOGGED_COLUMNS = ("id", "channel", "recipient", "subject", "body", "customer_id")
 
 # What _claim did with a row.
 CLAIMED, HELD, LOST = "claimed", "held", "lost"
@@ -114,6 +120,7 @@ class Dispatcher:
         self.telegram = telegram
         self.email = email
         self.poll_seconds = poll_seconds
+        self.journal_dir = services.settings.outbox_dir / "journal"
         self._wake = asyncio.Event()
         self._stopping = False
 
@@ -181,14 +188,25 @@ class Dispatcher:
         """Send every row due now; return what happened. Safe to run in several processes."""
         report = DrainReport()
         report["recovered"] = await self.recover_stale()
-        lanes = [self._lane(Channel.EMAIL, self._email_batch, report)]
+        lanes = [self._lane(Channel.EMAIL, self._send_emails, report)]
         if self.telegram is not None:
-            lanes.append(self._lane(Channel.TELEGRAM, self._telegram_batch, report))
+            lanes.append(self._lane(Channel.TELEGRAM, self._send_telegrams, report))
         await asyncio.gather(*lanes)
         return report
 
     async def recover_stale(self) -> int:
-        """Rows left ``sending`` by a dispatcher that died become ``uncertain`` (never resent)."""
+        """Settle the groups of dispatchers that died; returns the rows recovered.
+
+        A journal left here says what became of each row. Claims with no journal here whose
+        lease has expired become ``uncertain`` (never resent).
+        """
+        recovered = 0
+        for orphan in send_journal.orphans(self.journal_dir):
+            with orphan as records:
+                if records is not None:
+                    recovered += sum((await self._settle(records)).values())
+        live = [path.name.removesuffix(send_journal.SUFFIX)
+                for path in self.journal_dir.glob(f"*{send_journal.SUFFIX}")]
         now = self.services.clock()
         async with self.db.uow() as uow:
             result = await uow.session.execute(
@@ -196,25 +214,65 @@ class Dispatcher:
                 .where(
                     OutboxMessage.status == OutboxStatus.SENDING,
                     OutboxMessage.next_attempt_at < now,
+                    OutboxMessage.claim_token.is_(None)
+                    | OutboxMessage.claim_token.not_in(live),
                 )
                 .values(status=OutboxStatus.UNCERTAIN, last_error=INTERRUPTED)
             )
             await uow.commit()
-        count = result.rowcount or 0  # type: ignore[attr-defined]
-        if count:
-            log.warning("%d outbox message(s) were interrupted while sending", count)
-        return count
+        abandoned = result.rowcount or 0  # type: ignore[attr-defined]
+        if recovered or abandoned:
+            log.warning("%d outbox message(s) were interrupted while sending; settled",
+                        recovered + abandoned)
+        return recovered + abandoned
 
     async def _lane(
         self,
         channel: str,
-        send_batch: Callable[[list[OutboxRow], DrainReport], Awaitable[int]],
+        send: Callable[[list[OutboxRow], SendJournal, DrainReport], Awaitable[None]],
         report: DrainReport,
     ) -> None:
-        while not self._stopping:
-            rows = await self._due(channel)
-            if not rows or not await send_batch(rows, report):
-                return
+        """Claim due rows group by group and send each group, until none is due.
+
+        A group's outcomes are written while the next group is being sent (at most one
+        group waits to be written), so the database's time hides behind the network's.
+        """
+        settling: asyncio.Task[None] | None = None
+        try:
+            while not self._stopping:
+                rows = await self._due(channel)
+                handled = 0
+                for start in range(0, len(rows), CLAIM_GROUP):
+                    if self._stopping:
+                        break
+                    journal = SendJournal.open(self.journal_dir)
+                    try:
+                        claimed, count = await self._claim_group(
+                            rows[start : start + CLAIM_GROUP], journal.token, report
+                        )
+                        handled += count
+                        if claimed:
+                            await send(claimed, journal, report)
+                    finally:
+                        previous = settling
+                        settling = asyncio.ensure_future(self._close_group(journal, report))
+                        if previous is not None:
+                            await previous
+                if not handled:
+                    return
+        finally:
+            if settling is not None:
+                await settling
+
+    async def _close_group(self, journal: SendJournal, report: DrainReport) -> None:
+        """Settle a sent group and remove its journal; should settling fail, the journal
+        stays behind and the next drain settles the group from it."""
+        try:
+            report.update(await self._settle(journal.records))
+        except BaseException:
+            journal.abandon()
+            raise
+        journal.close()
 
     async def _due(self, channel: str) -> list[OutboxRow]:
         columns = [getattr(OutboxMessage, name) for name in OutboxRow.__dataclass_fields__]
@@ -233,163 +291,116 @@ class Dispatcher:
 
     # --- the lanes ------------------------------------------------------------------------
 
-    async def _email_batch(self, rows: list[OutboxRow], report: DrainReport) -> int:
-        """E-mails one after the other over the one SMTP connection; returns rows handled.
-
-        Claims go one by one through a database connection held for the batch. Delivered
-        outcomes are written in groups (``RECORD_EVERY``): a row whose "sent" is not
-        written yet stays ``sending``, so a crash makes it ``uncertain``, never sent twice.
-        """
-        delivered: list[tuple[OutboxRow, datetime]] = []
-        try:
-            async with self.db.engine.connect() as conn:
-                await _fast_commits(conn, True)
-                try:
-                    handled = await self._email_rows(conn, rows, delivered, report)
-                    if delivered:
-                        await self._record_delivered(conn, delivered, report)
-                finally:
-                    await _fast_commits(conn, False)
-        finally:
-            if delivered:  # stopped or cancelled: what is known to be sent is written down
-                async with self.db.engine.connect() as conn:
-                    await self._record_delivered(conn, delivered, report)
-        return handled
-
-    async def _email_rows(
-        self,
-        conn: AsyncConnection,
-        rows: list[OutboxRow],
-        delivered: list[tuple[OutboxRow, datetime]],
-        report: DrainReport,
-    ) -> int:
-        handled = 0
+    async def _send_emails(
+        self, rows: list[OutboxRow], journal: SendJournal, report: DrainReport
+    ) -> None:
+        """E-mails one after the other over the one SMTP connection, as queued."""
         for row in rows:
             if self._stopping:
-                break
+                return
             problem = await self.email.ready()
             if problem is not None:
                 log.warning("e-mail not sent now: %s", problem)
-                break
-            # The claim commits while the SMTP envelope is being sent.
-            claim = asyncio.ensure_future(self._claim_fast(conn, row))
-            try:
-                outcome = await self.email.send(
-                    build_email(row, self.settings), gate=_claimed(claim)
-                )
-            finally:
-                if not claim.done():  # settle it before the connection is used again
-                    await asyncio.wait([claim])
-            if outcome is None:  # not claimed on the fast path: look closer
-                state = await self._claim(row, report)
-                if state == LOST:
-                    continue
-                handled += 1
-                if state != CLAIMED:
-                    continue
-                outcome = await self.email.send(build_email(row, self.settings))
-                assert outcome is not None
-            else:
-                handled += 1
+                return
+            email = outgoing_email(row, self.settings)
+            journal.handing_over(row.id)
+            outcome = await self.email.send(email)
             if isinstance(outcome, Delivered):
-                delivered.append((row, self.services.clock()))
-                if len(delivered) >= RECORD_EVERY:
-                    await self._record_delivered(conn, delivered, report)
+                journal.accepted(row.id, self.services.clock())
             else:
                 await self._record(row, outcome, report)
-        return handled
 
-    async def _telegram_batch(self, rows: list[OutboxRow], report: DrainReport) -> int:
+    async def _send_telegrams(
+        self, rows: list[OutboxRow], journal: SendJournal, report: DrainReport
+    ) -> None:
         """Telegram messages in parallel within the overall and per-chat limits."""
         assert self.telegram is not None
         telegram = self.telegram
         queue = deque(rows)
         waiting: list[tuple[float, OutboxRow]] = []  # rows whose chat is not free yet
         slots = asyncio.Semaphore(max(1, self.settings.telegram_send_concurrency))
-        tasks: list[asyncio.Task[str]] = []
-        while (queue or waiting) and not self._stopping:
-            if not queue:
-                ready_at = min(t for t, _ in waiting)
-                await asyncio.sleep(max(0.0, ready_at - time.monotonic()))
-                now = time.monotonic()
-                queue.extend(row for t, row in waiting if t <= now)
-                waiting = [(t, row) for t, row in waiting if t > now]
-                continue
-            row = queue.popleft()
-            chat_id = int(row.recipient)
-            wait = telegram.chat_wait(chat_id)
-            if wait > 0:
-                waiting.append((time.monotonic() + wait, row))
-                continue
-            await slots.acquire()
-            await telegram.acquire(chat_id)
-            task = asyncio.create_task(self._deliver_telegram(row, chat_id, report))
-            tasks.append(task)
-            task.add_done_callback(lambda _task: slots.release())
-        results = await asyncio.gather(*tasks)
-        return sum(1 for state in results if state != LOST)
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            while (queue or waiting) and not self._stopping:
+                if not queue:
+                    ready_at = min(t for t, _ in waiting)
+                    await asyncio.sleep(max(0.0, ready_at - time.monotonic()))
+                    now = time.monotonic()
+                    queue.extend(row for t, row in waiting if t <= now)
+                    waiting = [(t, row) for t, row in waiting if t > now]
+                    continue
+                row = queue.popleft()
+                chat_id = int(row.recipient)
+                wait = telegram.chat_wait(chat_id)
+                if wait > 0:
+                    waiting.append((time.monotonic() + wait, row))
+                    continue
+                await slots.acquire()
+                await telegram.acquire(chat_id)
+                journal.handing_over(row.id)
+                task = asyncio.create_task(self._deliver_telegram(row, chat_id, journal, report))
+                tasks.append(task)
+                task.add_done_callback(lambda _task: slots.release())
+        finally:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _deliver_telegram(self, row: OutboxRow, chat_id: int, report: DrainReport) -> str:
+    async def _deliver_telegram(
+        self, row: OutboxRow, chat_id: int, journal: SendJournal, report: DrainReport
+    ) -> None:
         assert self.telegram is not None
-        async with self.db.engine.connect() as conn:
-            state = await self._claim_fast(conn, row)
-        state = state or await self._claim(row, report)
-        if state == CLAIMED:
-            outcome = await self.telegram.send(chat_id, row.body, row.reply_markup)
+        outcome = await self.telegram.send(chat_id, row.body, row.reply_markup)
+        if isinstance(outcome, Delivered):
+            journal.accepted(row.id, self.services.clock())
+        else:
             await self._record(row, outcome, report)
-        return state
 
-    # --- claiming and recording -------------------------------------------------------------
+    # --- claiming and settling --------------------------------------------------------------
 
-    async def _claim_fast(self, conn: AsyncConnection, row: OutboxRow) -> str | None:
-        """Claim a row that passes the rules, in one UPDATE; None means "look closer"
-        (``_claim`` then finds out why: opted out, erased, quiet hours, or taken)."""
+    async def _claim_group(
+        self, rows: list[OutboxRow], token: str, report: DrainReport
+    ) -> tuple[list[OutboxRow], int]:
+        """Claim every row that passes the rules in one UPDATE; the others one by one
+        through ``_claim``, which finds out why (opted out, erased, quiet hours, taken).
+
+        Returns the claimed rows, in order, and how many rows this dispatcher handled.
+        """
         now = self.services.clock()
-        if row.category != MessageCategory.TRANSACTIONAL and quiet_until(now, self.settings):
-            return None
-        conditions = [OutboxMessage.id == row.id, OutboxMessage.status == OutboxStatus.PENDING]
-        if row.customer_id is not None:
-            email = row.channel == Channel.EMAIL
-            consent = Customer.consent_email if email else Customer.consent_telegram
-            unreachable = Customer.email_unreachable if email else Customer.telegram_unreachable
-            rules = [
-                Customer.id == row.customer_id,
+        channel = rows[0].channel
+        email = channel == Channel.EMAIL
+        consent = Customer.consent_email if email else Customer.consent_telegram
+        unreachable = Customer.email_unreachable if email else Customer.telegram_unreachable
+        transactional = OutboxMessage.category == MessageCategory.TRANSACTIONAL
+        conditions = [
+            OutboxMessage.id.in_([row.id for row in rows]),
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.customer_id.is_(None)
+            | exists().where(
+                Customer.id == OutboxMessage.customer_id,
                 Customer.erased_at.is_(None),
                 unreachable.is_(False),
-            ]
-            if row.category != MessageCategory.TRANSACTIONAL:
-                rules.append(consent.is_(True))
-            conditions.append(exists().where(*rules))
-        result = await conn.execute(self._claiming(now, *conditions))
-        await conn.commit()
-        return CLAIMED if result.rowcount else None
-
-    async def _record_delivered(
-        self,
-        conn: AsyncConnection,
-        delivered: list[tuple[OutboxRow, datetime]],
-        report: DrainReport,
-    ) -> None:
-        """Mark a group of delivered rows sent and log them, in one transaction."""
-        await conn.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == bindparam("row_id"),
-                (OutboxMessage.status == OutboxStatus.SENDING)
-                | (OutboxMessage.status == OutboxStatus.UNCERTAIN),
+                transactional | consent.is_(True),
+            ),
+        ]
+        if quiet_until(now, self.settings):
+            conditions.append(transactional)
+        async with self.db.uow() as uow:
+            result = await uow.session.execute(
+                self._claiming(now, token, *conditions).returning(OutboxMessage.id)
             )
-            .values(status=OutboxStatus.SENT, sent_at=bindparam("at"), last_error=None),
-            [{"row_id": row.id, "at": at} for row, at in delivered],
-        )
-        await conn.execute(
-            insert(Interaction),
-            [_interaction_values(row, at) for row, at in delivered],
-        )
-        await conn.commit()
-        report["sent"] += len(delivered)
-        delivered.clear()
+            taken = set(result.scalars())
+            await uow.commit()
+        claimed, handled = [], len(taken)
+        for row in rows:
+            if row.id in taken:
+                claimed.append(row)
+                continue
+            state = await self._claim(row, token, report)
+            handled += state != LOST
+            if state == CLAIMED:
+                claimed.append(row)
+        return claimed, handled
 
-    async def _claim(self, row: OutboxRow, report: DrainReport) -> str:
+    async def _claim(self, row: OutboxRow, token: str, report: DrainReport) -> str:
         """Check the rules again and claim the row for sending, in one short transaction.
 
         Returns CLAIMED (send it now), HELD (skipped or deferred here) or LOST (another
@@ -422,13 +433,14 @@ class Dispatcher:
                     return LOST
                 report["deferred" if status == "defer" else "skipped"] += 1
                 return HELD
-            result = await session.execute(self._claiming(now, *pending))
+            result = await session.execute(self._claiming(now, token, *pending))
             await uow.commit()
         return CLAIMED if result.rowcount else LOST  # type: ignore[attr-defined]
 
-    def _claiming(self, now: datetime, *where: Any) -> Any:
-        """The UPDATE that claims the row ``where`` selects: ``sending``, one more attempt,
-        and a lease (``next_attempt_at``) after which a claim is taken for abandoned."""
+    def _claiming(self, now: datetime, token: str, *where: Any) -> Any:
+        """The UPDATE that claims the rows ``where`` selects: ``sending`` under the journal's
+        token, one more attempt, and a lease (``next_attempt_at``) after which a claim no
+        journal here accounts for is taken for abandoned."""
         lease = now + timedelta(seconds=self.settings.outbox_lease_seconds)
         return (
             update(OutboxMessage)
@@ -437,8 +449,79 @@ class Dispatcher:
                 status=OutboxStatus.SENDING,
                 attempts=OutboxMessage.attempts + 1,
                 next_attempt_at=lease,
+                claim_token=token,
             )
         )
+
+    async def _settle(self, records: JournalRecords) -> DrainReport:
+        """Write down what became of the rows still ``sending`` under a journal's token,
+        in one transaction: accepted ones are sent (and logged as interactions), ones
+        handed over without an answer are ``uncertain``, the rest go back to ``pending``
+        (or are skipped, if their campaign was cancelled meanwhile)."""
+        now = self.services.clock()
+        settled = DrainReport()
+        columns = [getattr(OutboxMessage, name) for name in LOGGED_COLUMNS]
+        async with self.db.uow() as uow:
+            session = uow.session
+            result = await session.execute(
+                select(*columns).where(
+                    OutboxMessage.claim_token == records.token,
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                )
+            )
+            rows = list(result)
+            sent = [(row, records.accepted[row.id]) for row in rows if row.id in records.accepted]
+            unknown = [row.id for row in rows
+                       if row.id in records.handed_over and row.id not in records.accepted]
+            untouched = [row.id for row in rows
+                         if row.id not in records.handed_over and row.id not in records.accepted]
+            mine = (OutboxMessage.claim_token == records.token,
+                    OutboxMessage.status == OutboxStatus.SENDING)
+            if sent:
+                connection = await session.connection()  # a Core executemany, not the ORM's
+                await connection.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == bindparam("row_id"), *mine)
+                    .values(status=OutboxStatus.SENT, sent_at=bindparam("at"), last_error=None),
+                    [{"row_id": row.id, "at": at} for row, at in sent],
+                )
+                await session.execute(
+                    insert(Interaction), [_interaction_values(row, at) for row, at in sent]
+                )
+            if unknown:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(unknown), *mine)
+                    .values(status=OutboxStatus.UNCERTAIN, last_error=INTERRUPTED)
+                )
+            if untouched:
+                cancelled = select(Campaign.id).where(
+                    Campaign.status == CampaignStatus.CANCELLED
+                )
+                await session.execute(  # their campaign was cancelled meanwhile
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id.in_(untouched),
+                        OutboxMessage.campaign_id.in_(cancelled),
+                        *mine,
+                    )
+                    .values(status=OutboxStatus.SKIPPED, skip_reason=SKIP_CANCELLED,
+                            attempts=OutboxMessage.attempts - 1, claim_token=None)
+                )
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(untouched), *mine)
+                    .values(
+                        status=OutboxStatus.PENDING,
+                        attempts=OutboxMessage.attempts - 1,
+                        next_attempt_at=now,
+                        claim_token=None,
+                    )
+                )
+            await uow.commit()
+        settled["sent"], settled["uncertain"] = len(sent), len(unknown)
+        settled["put back"] = len(untouched)
+        return +settled
 
     def _hold(
         self, row: OutboxRow, customer: Customer | None, now: datetime
@@ -459,8 +542,11 @@ class Dispatcher:
                 return ("defer", morning)
         return None
 
-    async def _record(self, row: OutboxRow, outcome: Outcome, report: DrainReport) -> None:
-        """Write what the channel said, in one transaction (with the interaction log)."""
+    async def _record(
+        self, row: OutboxRow, outcome: RetryLater | Undeliverable, report: DrainReport
+    ) -> None:
+        """Write why a message did not go (retry later, or never), in one transaction.
+        Accepted messages are written by ``_settle``, a group at a time."""
         now = self.services.clock()
         attempts = row.attempts + 1  # as claimed
         async with self.db.uow() as uow:
@@ -470,11 +556,7 @@ class Dispatcher:
                 OutboxMessage.status.in_([OutboxStatus.SENDING, OutboxStatus.UNCERTAIN]),
             )
             values: dict[str, Any]
-            if isinstance(outcome, Delivered):
-                values = {"status": OutboxStatus.SENT, "sent_at": now, "last_error": None}
-                session.add(Interaction(**_interaction_values(row, now)))
-                report["sent"] += 1
-            elif isinstance(outcome, RetryLater):
+            if isinstance(outcome, RetryLater):
                 if not outcome.counts:
                     attempts -= 1
                 if attempts >= self.settings.outbox_max_attempts:
@@ -496,6 +578,7 @@ class Dispatcher:
             else:
                 values = await self._undeliverable(session, row, outcome, now)
                 report["failed" if values["status"] == OutboxStatus.FAILED else "skipped"] += 1
+            values["claim_token"] = None
             await session.execute(update(OutboxMessage).where(*mine).values(**values))
             await uow.commit()
         if isinstance(outcome, Undeliverable):
@@ -547,14 +630,15 @@ class Dispatcher:
             customer_id=customer.id,
             campaign_id=row.campaign_id,
         )
+        email["mime"] = email_wire(email, self.settings)
         await enqueue_rows(session, [email])
         self.wake()
         return True
 
 
-def _interaction_values(row: OutboxRow, at: datetime) -> dict[str, Any]:
-    """The interaction log entry of a sent message, written with its outcome so the log
-    and the outbox never disagree."""
+def _interaction_values(row: Any, at: datetime) -> dict[str, Any]:
+    """The interaction log entry of a sent message (``row`` has ``LOGGED_COLUMNS``),
+    written with its outcome so the log and the outbox never disagree."""
     telegram = row.channel == Channel.TELEGRAM
     chat_id = int(row.recipient) if telegram else None
     return interaction_values(
@@ -567,20 +651,3 @@ def _interaction_values(row: OutboxRow, at: datetime) -> dict[str, Any]:
         channel=row.channel,
         customer_id=row.customer_id,
     )
-
-
-async def _claimed(claim: Awaitable[str | None]) -> bool:
-    return await claim == CLAIMED
-
-
-async def _fast_commits(conn: AsyncConnection, on: bool) -> None:
-    """On PostgreSQL, let this connection's commits return before the WAL is flushed.
-
-    A claim then costs a round trip instead of a disk flush. Only a crash of the database
-    server itself (not of this process) within a fraction of a second could forget a
-    claim or a "sent", which could send that one message again; SQLite (WAL, synchronous
-    NORMAL) behaves the same way already.
-    """
-    if conn.dialect.name == "postgresql":
-        await conn.execute(text("SET synchronous_commit = " + ("off" if on else "on")))
-        await conn.commit()

@@ -1,8 +1,9 @@
 """E-mail delivery: over SMTP with aiosmtplib on one reused connection, or into .eml files.
 
-Every e-mail is multipart (plain text and HTML, both rendered when the row was queued) and
-carries List-Unsubscribe with an http(s) link and a mailto, plus List-Unsubscribe-Post for
-one-click unsubscribing (RFC 8058), besides the visible link in the body.
+Every e-mail is multipart (plain text and HTML, built into its wire form when the row was
+queued: ``care.email_message``) and carries List-Unsubscribe with an http(s) link and a
+mailto, plus List-Unsubscribe-Post for one-click unsubscribing (RFC 8058), besides the
+visible link in the body.
 
 SMTP answers decide what happens next: 4xx is temporary (retried with backoff), 5xx is
 final, and a 5xx refusing the recipient (550, 551, 553) marks the address unreachable.
@@ -13,72 +14,44 @@ named after the outbox row, so a demo needs nothing and rewriting a file is harm
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import dataclasses
 import logging
 import os
 import re
-from collections.abc import Awaitable
-from email.header import Header
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import compat32
-from email.utils import format_datetime, formataddr, parseaddr
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import aiosmtplib
 
+from care.email_message import message_id, sender
 from care.outbox import (
     Delivered,
     OutboxRow,
     Outcome,
     RetryLater,
     Undeliverable,
-    list_unsubscribe_headers,
+    email_wire,
 )
 from care.settings import Settings
-from care.text import utcnow
 
 log = logging.getLogger("carebot.email")
 
 DEAD_MAILBOX_CODES = {550, 551, 553}
-# RFC 5322 allows 998 characters a line; folding List-Unsubscribe right after its colon
-# is legal but trips up some mail clients' unsubscribe buttons.
-WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """An e-mail ready for the wire: who gets it, its Message-ID and its bytes."""
+
+    recipient: str
+    message_id: str
+    data: bytes
 
 
-def build_email(row: OutboxRow, settings: Settings) -> Message:
-    """The MIME message for an outbox row: text and HTML alternatives, unsubscribe headers.
-
-    Built with the classic ``email.mime`` classes, which are several times faster than
-    ``EmailMessage`` with a modern policy: this runs once per e-mail of every campaign.
-    """
-    text = MIMEText(row.body, "plain", "utf-8")
-    message: Message
-    if row.body_html:
-        message = MIMEMultipart("alternative")
-        message.attach(text)
-        message.attach(MIMEText(row.body_html, "html", "utf-8"))
-    else:
-        message = text
-    name, address = parseaddr(settings.mail_from)
-    message["From"] = formataddr((name, address), charset="utf-8")
-    message["To"] = row.recipient
-    message["Subject"] = Header(row.subject or settings.shop_name, "utf-8")
-    message["Date"] = format_datetime(row.created_at or utcnow())
-    domain = address.rpartition("@")[2] or "carebot.local"
-    digest = hashlib.sha256(row.idempotency_key.encode()).hexdigest()[:32]
-    message["Message-ID"] = f"<{digest}@{domain}>"  # the same on every attempt
-    if row.customer_id is not None:
-        for header, value in list_unsubscribe_headers(row.customer_id, settings).items():
-            message[header] = value
-    return message
-
-
-def wire_bytes(message: Message) -> bytes:
-    """The message as sent: CRLF line ends, header lines unfolded up to RFC 5322's 998."""
-    return message.as_bytes(policy=WIRE)
+def outgoing_email(row: OutboxRow, settings: Settings) -> OutgoingEmail:
+    """The outbox row as it goes on the wire: the bytes built when it was queued (a row
+    queued without them, by an earlier version, gets them built now)."""
+    data = row.mime or email_wire(dataclasses.asdict(row), settings)
+    return OutgoingEmail(row.recipient, message_id(row.idempotency_key, settings.mail_from), data)
 
 
 class EmailSender(Protocol):
@@ -87,10 +60,8 @@ class EmailSender(Protocol):
     async def ready(self) -> str | None:
         """None when a message can go now, else why not (the server is down...)."""
 
-    async def send(
-        self, message: Message, gate: Awaitable[bool] | None = None
-    ) -> Outcome | None:
-        """Send unless ``gate`` resolves False (then None: nothing was sent)."""
+    async def send(self, email: OutgoingEmail) -> Outcome:
+        """Hand one e-mail over; every answer becomes an Outcome, none raises."""
 
     async def close(self) -> None: ...
 
@@ -113,7 +84,7 @@ class SmtpChannel:
             start_tls=False if implicit_tls else settings.smtp_starttls,
             timeout=timeout,
         )
-        self.sender = parseaddr(settings.mail_from)[1]
+        self.sender = sender(settings.mail_from)[1]
 
     async def ready(self) -> str | None:
         if self.client.is_connected:
@@ -124,55 +95,35 @@ class SmtpChannel:
             return f"cannot connect to {self.settings.smtp_host}:{self.settings.smtp_port}: {exc}"
         return None
 
-    async def send(self, message: Message, gate: Awaitable[bool] | None = None) -> Outcome | None:
-        """Send one message; with a ``gate``, only if it resolves True.
-
-        The envelope (MAIL FROM, RCPT TO) goes out while the gate (the outbox claim) is
-        still being committed; the content (DATA), after which the server owns the
-        message, only once the claim holds. A gate that fails resets the envelope and
-        returns None: nothing was sent.
-        """
-        recipient = str(message["To"])
-        data = wire_bytes(message)
-        claimed = False
+    async def send(self, email: OutgoingEmail) -> Outcome:
+        """One e-mail over the open connection (MAIL FROM, RCPT TO, DATA)."""
         try:
             await self.client.mail(self.sender)
-            await self.client.rcpt(recipient)
-            claimed = gate is None or await gate
-            if not claimed:
-                await self.client.rset()
-                return None
-            await self.client.data(data)
+            await self.client.rcpt(email.recipient)
+            await self.client.data(email.data)
         except aiosmtplib.SMTPRecipientRefused as exc:
             outcome = _by_code(exc.code, f"{exc.code} {exc.message}",
                                dead=exc.code in DEAD_MAILBOX_CODES)
-            return await self._after_error(outcome, gate, claimed)
         except aiosmtplib.SMTPResponseException as exc:
             outcome = _by_code(exc.code, f"{exc.code} {exc.message}")
-            return await self._after_error(outcome, gate, claimed)
         except ValueError as exc:  # an address that cannot be sent to at all
-            return await self._after_error(
-                Undeliverable(f"bad address: {exc}", unreachable=True), gate, claimed
-            )
+            outcome = Undeliverable(f"bad address: {exc}", unreachable=True)
         except (aiosmtplib.SMTPException, OSError) as exc:
             # Disconnected or timed out before the server's final answer: not accepted.
             await self._drop()
-            return await self._after_error(RetryLater(f"connection: {exc}"), gate, claimed)
-        return Delivered()
+            return RetryLater(f"connection: {exc}")
+        else:
+            return Delivered()
+        await self._reset()
+        return outcome
 
-    async def _after_error(
-        self, outcome: Outcome, gate: Awaitable[bool] | None, claimed: bool
-    ) -> Outcome | None:
-        """An error before or after the gate: reset the envelope, and report the outcome
-        only if the row is ours (the gate may still be settling)."""
+    async def _reset(self) -> None:
+        """Forget the refused envelope so the connection can carry the next message."""
         if self.client.is_connected:
             try:
                 await self.client.rset()
             except (aiosmtplib.SMTPException, OSError):
                 await self._drop()
-        if not claimed and gate is not None and not await gate:
-            return None
-        return outcome
 
     async def _drop(self) -> None:
         try:
@@ -210,12 +161,10 @@ class EmlDirectoryChannel:
             return f"cannot create {self.directory}: {exc}"
         return None
 
-    async def send(self, message: Message, gate: Awaitable[bool] | None = None) -> Outcome | None:
-        if gate is not None and not await gate:
-            return None
-        name = _UNSAFE.sub("_", str(message["Message-ID"]).strip("<>")) + ".eml"
+    async def send(self, email: OutgoingEmail) -> Outcome:
+        name = _UNSAFE.sub("_", email.message_id.strip("<>")) + ".eml"
         try:
-            await asyncio.to_thread(_write_atomically, self.directory / name, wire_bytes(message))
+            await asyncio.to_thread(_write_atomically, self.directory / name, email.data)
         except OSError as exc:
             return RetryLater(f"cannot write {name}: {exc}")
         return Delivered(name)

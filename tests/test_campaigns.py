@@ -1,5 +1,6 @@
 """Campaigns: audiences by tier, offers per tier, template checks at creation, previews, dry
-runs, schedules that survive restarts, and the staff summary when a campaign finishes."""
+runs, schedules that survive restarts, cancelling, and the staff summary when a campaign
+finishes."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from care.campaigns import CampaignError, CampaignSpec
 from care.models import Customer
 from care.rendering import TemplateProblem
 from care.services import Services
-from scheduler.dispatcher import Dispatcher
+from scheduler.dispatcher import Dispatcher, DrainReport
 from scheduler.email_channel import EmlDirectoryChannel
 from scheduler.telegram_channel import TelegramChannel
 from tests.conftest import make_customer
@@ -209,6 +210,69 @@ async def test_a_finished_campaign_sends_its_summary_to_the_staff_chat(
     assert campaign.status == "done" and campaign.summary_sent_at is not None
 
 
+async def test_a_cancelled_campaign_sends_nothing_more_and_tells_the_staff_chat(
+    services: Services, sandbox: SandboxServer, clock: Any
+) -> None:
+    sandbox.add_group(-1001000, "Nhân viên")
+    for n in range(3):
+        sandbox.add_user(9800 + n, f"K{n}")
+        await member(services, "gold", telegram_user_id=9800 + n)
+    campaigns = services.care.campaigns
+    await campaigns.create(CampaignSpec.parse(PROMOTION))
+    clock.now = clock.now.replace(hour=16)  # 23:00 in Ho Chi Minh City: quiet hours
+    assert await campaigns.start("Tết 2027") == 3  # queued for the morning
+
+    progress = await campaigns.cancel("Tết 2027")
+
+    assert progress.statuses == {"skipped": 3} and progress.skipped == {"cancelled": 3}
+    assert (await campaigns.get("Tết 2027")).status == "cancelled"
+    clock.now = clock.now + timedelta(hours=12)  # the morning comes
+    async with Bot(TOKEN, base_url=sandbox.base_url) as bot:
+        dispatcher = Dispatcher(services, telegram=TelegramChannel(bot, messages_per_second=28),
+                                email=EmlDirectoryChannel(services.settings.outbox_dir))
+        await dispatcher.drain()
+    assert all(sandbox.sent(9800 + n) == [] for n in range(3))
+    [summary] = sandbox.sent(-1001000)
+    assert "Chiến dịch «Tết 2027» đã bị huỷ" in summary.text
+    assert "chiến dịch bị huỷ trước khi gửi: 3" in summary.text
+    with pytest.raises(CampaignError, match="cancelled already"):
+        await campaigns.cancel("Tết 2027")
+
+
+async def test_a_cancelled_scheduled_campaign_never_starts(services: Services, clock: Any) -> None:
+    await member(services, "gold", telegram_user_id=9900)
+    campaigns = services.care.campaigns
+    at = clock() + timedelta(days=1)
+    await campaigns.create(CampaignSpec.parse({**PROMOTION, "schedule": at}))
+    progress = await campaigns.cancel("Tết 2027")
+    assert progress.total == 0
+    clock.now = at + timedelta(minutes=1)
+    assert await campaigns.start_due() == 0
+    assert await outbox_rows(services) == []
+
+
+async def test_rows_a_stopped_dispatcher_put_back_are_skipped_if_their_campaign_was_cancelled(
+    services: Services,
+) -> None:
+    for n in range(2):
+        await member(services, "gold", telegram_user_id=None, email=f"k{n}@example.com",
+                     consent_email=True)
+    campaigns = services.care.campaigns
+    await campaigns.create(CampaignSpec.parse({**PROMOTION, "channel": "email"}))
+    await campaigns.start("Tết 2027")
+    dispatcher = Dispatcher(services, telegram=None,
+                            email=EmlDirectoryChannel(services.settings.outbox_dir))
+
+    async def cancel_then_stop(rows: Any, journal: Any, report: Any) -> None:
+        await campaigns.cancel("Tết 2027")  # while the group is claimed, before it is sent
+        dispatcher.stop()
+
+    await dispatcher._lane("email", cancel_then_stop, DrainReport())
+    rows = [row for row in await outbox_rows(services) if row.campaign_id is not None]
+    assert [(row.status, row.skip_reason) for row in rows] == [("skipped", "cancelled")] * 2
+    assert list(services.settings.outbox_dir.glob("*.eml")) == []
+
+
 # --- the command line ---------------------------------------------------------------------------
 
 
@@ -253,6 +317,12 @@ def test_the_cli_reports_problems_in_one_line(cli_env: Path) -> None:
     assert "CAREBOT_TELEGRAM_TOKEN is not set" in no_token.output
     missing = runner.invoke(cli, ["campaign", "status", "nope"])
     assert missing.exit_code == 1 and "no campaign named 'nope'" in missing.output
+    cancelled = runner.invoke(cli, ["campaign", "cancel", "X"])
+    assert cancelled.exit_code == 0 and "campaign 'X' cancelled" in cancelled.output
+    again = runner.invoke(cli, ["campaign", "cancel", "X"])
+    assert again.exit_code == 1 and "campaign 'X' is cancelled already" in again.output
+    late = runner.invoke(cli, ["campaign", "send", "X", "--no-dispatch"])
+    assert late.exit_code == 1 and "is cancelled" in late.output
 
 
 def test_scheduler_jobs_lists_every_job_with_its_next_run(cli_env: Path) -> None:

@@ -1,4 +1,4 @@
-"""`carebot campaign`: create, check, preview and send campaigns, and follow them.
+"""`carebot campaign`: create, check, preview, send and cancel campaigns, and follow them.
 
 A campaign can be written as a YAML file::
 
@@ -273,6 +273,20 @@ def status(name: str) -> None:
 
     async def body(services: Services) -> None:
         _print_progress(await services.care.campaigns.progress(name), services)
+
+    _run(body)
+
+
+@app.command()
+def cancel(name: str) -> None:
+    """Stop a campaign: a draft or scheduled one never starts; a running one sends nothing
+    more (what went out already stays sent) and the staff chat gets its summary."""
+
+    async def body(services: Services) -> None:
+        progress = await services.care.campaigns.cancel(name)
+        console.print(f"campaign {name!r} cancelled", highlight=False)
+        if progress.total:
+            _print_progress(progress, services)
 
     _run(body)
 

@@ -1,4 +1,4 @@
-"""Outbox rows remember which dispatcher's send journal covers their claim.
+"""Outbox rows keep an e-mail's bytes as queued, and which send journal covers a claim.
 
 Revision ID: 0002
 Revises: 0001
@@ -20,9 +20,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("mime", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("claim_token", sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_column("claim_token")
+        batch_op.drop_column("mime")

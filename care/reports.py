@@ -17,6 +17,7 @@ day); everything dated is cut at the report's as-of day.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ class Reports:
         self.segmentation = segmentation
         self.loyalty = loyalty
         self.clock = clock
+        self._drawing = asyncio.Lock()  # matplotlib's style is process-wide: one at a time
 
     async def data(self, as_of: date | None = None) -> ReportData:
         """Gather the figures; ``as_of`` cuts complaints, surveys and inquiries at that day."""
@@ -211,9 +213,14 @@ class Reports:
 
     async def pngs(self, as_of: date | None = None, language: str | None = None
                    ) -> dict[str, bytes]:
-        """The same charts as PNG images, for the staff chat."""
+        """The same charts as PNG images, for the staff chat.
+
+        Drawn in a worker thread: a second or two of matplotlib must not stall the bot's
+        conversations with customers meanwhile.
+        """
         data = await self.data(as_of)
-        return charts_png(data, self.labels(language))
+        async with self._drawing:
+            return await asyncio.to_thread(charts_png, data, self.labels(language))
 
 
 # --------------------------------------------------------------------------- queries

@@ -45,6 +45,7 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -103,6 +104,25 @@ class DrainReport(Counter[str]):
     """Rows handled in one drain, by outcome: sent, retry, failed, skipped, deferred..."""
 
 
+@dataclass(frozen=True)
+class _Group:
+    """Rows claimed together under one send journal."""
+
+    journal: SendJournal
+    claimed: list[OutboxRow]
+    handled: int  # claimed, skipped or deferred here (not taken by another dispatcher)
+
+
+Sender = Callable[
+    [list[OutboxRow], SendJournal, DrainReport], Awaitable[list[asyncio.Task[None]]]
+]
+"""A lane's way of sending a claimed group; returns the requests still in flight."""
+
+
+def _chunks(rows: list[OutboxRow], size: int) -> list[list[OutboxRow]]:
+    return [rows[start : start + size] for start in range(0, len(rows), size)]
+
+
 class Dispatcher:
     """Drains the outbox through the Telegram and e-mail channels."""
 
@@ -123,6 +143,7 @@ class Dispatcher:
         self.journal_dir = services.settings.outbox_dir / "journal"
         self._wake = asyncio.Event()
         self._stopping = False
+        self._telegram_slots = asyncio.Semaphore(1)  # sized for each drain
 
     @classmethod
     def create(cls, services: Services, bot: Bot | None) -> Dispatcher:
@@ -188,6 +209,7 @@ class Dispatcher:
         """Send every row due now; return what happened. Safe to run in several processes."""
         report = DrainReport()
         report["recovered"] = await self.recover_stale()
+        self._telegram_slots = asyncio.Semaphore(max(1, self.settings.telegram_send_concurrency))
         lanes = [self._lane(Channel.EMAIL, self._send_emails, report)]
         if self.telegram is not None:
             lanes.append(self._lane(Channel.TELEGRAM, self._send_telegrams, report))
@@ -226,47 +248,66 @@ class Dispatcher:
                         recovered + abandoned)
         return recovered + abandoned
 
-    async def _lane(
-        self,
-        channel: str,
-        send: Callable[[list[OutboxRow], SendJournal, DrainReport], Awaitable[None]],
-        report: DrainReport,
-    ) -> None:
+    async def _lane(self, channel: str, send: Sender, report: DrainReport) -> None:
         """Claim due rows group by group and send each group, until none is due.
 
-        A group's outcomes are written while the next group is being sent (at most one
-        group waits to be written), so the database's time hides behind the network's.
+        Three groups overlap: while one is being sent, the next is claimed and the one
+        before is finished (its last requests answered, its outcomes written). So neither
+        the database nor a slow answer leaves the channel idle between groups.
         """
-        settling: asyncio.Task[None] | None = None
+        ahead: asyncio.Task[_Group] | None = None
+        closing: asyncio.Task[None] | None = None
         try:
             while not self._stopping:
-                rows = await self._due(channel)
+                groups = _chunks(await self._due(channel), CLAIM_GROUP)
+                if not groups:
+                    return
                 handled = 0
-                for start in range(0, len(rows), CLAIM_GROUP):
-                    if self._stopping:
-                        break
-                    journal = SendJournal.open(self.journal_dir)
+                ahead = asyncio.ensure_future(self._open_group(groups[0], report))
+                for following in [*groups[1:], None]:
+                    assert ahead is not None
+                    group, ahead = await ahead, None
+                    in_flight: list[asyncio.Task[None]] = []
                     try:
-                        claimed, count = await self._claim_group(
-                            rows[start : start + CLAIM_GROUP], journal.token, report
-                        )
-                        handled += count
-                        if claimed:
-                            await send(claimed, journal, report)
+                        handled += group.handled
+                        if following is not None and not self._stopping:
+                            ahead = asyncio.ensure_future(self._open_group(following, report))
+                        if group.claimed and not self._stopping:
+                            in_flight = await send(group.claimed, group.journal, report)
                     finally:
-                        previous = settling
-                        settling = asyncio.ensure_future(self._close_group(journal, report))
+                        previous = closing
+                        closing = asyncio.ensure_future(
+                            self._close_group(group.journal, in_flight, report)
+                        )
                         if previous is not None:
                             await previous
+                    if ahead is None:
+                        break
                 if not handled:
                     return
         finally:
-            if settling is not None:
-                await settling
+            if ahead is not None:  # stopped (or failed) with a group claimed in advance
+                group = await ahead
+                await self._close_group(group.journal, [], report)
+            if closing is not None:
+                await closing
 
-    async def _close_group(self, journal: SendJournal, report: DrainReport) -> None:
-        """Settle a sent group and remove its journal; should settling fail, the journal
-        stays behind and the next drain settles the group from it."""
+    async def _open_group(self, rows: list[OutboxRow], report: DrainReport) -> _Group:
+        """A new journal and the rows of ``rows`` claimed under its token."""
+        journal = SendJournal.open(self.journal_dir)
+        try:
+            claimed, handled = await self._claim_group(rows, journal.token, report)
+        except BaseException:
+            await self._close_group(journal, [], report)
+            raise
+        return _Group(journal, claimed, handled)
+
+    async def _close_group(
+        self, journal: SendJournal, in_flight: list[asyncio.Task[None]], report: DrainReport
+    ) -> None:
+        """Wait for the group's last answers, settle it and remove its journal; should
+        settling fail, the journal stays behind and the next drain settles the group."""
+        await asyncio.gather(*in_flight, return_exceptions=True)
         try:
             report.update(await self._settle(journal.records))
         except BaseException:
@@ -293,15 +334,16 @@ class Dispatcher:
 
     async def _send_emails(
         self, rows: list[OutboxRow], journal: SendJournal, report: DrainReport
-    ) -> None:
-        """E-mails one after the other over the one SMTP connection, as queued."""
+    ) -> list[asyncio.Task[None]]:
+        """E-mails one after the other over the one SMTP connection, as queued; none is
+        left in flight."""
         for row in rows:
             if self._stopping:
-                return
+                break
             problem = await self.email.ready()
             if problem is not None:
                 log.warning("e-mail not sent now: %s", problem)
-                return
+                break
             email = outgoing_email(row, self.settings)
             journal.handing_over(row.id)
             outcome = await self.email.send(email)
@@ -309,16 +351,18 @@ class Dispatcher:
                 journal.accepted(row.id, self.services.clock())
             else:
                 await self._record(row, outcome, report)
+        return []
 
     async def _send_telegrams(
         self, rows: list[OutboxRow], journal: SendJournal, report: DrainReport
-    ) -> None:
-        """Telegram messages in parallel within the overall and per-chat limits."""
+    ) -> list[asyncio.Task[None]]:
+        """Telegram messages in parallel within the overall and per-chat limits; returns
+        the requests still waiting for Telegram's answer (``_close_group`` waits for them)."""
         assert self.telegram is not None
         telegram = self.telegram
         queue = deque(rows)
         waiting: list[tuple[float, OutboxRow]] = []  # rows whose chat is not free yet
-        slots = asyncio.Semaphore(max(1, self.settings.telegram_send_concurrency))
+        slots = self._telegram_slots
         tasks: list[asyncio.Task[None]] = []
         try:
             while (queue or waiting) and not self._stopping:
@@ -341,8 +385,10 @@ class Dispatcher:
                 task = asyncio.create_task(self._deliver_telegram(row, chat_id, journal, report))
                 tasks.append(task)
                 task.add_done_callback(lambda _task: slots.release())
-        finally:
+        except BaseException:
             await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        return [task for task in tasks if not task.done()]
 
     async def _deliver_telegram(
         self, row: OutboxRow, chat_id: int, journal: SendJournal, report: DrainReport

@@ -263,9 +263,10 @@ async def test_rows_a_stopped_dispatcher_put_back_are_skipped_if_their_campaign_
     dispatcher = Dispatcher(services, telegram=None,
                             email=EmlDirectoryChannel(services.settings.outbox_dir))
 
-    async def cancel_then_stop(rows: Any, journal: Any, report: Any) -> None:
+    async def cancel_then_stop(rows: Any, journal: Any, report: Any) -> list[Any]:
         await campaigns.cancel("Tết 2027")  # while the group is claimed, before it is sent
         dispatcher.stop()
+        return []
 
     await dispatcher._lane("email", cancel_then_stop, DrainReport())
     rows = [row for row in await outbox_rows(services) if row.campaign_id is not None]

@@ -4,6 +4,7 @@ opt-outs and quiet hours at send time, 429 and network errors, and crash recover
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -301,3 +302,18 @@ async def test_the_token_bucket_keeps_the_rate() -> None:
         await bucket.acquire()
     elapsed = time.monotonic() - start
     assert elapsed >= 0.48  # 25 intervals of 20 ms after the first token, never faster
+
+
+async def test_the_token_bucket_makes_up_late_timers_but_never_bursts() -> None:
+    import time
+
+    bucket = TokenBucket(rate=50.0)
+    times = []
+    for n in range(120):
+        await bucket.acquire()
+        times.append(time.monotonic())
+        if n % 10 == 0:
+            await asyncio.sleep(0.015)  # the caller comes back late
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 52  # rate + 1, and one for the jitter of reading the clock here
+    assert times[-1] - times[0] >= 119 * 0.75 * 0.020

@@ -429,12 +429,11 @@ class Dispatcher:
         ]
         if quiet_until(now, self.settings):
             conditions.append(transactional)
-        async with self.db.uow() as uow:
-            result = await uow.session.execute(
+        async with self.db.engine.begin() as connection:  # Core: no ORM work per row
+            result = await connection.execute(
                 self._claiming(now, token, *conditions).returning(OutboxMessage.id)
             )
             taken = set(result.scalars())
-            await uow.commit()
         claimed, handled = [], len(taken)
         for row in rows:
             if row.id in taken:
@@ -507,9 +506,8 @@ class Dispatcher:
         now = self.services.clock()
         settled = DrainReport()
         columns = [getattr(OutboxMessage, name) for name in LOGGED_COLUMNS]
-        async with self.db.uow() as uow:
-            session = uow.session
-            result = await session.execute(
+        async with self.db.engine.begin() as connection:  # Core: no ORM work per row
+            result = await connection.execute(
                 select(*columns).where(
                     OutboxMessage.claim_token == records.token,
                     OutboxMessage.status == OutboxStatus.SENDING,
@@ -524,18 +522,16 @@ class Dispatcher:
             mine = (OutboxMessage.claim_token == records.token,
                     OutboxMessage.status == OutboxStatus.SENDING)
             if sent:
-                connection = await session.connection()  # a Core executemany, not the ORM's
                 await connection.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id == bindparam("row_id"), *mine)
                     .values(status=OutboxStatus.SENT, sent_at=bindparam("at"), last_error=None),
                     [{"row_id": row.id, "at": at} for row, at in sent],
                 )
-                await session.execute(
-                    insert(Interaction), [_interaction_values(row, at) for row, at in sent]
-                )
+                logged = [_interaction_values(row, at) for row, at in sent]
+                await connection.execute(insert(Interaction.__table__), logged)
             if unknown:
-                await session.execute(
+                await connection.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id.in_(unknown), *mine)
                     .values(status=OutboxStatus.UNCERTAIN, last_error=INTERRUPTED)
@@ -544,7 +540,7 @@ class Dispatcher:
                 cancelled = select(Campaign.id).where(
                     Campaign.status == CampaignStatus.CANCELLED
                 )
-                await session.execute(  # their campaign was cancelled meanwhile
+                await connection.execute(  # their campaign was cancelled meanwhile
                     update(OutboxMessage)
                     .where(
                         OutboxMessage.id.in_(untouched),
@@ -554,7 +550,7 @@ class Dispatcher:
                     .values(status=OutboxStatus.SKIPPED, skip_reason=SKIP_CANCELLED,
                             attempts=OutboxMessage.attempts - 1, claim_token=None)
                 )
-                await session.execute(
+                await connection.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id.in_(untouched), *mine)
                     .values(
@@ -564,7 +560,6 @@ class Dispatcher:
                         claim_token=None,
                     )
                 )
-            await uow.commit()
         settled["sent"], settled["uncertain"] = len(sent), len(unknown)
         settled["put back"] = len(untouched)
         return +settled

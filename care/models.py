@@ -536,7 +536,8 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # The dispatcher's query: due rows of a channel, oldest first, read in index order.
+        Index("ix_outbox_due", "status", "channel", "next_attempt_at", "id"),
         Index("ix_outbox_customer_created", "customer_id", "created_at"),
         UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
     )

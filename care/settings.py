@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = 300.0  # a claim older than this is from a dead dispatcher
     outbox_retry_base_seconds: float = 30.0  # first retry delay, doubled on each attempt
     outbox_retry_max_seconds: float = 3600.0
-    telegram_send_concurrency: int = 8  # requests in flight; the rate is the bucket's
+    telegram_send_concurrency: int = 8  # most requests in flight (fewer when answers are quick)
     unsubscribe_secret: SecretStr | None = None  # signs unsubscribe links; see care.outbox
     # Where `carebot run` serves the unsubscribe page (scheduler.unsubscribe_web);
     # public_base_url must reach it, usually through the shop's reverse proxy. Port 0: any.

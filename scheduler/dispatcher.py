@@ -30,11 +30,12 @@ Rules are checked again at send time, because time passes in the queue: a custom
 opted out or was erased meanwhile gets nothing, and a marketing message or greeting that
 became due during quiet hours waits for the morning.
 
-Telegram: at most ``telegram_messages_per_second`` overall (token bucket), about one a second
-per chat, up to ``telegram_send_concurrency`` requests in flight, 429 honoured. A 403 marks
-the customer ``telegram_unreachable`` and, where allowed, queues the same message by e-mail.
-E-mail: one SMTP connection reused for every message (``scheduler.email_channel``); the next
-message is built while the server answers the current one's envelope.
+Telegram: at most ``telegram_messages_per_second`` overall, about one a second per chat, no
+more requests in flight than the rate needs (at most ``telegram_send_concurrency``), 429
+honoured (``scheduler.telegram_channel``). A 403 marks the customer
+``telegram_unreachable`` and, where allowed, queues the same message by e-mail.
+E-mail: one SMTP connection reused for every message (``scheduler.email_channel``), each
+sent as the bytes built when it was queued.
 """
 
 from __future__ import annotations
@@ -143,7 +144,6 @@ class Dispatcher:
         self.journal_dir = services.settings.outbox_dir / "journal"
         self._wake = asyncio.Event()
         self._stopping = False
-        self._telegram_slots = asyncio.Semaphore(1)  # sized for each drain
 
     @classmethod
     def create(cls, services: Services, bot: Bot | None) -> Dispatcher:
@@ -152,7 +152,9 @@ class Dispatcher:
         telegram = None
         if bot is not None:
             telegram = TelegramChannel(
-                bot, messages_per_second=services.settings.telegram_messages_per_second
+                bot,
+                messages_per_second=services.settings.telegram_messages_per_second,
+                max_in_flight=services.settings.telegram_send_concurrency,
             )
         return cls(services, telegram=telegram, email=email_channel(services.settings))
 
@@ -209,7 +211,6 @@ class Dispatcher:
         """Send every row due now; return what happened. Safe to run in several processes."""
         report = DrainReport()
         report["recovered"] = await self.recover_stale()
-        self._telegram_slots = asyncio.Semaphore(max(1, self.settings.telegram_send_concurrency))
         lanes = [self._lane(Channel.EMAIL, self._send_emails, report)]
         if self.telegram is not None:
             lanes.append(self._lane(Channel.TELEGRAM, self._send_telegrams, report))
@@ -286,11 +287,13 @@ class Dispatcher:
                 if not handled:
                     return
         finally:
-            if ahead is not None:  # stopped (or failed) with a group claimed in advance
-                group = await ahead
-                await self._close_group(group.journal, [], report)
-            if closing is not None:
-                await closing
+            try:
+                if ahead is not None:  # stopped (or failed) with a group claimed in advance
+                    group = await ahead
+                    await self._close_group(group.journal, [], report)
+            finally:
+                if closing is not None:
+                    await closing
 
     async def _open_group(self, rows: list[OutboxRow], report: DrainReport) -> _Group:
         """A new journal and the rows of ``rows`` claimed under its token."""
@@ -362,7 +365,6 @@ class Dispatcher:
         telegram = self.telegram
         queue = deque(rows)
         waiting: list[tuple[float, OutboxRow]] = []  # rows whose chat is not free yet
-        slots = self._telegram_slots
         tasks: list[asyncio.Task[None]] = []
         try:
             while (queue or waiting) and not self._stopping:
@@ -379,12 +381,16 @@ class Dispatcher:
                 if wait > 0:
                     waiting.append((time.monotonic() + wait, row))
                     continue
-                await slots.acquire()
-                await telegram.acquire(chat_id)
+                await telegram.reserve()
+                try:
+                    await telegram.acquire(chat_id)
+                except BaseException:
+                    telegram.release()
+                    raise
                 journal.handing_over(row.id)
                 task = asyncio.create_task(self._deliver_telegram(row, chat_id, journal, report))
                 tasks.append(task)
-                task.add_done_callback(lambda _task: slots.release())
+                task.add_done_callback(lambda _task: telegram.release())
         except BaseException:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise

@@ -10,6 +10,7 @@ whole channel for the time Telegram asked.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import warnings
 from datetime import timedelta
@@ -73,7 +74,14 @@ class TokenBucket:
 
 
 class TelegramChannel:
-    """Sends outbox rows through a ``telegram.Bot`` (the Application's, or one of our own)."""
+    """Sends outbox rows through a ``telegram.Bot`` (the Application's, or one of our own).
+
+    Requests in flight are kept to what the rate needs while one is being answered (the
+    rate times the recent answer time, with half again as margin, plus one; at most
+    ``max_in_flight``): a few for Telegram across the world, one or two on a fast link.
+    Should Telegram stall for a moment, only those few wait there and are counted
+    together when it resumes, not a whole pool's worth that would exceed its limit.
+    """
 
     def __init__(
         self,
@@ -81,11 +89,33 @@ class TelegramChannel:
         *,
         messages_per_second: float,
         per_chat_interval: float = PER_CHAT_INTERVAL,
+        max_in_flight: int = 8,
     ) -> None:
         self.bot = bot
         self.bucket = TokenBucket(messages_per_second)
         self.per_chat_interval = per_chat_interval
+        self.max_in_flight = max(1, max_in_flight)
         self._chat_next: dict[int, float] = {}
+        self._in_flight = 0
+        self._answer_seconds = 0.25  # a running average; starts as for a distant Telegram
+        self._freed = asyncio.Event()
+
+    def in_flight_allowed(self) -> int:
+        """How many requests may wait for their answer at once, given the recent answers."""
+        needed = math.ceil(self.bucket.rate * self._answer_seconds * 1.5) + 1
+        return min(self.max_in_flight, needed)
+
+    async def reserve(self) -> None:
+        """Wait until one more request may be in flight, and count it (``release`` after)."""
+        while self._in_flight >= self.in_flight_allowed():
+            self._freed.clear()
+            await self._freed.wait()
+        self._in_flight += 1
+
+    def release(self) -> None:
+        """A request reserved with ``reserve`` has its answer (or will never be sent)."""
+        self._in_flight -= 1
+        self._freed.set()
 
     def chat_wait(self, chat_id: int) -> float:
         """Seconds until this chat may get another message (0: now)."""
@@ -102,6 +132,7 @@ class TelegramChannel:
     async def send(self, chat_id: int, text: str, reply_markup: dict[str, Any] | None) -> Outcome:
         """One message; every answer Telegram can give becomes an Outcome, none raises."""
         markup = InlineKeyboardMarkup.de_json(reply_markup, self.bot) if reply_markup else None
+        started = time.monotonic()
         try:
             message = await self.bot.send_message(
                 chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup
@@ -123,6 +154,9 @@ class TelegramChannel:
             return RetryLater(f"network: {exc.message}")
         except TelegramError as exc:
             return RetryLater(f"telegram: {exc.message}")
+        finally:
+            answer = time.monotonic() - started
+            self._answer_seconds = 0.9 * self._answer_seconds + 0.1 * answer
         return Delivered(str(message.message_id))
 
 

@@ -15,7 +15,7 @@ from telegram import Bot
 
 from bot.sandbox import Limits, SandboxServer
 from care.models import Customer, Interaction, MessageCategory, OutboxMessage, OutboxStatus
-from care.outbox import Message
+from care.outbox import Delivered, Message
 from care.services import Services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel, SmtpChannel
@@ -239,6 +239,19 @@ async def test_too_many_requests_are_retried_after_the_time_telegram_asks(
         assert len(strict.sent()) == 6
         statuses = [(await outbox_row(services, f"promo:{n}")).status for n in range(6)]
         assert statuses == ["sent"] * 6
+
+
+async def test_only_the_requests_the_rate_needs_wait_for_telegram_at_once() -> None:
+    async with SandboxServer(token=TOKEN, limits=Limits(enabled=False)) as fast, Bot(
+        TOKEN, base_url=fast.base_url
+    ) as fast_bot:
+        channel = TelegramChannel(fast_bot, messages_per_second=28.0, max_in_flight=8)
+        assert channel.in_flight_allowed() == 8  # before any answer: as for a distant Telegram
+        for n in range(60):
+            fast.add_user(7400 + n, f"K{n}")
+            assert isinstance(await channel.send(7400 + n, "Chào", None), Delivered)
+        # Answers on loopback take milliseconds: a couple in flight keep 28 a second going.
+        assert channel.in_flight_allowed() < 8
 
 
 async def test_network_errors_are_retried_with_exponential_backoff(

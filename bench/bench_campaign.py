@@ -62,7 +62,7 @@ from care.models import Customer, OutboxMessage  # noqa: E402
 from care.outbox import OutboxRow  # noqa: E402
 from care.services import Services, build_services  # noqa: E402
 from care.settings import Settings  # noqa: E402
-from scheduler.dispatcher import Dispatcher  # noqa: E402
+from scheduler.dispatcher import CLAIM_GROUP, Dispatcher  # noqa: E402
 from scheduler.email_channel import SmtpChannel, outgoing_email  # noqa: E402
 from scheduler.telegram_channel import TelegramChannel  # noqa: E402
 
@@ -308,7 +308,7 @@ async def put_back(services: Services) -> None:
         await uow.commit()
 
 
-def machine() -> str:
+def machine(load_at_start: float) -> str:
     model = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -321,8 +321,8 @@ def machine() -> str:
         f"{platform.platform()}; {model or platform.machine()}; {os.cpu_count()} CPUs; "
         f"Python {platform.python_version()}; SQLite {sqlalchemy.__version__ and _sqlite()}; "
         f"python-telegram-bot {telegram.__version__}; aiosmtplib {aiosmtplib.__version__}; "
-        f"SQLAlchemy {sqlalchemy.__version__}; load average at the end "
-        f"{os.getloadavg()[0]:.1f} (other work on the machine slows every figure)"
+        f"SQLAlchemy {sqlalchemy.__version__}; load average at the start {load_at_start:.1f}, "
+        f"at the end {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)"
     )
 
 
@@ -334,6 +334,7 @@ def _sqlite() -> str:
 
 async def main(count: int, record: bool, postgresql: str | None) -> None:
     logging.basicConfig(level=logging.WARNING)
+    load_at_start = os.getloadavg()[0]
     schema = f"bench_campaign_{os.getpid()}"
     with tempfile.TemporaryDirectory() as folder:
         database: dict[str, Any] = {"database_url": f"sqlite:///{Path(folder) / 'bench.db'}"}
@@ -372,7 +373,7 @@ async def main(count: int, record: bool, postgresql: str | None) -> None:
             if postgresql:
                 await postgres_schema(postgresql, schema, create=False)
     if record:
-        append(count, tg, em, services.db.dialect, postgresql)
+        append(count, tg, em, services.db.dialect, postgresql, load_at_start, settings)
 
 
 async def postgres_schema(url: str, schema: str, *, create: bool) -> None:
@@ -389,7 +390,8 @@ async def postgres_schema(url: str, schema: str, *, create: bool) -> None:
 
 
 def append(
-    count: int, tg: dict[str, Any], em: dict[str, Any], dialect: str, postgresql: str | None
+    count: int, tg: dict[str, Any], em: dict[str, Any], dialect: str, postgresql: str | None,
+    load_at_start: float, settings: Settings,
 ) -> None:
     ok = "met" if tg["rate"] >= TELEGRAM_TARGET and tg["too_many_requests"] == 0 else "MISSED"
     ok_mail = "met" if em["ratio"] >= EMAIL_TARGET_RATIO else "MISSED"
@@ -401,7 +403,11 @@ def append(
         f"`.venv/bin/python bench/bench_campaign.py --customers {count}"
         + (f" --postgresql {postgresql}`" if postgresql else "`"),
         "",
-        f"Machine: {machine()}",
+        f"Machine: {machine(load_at_start)}",
+        "",
+        f"Settings: Telegram paced at {settings.telegram_messages_per_second}/s, at most "
+        f"{settings.telegram_send_concurrency} requests in flight; outbox groups of "
+        f"{CLAIM_GROUP}.",
         "",
         "| figure | result | target |",
         "| --- | --- | --- |",

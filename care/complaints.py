@@ -739,10 +739,12 @@ class ComplaintService:
         staff_telegram_id: int,
         text: str,
         staff_chat_message_id: int | None = None,
+        photo_file_id: str | None = None,
     ) -> StaffAction:
-        """Store a staff member's answer to the customer (the front end delivers it)."""
+        """Store a staff member's answer to the customer, words and/or a photo (the front
+        end delivers it)."""
         text = clean(text)
-        if not text:
+        if not text and not photo_file_id:
             raise ComplaintError("an empty reply")
         now = self.clock()
         async with self.db.uow() as uow:
@@ -752,8 +754,9 @@ class ComplaintService:
                 return acting
             staff, complaint = acting
             message = ComplaintMessage(
-                complaint_id=complaint_id, author=STAFF, staff_id=staff.id, text=text,
-                staff_chat_message_id=staff_chat_message_id, created_at=now,
+                complaint_id=complaint_id, author=STAFF, staff_id=staff.id, text=text or None,
+                photo_file_id=photo_file_id, staff_chat_message_id=staff_chat_message_id,
+                created_at=now,
             )
             session.add(message)
             if complaint.first_response_at is None:

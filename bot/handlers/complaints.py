@@ -183,15 +183,26 @@ async def tell_customer(
     template: str,
     /,
     markup: InlineKeyboardMarkup | None = None,
+    photo: str | None = None,
     **values: Any,
 ) -> bool:
-    """Write to the customer of a ticket in their language; False if they cannot be reached
-    (the staff chat is then told to call them)."""
+    """Write to the customer of a ticket in their language (with ``photo``, as its caption);
+    False if they cannot be reached (the staff chat is then told to call them)."""
     telegram_id = ticket.customer_telegram_id
     if telegram_id is not None:
         html = context.services.renderer.chat(ticket.customer_language, template, **values)
         try:
-            await send(context, telegram_id, html, markup=markup, customer_id=ticket.customer_id)
+            if photo is None:
+                await send(
+                    context, telegram_id, html, markup=markup, customer_id=ticket.customer_id
+                )
+            else:
+                await context.bot.send_photo(
+                    telegram_id, photo, caption=html, parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
+                await log_outbound(context, telegram_id, None, html,
+                                   customer_id=ticket.customer_id)
             return True
         except Forbidden:
             log.info("customer %s cannot be reached on Telegram", ticket.customer_code)

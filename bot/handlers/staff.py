@@ -48,6 +48,7 @@ MAX_LIST = 25
 MAX_HISTORY = 30
 MAX_LINE = 300
 MAX_REPLY = 3500  # leaves room for the signature within Telegram's 4096
+MAX_CAPTION = 900  # a photo's caption: Telegram allows 1024, the signature takes the rest
 STATS_DAYS = 30
 
 
@@ -217,7 +218,8 @@ async def _resolve(update: Update, context: CareContext, ticket_id: int, note: s
 
 async def on_reply(update: Update, context: CareContext) -> None:
     """A reply to the bot's message in the staff chat: a resolution note (to a prompt) or a
-    message for the customer (to a card, a photo or a relayed customer message)."""
+    message for the customer, words and/or a photo (to a card, a photo or a relayed
+    customer message)."""
     message = update.effective_message
     assert message is not None and message.reply_to_message is not None
     replied = message.reply_to_message
@@ -226,10 +228,14 @@ async def on_reply(update: Update, context: CareContext) -> None:
     staff = await _staff_or_refuse(update, context)
     if staff is None:
         return
-    text = message.text or ""
+    text = message.text or message.caption or ""
+    photo = message.photo[-1].file_id if message.photo else None
     prompts = context.chat_data.get(PROMPTS, {})  # type: ignore[union-attr]
     prompted = prompts.get(str(replied.message_id))
     if prompted is not None:
+        if photo is not None:
+            await _notice(update, context, "staff.note_is_text")
+            return
         await _resolve(update, context, prompted, text)
         return
     complaints = context.services.complaints
@@ -237,11 +243,12 @@ async def on_reply(update: Update, context: CareContext) -> None:
     if ticket_id is None:
         await _notice(update, context, "staff.not_a_ticket")
         return
-    if len(text) > MAX_REPLY:
-        await _notice(update, context, "staff.too_long", limit=MAX_REPLY)
+    limit = MAX_CAPTION if photo else MAX_REPLY
+    if len(text) > limit:
+        await _notice(update, context, "staff.too_long", limit=limit)
         return
     action = await complaints.staff_reply(
-        ticket_id, staff.telegram_user_id, text, message.message_id
+        ticket_id, staff.telegram_user_id, text, message.message_id, photo_file_id=photo
     )
     if not action.ok:
         await _notice(update, context, _refusal_key(action), **_refusal_values(action))
@@ -256,6 +263,7 @@ async def on_reply(update: Update, context: CareContext) -> None:
         shop=context.services.settings.shop_name,
         code=ticket.code,
         text=text,
+        photo=photo,
     )
 
 
@@ -517,6 +525,9 @@ def handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
     ]
     if staff_chat is not None:
         result.append(
-            MessageHandler(staff_chat & filters.REPLY & filters.TEXT & ~filters.COMMAND, on_reply)
+            MessageHandler(
+                staff_chat & filters.REPLY & (filters.TEXT | filters.PHOTO) & ~filters.COMMAND,
+                on_reply,
+            )
         )
     return result

@@ -121,3 +121,9 @@ class Person:
     async def says_in(self, chat_id: int, text: str, *, reply_to: int | None = None) -> None:
         """Write in a group (the staff chat), optionally as a Telegram reply."""
         self.sandbox.send_text(self.user, text, chat_id=chat_id, reply_to=reply_to)
+
+    async def sends_photo_in(
+        self, chat_id: int, caption: str | None = None, *, reply_to: int | None = None
+    ) -> None:
+        """Send a photo in a group (the staff chat), optionally as a Telegram reply."""
+        self.sandbox.send_photo(self.user, caption=caption, chat_id=chat_id, reply_to=reply_to)

@@ -294,15 +294,17 @@ class SandboxServer:
         *,
         caption: str | None = None,
         chat_id: int | None = None,
+        reply_to: int | None = None,
         width: int = 1280,
         height: int = 960,
     ) -> dict[str, Any]:
-        """The user sends a photo; every size's file_id works with getFile and sendPhoto."""
+        """The user sends a photo (in a group ``chat_id``, as a reply to ``reply_to``);
+        every size's file_id works with getFile and sendPhoto."""
         sizes = [(w, h, blank_png(w, h)) for w, h in photo_sizes(width, height)]
         content: dict[str, Any] = {"photo": self.world.add_photo(sizes)}
         if caption:
             content["caption"] = caption
-        return self._user_message(self._user(user), chat_id, content, None)
+        return self._user_message(self._user(user), chat_id, content, reply_to)
 
     def press_button(
         self,

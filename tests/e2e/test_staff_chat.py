@@ -105,6 +105,19 @@ async def test_a_reply_to_a_resolved_ticket_is_not_sent(bot):
     assert not any("Còn một việc nữa" in m.text for m in lan.messages)
 
 
+async def test_a_photo_staff_send_in_reply_reaches_the_customer_with_its_caption(bot):
+    lan, _, ticket, card = await filed_ticket(bot)
+    minh = await bot.staff_member("Minh")
+    await minh.sends_photo_in(bot.staff_chat, "Mẫu thay thế đây ạ", reply_to=card.message_id)
+    photo = await lan.next_message()
+    assert photo.photo is not None
+    assert "Minh" in photo.text and ticket.code in photo.text
+    assert "Mẫu thay thế đây ạ" in photo.text
+    history = (await bot.services.complaints.ticket(ticket.id, history=True)).history
+    [answer] = [entry for entry in history if entry.author == "staff"]
+    assert answer.photo and answer.text == "Mẫu thay thế đây ạ"
+
+
 async def test_tickets_lists_open_tickets_by_tier_severity_and_age(bot):
     minh = await bot.staff_member("Minh")
     await filed_ticket(bot, "An", severity="low")

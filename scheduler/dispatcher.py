@@ -278,7 +278,7 @@ class Dispatcher:
                     finally:
                         previous = closing
                         closing = asyncio.ensure_future(
-                            self._close_group(group.journal, in_flight, report)
+                            self._close_group(group, in_flight, report)
                         )
                         if previous is not None:
                             await previous
@@ -290,7 +290,7 @@ class Dispatcher:
             try:
                 if ahead is not None:  # stopped (or failed) with a group claimed in advance
                     group = await ahead
-                    await self._close_group(group.journal, [], report)
+                    await self._close_group(group, [], report)
             finally:
                 if closing is not None:
                     await closing
@@ -301,18 +301,19 @@ class Dispatcher:
         try:
             claimed, handled = await self._claim_group(rows, journal.token, report)
         except BaseException:
-            await self._close_group(journal, [], report)
+            await self._close_group(_Group(journal, [], 0), [], report)
             raise
         return _Group(journal, claimed, handled)
 
     async def _close_group(
-        self, journal: SendJournal, in_flight: list[asyncio.Task[None]], report: DrainReport
+        self, group: _Group, in_flight: list[asyncio.Task[None]], report: DrainReport
     ) -> None:
         """Wait for the group's last answers, settle it and remove its journal; should
         settling fail, the journal stays behind and the next drain settles the group."""
         await asyncio.gather(*in_flight, return_exceptions=True)
+        journal = group.journal
         try:
-            report.update(await self._settle(journal.records))
+            report.update(await self._settle(journal.records, group.claimed))
         except BaseException:
             journal.abandon()
             raise
@@ -504,22 +505,29 @@ class Dispatcher:
             )
         )
 
-    async def _settle(self, records: JournalRecords) -> DrainReport:
+    async def _settle(
+        self, records: JournalRecords, claimed: list[OutboxRow] | None = None
+    ) -> DrainReport:
         """Write down what became of the rows still ``sending`` under a journal's token,
         in one transaction: accepted ones are sent (and logged as interactions), ones
         handed over without an answer are ``uncertain``, the rest go back to ``pending``
-        (or are skipped, if their campaign was cancelled meanwhile)."""
+        (or are skipped, if their campaign was cancelled meanwhile).
+
+        The live dispatcher passes the rows it ``claimed``; recovering a dead one's group,
+        they are read back. Every UPDATE checks the row is still ``sending`` under the
+        token, so a row whose failure was recorded meanwhile is left as it is.
+        """
         now = self.services.clock()
         settled = DrainReport()
-        columns = [getattr(OutboxMessage, name) for name in LOGGED_COLUMNS]
         async with self.db.engine.begin() as connection:  # Core: no ORM work per row
-            result = await connection.execute(
-                select(*columns).where(
-                    OutboxMessage.claim_token == records.token,
-                    OutboxMessage.status == OutboxStatus.SENDING,
+            rows: list[Any] = claimed if claimed is not None else list(
+                await connection.execute(
+                    select(*[getattr(OutboxMessage, name) for name in LOGGED_COLUMNS]).where(
+                        OutboxMessage.claim_token == records.token,
+                        OutboxMessage.status == OutboxStatus.SENDING,
+                    )
                 )
             )
-            rows = list(result)
             sent = [(row, records.accepted[row.id]) for row in rows if row.id in records.accepted]
             unknown = [row.id for row in rows
                        if row.id in records.handed_over and row.id not in records.accepted]
@@ -536,17 +544,18 @@ class Dispatcher:
                 )
                 logged = [_interaction_values(row, at) for row, at in sent]
                 await connection.execute(insert(Interaction.__table__), logged)
-            if unknown:
-                await connection.execute(
+            if unknown:  # (a row whose failure was recorded is no longer ``mine``)
+                result = await connection.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id.in_(unknown), *mine)
                     .values(status=OutboxStatus.UNCERTAIN, last_error=INTERRUPTED)
                 )
+                settled["uncertain"] = result.rowcount
             if untouched:
                 cancelled = select(Campaign.id).where(
                     Campaign.status == CampaignStatus.CANCELLED
                 )
-                await connection.execute(  # their campaign was cancelled meanwhile
+                result = await connection.execute(  # their campaign was cancelled meanwhile
                     update(OutboxMessage)
                     .where(
                         OutboxMessage.id.in_(untouched),
@@ -556,7 +565,8 @@ class Dispatcher:
                     .values(status=OutboxStatus.SKIPPED, skip_reason=SKIP_CANCELLED,
                             attempts=OutboxMessage.attempts - 1, claim_token=None)
                 )
-                await connection.execute(
+                settled["skipped"] = result.rowcount
+                result = await connection.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id.in_(untouched), *mine)
                     .values(
@@ -566,8 +576,8 @@ class Dispatcher:
                         claim_token=None,
                     )
                 )
-        settled["sent"], settled["uncertain"] = len(sent), len(unknown)
-        settled["put back"] = len(untouched)
+                settled["put back"] = result.rowcount
+        settled["sent"] = len(sent)
         return +settled
 
     def _hold(

@@ -208,9 +208,9 @@ async def _dispatch_once(
         smtp_port=int(smtp_port or 25),
         smtp_starttls=False,
         outbox_dir=Path(outbox_dir),
-        # One request at a time: when the sandbox has the 15th message, the next claim is
-        # a token-bucket interval (36 ms) away, so the kill lands after an accept and
-        # before the next claim, the moment this test is about.
+        # One request at a time: when the sandbox has the 15th message, the next request
+        # is a pacing interval (36 ms) away, so the kill lands between Telegram's accept
+        # and the journal's note of it, or just after: the moments this test is about.
         telegram_send_concurrency=1,
     )
     moment = datetime.fromisoformat(now)
@@ -218,7 +218,11 @@ async def _dispatch_once(
     if base_url:
         async with Bot(TOKEN, base_url=base_url) as bot:
             dispatcher = Dispatcher(
-                services, telegram=TelegramChannel(bot, messages_per_second=28.0),
+                services,
+                telegram=TelegramChannel(
+                    bot, messages_per_second=28.0,
+                    max_in_flight=settings.telegram_send_concurrency,
+                ),
                 email=EmlDirectoryChannel(settings.outbox_dir),
             )
             await dispatcher.drain()

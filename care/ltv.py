@@ -28,23 +28,27 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from numpy.typing import NDArray
 
 from care import clv
+from care.models import COUNTED_ORDERS
 
 EPOCH = date(1970, 1, 1)
 PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
-COUNTED_ORDERS = "kind = 'order' AND status NOT IN ('cancelled', 'returned')"
-"""The SQL condition of an order that counts as a purchase (RFM, LTV, VI alike)."""
+JULIAN_DAY_OF_EPOCH = 2440587.5
+"""The Julian day number of 1970-01-01 00:00 UTC (SQLite's julianday())."""
 
 CLV_TIME_UNIT = "weeks"
 DAYS_PER_WEEK = 7.0
 WEEKS_PER_12_MONTHS = 365.25 / DAYS_PER_WEEK
 FIT_SAMPLE = 100_000
 """Customers a CLV fit is estimated on at most (a seeded random sample beyond that)."""
+EARLIEST_ORDER = datetime(1900, 1, 1, tzinfo=UTC)
+"""Where ``offset_constant_since`` stops looking back."""
 
 
 # --------------------------------------------------------------------------- the formula
@@ -66,12 +70,28 @@ def historical_ltv(margins: Iterable[tuple[int, float]], discount_rate: float) -
 
 def period_index(day: date, period: str) -> int:
     """A running number of the calendar period a day falls in (consecutive periods differ by 1)."""
+    return int(_period_number(day.year, day.month, period))
+
+
+def periods_of_days(days: NDArray[np.int64], period: str) -> NDArray[np.int64]:
+    """``period_index`` of day numbers (days since 1970-01-01), a whole array at once."""
+    months = (
+        np.asarray(days, dtype=np.int64)
+        .astype("datetime64[D]")
+        .astype("datetime64[M]")
+        .astype(np.int64)
+    )
+    return _period_number(months // 12 + 1970, months % 12 + 1, period)
+
+
+def _period_number(year: Any, month: Any, period: str) -> Any:
+    """The period formula, for numbers and numpy arrays alike."""
     if period == "month":
-        return day.year * 12 + day.month - 1
+        return year * 12 + month - 1
     if period == "quarter":
-        return day.year * 4 + (day.month - 1) // 3
+        return year * 4 + (month - 1) // 3
     if period == "year":
-        return day.year
+        return year
     raise ValueError(f"unknown LTV period {period!r}")
 
 
@@ -112,8 +132,49 @@ class Frame:
         return math.log1p(self.discount_rate)
 
     def ltv(self, discounted: float, first_period: int) -> int:
-        """Finish the SQL sum (see ``ltv_sum_sql``) for one customer."""
-        return round(discounted * math.exp(-(self.as_of_period - first_period + 1) * self.log_rate))
+        """Finish the SQL sum (see ``CountedOrders.factor``) for one customer."""
+        return int(self.ltvs(np.array([discounted]), np.array([first_period]))[0])
+
+    def ltvs(
+        self, discounted: NDArray[np.float64], first_period: NDArray[np.int64]
+    ) -> NDArray[np.int64]:
+        """Finish the SQL sums of many customers: the discount back to their first period,
+        rounded to whole VND (half to even)."""
+        exponent = -(self.as_of_period - np.asarray(first_period, dtype=np.int64) + 1)
+        return np.rint(
+            np.asarray(discounted, dtype=float) * np.exp(exponent * self.log_rate)
+        ).astype(np.int64)
+
+    def discount_factor(self, period: int) -> float:
+        """(1 + delta)^(as-of period - period): the weight of a margin earned in ``period``,
+        computed exactly as the SQL of ``CountedOrders.factor`` does."""
+        return math.exp((self.as_of_period - period) * self.log_rate)
+
+
+def offset_constant_since(timezone: str, until: datetime) -> datetime:
+    """The earliest instant from which the zone's UTC offset stays the one it has at ``until``.
+
+    Local days and months of orders placed from then on are a fixed shift of UTC, which
+    PostgreSQL computes far faster than with the zone's rules. Steps back a day at a time
+    (zones change their offset months or years apart), then narrows the change down to
+    the second; a zone that never changed gives ``EARLIEST_ORDER``.
+    """
+    zone = ZoneInfo(timezone)
+    offset = until.astimezone(zone).utcoffset()
+    step = timedelta(days=1)
+    later = until
+    while later - step > EARLIEST_ORDER and (later - step).astimezone(zone).utcoffset() == offset:
+        later -= step
+    if later - step <= EARLIEST_ORDER:
+        return EARLIEST_ORDER
+    earlier = later - step  # the offset differs here
+    while later - earlier > timedelta(seconds=1):
+        middle = earlier + timedelta(seconds=(later - earlier).total_seconds() // 2)
+        if middle.astimezone(zone).utcoffset() == offset:
+            later = middle
+        else:
+            earlier = middle
+    return later
 
 
 def frame_for(
@@ -144,53 +205,99 @@ def frame_for(
 # --------------------------------------------------------------------------- SQL pieces
 
 
-def counted_orders_sql(dialect: str, period: str, *, where: str = "") -> str:
-    """CTEs ending in ``o(customer_id, amount, margin, day, period)``: the counted orders
-    placed before ``:cutoff``, with the local calendar day (days since 1970-01-01) and the
-    running period number (see ``period_index``) of each.
+@dataclass(frozen=True)
+class CountedOrders:
+    """SQL of the counted orders placed before ``:cutoff``, as table ``o``.
 
-    PostgreSQL converts with the time-zone rules (``:tz``). SQLite, which has none, shifts
-    by the frame's UTC offset (``:utc_offset_days``), exact for zones without daylight
-    saving such as Asia/Ho_Chi_Minh. On SQLite each step is fenced with ``LIMIT -1`` so
-    that the subquery is not flattened into its user: flattened, the date functions run
-    once per reference (eight times per order) instead of once, which doubles the time of
-    a full run.
+    ``source`` is the FROM ... WHERE clause; ``day`` the local calendar day of ``o`` (days
+    since 1970-01-01); ``factor`` the weight (1+d)^(p_asof - p) of its margin, where p is
+    its period (see ``period_index``); ``undated`` an aggregate counting the orders whose
+    day and factor are unknown (NULL), which only a ``days_table`` leaves.
+
+    Summed per customer, margin times factor is the LTV once ``Frame.ltvs`` discounts it
+    back to the first period: CM_t / (1+d)^t with
+    t = p - p_first + 1 factors into (1+d)^(p_asof - p) times (1+d)^-(p_asof - p_first + 1),
+    so one pass over the orders needs no per-customer first period, and the exponents stay
+    small and positive whatever the calendar year.
     """
-    condition = f"{COUNTED_ORDERS} AND placed_at < :cutoff {where}"
+
+    source: str
+    day: str
+    factor: str
+    undated: str = "0"
+
+
+def counted_orders_sql(
+    dialect: str, period: str, *, where: str = "", days_table: str | None = None,
+    offset_since: bool = False,
+) -> CountedOrders:
+    """The counted orders with their local day and LTV weight (see ``CountedOrders``).
+
+    ``days_table`` (SQLite) names a table of (day, factor) rows (see ``factor_days``):
+    looking day and factor up by the day's number is a third faster than working them
+    out per order, month formatting included; orders on days missing from the table have
+    NULL day and factor, counted by ``undated``. ``offset_since`` (PostgreSQL) shifts
+    orders placed from ``:offset_since`` on by the fixed ``:utc_offset`` instead of
+    applying the zone's rules (see ``offset_constant_since`` and ``local_day_sql``).
+    """
+    condition = f"{counted_condition('o')} AND o.placed_at < :cutoff {where}"
+    day = local_day_sql(dialect, "o.placed_at", offset_since=offset_since)
+    factor = (
+        f"EXP((:as_of_period - {_local_period_sql(dialect, 'o.placed_at', period, offset_since)})"
+        " * CAST(:log_rate AS DOUBLE PRECISION))"
+    )
+    if days_table is None:
+        return CountedOrders(f"FROM orders o WHERE {condition}", day, factor)
+    return CountedOrders(
+        f"FROM orders o LEFT JOIN {days_table} d ON d.day = {day} WHERE {condition}",
+        "d.day",
+        "d.factor",
+        "COUNT(*) - COUNT(d.day)",
+    )
+
+
+def local_day_sql(dialect: str, column: str, *, offset_since: bool = False) -> str:
+    """The local calendar day (days since 1970-01-01) of a UTC time column.
+
+    PostgreSQL converts with the zone's rules (``:tz``), or, with ``offset_since``, shifts
+    times from ``:offset_since`` on by ``:utc_offset``. SQLite, which has no rules, shifts
+    by the frame's UTC offset (``:utc_offset_days``), exact for zones without daylight
+    saving such as Asia/Ho_Chi_Minh.
+    """
     if dialect == "postgresql":
-        local = "o_local.local_time"
-        year = f"CAST(EXTRACT(YEAR FROM {local}) AS INTEGER)"
-        month = f"CAST(EXTRACT(MONTH FROM {local}) AS INTEGER)"
-        return f"""
-            o_local AS (
-                SELECT customer_id, amount, margin, (placed_at AT TIME ZONE :tz) AS local_time
-                FROM orders WHERE {condition}
-            ),
-            o AS (
-                SELECT customer_id, amount, margin,
-                       CAST({local} AS DATE) - DATE '1970-01-01' AS day,
-                       {_period_of(year, month, period)} AS period
-                FROM o_local
-            )"""
-    return f"""
-        o_jd AS (
-            SELECT customer_id, amount, margin,
-                   julianday(placed_at) + :utc_offset_days AS jd
-            FROM orders WHERE {condition} LIMIT -1
-        ),
-        o_ym AS (
-            SELECT customer_id, amount, margin, CAST(jd - 2440587.5 AS INTEGER) AS day,
-                   CAST(strftime('%Y%m', jd) AS INTEGER) AS ym
-            FROM o_jd LIMIT -1
-        ),
-        o AS (
-            SELECT customer_id, amount, margin, day,
-                   {_period_of("(ym / 100)", "(ym % 100)", period)} AS period
-            FROM o_ym LIMIT -1
-        )"""
+        return f"(CAST({_local_time_sql(column, offset_since)} AS DATE) - DATE '1970-01-01')"
+    return f"CAST(julianday({column}) + :utc_offset_days - {JULIAN_DAY_OF_EPOCH} AS INTEGER)"
 
 
-def _period_of(year: str, month: str, period: str) -> str:
+def day_start_sql(dialect: str, day: str) -> str:
+    """Midnight UTC at the start of a day number, comparable with the stored times."""
+    if dialect == "postgresql":
+        return f"to_timestamp(CAST({day} AS DOUBLE PRECISION) * 86400)"
+    return f"datetime({day} + {JULIAN_DAY_OF_EPOCH})"
+
+
+def _local_time_sql(column: str, offset_since: bool) -> str:
+    exact = f"{column} AT TIME ZONE :tz"
+    if not offset_since:
+        return f"({exact})"
+    return (
+        f"(CASE WHEN {column} >= :offset_since"
+        f" THEN {column} AT TIME ZONE CAST(:utc_offset AS INTERVAL) ELSE {exact} END)"
+    )
+
+
+def _local_period_sql(dialect: str, column: str, period: str, offset_since: bool) -> str:
+    if dialect == "postgresql":
+        local = _local_time_sql(column, offset_since)
+        year = f"CAST(date_part('year', {local}) AS INTEGER)"
+        month = f"CAST(date_part('month', {local}) AS INTEGER)"
+        return _period_sql(year, month, period)
+    ym = f"CAST(strftime('%Y%m', julianday({column}) + :utc_offset_days) AS INTEGER)"
+    return _period_sql(f"({ym} / 100)", f"({ym} % 100)", period)
+
+
+def _period_sql(year: str, month: str, period: str) -> str:
+    """``_period_number`` in SQL (integer division in both databases)."""
     if period == "month":
         return f"({year} * 12 + {month} - 1)"
     if period == "quarter":
@@ -200,22 +307,19 @@ def _period_of(year: str, month: str, period: str) -> str:
     raise ValueError(f"unknown LTV period {period!r}")
 
 
-def ltv_sum_sql(margin: str, period: str) -> str:
-    """Aggregate that, finished by ``Frame.ltv``/``ltv_finish_sql``, gives the LTV.
-
-    CM_t / (1+d)^t with t = p - p_first + 1 factors into (1+d)^(p_asof - p) (summed over
-    orders in one pass, no per-customer first period needed yet) times
-    (1+d)^-(p_asof - p_first + 1). Exponents stay small and positive, so nothing
-    overflows whatever the calendar year.
-    """
-    return f"SUM({margin} * EXP((:as_of_period - {period}) * CAST(:log_rate AS DOUBLE PRECISION)))"
+def counted_condition(alias: str) -> str:
+    """``COUNTED_ORDERS`` on the orders table known as ``alias`` in a query."""
+    return COUNTED_ORDERS.replace("kind", f"{alias}.kind").replace("status", f"{alias}.status")
 
 
-def ltv_finish_sql(discounted: str, first_period: str) -> str:
-    return (
-        f"CAST(ROUND({discounted} * EXP(-(:as_of_period - {first_period} + 1)"
-        " * CAST(:log_rate AS DOUBLE PRECISION))) AS BIGINT)"
-    )
+def factor_days(frame: Frame) -> list[tuple[int, float]]:
+    """(day, factor) rows for a ``days_table``: every day from 1970-01-01 to the as-of day."""
+    numbers = np.arange(0, frame.as_of_day + 1)
+    periods = periods_of_days(numbers, frame.period)
+    return [
+        (day, frame.discount_factor(period))
+        for day, period in zip(numbers.tolist(), periods.tolist(), strict=True)
+    ]
 
 
 def frame_params(frame: Frame, dialect: str) -> dict[str, object]:
@@ -227,6 +331,7 @@ def frame_params(frame: Frame, dialect: str) -> dict[str, object]:
     }
     if dialect == "postgresql":
         params["tz"] = frame.timezone
+        params["utc_offset"] = timedelta(seconds=frame.utc_offset_seconds)
     else:
         params["utc_offset_days"] = frame.utc_offset_seconds / 86_400.0
     return params

@@ -27,10 +27,14 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from care.text import utcnow
+
+COUNTED_ORDERS = "kind = 'order' AND status NOT IN ('cancelled', 'returned')"
+"""The SQL condition of an order that counts as a purchase (RFM, LTV, VI alike)."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -245,6 +249,39 @@ class ClassificationChange(Base):
     as_of: Mapped[date] = mapped_column(Date)
 
 
+class SegmentationRun(Base):
+    """One full segmentation run: its day, its size, how long it took, the CLV models it fitted.
+
+    Re-classifying one customer after a new order predicts their CLV with the models of
+    the latest run, read from here, so they survive a restart of the process.
+    """
+
+    __tablename__ = "segmentation_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seconds: Mapped[float] = mapped_column(Float)
+    customers: Mapped[int] = mapped_column(Integer)
+    buyers: Mapped[int] = mapped_column(Integer)
+    tier_changes: Mapped[int] = mapped_column(Integer, default=0)
+    segment_changes: Mapped[int] = mapped_column(Integer, default=0)
+    time_unit: Mapped[str] = mapped_column(String(10))  # of BG/NBD's alpha and horizons
+    bgnbd_r: Mapped[float | None] = mapped_column(Float)
+    bgnbd_alpha: Mapped[float | None] = mapped_column(Float)
+    bgnbd_a: Mapped[float | None] = mapped_column(Float)
+    bgnbd_b: Mapped[float | None] = mapped_column(Float)
+    bgnbd_log_likelihood: Mapped[float | None] = mapped_column(Float)
+    bgnbd_customers: Mapped[int | None] = mapped_column(Integer)
+    bgnbd_problem: Mapped[str | None] = mapped_column(Text)  # why there is no fit
+    gamma_gamma_p: Mapped[float | None] = mapped_column(Float)
+    gamma_gamma_q: Mapped[float | None] = mapped_column(Float)
+    gamma_gamma_gamma: Mapped[float | None] = mapped_column(Float)
+    gamma_gamma_log_likelihood: Mapped[float | None] = mapped_column(Float)
+    gamma_gamma_customers: Mapped[int | None] = mapped_column(Integer)
+    gamma_gamma_problem: Mapped[str | None] = mapped_column(Text)
+
+
 # --- products and orders ----------------------------------------------------------------------
 
 
@@ -263,7 +300,20 @@ class Order(Timestamped, Base):
     """An order, or an inquiry that may become one (kind tells which)."""
 
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_customer_placed", "customer_id", "placed_at"),)
+    __table_args__ = (
+        Index("ix_orders_customer_placed", "customer_id", "placed_at"),
+        # The purchases of each customer in time order with what a segmentation run sums,
+        # so the run reads this index alone, already grouped by customer, and never sorts.
+        Index(
+            "ix_orders_counted",
+            "customer_id",
+            "placed_at",
+            "amount",
+            "margin",
+            sqlite_where=text(COUNTED_ORDERS),
+            postgresql_where=text(COUNTED_ORDERS),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)

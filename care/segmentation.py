@@ -7,10 +7,11 @@ placed up to the end of the as-of day:
 - frequency: number of orders;
 - monetary: total order amount in VND.
 
-Each is scored 1..5 by quintile over the customers who bought at least once (``NTILE(5)``
-in SQL): R 5 = most recent, F 5 = most orders, M 5 = most spent. Ties inside a quintile
-boundary are broken by the next measure (recency by frequency, frequency by amount,
-amount by frequency) and then by customer id, so a run is reproducible.
+Each is scored 1..5 by quintile over the customers who bought at least once, as SQL's
+``NTILE(5)`` does it (the first quintiles take the remainder): R 5 = most recent, F 5 =
+most orders, M 5 = most spent. Ties inside a quintile boundary are broken by the next
+measure (recency by frequency, frequency by amount, amount by frequency) and then by
+customer id, so a run is reproducible.
 
 Segments are named from the R and F scores; the first rule that matches wins:
 
@@ -42,34 +43,57 @@ together. Segments within individuals and within organizations are computed on d
 (``Segmentation.kind_segment_counts`` and the export), not stored: they change with every
 run and nothing else reads them.
 
-A full run (``recompute``) is set-based: one aggregation of the orders per customer in
-SQL, the CLV models fitted and evaluated with numpy on arrays fetched in one query,
-scores, segments and tiers in SQL window functions, and customer_metrics rewritten in
-bulk. Tier and segment changes against the previous run are recorded in
-``classification_changes`` (a customer's first classification is not a change).
+A full run (``recompute``) is one transaction in four steps:
+
+1. one pass of SQL over the counted orders, in the order of the index on them
+   (``ix_orders_counted``: by customer, then time), so the database sums each customer as
+   it reads and never sorts; it yields one row of numbers per customer who bought,
+   fetched as numpy arrays (binary COPY on PostgreSQL). Local days and months come from
+   a per-run table of days on SQLite, and from a fixed UTC offset on PostgreSQL wherever
+   the zone has kept one (care.ltv);
+2. the CLV models are fitted and evaluated on those arrays (care.ltv, care.clv);
+3. every customer's id and kind is fetched, and so are the tiers and segments the
+   previous run stored; scores, segments, tiers, the changes against the previous run
+   and the counts are then computed with numpy on whole arrays (no loop over customers);
+4. customer_metrics is rewritten in bulk (COPY on PostgreSQL), the changes go to
+   ``classification_changes`` (a customer's first classification is not a change), and
+   the run itself, with the models it fitted, to ``segmentation_runs``.
 
 ``reclassify_customer`` re-scores one customer after a new order against the quintile
 boundaries and value cut-offs of the last full run, read back from customer_metrics (the
-lowest and highest value in each score, the lowest LTV in each tier), so nothing needs a
-table of its own.
+lowest and highest value in each score, the lowest LTV in each tier), and predicts their
+CLV with the models of the latest row of ``segmentation_runs``, so a restart between
+nightly runs loses nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import io
+import math
 import re
 import time as timer
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Date, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from care import ltv
+from care import clv, ltv
 from care.db import Database
-from care.models import ClassificationChange, CustomerMetrics, UTCDateTime
+from care.models import (
+    ClassificationChange,
+    CustomerMetrics,
+    SegmentationRun,
+    UTCDateTime,
+)
 from care.settings import Settings
 from care.text import utcnow
 
@@ -129,7 +153,8 @@ def segment_for(r: int | None, f: int | None) -> str | None:
 
 
 def segment_case_sql(r: str, f: str) -> str:
-    """The same rules as a SQL CASE, so Python and SQL can never disagree."""
+    """The same rules as a SQL CASE, for whoever reads the scores in SQL (the benchmark's
+    DuckDB floor); a test holds it to ``segment_for``."""
     arms = " ".join(
         f"WHEN {r} BETWEEN {rule.r[0]} AND {rule.r[1]} AND {f} BETWEEN {rule.f[0]} "
         f"AND {rule.f[1]} THEN '{rule.name}'"
@@ -139,7 +164,8 @@ def segment_case_sql(r: str, f: str) -> str:
 
 
 def tier_case_sql(cutoffs: Sequence[float], value: str, before: str, total: str) -> str:
-    """CASE choosing the tier from the value share of the customers ranked before."""
+    """The tier rule as a SQL CASE on the value share of the customers ranked before, for
+    whoever ranks in SQL (the benchmark's DuckDB floor); a test holds it to ``tier_codes``."""
     arms = " ".join(
         f"WHEN {before} < {float(cut)!r} * {total} THEN :tier_{i}"
         for i, cut in enumerate(cutoffs)
@@ -192,141 +218,382 @@ class Classification:
     historical_ltv: int
 
 
+# --------------------------------------------------------------------------- whole arrays
+
+
+def ntile(order: NDArray[np.intp], buckets: int = 5) -> NDArray[np.int8]:
+    """SQL's ``NTILE(buckets)`` over the rows taken in ``order`` (their positions, first first).
+
+    As in SQL the groups differ in size by at most one and the first ``n % buckets`` are
+    the larger ones. Returns each row's group (1..buckets) at the row's own position.
+    """
+    n = order.size
+    size, extra = divmod(n, buckets)
+    rank = np.arange(n)
+    in_larger = extra * (size + 1)
+    group = np.where(
+        rank < in_larger, rank // (size + 1), extra + (rank - in_larger) // max(size, 1)
+    )
+    scores = np.empty(n, dtype=np.int8)
+    scores[order] = group + 1
+    return scores
+
+
+def r_scores(ids: NDArray, recency: NDArray, frequency: NDArray) -> NDArray[np.int8]:
+    """Recency quintiles: longest ago first, ties by fewer orders, then by id."""
+    return ntile(np.lexsort((ids, frequency, -recency)))
+
+
+def f_scores(ids: NDArray, frequency: NDArray, monetary: NDArray) -> NDArray[np.int8]:
+    """Frequency quintiles: fewest orders first, ties by amount, then by id."""
+    return ntile(np.lexsort((ids, monetary, frequency)))
+
+
+def m_scores(ids: NDArray, monetary: NDArray, frequency: NDArray) -> NDArray[np.int8]:
+    """Monetary quintiles: least spent first, ties by number of orders, then by id."""
+    return ntile(np.lexsort((ids, frequency, monetary)))
+
+
+def segment_codes(r: NDArray[np.int8], f: NDArray[np.int8]) -> NDArray[np.int8]:
+    """Index in ``SEGMENTS`` of each R and F score pair, by ``segment_for`` itself."""
+    table = np.array(
+        [[SEGMENTS.index(str(segment_for(rr, ff))) for ff in range(1, 6)] for rr in range(1, 6)],
+        dtype=np.int8,
+    )
+    return table[r - 1, f - 1]
+
+
+def tier_codes(
+    ids: NDArray, values: NDArray[np.int64], cutoffs: Sequence[float]
+) -> NDArray[np.int8]:
+    """Index of each customer's tier; ``len(cutoffs)`` is the base tier.
+
+    Customers are ranked by value, highest first, then by id; a customer is in the first
+    tier whose cut-off is above the share of the total positive value of those ranked
+    before them. Customers without positive value are in the base tier.
+    """
+    order = np.lexsort((ids, -values))
+    ranked = values[order]
+    positive = np.maximum(ranked, 0)
+    before = np.cumsum(positive) - positive
+    total = int(positive.sum())
+    limits = np.array([_share_limit(cut, total) for cut in cutoffs], dtype=np.int64)
+    tiers = np.searchsorted(limits, before, side="right")
+    tiers[ranked <= 0] = len(cutoffs)
+    codes = np.empty(values.size, dtype=np.int8)
+    codes[order] = tiers
+    return codes
+
+
+def _share_limit(cutoff: float, total: int) -> int:
+    """The whole VND amount below which a value is under ``cutoff`` of ``total``.
+
+    ``before < cutoff * total`` holds for a whole number exactly when ``before`` is below
+    the ceiling of the product; the cut-off is taken as the decimal it is written as
+    (0.8 is 4/5), so no binary rounding moves a customer across a boundary.
+    """
+    return math.ceil(Fraction(repr(float(cutoff))) * total)
+
+
+def kind_segment_codes(
+    kinds: NDArray, ids: NDArray, recency: NDArray, frequency: NDArray, monetary: NDArray
+) -> NDArray[np.int8]:
+    """Segments scored among the buyers of the same kind (arrays of buyers only)."""
+    codes = np.empty(ids.size, dtype=np.int8)
+    for kind in np.unique(kinds):
+        mine = kinds == kind
+        r = r_scores(ids[mine], recency[mine], frequency[mine])
+        f = f_scores(ids[mine], frequency[mine], monetary[mine])
+        codes[mine] = segment_codes(r, f)
+    return codes
+
+
+def _by_id(ids: NDArray) -> NDArray[np.intp]:
+    """The order that sorts rows by id (the rows usually come sorted already)."""
+    return np.argsort(ids, kind="stable")
+
+
 # --------------------------------------------------------------------------- SQL
 
 
-def _aggregate_sql(dialect: str, period: str, *, one_customer: bool = False) -> str:
-    """Per-customer purchase summary in one pass over the orders.
-
-    Orders are first summed per customer and local day (purchases on one day are one
-    purchase for CLV), then per customer. The first day's margin comes from a window over
-    the day rows, so the mean margin of repeat purchases needs no second pass.
-    """
-    only = "AND customer_id = :customer_id" if one_customer else ""
-    return f"""
-        WITH {ltv.counted_orders_sql(dialect, period, where=only)},
-        d AS (
-            SELECT customer_id, day, MIN(period) AS period, COUNT(*) AS n,
-                   SUM(amount) AS amount, SUM(margin) AS margin,
-                   FIRST_VALUE(SUM(margin)) OVER (
-                       PARTITION BY customer_id ORDER BY day
-                   ) AS first_margin
-            FROM o
-            GROUP BY customer_id, day
-        )
-        SELECT customer_id, SUM(n) AS frequency, SUM(amount) AS monetary,
-               SUM(margin) AS margin, MIN(day) AS first_day, MAX(day) AS last_day,
-               COUNT(*) AS purchase_days, MIN(period) AS first_period,
-               {ltv.ltv_sum_sql("margin", "period")} AS discounted,
-               MAX(first_margin) AS first_margin
-        FROM d
-        GROUP BY customer_id
-    """
-
-
-_AGG_COLUMNS = (
-    "customer_id INTEGER PRIMARY KEY, frequency BIGINT, monetary BIGINT, margin BIGINT, "
-    "first_day INTEGER, last_day INTEGER, purchase_days INTEGER, first_period INTEGER, "
-    "discounted DOUBLE PRECISION, first_margin BIGINT"
+_PURCHASES = np.dtype([
+    ("customer_id", np.int64), ("frequency", np.int64), ("monetary", np.int64),
+    ("margin", np.int64), ("first_day", np.int64), ("last_day", np.int64),
+    ("purchase_days", np.int64), ("discounted", np.float64), ("first_margin", np.int64),
+    ("undated", np.int64),
+])
+_CUSTOMERS = np.dtype([("id", np.int64), ("kind", np.int64)])
+_STORED = np.dtype([("customer_id", np.int64), ("tier", np.int64), ("segment", np.int64)])
+_BUYERS = np.dtype([
+    ("customer_id", np.int64), ("kind", np.int64), ("recency_days", np.int64),
+    ("frequency", np.int64), ("monetary", np.int64),
+])
+_METRIC_COLUMNS = (
+    "customer_id", "as_of", "recency_days", "frequency", "monetary", "r_score", "f_score",
+    "m_score", "segment", "tier", "historical_ltv", "expected_purchases_12m", "p_alive",
+    "clv_12m", "computed_at",
 )
-_CLV_COLUMNS = (
-    "customer_id INTEGER PRIMARY KEY, expected DOUBLE PRECISION, p_alive DOUBLE PRECISION, "
-    "clv BIGINT"
-)
-_NEW_COLUMNS = (
-    "customer_id INTEGER PRIMARY KEY, kind VARCHAR(20), recency_days INTEGER, frequency INTEGER, "
-    "monetary BIGINT, r_score INTEGER, f_score INTEGER, m_score INTEGER, segment VARCHAR(30), "
-    "tier VARCHAR(30), historical_ltv BIGINT, expected DOUBLE PRECISION, "
-    "p_alive DOUBLE PRECISION, clv BIGINT"
-)
-_TEMP_TABLES = ("seg_agg", "seg_clv", "seg_new")
+_CHANGE_COLUMNS = ("customer_id", "field", "old_value", "new_value", "changed_at", "as_of")
+_CHANGES_TABLE = "classification_changes"
+DAYS_TABLE = "seg_days"
 PG_WORK_MEM = "256MB"
+WRITE_CHUNK = 100_000
+"""Rows built and written at a time, so memory stays flat however many customers there are."""
 
 
-def _score_sql(cutoffs: Sequence[float]) -> str:
-    """New metrics of every customer: NTILE scores, segment, tier (all set-based)."""
-    buyer = "(a.customer_id IS NOT NULL)"
-    segment = segment_case_sql("r_score", "f_score")
-    tier = tier_case_sql(cutoffs, "ltv", "COALESCE(value_before, 0)", "value_total")
-    return f"""
-        WITH base AS (
-            SELECT c.id AS customer_id, c.kind, {buyer} AS buyer,
-                   :as_of_day - a.last_day AS recency_days,
-                   COALESCE(a.frequency, 0) AS frequency,
-                   COALESCE(a.monetary, 0) AS monetary,
-                   COALESCE({ltv.ltv_finish_sql("a.discounted", "a.first_period")}, 0) AS ltv,
-                   v.expected, v.p_alive, v.clv
-            FROM customers c
-            LEFT JOIN seg_agg a ON a.customer_id = c.id
-            LEFT JOIN seg_clv v ON v.customer_id = c.id
-            WHERE c.erased_at IS NULL
-        ),
-        scored AS (
-            SELECT base.*,
-                CASE WHEN buyer THEN NTILE(5) OVER (
-                    PARTITION BY buyer ORDER BY recency_days DESC, frequency, customer_id
-                ) END AS r_score,
-                CASE WHEN buyer THEN NTILE(5) OVER (
-                    PARTITION BY buyer ORDER BY frequency, monetary, customer_id
-                ) END AS f_score,
-                CASE WHEN buyer THEN NTILE(5) OVER (
-                    PARTITION BY buyer ORDER BY monetary, frequency, customer_id
-                ) END AS m_score,
-                SUM(CASE WHEN ltv > 0 THEN ltv ELSE 0 END) OVER (
-                    ORDER BY ltv DESC, customer_id
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-                ) AS value_before,
-                SUM(CASE WHEN ltv > 0 THEN ltv ELSE 0 END) OVER () AS value_total
-            FROM base
-        )
-        SELECT customer_id, kind, recency_days, frequency, monetary, r_score, f_score, m_score,
-               {segment} AS segment, {tier} AS tier, ltv AS historical_ltv, expected,
-               p_alive, clv
-        FROM scored
+def _purchases_sql(
+    dialect: str, period: str, *, one_customer: bool = False, days_table: str | None = None,
+    offset_since: bool = False,
+) -> str:
+    """Per-customer purchase summary in one pass over the counted orders.
+
+    The index on counted orders hands them over grouped by customer in time order, so
+    the database aggregates as it reads, without sorting. Purchases on one local day are
+    one purchase for CLV (``purchase_days``); the margin of the first day, which the mean
+    repeat margin leaves out, is summed afterwards from the few orders around that day.
     """
-
-
-_CHANGES_SQL = """
-    INSERT INTO classification_changes (customer_id, field, old_value, new_value, changed_at, as_of)
-    SELECT n.customer_id, :field, m.{column}, n.{column}, :now, :as_of
-    FROM seg_new n JOIN customer_metrics m ON m.customer_id = n.customer_id
-    WHERE COALESCE(m.{column}, '') <> COALESCE(n.{column}, '')
-"""
-
-_WRITE_SQL = """
-    INSERT INTO customer_metrics (
-        customer_id, as_of, recency_days, frequency, monetary, r_score, f_score, m_score,
-        segment, tier, historical_ltv, expected_purchases_12m, p_alive, clv_12m, computed_at
+    orders = ltv.counted_orders_sql(
+        dialect, period, where="AND o.customer_id = :customer_id" if one_customer else "",
+        days_table=days_table, offset_since=offset_since,
     )
-    SELECT customer_id, :as_of, recency_days, frequency, monetary, r_score, f_score, m_score,
-           segment, tier, historical_ltv, expected, p_alive, clv, :now
-    FROM seg_new ORDER BY customer_id
-"""
-
-
-def kind_segments_sql(source: str | None = None) -> str:
-    """RFM segments scored within each kind (individuals, organizations), on demand.
-
-    ``source`` is a table with customer_id, kind, recency_days, frequency and monetary;
-    by default the stored metrics joined to the customers.
-    """
-    segment = segment_case_sql("r", "f")
-    source = source or (
-        "(SELECT m.customer_id, c.kind, m.recency_days, m.frequency, m.monetary"
-        " FROM customer_metrics m JOIN customers c ON c.id = m.customer_id)"
-    )
+    day_of_f = ltv.local_day_sql(dialect, "f.placed_at", offset_since=offset_since)
     return f"""
-        WITH k AS (
-            SELECT customer_id, kind,
-                NTILE(5) OVER (PARTITION BY kind
-                               ORDER BY recency_days DESC, frequency, customer_id) AS r,
-                NTILE(5) OVER (PARTITION BY kind
-                               ORDER BY frequency, monetary, customer_id) AS f
-            FROM {source} src
-            WHERE frequency > 0
+        WITH p AS (
+            SELECT o.customer_id, COUNT(*) AS frequency, SUM(o.amount) AS monetary,
+                   SUM(o.margin) AS margin, MIN({orders.day}) AS first_day,
+                   MAX({orders.day}) AS last_day, COUNT(DISTINCT {orders.day}) AS purchase_days,
+                   SUM(o.margin * {orders.factor}) AS discounted,
+                   {orders.undated} AS undated
+            {orders.source}
+            GROUP BY o.customer_id
         )
-        SELECT customer_id, kind, {segment} AS segment FROM k
+        SELECT CAST(customer_id AS BIGINT) AS customer_id,
+               CAST(frequency AS BIGINT) AS frequency, CAST(monetary AS BIGINT) AS monetary,
+               CAST(margin AS BIGINT) AS margin, CAST(first_day AS BIGINT) AS first_day,
+               CAST(last_day AS BIGINT) AS last_day,
+               CAST(purchase_days AS BIGINT) AS purchase_days,
+               CAST(discounted AS DOUBLE PRECISION) AS discounted,
+               CAST((
+                   SELECT SUM(f.margin) FROM orders f
+                   WHERE f.customer_id = p.customer_id AND {ltv.counted_condition("f")}
+                     AND f.placed_at >= {ltv.day_start_sql(dialect, "p.first_day - 1")}
+                     AND f.placed_at < {ltv.day_start_sql(dialect, "p.first_day + 2")}
+                     AND {day_of_f} = p.first_day
+               ) AS BIGINT) AS first_margin,
+               CAST(undated AS BIGINT) AS undated
+        FROM p
     """
+
+
+def _codes_sql(column: str, vocabulary: Sequence[str], prefix: str) -> tuple[str, dict[str, str]]:
+    """``column`` as its index in ``vocabulary`` (-1 for NULL), with the bind parameters."""
+    if not vocabulary:
+        return "CAST(-1 AS BIGINT)", {}
+    arms = " ".join(f"WHEN :{prefix}_{i} THEN {i}" for i in range(len(vocabulary)))
+    params = {f"{prefix}_{i}": value for i, value in enumerate(vocabulary)}
+    return f"CAST(CASE {column} {arms} ELSE -1 END AS BIGINT)", params
+
+
+# --------------------------------------------------------------------------- the run's data
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Every (not erased) customer's new metrics, as arrays in id order.
+
+    Scores are 0 and the segment -1 for customers who never bought; ``expected``,
+    ``p_alive`` and ``clv`` are NaN where there is no estimate.
+    """
+
+    ids: NDArray[np.int64]
+    buyer: NDArray[np.bool_]
+    recency: NDArray[np.int64]
+    frequency: NDArray[np.int64]
+    monetary: NDArray[np.int64]
+    r: NDArray[np.int8]
+    f: NDArray[np.int8]
+    m: NDArray[np.int8]
+    segment: NDArray[np.int8]
+    tier: NDArray[np.int8]
+    ltv: NDArray[np.int64]
+    expected: NDArray[np.float64]
+    p_alive: NDArray[np.float64]
+    clv: NDArray[np.float64]
+
+
+def score(
+    customers: NDArray, purchases: NDArray, prediction: ltv.ClvPrediction, frame: ltv.Frame,
+    cutoffs: Sequence[float],
+) -> Scored:
+    """RFM scores, segments, LTV and tiers of every customer, from the run's arrays.
+
+    ``purchases`` (sorted by id) may hold erased customers, who are in the CLV fit but
+    get no metrics; ``prediction`` is aligned with ``purchases``.
+    """
+    ids = customers["id"]
+    found, buyer = _positions(purchases["customer_id"], ids)
+    mine = purchases[found[buyer]]
+    n = ids.size
+
+    def spread(values: NDArray, empty: float | int, dtype: Any) -> NDArray:
+        out = np.full(n, empty, dtype=dtype)
+        out[buyer] = values
+        return out
+
+    recency = spread(frame.as_of_day - mine["last_day"], 0, np.int64)
+    frequency = spread(mine["frequency"], 0, np.int64)
+    monetary = spread(mine["monetary"], 0, np.int64)
+    first_period = ltv.periods_of_days(mine["first_day"], frame.period)
+    values = spread(frame.ltvs(mine["discounted"], first_period), 0, np.int64)
+    buyer_ids = ids[buyer]
+    r = spread(r_scores(buyer_ids, recency[buyer], frequency[buyer]), 0, np.int8)
+    f = spread(f_scores(buyer_ids, frequency[buyer], monetary[buyer]), 0, np.int8)
+    m = spread(m_scores(buyer_ids, monetary[buyer], frequency[buyer]), 0, np.int8)
+    segment = spread(segment_codes(r[buyer], f[buyer]), -1, np.int8)
+    return Scored(
+        ids=ids, buyer=buyer, recency=recency, frequency=frequency, monetary=monetary,
+        r=r, f=f, m=m, segment=segment, tier=tier_codes(ids, values, cutoffs), ltv=values,
+        expected=spread(prediction.expected_purchases[found[buyer]], np.nan, np.float64),
+        p_alive=spread(prediction.p_alive[found[buyer]], np.nan, np.float64),
+        clv=spread(prediction.clv[found[buyer]], np.nan, np.float64),
+    )
+
+
+def _positions(
+    known: NDArray[np.int64], ids: NDArray[np.int64]
+) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """Where each id is in the sorted ``known``, and whether it is there at all."""
+    if known.size == 0:
+        return np.zeros(ids.size, dtype=np.intp), np.zeros(ids.size, dtype=bool)
+    found = np.minimum(np.searchsorted(known, ids), known.size - 1)
+    return found, known[found] == ids
+
+
+def _changed(
+    old: NDArray, vocabulary: Sequence[str], new: NDArray, names: Sequence[str]
+) -> NDArray[np.bool_]:
+    """Whether each stored value differs from the new one (NULL and '' count as equal).
+
+    ``old`` indexes ``vocabulary`` (-1 for NULL), ``new`` indexes ``names`` (-1 for none).
+    """
+    blank, unknown = -1, len(names)
+    keys = np.array(
+        [names.index(v) if v in names else (blank if v == "" else unknown) for v in vocabulary]
+        + [blank],
+        dtype=np.int64,
+    )
+    return keys[old] != new
+
+
+def change_rows(
+    stored: NDArray, vocabularies: dict[str, list[str]], scored: Scored,
+    names: Sequence[str], now: Any, as_of: Any,
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The tier and segment changes against the stored metrics, as rows to insert
+    (``_CHANGE_COLUMNS``; ``now`` and ``as_of`` as the driver takes them).
+
+    ``stored`` holds the previous run's codes (see ``_fetch_stored``). A customer's first
+    classification is not a change, and erased customers have none.
+    """
+    found, present = _positions(scored.ids, stored["customer_id"])
+    ids = stored["customer_id"][present]
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for field_name, new, labels in (
+        ("tier", scored.tier, list(names)),
+        ("segment", scored.segment, list(SEGMENTS)),
+    ):
+        old = stored[field_name][present]
+        new = new[found[present]]
+        vocabulary = vocabularies[field_name]
+        changed = _changed(old, vocabulary, new, labels)
+        old_labels = np.array([*vocabulary, None], dtype=object)[old[changed]]
+        new_labels = np.array([*labels, None], dtype=object)[new[changed]]
+        out[field_name] = [
+            (customer_id, field_name, before, after, now, as_of)
+            for customer_id, before, after in zip(
+                ids[changed].tolist(), old_labels.tolist(), new_labels.tolist(), strict=True
+            )
+        ]
+    return out
+
+
+def metric_rows(
+    scored: Scored, names: Sequence[str], as_of: Any, now: Any, start: int, stop: int
+) -> list[tuple[Any, ...]]:
+    """Rows ``start:stop`` of customer_metrics (``_METRIC_COLUMNS`` order)."""
+    part = slice(start, stop)
+    buyer = scored.buyer[part]
+    count = int(buyer.size)
+    no_clv = np.isnan(scored.clv[part])
+    clv = np.where(no_clv, 0.0, np.round(scored.clv[part])).astype(np.int64)
+    columns = [
+        scored.ids[part].tolist(),
+        [as_of] * count,
+        _nullable(scored.recency[part], ~buyer),
+        scored.frequency[part].tolist(),
+        scored.monetary[part].tolist(),
+        _nullable(scored.r[part], ~buyer),
+        _nullable(scored.f[part], ~buyer),
+        _nullable(scored.m[part], ~buyer),
+        np.array([*SEGMENTS, None], dtype=object)[scored.segment[part]].tolist(),
+        np.array(list(names), dtype=object)[scored.tier[part]].tolist(),
+        scored.ltv[part].tolist(),
+        _nullable(scored.expected[part], np.isnan(scored.expected[part])),
+        _nullable(scored.p_alive[part], np.isnan(scored.p_alive[part])),
+        _nullable(clv, no_clv),
+        [now] * count,
+    ]
+    return list(zip(*columns, strict=True))
+
+
+def _nullable(values: NDArray, missing: NDArray[np.bool_]) -> list[Any]:
+    """Plain Python values, None where ``missing``."""
+    out = values.astype(object)
+    out[missing] = None
+    return out.tolist()
+
+
+def _counts_of(codes: NDArray, labels: Sequence[str]) -> dict[str, int]:
+    counts = np.bincount(codes[codes >= 0].astype(np.int64), minlength=len(labels))
+    return {label: int(n) for label, n in zip(labels, counts.tolist(), strict=False)}
+
+
+def _kind_counts_of(
+    kinds: NDArray, vocabulary: Sequence[str], segments: NDArray
+) -> dict[str, dict[str, int]]:
+    """Buyers per segment within each kind: every kind of ``KINDS``, and any other kind
+    that has buyers."""
+    out = {kind: dict.fromkeys(SEGMENTS, 0) for kind in KINDS}
+    for code, kind in enumerate(vocabulary):
+        mine = kinds == code
+        if kind in out or mine.any():
+            out[kind] = _counts_of(segments[mine], SEGMENTS)
+    return out
+
+
+class _StepClock:
+    """Wall and CPU time of each of a run's ``STEPS``, reported to ``progress`` as it goes."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.started = timer.perf_counter()
+        self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}
+        self._marks = (self.started, timer.process_time())
+        if progress:
+            progress(STEPS[0], 0, len(STEPS))
+
+    def done(self, index: int) -> None:
+        now, now_cpu = timer.perf_counter(), timer.process_time()
+        self.seconds[STEPS[index]] = now - self._marks[0]
+        self.cpu_seconds[STEPS[index]] = now_cpu - self._marks[1]
+        self._marks = (now, now_cpu)
+        if self.progress:
+            following = STEPS[index + 1] if index + 1 < len(STEPS) else "done"
+            self.progress(following, index + 1, len(STEPS))
+
+    def elapsed(self) -> float:
+        return timer.perf_counter() - self.started
 
 
 # --------------------------------------------------------------------------- the service
@@ -341,9 +608,6 @@ class Segmentation:
         self.db = db
         self.settings = settings
         self.clock = clock
-        # The models of the last full run in this process, so that reclassify_customer can
-        # refresh a customer's CLV between nightly runs.
-        self.last_fit: ltv.ClvFit | None = None
 
     def frame(self, as_of: date | None = None) -> ltv.Frame:
         return ltv.frame_for(
@@ -372,91 +636,79 @@ class Segmentation:
         check_tiers(names, cutoffs)
         frame = self.frame(as_of)
         dialect = self.db.dialect
-        started = timer.perf_counter()
-        steps: dict[str, float] = {}
-        cpu: dict[str, float] = {}
-        marks = [started, timer.process_time()]
-
-        def step_done(index: int) -> None:
-            now, now_cpu = timer.perf_counter(), timer.process_time()
-            steps[STEPS[index]] = now - marks[0]
-            cpu[STEPS[index]] = now_cpu - marks[1]
-            marks[:] = [now, now_cpu]
-            if progress:
-                following = STEPS[index + 1] if index + 1 < len(STEPS) else "done"
-                progress(following, index + 1, len(STEPS))
-
-        if progress:
-            progress(STEPS[0], 0, len(STEPS))
-        params = {
-            **ltv.frame_params(frame, dialect),
-            "cutoff": frame.cutoff,
-            "as_of": frame.as_of,
-            "now": self.clock(),
-            **{f"tier_{i}": name for i, name in enumerate(names)},
-        }
+        clock = _StepClock(progress)
+        now = self.clock()
+        params: dict[str, Any] = {**ltv.frame_params(frame, dialect), "cutoff": frame.cutoff}
+        if dialect == "postgresql":
+            params["offset_since"] = ltv.offset_constant_since(frame.timezone, frame.cutoff)
         async with self.db.uow() as uow:
             session = uow.session
             try:
-                await _prepare(session, dialect)
-                await _fill(session, dialect, "seg_agg",
-                            _aggregate_sql(dialect, frame.period), params)
-                step_done(0)
+                await _prepare(session, dialect, frame)
+                purchases = await _fetch_purchases(session, dialect, frame.period, params)
+                clock.done(0)
 
-                agg = await _fetch_array(
-                    session,
-                    "SELECT customer_id, purchase_days, first_day, last_day, margin,"
-                    " first_margin FROM seg_agg",
-                    6,
-                )
                 inputs = ltv.clv_inputs(
-                    agg[:, 1], agg[:, 2], agg[:, 3], agg[:, 4], agg[:, 5], frame.as_of_day
+                    purchases["purchase_days"], purchases["first_day"], purchases["last_day"],
+                    purchases["margin"], purchases["first_margin"], frame.as_of_day,
                 )
                 fit = ltv.fit_clv(inputs, seed=frame.as_of_day)
-                step_done(1)
+                clock.done(1)
 
                 prediction = ltv.predict(
-                    fit,
-                    inputs,
-                    monthly_discount_rate=ltv.rate_per_month(
-                        frame.discount_rate, frame.period
+                    fit, inputs,
+                    monthly_discount_rate=ltv.rate_per_month(frame.discount_rate, frame.period),
+                )
+                del inputs
+                clock.done(2)
+
+                customers, kinds = await _fetch_customers(session)
+                scored = score(customers, purchases, prediction, frame, cutoffs)
+                del purchases, prediction
+                clock.done(3)
+
+                stamps = await _driver_values(session, now, frame.as_of)
+                stored, vocabularies = await _fetch_stored(session)
+                changes = change_rows(stored, vocabularies, scored, names, *stamps)
+                del stored
+                for rows in changes.values():
+                    await _bulk_insert(session, _CHANGES_TABLE, _CHANGE_COLUMNS, rows)
+                clock.done(4)
+
+                buyer = scored.buyer
+                by_kind = _kind_counts_of(
+                    customers["kind"][buyer], kinds,
+                    kind_segment_codes(
+                        customers["kind"][buyer], scored.ids[buyer], scored.recency[buyer],
+                        scored.frequency[buyer], scored.monetary[buyer],
                     ),
                 )
-                await _bulk_insert(session, "seg_clv", _clv_rows(agg[:, 0], prediction))
-                del agg, inputs, prediction
-                step_done(2)
+                clock.done(5)
 
-                await _fill(session, dialect, "seg_new", _score_sql(cutoffs), params)
-                step_done(3)
-
-                tier_changes = await _record_changes(session, "tier", params)
-                segment_changes = await _record_changes(session, "segment", params)
-                step_done(4)
-
-                counts = await _counts(session, "seg_new", names)
-                by_kind = await _kind_counts(session, "seg_new")
-                step_done(5)
-
-                await _execute(session, "DELETE FROM customer_metrics", {})
-                await _execute(session, _WRITE_SQL, params)
+                await _write_metrics(session, scored, names, *stamps)
+                session.add(
+                    _run_record(
+                        frame.as_of, now, clock.elapsed(), scored, fit,
+                        len(changes["tier"]), len(changes["segment"]),
+                    )
+                )
                 await uow.commit()
-                step_done(6)
+                clock.done(6)
             finally:
                 await _drop_temp(session, dialect)
-        self.last_fit = fit
         return RecomputeSummary(
             as_of=frame.as_of,
-            customers=counts["customers"],
-            buyers=counts["buyers"],
-            tiers=counts["tiers"],
-            segments=counts["segments"],
+            customers=int(scored.ids.size),
+            buyers=int(buyer.sum()),
+            tiers=_counts_of(scored.tier, names),
+            segments=_counts_of(scored.segment, SEGMENTS),
             segments_by_kind=by_kind,
             fit=fit,
-            tier_changes=tier_changes,
-            segment_changes=segment_changes,
-            seconds=timer.perf_counter() - started,
-            step_seconds=steps,
-            step_cpu_seconds=cpu,
+            tier_changes=len(changes["tier"]),
+            segment_changes=len(changes["segment"]),
+            seconds=clock.elapsed(),
+            step_seconds=clock.seconds,
+            step_cpu_seconds=clock.cpu_seconds,
         )
 
     # ----------------------------------------------------------------- one customer
@@ -482,9 +734,10 @@ class Segmentation:
         Called when an order is placed or changes status, so tier-based service (SLA,
         offers) follows at once instead of the next night. Recency is measured today
         while the boundaries are those of the last run: close enough for one day, and the
-        nightly run puts everyone on the same footing again. Before any full run there
-        are no boundaries: the customer gets the base tier and no scores. Returns None for
-        an unknown or erased customer.
+        nightly run puts everyone on the same footing again. The CLV is predicted with the
+        models the last run fitted (kept in ``segmentation_runs``). Before any full run
+        there are no boundaries and no models: the customer gets the base tier, no scores,
+        and keeps the CLV stored. Returns None for an unknown or erased customer.
         """
         names, cutoffs = self.tier_names, list(self.settings.tier_cutoffs)
         check_tiers(names, cutoffs)
@@ -504,12 +757,13 @@ class Segmentation:
             if alive.first() is None:
                 return None
             result = await _execute(
-                session, _aggregate_sql(dialect, frame.period, one_customer=True), params
+                session, _purchases_sql(dialect, frame.period, one_customer=True), params
             )
             row = result.mappings().first()
             bounds = await _boundaries(session)
             new = _classify_one(customer_id, row, frame, bounds, names)
-            clv_values = self._clv_for(row, frame)
+            fit = await _latest_fit(session)
+            clv_values = None if fit is None else _clv_of(row, frame, fit)
             old = await session.get(CustomerMetrics, customer_id)
             now = self.clock()
             if old is not None:
@@ -543,29 +797,6 @@ class Segmentation:
             await uow.commit()
         return new
 
-    def _clv_for(
-        self, row: Any, frame: ltv.Frame
-    ) -> tuple[float | None, float | None, int | None] | None:
-        """CLV of one customer with the models of the last run; None = keep what is stored."""
-        if self.last_fit is None:
-            return None
-        if row is None:
-            return (None, None, None)
-        inputs = ltv.clv_inputs(
-            np.array([row["purchase_days"]]), np.array([row["first_day"]]),
-            np.array([row["last_day"]]), np.array([row["margin"]]),
-            np.array([row["first_margin"]]), frame.as_of_day,
-        )
-        prediction = ltv.predict(
-            self.last_fit, inputs,
-            monthly_discount_rate=ltv.rate_per_month(frame.discount_rate, frame.period),
-        )
-        return (
-            _none_if_nan(prediction.expected_purchases[0]),
-            _none_if_nan(prediction.p_alive[0]),
-            None if np.isnan(prediction.clv[0]) else round(float(prediction.clv[0])),
-        )
-
     # ----------------------------------------------------------------- counts
 
     async def counts(self) -> dict[str, Any]:
@@ -576,7 +807,8 @@ class Segmentation:
     async def kind_segment_counts(self) -> dict[str, dict[str, int]]:
         """Segments scored within individuals and within organizations separately."""
         async with self.db.uow() as uow:
-            return await _kind_counts(uow.session, None)
+            buyers, kinds, codes = await _stored_kind_segments(uow.session)
+        return _kind_counts_of(buyers["kind"], kinds, codes)
 
     async def customer_rows(self) -> AsyncIterator[tuple[Any, ...]]:
         """One row per customer in ``EXPORT_COLUMNS`` order, streamed (any number of rows).
@@ -584,20 +816,26 @@ class Segmentation:
         Metrics are those of the last run; ``segment_in_kind`` is the segment scored among
         customers of the same kind, computed now.
         """
-        sql = f"""
-            SELECT c.code, c.kind, c.name, c.region, m.recency_days, m.frequency, m.monetary,
-                   m.r_score, m.f_score, m.m_score, m.segment, k.segment, m.tier,
+        sql = """
+            SELECT c.id, c.code, c.kind, c.name, c.region, m.recency_days, m.frequency,
+                   m.monetary, m.r_score, m.f_score, m.m_score, m.segment, m.tier,
                    m.historical_ltv, m.expected_purchases_12m, m.clv_12m
             FROM customers c
             LEFT JOIN customer_metrics m ON m.customer_id = c.id
-            LEFT JOIN ({kind_segments_sql()}) k ON k.customer_id = c.id
             WHERE c.erased_at IS NULL
             ORDER BY c.code
         """
+        labels = np.array([*SEGMENTS, None], dtype=object)
         async with self.db.uow() as uow:
+            buyers, _, codes = await _stored_kind_segments(uow.session)
+            in_kind = np.full(int(buyers["customer_id"].max(initial=0)) + 1, -1, dtype=np.int8)
+            in_kind[buyers["customer_id"]] = codes
             result = await uow.session.stream(text(sql))
             async for row in result:
-                values = list(row)
+                customer_id, *values = row
+                values.insert(
+                    11, labels[in_kind[customer_id]] if customer_id < in_kind.size else None
+                )
                 if values[14] is not None:
                     values[14] = round(float(values[14]), 4)
                 yield tuple(values)
@@ -605,6 +843,13 @@ class Segmentation:
     async def metrics_of(self, customer_id: int) -> CustomerMetrics | None:
         async with self.db.uow() as uow:
             found = await uow.session.get(CustomerMetrics, customer_id)
+            uow.session.expunge_all()  # plain values once the session closes
+            return found
+
+    async def last_run(self) -> SegmentationRun | None:
+        """The latest full run: its day, size, duration and fitted models."""
+        async with self.db.uow() as uow:
+            found = await _latest_run(uow.session)
             uow.session.expunge_all()  # plain values once the session closes
             return found
 
@@ -628,7 +873,7 @@ class Segmentation:
             return found
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- one customer
 
 
 def _classify_one(
@@ -639,7 +884,8 @@ def _classify_one(
         return Classification(customer_id, None, 0, 0, None, None, None, None, base, 0)
     recency = frame.as_of_day - int(row["last_day"])
     frequency, monetary = int(row["frequency"]), int(row["monetary"])
-    value = frame.ltv(float(row["discounted"]), int(row["first_period"]))
+    first_period = ltv.periods_of_days(np.array([row["first_day"]]), frame.period)
+    value = frame.ltv(float(row["discounted"]), int(first_period[0]))
     r = _score_low_is_best(recency, bounds["r"])
     f = _score_high_is_best(frequency, bounds["f"])
     m = _score_high_is_best(monetary, bounds["m"])
@@ -655,13 +901,35 @@ def _classify_one(
     )
 
 
+def _clv_of(
+    row: Any, frame: ltv.Frame, fit: ltv.ClvFit
+) -> tuple[float | None, float | None, int | None]:
+    """One customer's expected purchases, P(alive) and CLV with a run's models."""
+    if row is None:
+        return (None, None, None)
+    inputs = ltv.clv_inputs(
+        np.array([row["purchase_days"]]), np.array([row["first_day"]]),
+        np.array([row["last_day"]]), np.array([row["margin"]]),
+        np.array([row["first_margin"]]), frame.as_of_day,
+    )
+    prediction = ltv.predict(
+        fit, inputs,
+        monthly_discount_rate=ltv.rate_per_month(frame.discount_rate, frame.period),
+    )
+    return (
+        _none_if_nan(prediction.expected_purchases[0]),
+        _none_if_nan(prediction.p_alive[0]),
+        None if np.isnan(prediction.clv[0]) else round(float(prediction.clv[0])),
+    )
+
+
 def _score_low_is_best(value: int, bounds: dict[int, tuple[int, int]]) -> int | None:
     """Recency score: the best quintile whose largest recency is not below the value."""
     if not bounds:
         return None
-    for score in range(5, 0, -1):
-        if score in bounds and value <= bounds[score][1]:
-            return score
+    for score_ in range(5, 0, -1):
+        if score_ in bounds and value <= bounds[score_][1]:
+            return score_
     return 1
 
 
@@ -669,24 +937,24 @@ def _score_high_is_best(value: int, bounds: dict[int, tuple[int, int]]) -> int |
     """Frequency/monetary score: the best quintile whose smallest value is reached."""
     if not bounds:
         return None
-    for score in range(5, 0, -1):
-        if score in bounds and value >= bounds[score][0]:
-            return score
+    for score_ in range(5, 0, -1):
+        if score_ in bounds and value >= bounds[score_][0]:
+            return score_
     return 1
 
 
 async def _boundaries(session: AsyncSession) -> dict[str, Any]:
     """Quintile ranges and tier floors of the last full run, read from customer_metrics."""
     out: dict[str, Any] = {}
-    for key, score, column in (
+    for key, score_, column in (
         ("r", "r_score", "recency_days"),
         ("f", "f_score", "frequency"),
         ("m", "m_score", "monetary"),
     ):
         rows = await session.execute(
             text(
-                f"SELECT {score}, MIN({column}), MAX({column}) FROM customer_metrics"
-                f" WHERE {score} IS NOT NULL GROUP BY {score}"
+                f"SELECT {score_}, MIN({column}), MAX({column}) FROM customer_metrics"
+                f" WHERE {score_} IS NOT NULL GROUP BY {score_}"
             )
         )
         out[key] = {int(s): (int(lo), int(hi)) for s, lo, hi in rows.all()}
@@ -700,7 +968,71 @@ async def _boundaries(session: AsyncSession) -> dict[str, Any]:
     return out
 
 
-_TYPED = {"cutoff": UTCDateTime, "now": UTCDateTime, "as_of": Date}
+# --------------------------------------------------------------------------- runs and their fits
+
+
+def _run_record(
+    as_of: date, now: datetime, seconds: float, scored: Scored, fit: ltv.ClvFit,
+    tier_changes: int, segment_changes: int,
+) -> SegmentationRun:
+    """A run's row in segmentation_runs: what it did and the models it fitted."""
+    run = SegmentationRun(
+        as_of=as_of, computed_at=now, seconds=seconds, customers=int(scored.ids.size),
+        buyers=int(scored.buyer.sum()), tier_changes=tier_changes,
+        segment_changes=segment_changes, time_unit=ltv.CLV_TIME_UNIT,
+        bgnbd_problem=fit.bgnbd_problem, gamma_gamma_problem=fit.gamma_gamma_problem,
+    )
+    if (bg := fit.bgnbd) is not None:
+        run.time_unit = bg.time_unit
+        run.bgnbd_r, run.bgnbd_alpha, run.bgnbd_a, run.bgnbd_b = bg.r, bg.alpha, bg.a, bg.b
+        run.bgnbd_log_likelihood, run.bgnbd_customers = bg.log_likelihood, bg.n_customers
+    if (gg := fit.gamma_gamma) is not None:
+        run.gamma_gamma_p, run.gamma_gamma_q, run.gamma_gamma_gamma = gg.p, gg.q, gg.gamma
+        run.gamma_gamma_log_likelihood = gg.log_likelihood
+        run.gamma_gamma_customers = gg.n_customers
+    return run
+
+
+def fit_of_run(run: SegmentationRun) -> ltv.ClvFit:
+    """The models a run fitted, as the run had them."""
+    bgnbd = gamma_gamma = None
+    if run.bgnbd_r is not None:
+        bgnbd = clv.BgNbdParams(
+            r=run.bgnbd_r, alpha=_given(run.bgnbd_alpha), a=_given(run.bgnbd_a),
+            b=_given(run.bgnbd_b), log_likelihood=_given(run.bgnbd_log_likelihood),
+            n_customers=int(_given(run.bgnbd_customers)), time_unit=run.time_unit,
+        )
+    if run.gamma_gamma_p is not None:
+        gamma_gamma = clv.GammaGammaParams(
+            p=run.gamma_gamma_p, q=_given(run.gamma_gamma_q),
+            gamma=_given(run.gamma_gamma_gamma),
+            log_likelihood=_given(run.gamma_gamma_log_likelihood),
+            n_customers=int(_given(run.gamma_gamma_customers)),
+        )
+    return ltv.ClvFit(bgnbd, gamma_gamma, run.bgnbd_problem, run.gamma_gamma_problem)
+
+
+def _given(value: float | int | None) -> float:
+    if value is None:
+        raise ValueError("segmentation run with a partly stored model")
+    return float(value)
+
+
+async def _latest_run(session: AsyncSession) -> SegmentationRun | None:
+    query = select(SegmentationRun).order_by(SegmentationRun.id.desc()).limit(1)
+    return (await session.scalars(query)).first()
+
+
+async def _latest_fit(session: AsyncSession) -> ltv.ClvFit | None:
+    """The models of the latest full run, or None before the first one."""
+    run = await _latest_run(session)
+    return None if run is None else fit_of_run(run)
+
+
+# --------------------------------------------------------------------------- reading and writing
+
+
+_TYPED = {"cutoff": UTCDateTime, "now": UTCDateTime, "as_of": Date, "offset_since": UTCDateTime}
 
 
 def _names(sql: str) -> set[str]:
@@ -720,55 +1052,27 @@ async def _execute(session: AsyncSession, sql: str, params: dict[str, Any]) -> A
     return await session.execute(_bound(sql), {k: v for k, v in params.items() if k in used})
 
 
-async def _prepare(session: AsyncSession, dialect: str) -> None:
-    """Work tables for this run (temporary: private to this connection).
-
-    On PostgreSQL seg_agg and seg_new are created by ``_fill`` instead.
-    """
+async def _prepare(session: AsyncSession, dialect: str, frame: ltv.Frame) -> None:
+    """Settings and work tables for this run (temporary: private to this connection)."""
     await _drop_temp(session, dialect)
     if dialect == "postgresql":
-        # For this transaction only: the run sorts and hashes million-row sets a few
-        # times, and with the default 4 MB each of them spills to disk; JIT compilation
-        # costs seconds per statement and buys nothing on these plans.
+        # For this transaction only: where the planner sorts the orders instead of
+        # reading the index on counted orders (before vacuum has marked the table's pages
+        # all-visible, say), the sort stays in memory rather than spilling at the default
+        # 4 MB; JIT compilation costs seconds per statement and buys nothing here.
         await session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
         await session.execute(text("SET LOCAL jit = off"))
-        await session.execute(
-            text(f"CREATE TEMPORARY TABLE seg_clv ({_CLV_COLUMNS}) ON COMMIT DROP")
-        )
         return
-    for table, columns in (
-        ("seg_agg", _AGG_COLUMNS),
-        ("seg_clv", _CLV_COLUMNS),
-        ("seg_new", _NEW_COLUMNS),
-    ):
-        await session.execute(text(f"CREATE TEMPORARY TABLE {table} ({columns})"))
+    await session.execute(
+        text(f"CREATE TEMPORARY TABLE {DAYS_TABLE} (day INTEGER PRIMARY KEY, factor DOUBLE)")
+    )
+    await _bulk_insert(session, DAYS_TABLE, ("day", "factor"), ltv.factor_days(frame))
     await _ensure_sqlite_exp(session)
 
 
-async def _fill(
-    session: AsyncSession, dialect: str, table: str, select_sql: str, params: dict[str, Any]
-) -> None:
-    """Put the rows of a query into a work table.
-
-    PostgreSQL runs the query of CREATE TABLE AS with parallel workers but never that of
-    INSERT ... SELECT, which makes the aggregation of the orders two to three times
-    slower; SQLite gets a table declared beforehand, whose integer primary key makes the
-    later joins rowid lookups.
-    """
-    if dialect == "postgresql":
-        sql = f"CREATE TEMPORARY TABLE {table} ON COMMIT DROP AS {select_sql}"
-    else:
-        sql = f"INSERT INTO {table} {select_sql}"
-    await _execute(session, sql, params)
-
-
 async def _drop_temp(session: AsyncSession, dialect: str) -> None:
-    for table in _TEMP_TABLES:
-        if dialect == "postgresql":
-            # After a commit ON COMMIT DROP has removed them; after a failure the
-            # transaction is aborted and the rollback removes them.
-            continue
-        await session.execute(text(f"DROP TABLE IF EXISTS temp.{table}"))
+    if dialect == "sqlite":
+        await session.execute(text(f"DROP TABLE IF EXISTS temp.{DAYS_TABLE}"))
 
 
 async def _ensure_sqlite_exp(session: AsyncSession) -> None:
@@ -776,56 +1080,230 @@ async def _ensure_sqlite_exp(session: AsyncSession) -> None:
     try:
         await session.execute(text("SELECT exp(0)"))
     except Exception:
-        import math
-
         raw = await (await session.connection()).get_raw_connection()
         await raw.driver_connection.create_function("exp", 1, math.exp, deterministic=True)
 
 
-async def _fetch_array(session: AsyncSession, sql: str, width: int) -> np.ndarray:
-    """Rows of numbers as one float array, read through the driver (no ORM rows)."""
-    raw = await (await session.connection()).get_raw_connection()
-    driver = raw.driver_connection
-    if hasattr(driver, "fetch"):  # asyncpg
-        rows = await driver.fetch(sql)
-        values = [tuple(r) for r in rows]
+async def _fetch_purchases(
+    session: AsyncSession, dialect: str, period: str, params: dict[str, Any]
+) -> NDArray:
+    """Every customer's purchase summary (erased customers too: they count for the CLV
+    fit), sorted by id.
+
+    SQLite looks each order's day up in the run's table of days since 1970; should any
+    order be older, the summary is read again with the days worked out per order.
+    """
+    if dialect == "postgresql":
+        sql = _purchases_sql(dialect, period, offset_since=True)
+        rows = await _fetch_rows(session, sql, params, _PURCHASES)
     else:
-        cursor = await driver.execute(sql)
-        values = await cursor.fetchall()
-        await cursor.close()
-    if not values:
-        return np.empty((0, width))
-    return np.array(values, dtype=float)
+        sql = _purchases_sql(dialect, period, days_table=DAYS_TABLE)
+        rows = await _fetch_rows(session, sql, params, _PURCHASES)
+        if rows["undated"].any():
+            rows = await _fetch_rows(session, _purchases_sql(dialect, period), params, _PURCHASES)
+    return rows[_by_id(rows["customer_id"])]
 
 
-async def _bulk_insert(session: AsyncSession, table: str, rows: list[tuple]) -> None:
-    """Many rows into a work table: COPY on PostgreSQL, executemany on SQLite."""
+async def _fetch_customers(session: AsyncSession) -> tuple[NDArray, list[str]]:
+    """Every customer not erased, sorted by id, with their kind as a code; and the kinds
+    the codes index, taken from the data."""
+    kinds = await _distinct(session, "kind", "customers WHERE erased_at IS NULL")
+    kind, params = _codes_sql("kind", kinds, "kind")
+    sql = f"SELECT CAST(id AS BIGINT), {kind} FROM customers WHERE erased_at IS NULL"
+    rows = await _fetch_rows(session, sql, params, _CUSTOMERS)
+    return rows[_by_id(rows["id"])], kinds
+
+
+async def _fetch_stored(session: AsyncSession) -> tuple[NDArray, dict[str, list[str]]]:
+    """The tier and segment the previous run stored, as codes, sorted by customer id; and
+    the values the codes index (``tier``, ``segment``), taken from the data."""
+    vocabularies = {
+        column: await _distinct(session, column, f"customer_metrics WHERE {column} IS NOT NULL")
+        for column in ("tier", "segment")
+    }
+    tier, tier_params = _codes_sql("tier", vocabularies["tier"], "tier")
+    segment, segment_params = _codes_sql("segment", vocabularies["segment"], "segment")
+    sql = f"SELECT CAST(customer_id AS BIGINT), {tier}, {segment} FROM customer_metrics"
+    rows = await _fetch_rows(session, sql, {**tier_params, **segment_params}, _STORED)
+    return rows[_by_id(rows["customer_id"])], vocabularies
+
+
+async def _stored_kind_segments(session: AsyncSession) -> tuple[NDArray, list[str], NDArray]:
+    """The buyers of the stored metrics, their kinds' vocabulary, and their segments
+    scored within their kind."""
+    kinds = await _distinct(session, "kind", "customers")
+    kind, params = _codes_sql("c.kind", kinds, "kind")
+    sql = f"""
+        SELECT CAST(m.customer_id AS BIGINT), {kind}, CAST(m.recency_days AS BIGINT),
+               CAST(m.frequency AS BIGINT), CAST(m.monetary AS BIGINT)
+        FROM customer_metrics m JOIN customers c ON c.id = m.customer_id
+        WHERE m.frequency > 0
+    """
+    buyers = await _fetch_rows(session, sql, params, _BUYERS)
+    codes = kind_segment_codes(
+        buyers["kind"], buyers["customer_id"], buyers["recency_days"], buyers["frequency"],
+        buyers["monetary"],
+    )
+    return buyers, kinds, codes
+
+
+async def _distinct(session: AsyncSession, column: str, source: str) -> list[str]:
+    rows = await session.execute(text(f"SELECT DISTINCT {column} FROM {source}"))
+    return sorted(str(value) for (value,) in rows.all() if value is not None)
+
+
+async def _write_metrics(
+    session: AsyncSession, scored: Scored, names: Sequence[str], now: Any, as_of: Any
+) -> None:
+    """Replace customer_metrics with the run's rows, a chunk at a time (``now`` and
+    ``as_of`` as the driver takes them).
+
+    What slows a bulk load down is set aside for it and restored before the commit, as
+    the model declares it; a failure rolls everything back, these included.
+
+    - PostgreSQL: the foreign key to customers. Checked row by row it locks each
+      customer's row and doubles the time of the load; added back, it checks all rows in
+      one join (they come from the customers table in this same transaction). The table
+      is then locked anyway, so it is emptied with TRUNCATE, which leaves no million dead
+      rows behind for vacuum. Until the commit, readers of customer_metrics and writers
+      of customers wait (seconds, once a night); readers then see the new rows.
+    - SQLite: the secondary indexes, built afterwards in one sort each rather than
+      updated row by row. Readers keep reading the previous metrics meanwhile (WAL).
+    """
+    dialect = (await session.connection()).dialect.name
+    table = CustomerMetrics.__table__
+    set_aside: list[Any]
+    if dialect == "postgresql":
+        set_aside = list(table.foreign_key_constraints)
+        drop, restore = DropConstraint, AddConstraint
+        empty = "TRUNCATE customer_metrics"
+    else:
+        set_aside = sorted(table.indexes, key=lambda index: str(index.name))
+        drop, restore = DropIndex, CreateIndex
+        empty = "DELETE FROM customer_metrics"
+    for item in set_aside:
+        await session.execute(drop(item))
+    await session.execute(text(empty))
+    chunks = [
+        functools.partial(metric_rows, scored, names, as_of, now, start, start + WRITE_CHUNK)
+        for start in range(0, scored.ids.size, WRITE_CHUNK)
+    ]
+    async for rows in _built_ahead(chunks):
+        await _bulk_insert(session, "customer_metrics", _METRIC_COLUMNS, rows)
+    for item in set_aside:
+        await session.execute(restore(item))
+
+
+async def _built_ahead(builders: Sequence[Callable[[], Any]]) -> AsyncIterator[Any]:
+    """What each builder builds, in order; the next is built in a thread meanwhile, so
+    Python builds rows while the database stores the previous ones."""
+    following: asyncio.Task[Any] | None = None
+    try:
+        for index, builder in enumerate(builders):
+            current = await following if following else builder()
+            following = (
+                asyncio.create_task(asyncio.to_thread(builders[index + 1]))
+                if index + 1 < len(builders)
+                else None
+            )
+            yield current
+    finally:
+        if following is not None:
+            following.cancel()
+
+
+async def _driver_values(session: AsyncSession, now: datetime, as_of: date) -> tuple[Any, Any]:
+    """The run's time and day as the driver takes them, for rows written past SQLAlchemy."""
+    dialect = (await session.connection()).dialect
+    return _driver_value(dialect, UTCDateTime(), now), _driver_value(dialect, Date(), as_of)
+
+
+def _driver_value(dialect: Any, type_: Any, value: Any) -> Any:
+    """A value as SQLAlchemy would hand it to the driver for a column of ``type_``."""
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process else value
+
+
+async def _fetch_rows(
+    session: AsyncSession, sql: str, params: dict[str, Any], dtype: np.dtype
+) -> NDArray:
+    """Rows of whole numbers and floats, never NULL, as a numpy structured array.
+
+    Read through the driver, not SQLAlchemy, which would build a Python object per row:
+    PostgreSQL sends them as a binary COPY that numpy reads in place; SQLite hands over
+    tuples a chunk at a time.
+    """
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    statement = _bound(sql).compile(dialect=connection.dialect)
+    values = statement.construct_params(params)
+    processors = {
+        name: _driver_value(connection.dialect, kind(), values[name])
+        for name, kind in _TYPED.items()
+        if name in values
+    }
+    args = [processors.get(name, values[name]) for name in statement.positiontup or ()]
+    if hasattr(driver, "copy_from_query"):  # asyncpg
+        buffer = io.BytesIO()
+        await driver.copy_from_query(statement.string, *args, output=buffer, format="binary")
+        return _from_binary_copy(buffer.getbuffer(), dtype)
+    cursor = await driver.execute(statement.string, args)
+    chunks = []
+    while rows := await cursor.fetchmany(WRITE_CHUNK):
+        chunks.append(np.fromiter(rows, dtype=dtype, count=len(rows)))
+    await cursor.close()
+    return np.concatenate(chunks) if chunks else np.empty(0, dtype=dtype)
+
+
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _from_binary_copy(data: memoryview, dtype: np.dtype) -> NDArray:
+    """The rows of a binary COPY whose fields are all 8-byte numbers, none NULL.
+
+    Each row is a field count, then per field its length and its big-endian bytes; with
+    fixed widths that is one numpy record type, read without a loop.
+    """
+    if bytes(data[:11]) != _COPY_SIGNATURE:
+        raise ValueError("not a PostgreSQL binary COPY stream")
+    start = 19 + int.from_bytes(data[15:19], "big")
+    names = dtype.names or ()
+    wire = np.dtype(
+        [("fields", ">i2")]
+        + [
+            item
+            for name in names
+            for item in ((f"{name}__length", ">i4"), (name, dtype[name].newbyteorder(">")))
+        ]
+    )
+    body = data[start : len(data) - 2]
+    if len(body) % wire.itemsize:
+        raise ValueError("binary COPY rows are not all 8-byte numbers (a NULL?)")
+    rows = np.frombuffer(body, dtype=wire)
+    lengths_ok = all(bool(np.all(rows[f"{name}__length"] == 8)) for name in names)
+    if not (np.all(rows["fields"] == len(names)) and lengths_ok):
+        raise ValueError("binary COPY rows are not all 8-byte numbers (a NULL?)")
+    out = np.empty(rows.size, dtype=dtype)
+    for name in names:
+        out[name] = rows[name]
+    return out
+
+
+async def _bulk_insert(
+    session: AsyncSession, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Many rows into a table: COPY on PostgreSQL, executemany on SQLite."""
     if not rows:
         return
     raw = await (await session.connection()).get_raw_connection()
     driver = raw.driver_connection
     if hasattr(driver, "copy_records_to_table"):
-        await driver.copy_records_to_table(table, records=rows)
+        await driver.copy_records_to_table(table, records=rows, columns=list(columns))
     else:
-        marks = ", ".join("?" * len(rows[0]))
-        await driver.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
-
-
-def _clv_rows(ids: np.ndarray, prediction: ltv.ClvPrediction) -> list[tuple]:
-    clv = prediction.clv
-    clv_int: list[int | None] = [
-        None if v != v else int(v) for v in np.round(clv).tolist()
-    ]
-    expected = [None if v != v else v for v in prediction.expected_purchases.tolist()]
-    alive = [None if v != v else v for v in prediction.p_alive.tolist()]
-    return list(zip(ids.astype(np.int64).tolist(), expected, alive, clv_int, strict=True))
-
-
-async def _record_changes(session: AsyncSession, column: str, params: dict[str, Any]) -> int:
-    result = await _execute(
-        session, _CHANGES_SQL.format(column=column), {**params, "field": column}
-    )
-    return max(int(result.rowcount or 0), 0)
+        marks = ", ".join("?" * len(columns))
+        await driver.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+        )
 
 
 async def _counts(session: AsyncSession, table: str, names: list[str]) -> dict[str, Any]:
@@ -856,17 +1334,6 @@ async def _counts(session: AsyncSession, table: str, names: list[str]) -> dict[s
         "tiers": {name: int(tiers.get(name, 0)) for name in names},
         "segments": {name: int(segments.get(name, 0)) for name in SEGMENTS},
     }
-
-
-async def _kind_counts(session: AsyncSession, table: str | None) -> dict[str, dict[str, int]]:
-    sql = (
-        f"SELECT kind, segment, COUNT(*) FROM ({kind_segments_sql(table)}) ks"
-        " GROUP BY kind, segment"
-    )
-    out = {kind: dict.fromkeys(SEGMENTS, 0) for kind in KINDS}
-    for kind, segment, n in (await session.execute(text(sql))).all():
-        out.setdefault(kind, dict.fromkeys(SEGMENTS, 0))[segment] = int(n)
-    return out
 
 
 def _none_if_nan(value: float) -> float | None:

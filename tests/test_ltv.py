@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 
 from care.ltv import (
+    EPOCH,
     clv_inputs,
     frame_for,
     historical_ltv,
+    offset_constant_since,
     period_index,
+    periods_of_days,
     rate_per_month,
 )
 from care.models import CustomerMetrics
@@ -47,6 +50,29 @@ def test_the_formula_refuses_period_zero() -> None:
 )
 def test_periods_are_consecutive_numbers(day: date, period: str, expected: int) -> None:
     assert period_index(day, period) == expected
+
+
+@pytest.mark.parametrize("period", ["month", "quarter", "year"])
+def test_periods_of_day_numbers_are_those_of_the_days(period: str) -> None:
+    days = [date(1969, 12, 31), date(1970, 1, 1), date(2024, 2, 29), date(2026, 11, 23)]
+    numbers = np.array([(day - EPOCH).days for day in days])
+    assert periods_of_days(numbers, period).tolist() == [period_index(d, period) for d in days]
+
+
+@pytest.mark.parametrize(
+    ("zone", "since"),
+    [
+        # Saigon moved from UTC+8 to UTC+7 at midnight on 13/06/1975 and has kept it since
+        ("Asia/Ho_Chi_Minh", datetime(1975, 6, 12, 16, 0, tzinfo=UTC)),
+        # the end of summer time, 25/10/2026 at 03:00 local
+        ("Europe/Berlin", datetime(2026, 10, 25, 1, 0, tzinfo=UTC)),
+        ("UTC", datetime(1900, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_the_offset_is_known_constant_since_the_zones_last_change(
+    zone: str, since: datetime
+) -> None:
+    assert offset_constant_since(zone, at(2026, 11, 23)) == since
 
 
 def test_a_quarterly_rate_is_the_compound_monthly_one() -> None:

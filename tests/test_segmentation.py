@@ -1,4 +1,4 @@
-"""RFM scores and segments, 80/20 tiers, changes, --as-of, reclassification, CLV, export."""
+"""RFM scores and segments, 80/20 tiers, changes, --as-of, reclassification, CLV, runs, export."""
 
 from __future__ import annotations
 
@@ -8,19 +8,30 @@ import itertools
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.cli.segment import _write_csv
+from care import ltv
 from care.models import ClassificationChange, Customer, CustomerMetrics, Order
 from care.segmentation import (
     EXPORT_COLUMNS,
     SEGMENTS,
+    _purchases_sql,
     check_tiers,
+    f_scores,
+    fit_of_run,
+    m_scores,
+    ntile,
+    r_scores,
     segment_case_sql,
+    segment_codes,
     segment_for,
+    tier_case_sql,
+    tier_codes,
 )
 from care.services import Services, build_services
 from care.settings import Settings
@@ -417,3 +428,187 @@ async def test_an_imported_order_reclassifies_its_customer_at_once(
         assert metrics.frequency == 2
         assert metrics.monetary == 90_500_000
         assert metrics.tier == services.settings.tier_names[0]
+
+
+async def test_a_full_run_is_recorded_with_the_models_it_fitted(services: Services) -> None:
+    await insert_history(services, 150)
+    summary = await services.segmentation.recompute()
+    run = await services.segmentation.last_run()
+    assert run is not None
+    assert (run.as_of, run.customers, run.buyers) == (date(2026, 11, 23), 150, summary.buyers)
+    assert (run.tier_changes, run.segment_changes) == (0, 0)
+    assert run.seconds > 0 and run.computed_at == services.clock()
+    assert fit_of_run(run) == summary.fit
+    assert run.time_unit == "weeks" and run.bgnbd_problem is None
+
+
+async def test_a_run_without_models_says_why(services: Services) -> None:
+    lan = await make_customer(services)
+    await make_order(services, lan)
+    summary = await services.segmentation.recompute()
+    run = await services.segmentation.last_run()
+    assert run is not None and run.bgnbd_r is None and run.gamma_gamma_p is None
+    assert fit_of_run(run) == summary.fit
+    assert "at least" in (run.bgnbd_problem or "") and "at least" in (run.gamma_gamma_problem or "")
+
+
+async def test_a_reclassification_after_a_restart_uses_the_persisted_fit(
+    services: Services,
+) -> None:
+    await insert_history(services, 150)
+    lan = await make_customer(services)
+    now = services.clock()
+    for days, margin in ((300, 100_000), (200, 200_000), (100, 300_000)):
+        await make_order(services, lan, placed_at=now - timedelta(days=days), margin=margin)
+    summary = await services.segmentation.recompute()
+    assert summary.fit.bgnbd is not None and summary.fit.gamma_gamma is not None
+    before = (await metrics(services))[lan.id]
+    await make_order(services, lan, placed_at=now - timedelta(hours=2), margin=600_000)
+
+    # a new process on the same database: nothing of the run is left in memory
+    restarted = build_services(services.settings, clock=services.clock)
+    await restarted.start()
+    try:
+        await restarted.segmentation.reclassify_customer(lan.id)
+    finally:
+        await restarted.close()
+
+    after = (await metrics(services))[lan.id]
+    today = (services.clock() + timedelta(hours=7)).date()
+    first = today - timedelta(days=300)
+    inputs = ltv.clv_inputs(
+        np.array([4]), np.array([(first - ltv.EPOCH).days]), np.array([(today - ltv.EPOCH).days]),
+        np.array([1_200_000]), np.array([100_000]), (today - ltv.EPOCH).days,
+    )
+    expected = ltv.predict(
+        summary.fit, inputs,
+        monthly_discount_rate=ltv.rate_per_month(
+            services.settings.ltv_discount_rate, services.settings.ltv_period
+        ),
+    )
+    assert after.clv_12m == round(float(expected.clv[0])) != before.clv_12m
+    assert after.p_alive == pytest.approx(float(expected.p_alive[0]))
+    assert after.expected_purchases_12m == pytest.approx(float(expected.expected_purchases[0]))
+
+
+async def test_before_any_run_a_reclassification_keeps_the_stored_clv(services: Services) -> None:
+    lan = await make_customer(services)
+    await make_order(services, lan)
+    async with services.db.uow() as uow:
+        uow.session.add(
+            CustomerMetrics(
+                customer_id=lan.id, as_of=date(2026, 11, 1), frequency=1, monetary=1, tier="member",
+                historical_ltv=1, clv_12m=123_456, computed_at=services.clock(),
+            )
+        )
+        await uow.commit()
+    await services.segmentation.reclassify_customer(lan.id)
+    assert (await metrics(services))[lan.id].clv_12m == 123_456
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_scores_and_tiers_agree_with_sql_window_functions(
+    services: Services, seed: int
+) -> None:
+    """The numpy scoring against NTILE and the tier CASE in SQL, ties and all."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    ids = rng.permutation(np.arange(1, n + 1) * 3)
+    recency = rng.integers(0, 6, n)
+    frequency = rng.integers(1, 5, n)
+    monetary = rng.integers(1, 4, n) * 1000
+    value = rng.integers(-2, 5, n) * 10_000
+    cutoffs = [0.5, 0.8, 0.95]
+    names = ["a", "b", "c", "d"]
+    rows = ", ".join(
+        f"({i}, {r}, {f}, {m}, {v})"
+        for i, r, f, m, v in zip(ids, recency, frequency, monetary, value, strict=True)
+    )
+    tier = tier_case_sql(cutoffs, "v", "COALESCE(before_, 0)", "total_")
+    sql = f"""
+        WITH t (id, r, f, m, v) AS (VALUES {rows}),
+        s AS (
+            SELECT id, v,
+                NTILE(5) OVER (ORDER BY r DESC, f, id) AS rs,
+                NTILE(5) OVER (ORDER BY f, m, id) AS fs,
+                NTILE(5) OVER (ORDER BY m, f, id) AS ms,
+                SUM(CASE WHEN v > 0 THEN v ELSE 0 END) OVER (
+                    ORDER BY v DESC, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+                ) AS before_,
+                SUM(CASE WHEN v > 0 THEN v ELSE 0 END) OVER () AS total_
+            FROM t
+        )
+        SELECT id, rs, fs, ms, {segment_case_sql("rs", "fs")}, {tier} FROM s ORDER BY id
+    """
+    async with services.db.uow() as uow:
+        expected = (
+            await uow.session.execute(
+                text(sql), {f"tier_{i}": name for i, name in enumerate(names)}
+            )
+        ).all()
+    order = np.argsort(ids)
+    r = r_scores(ids, recency, frequency)
+    f = f_scores(ids, frequency, monetary)
+    m = m_scores(ids, monetary, frequency)
+    segments = segment_codes(r, f)
+    tiers = tier_codes(ids, value, cutoffs)
+    got = [
+        (int(ids[i]), int(r[i]), int(f[i]), int(m[i]), SEGMENTS[segments[i]], names[tiers[i]])
+        for i in order
+    ]
+    assert got == [tuple(row) for row in expected]
+
+
+def test_ntile_puts_the_remainder_in_the_first_groups() -> None:
+    assert ntile(np.arange(7)).tolist() == [1, 1, 2, 2, 3, 4, 5]
+    assert ntile(np.arange(3)).tolist() == [1, 2, 3]
+    assert ntile(np.array([2, 0, 1])).tolist() == [2, 3, 1]
+    assert ntile(np.arange(0)).tolist() == []
+
+
+async def test_sqlite_reads_the_counted_orders_in_index_order_without_sorting(
+    services: Services,
+) -> None:
+    if services.db.dialect != "sqlite":
+        pytest.skip("the plan asserted is SQLite's")
+    sql = _purchases_sql("sqlite", "month", days_table=None)
+    frame = services.segmentation.frame()
+    params = {**ltv.frame_params(frame, "sqlite"), "cutoff": "2026-11-23 17:00:00.000000"}
+    async with services.db.uow() as uow:
+        rows = (await uow.session.execute(text(f"EXPLAIN QUERY PLAN {sql}"), params)).all()
+    plan = " | ".join(str(row[-1]) for row in rows)
+    assert "SCAN o USING INDEX ix_orders_counted" in plan
+    assert "TEMP B-TREE FOR GROUP BY" not in plan and "ORDER BY" not in plan
+
+
+async def test_orders_before_1970_are_summed_the_slow_way_and_still_right(
+    services: Services,
+) -> None:
+    old = await make_customer(services)
+    await make_order(services, old, placed_at=datetime(1969, 6, 15, 3, tzinfo=UTC), margin=100_000)
+    await make_order(services, old, placed_at=datetime(2026, 10, 5, 3, tzinfo=UTC), margin=100_000)
+    await services.segmentation.recompute()
+    m = (await metrics(services))[old.id]
+    months = (2026 * 12 + 9) - (1969 * 12 + 5) + 1
+    assert (m.frequency, m.monetary) == (2, 2_500_000)
+    assert m.historical_ltv == ltv.historical_ltv([(1, 100_000), (months, 100_000)], 0.01)
+
+
+@pytest.mark.postgres
+async def test_postgresql_shifts_by_the_fixed_offset_only_where_the_zone_kept_it(
+    services: Services,
+) -> None:
+    """In a zone with daylight saving the shortcut covers only the time since the last
+    change of offset; older orders get the zone's rules."""
+    services.settings.timezone = "Europe/Berlin"
+    chi = await make_customer(services)
+    # 31/03 22:30 UTC is already April in Berlin (summer time, UTC+2): April is month 1
+    await make_order(services, chi, placed_at=datetime(2026, 3, 31, 22, 30, tzinfo=UTC),
+                     margin=100_000)
+    # 01/11 23:30 UTC is 02/11 in Berlin (winter time, UTC+1)
+    await make_order(services, chi, placed_at=datetime(2026, 11, 1, 23, 30, tzinfo=UTC),
+                     margin=100_000)
+    await services.segmentation.recompute(as_of=date(2026, 11, 23))
+    m = (await metrics(services))[chi.id]
+    assert m.historical_ltv == ltv.historical_ltv([(1, 100_000), (8, 100_000)], 0.01)
+    assert m.recency_days == 21

@@ -624,30 +624,27 @@ class Outbox:
             )
         language = self.renderer.language(customer.language)
         content = message(language)
-        markup = content.reply_markup
-        if route.channel == Channel.TELEGRAM:
-            subject, body, html = content.subject, content.body, None
-        else:  # the e-mail form of the chat message, which has no buttons
-            subject, body, html = self.email_parts(customer.id, language, content)
-            markup = None
-        row = new_row(
-            key,
-            channel=route.channel,
-            category=category,
-            recipient=route.recipient,
-            template=template,
-            language=language,
-            subject=subject,
-            body=body,
-            body_html=html,
-            reply_markup=markup,
-            now=now,
-            not_before=route.not_before,
-            customer_id=customer.id,
-            campaign_id=campaign_id,
-        )
+        common: dict[str, Any] = {
+            "category": category,
+            "recipient": route.recipient,
+            "template": template,
+            "language": language,
+            "now": now,
+            "not_before": route.not_before,
+            "customer_id": customer.id,
+            "campaign_id": campaign_id,
+        }
         if route.channel == Channel.EMAIL:
-            row["mime"] = email_wire(row, self.settings)
+            row = self.email_row(key, content=content, **common)
+        else:
+            row = new_row(
+                key,
+                channel=route.channel,
+                subject=content.subject,
+                body=content.body,
+                reply_markup=content.reply_markup,
+                **common,
+            )
         return Placed(row, route)
 
     def skipped(
@@ -678,6 +675,42 @@ class Outbox:
             skip_reason=reason,
         )
         return Placed(row, Skip(reason))
+
+    def email_row(
+        self,
+        key: str,
+        *,
+        content: Message,
+        customer_id: int,
+        recipient: str,
+        category: str,
+        template: str,
+        language: str,
+        now: datetime,
+        not_before: datetime | None = None,
+        campaign_id: int | None = None,
+    ) -> dict[str, Any]:
+        """The outbox row carrying a chat message by e-mail: text and HTML with the
+        unsubscribe link (a chat message's buttons have no e-mail form), and the bytes
+        that will go on the wire."""
+        subject, text, html = self.email_parts(customer_id, language, content)
+        row = new_row(
+            key,
+            channel=Channel.EMAIL,
+            category=category,
+            recipient=recipient,
+            template=template,
+            language=language,
+            subject=subject,
+            body=text,
+            body_html=html,
+            now=now,
+            not_before=not_before,
+            customer_id=customer_id,
+            campaign_id=campaign_id,
+        )
+        row["mime"] = email_wire(row, self.settings)
+        return row
 
     def email_parts(
         self, customer_id: int, language: str, content: Message

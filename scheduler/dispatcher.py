@@ -78,9 +78,7 @@ from care.outbox import (
     RetryLater,
     Undeliverable,
     channel_usable,
-    email_wire,
     enqueue_rows,
-    new_row,
     quiet_until,
     retry_delay,
 )
@@ -670,24 +668,17 @@ class Dispatcher:
             return False
         if channel_usable(customer, Channel.EMAIL, row.category) is not None:
             return False
-        outbox = self.services.care.outbox
-        content = Message(body=row.body, subject=row.subject or self.settings.shop_name)
-        subject, text, html = outbox.email_parts(customer.id, row.language, content)
-        email = new_row(
+        email = self.services.care.outbox.email_row(
             f"{row.idempotency_key}:email",
-            channel=Channel.EMAIL,
-            category=row.category,
+            content=Message(body=row.body, subject=row.subject or self.settings.shop_name),
+            customer_id=customer.id,
             recipient=customer.email or "",
+            category=row.category,
             template=row.template,
             language=row.language,
-            subject=subject,
-            body=text,
-            body_html=html,
             now=now,
-            customer_id=customer.id,
             campaign_id=row.campaign_id,
         )
-        email["mime"] = email_wire(email, self.settings)
         await enqueue_rows(session, [email])
         self.wake()
         return True

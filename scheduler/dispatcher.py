@@ -224,7 +224,7 @@ class Dispatcher:
         recovered = 0
         for orphan in send_journal.orphans(self.journal_dir):
             with orphan as records:
-                if records is not None:
+                if records is not None and not records.finished:  # finished: all settled
                     recovered += sum((await self._settle(records)).values())
         live = [path.name.removesuffix(send_journal.SUFFIX)
                 for path in self.journal_dir.glob(f"*{send_journal.SUFFIX}")]

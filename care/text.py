@@ -12,9 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from babel.dates import format_date as _babel_format_date
-from babel.dates import format_timedelta
-from babel.numbers import format_currency
 
 # NFD decomposes most Vietnamese letters into base + combining marks, but not đ/Đ,
 # which are letters of their own; they are folded explicitly.
@@ -43,17 +40,28 @@ def clean(text: str) -> str:
 
 # --- money -----------------------------------------------------------------------------
 
-_LOCALES = {"vi": "vi_VN", "en": "en_US"}
-
-
 def format_vnd(amount: int) -> str:
     """Show integer VND the Vietnamese way, ``1.250.000 ₫``, whatever the reader's language.
 
     Prices are quoted in VND with dots as thousands separators in Vietnam; an English
     reader there expects the same figure, so one format serves both languages.
     """
-    text = format_currency(int(amount), "VND", locale="vi_VN")
-    return text.replace("\xa0", " ")
+    value = int(amount)
+    sign = "-" if value < 0 else ""
+    return f"{sign}{abs(value):,} ₫".replace(",", ".")
+
+
+def format_number(value: float, language: str, decimals: int = 1) -> str:
+    """A figure such as a mean score: "4,5" for Vietnamese readers, "4.5" for English ones."""
+    text = f"{value:,.{decimals}f}"
+    if language == "vi":
+        text = text.translate(str.maketrans({",": ".", ".": ","}))
+    return text
+
+
+def format_percent(share: float, language: str) -> str:
+    """A share (0..1) as a whole percentage, "85%", the same in both languages."""
+    return f"{format_number(share * 100, language, decimals=0)}%"
 
 
 # --- dates and times ---------------------------------------------------------------------
@@ -65,7 +73,7 @@ def format_date(value: date | datetime | None, tz: str | ZoneInfo | None = None)
         return ""
     if isinstance(value, datetime):
         value = to_local(value, tz).date()
-    return _babel_format_date(value, "dd/MM/yyyy", locale="vi_VN")
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
 
 
 def format_datetime(value: datetime | None, tz: str | ZoneInfo | None = None) -> str:
@@ -113,23 +121,26 @@ def parse_date(text: str) -> date:
     raise ValueError(f"not a date (dd/mm/yyyy): {text!r}")
 
 
+_DURATION_UNITS = {
+    "vi": {"day": ("ngày", "ngày"), "hour": ("giờ", "giờ"), "minute": ("phút", "phút")},
+    "en": {"day": ("day", "days"), "hour": ("hour", "hours"), "minute": ("minute", "minutes")},
+}
+
+
 def format_duration(delta: timedelta, language: str) -> str:
     """A duration as people say it, in their language: "1 giờ 30 phút", "3 days".
 
-    At most the two largest units, rounded down to the minute; under a minute is "0 min".
+    At most the two largest units, rounded down to the minute; under a minute is "0 phút".
+    The words are ours, not the locale data's: a CLDR update must not change what
+    customers and staff read (it once turned "giờ" into "tiếng").
     """
-    locale = "vi" if language == "vi" else "en"
+    words = _DURATION_UNITS["vi" if language == "vi" else "en"]
     minutes = max(int(delta.total_seconds() // 60), 0)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     parts = [(days, "day"), (hours, "hour"), (mins, "minute")]
     shown = [(n, unit) for n, unit in parts if n][:2] or [(0, "minute")]
-    return " ".join(
-        format_timedelta(
-            timedelta(**{f"{unit}s": n}), granularity=unit, threshold=1e9, locale=locale
-        )
-        for n, unit in shown
-    )
+    return " ".join(f"{n} {words[unit][0 if n == 1 else 1]}" for n, unit in shown)
 
 
 # --- phones ----------------------------------------------------------------------------
@@ -161,8 +172,3 @@ def format_phone(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-
-
-def locale_for(language: str) -> str:
-    """Babel locale for one of our languages."""
-    return _LOCALES.get(language, "vi_VN")

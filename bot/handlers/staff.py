@@ -16,7 +16,6 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
-from babel.numbers import format_decimal, format_percent
 from telegram import ForceReply, Message, Update
 from telegram.constants import ChatAction
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -38,7 +37,7 @@ from care.complaints import Result, StaffAction, Ticket, parse_ticket_code
 from care.reports import CHARTS
 from care.settings import Settings
 from care.staff import StaffMember
-from care.text import format_duration, parse_date, to_local
+from care.text import format_duration, format_number, format_percent, parse_date, to_local
 
 log = logging.getLogger("carebot.bot")
 
@@ -354,14 +353,13 @@ async def stats_command(update: Update, context: CareContext) -> None:
 def stats_values(context: CareContext, stats: ComplaintStatistics) -> dict[str, Any]:
     """The figures of /stats, formatted in the staff chat's language."""
     lang = staff_language(context)
-    locale = "vi_VN" if lang == "vi" else "en_US"
     none = staff_label(context, "staff.duration.none")
 
     def duration(value: timedelta | None) -> str:
         return format_duration(value, lang) if value is not None else none
 
     def number(value: float | None) -> str:
-        return format_decimal(value, format="0.0", locale=locale) if value is not None else none
+        return format_number(value, lang) if value is not None else none
 
     def period(since: date | None, until: date | None) -> str:
         return f"{since:%d/%m/%Y} – {until:%d/%m/%Y}" if since and until else ""
@@ -400,7 +398,7 @@ def stats_values(context: CareContext, stats: ComplaintStatistics) -> dict[str, 
             for m in stats.months[-12:]
         ],
         "csat_mean": number(surveys.csat_mean),
-        "csat_share": format_percent(surveys.csat_satisfied_share, locale=locale)
+        "csat_share": format_percent(surveys.csat_satisfied_share, lang)
         if surveys.csat_satisfied_share is not None
         else none,
         "nps": number(surveys.nps),
@@ -467,7 +465,6 @@ async def customer_command(update: Update, context: CareContext) -> None:
     if card is None:
         await _notice(update, context, "staff.customer_not_found")
         return
-    locale = "vi_VN" if lang == "vi" else "en_US"
     metrics = card.metrics
     await _answer(
         update,
@@ -481,8 +478,8 @@ async def customer_command(update: Update, context: CareContext) -> None:
         segment=label_or(context, f"segmentation.segment.{metrics.segment}", metrics.segment or "-")
         if metrics
         else "",
-        csat=format_decimal(card.surveys.csat or 0, format="0.0", locale=locale),
-        nps=format_decimal(card.surveys.nps or 0, format="0", locale=locale),
+        csat=format_number(card.surveys.csat or 0, lang),
+        nps=format_number(card.surveys.nps or 0, lang, decimals=0),
     )
 
 

@@ -57,11 +57,11 @@ from telegram import Bot  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from bot.sandbox import SandboxServer  # noqa: E402
-from care.campaigns import CampaignSpec  # noqa: E402
-from care.models import Customer, OutboxMessage  # noqa: E402
-from care.outbox import OutboxRow  # noqa: E402
+from care.core.models import Customer, OutboxMessage  # noqa: E402
+from care.core.settings import Settings  # noqa: E402
+from care.outreach.campaigns import CampaignSpec  # noqa: E402
+from care.outreach.outbox import OutboxRow  # noqa: E402
 from care.services import Services, build_services  # noqa: E402
-from care.settings import Settings  # noqa: E402
 from scheduler.dispatcher import CLAIM_GROUP, Dispatcher  # noqa: E402
 from scheduler.email_channel import SmtpChannel, outgoing_email  # noqa: E402
 from scheduler.telegram_channel import TelegramChannel  # noqa: E402

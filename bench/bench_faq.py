@@ -1,4 +1,4 @@
-"""FAQ matching benchmark: latency and accuracy of care.faq_index over a 10,000-entry FAQ.
+"""FAQ matching benchmark: latency and accuracy of care.faq.index over a 10,000-entry FAQ.
 
 Run from the repository root::
 
@@ -38,8 +38,8 @@ from faq_paraphrases import (
 )
 from rapidfuzz import fuzz, process
 
-from care.faq_index import FaqIndex, FaqMatch, Phrasing
-from care.text import fold
+from care.core.text import fold
+from care.faq.index import FaqIndex, FaqMatch, Phrasing
 
 ENTRIES = 10_000
 ROUNDS = 5

@@ -153,7 +153,7 @@ def _order_indexes(dialect_name: str) -> list[tuple[str, str]]:
     from sqlalchemy.dialects import postgresql, sqlite
     from sqlalchemy.schema import CreateIndex
 
-    from care.models import Order
+    from care.core.models import Order
 
     dialect = postgresql.dialect() if dialect_name == "postgresql" else sqlite.dialect()
     return [
@@ -163,7 +163,7 @@ def _order_indexes(dialect_name: str) -> list[tuple[str, str]]:
 
 
 async def _create_schema(url: str, **engine: Any) -> None:
-    from care.db import Database
+    from care.core.db import Database
 
     db = Database(url, **engine)
     try:
@@ -397,9 +397,9 @@ def _rusage() -> dict[str, float]:
 async def _recompute(url: str, schema: str | None, clear: bool) -> dict[str, Any]:
     from sqlalchemy import text
 
-    from care.db import Database
-    from care.segmentation import Segmentation
-    from care.settings import Settings
+    from care.analytics.segmentation import Segmentation
+    from care.core.db import Database
+    from care.core.settings import Settings
 
     engine: dict[str, Any] = {}
     if schema:

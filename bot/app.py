@@ -31,8 +31,8 @@ from bot.handlers import (
 )
 from bot.handlers.guards import FloodGuard
 from bot.persistence import DatabasePersistence
+from care.core.settings import Settings
 from care.services import Services
-from care.settings import Settings
 from scheduler import start_scheduler, stop_scheduler
 from scheduler.unsubscribe_web import start_web, stop_web
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from care.rendering import LANGUAGES
+from care.core.rendering import LANGUAGES
 from care.services import Services
 
 

@@ -15,9 +15,9 @@ from sqlalchemy import delete, select
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
-from care.db import Database
-from care.models import BotState
-from care.text import utcnow
+from care.core.db import Database
+from care.core.models import BotState
+from care.core.text import utcnow
 
 
 class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, Any]]):

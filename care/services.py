@@ -12,24 +12,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from care.complaint_stats import ComplaintStats
-from care.complaints import ComplaintService
-from care.customer_card import CustomerCards
-from care.customers import CustomerService
-from care.db import Database
+from care.analytics import Loyalty, Reports, Segmentation
+from care.core.db import Database
+from care.core.interactions import InteractionLog
+from care.core.rendering import Renderer
+from care.core.settings import Settings
+from care.core.text import utcnow
+from care.customers import CustomerCards, CustomerService, Policies, StaffService
 from care.faq import FaqService
-from care.interactions import InteractionLog
-from care.loyalty import Loyalty
+from care.io import DEMO_FAQ, SeedReport
+from care.io import seed_demo as write_demo_shop
 from care.orders import OrderService
-from care.policies import Policies
-from care.programme import CareProgramme
-from care.rendering import Renderer
-from care.reports import Reports
-from care.segmentation import Segmentation
-from care.settings import Settings
-from care.staff import StaffService
-from care.surveys import SurveyService
-from care.text import utcnow
+from care.outreach import CareProgramme, Outbox
+from care.tickets import ComplaintService, ComplaintStats, DeadlineWatch, SurveyService
 
 
 @dataclass
@@ -46,6 +41,7 @@ class Services:
     orders: OrderService
     staff: StaffService
     complaints: ComplaintService
+    deadlines: DeadlineWatch
     surveys: SurveyService
     complaint_stats: ComplaintStats
     segmentation: Segmentation
@@ -63,6 +59,17 @@ class Services:
     async def close(self) -> None:
         await self.db.dispose()
 
+    async def seed_demo(self, *, customers: int = 300, seed: int = 7) -> SeedReport:
+        """Fill the database with the demo shop and its FAQ; a second run adds nothing."""
+        report = await write_demo_shop(
+            self.db, self.clock(), self.settings.timezone, customers=customers, seed=seed
+        )
+        faq = await self.faq.import_file(DEMO_FAQ)
+        if not faq.ok:  # the shipped file is checked by the tests; this is a broken install
+            raise RuntimeError("; ".join(str(error) for error in faq.errors))
+        report.faq_created, report.faq_updated = faq.created, faq.updated
+        return report
+
 
 def build_services(
     settings: Settings,
@@ -76,18 +83,21 @@ def build_services(
     segmentation = Segmentation(db, settings, clock)
     loyalty = Loyalty(db, settings, clock)
     policies = Policies(db, settings, renderer, clock)
+    outbox = Outbox(settings, renderer, db)
+    complaints = ComplaintService(settings, db, clock)
     return Services(
         settings=settings,
         db=db,
         renderer=renderer,
         interactions=InteractionLog(db, clock),
         faq=FaqService(db, settings, clock),
-        care=CareProgramme(settings, db, renderer, clock),
-        customers=CustomerService(db, settings, renderer, clock),
+        care=CareProgramme(settings, db, renderer, outbox, clock),
+        customers=CustomerService(db, settings, renderer, outbox, clock),
         orders=OrderService(db),
         staff=StaffService(db),
-        complaints=ComplaintService(settings, db, clock),
-        surveys=SurveyService(db, ComplaintService(settings, db, clock), clock),
+        complaints=complaints,
+        deadlines=DeadlineWatch(settings, db, renderer, outbox, clock),
+        surveys=SurveyService(db, complaints, clock),
         complaint_stats=ComplaintStats(settings, db, clock),
         segmentation=segmentation,
         loyalty=loyalty,

@@ -1,6 +1,6 @@
-"""Alembic environment: runs on a connection handed over by care.db, or on its own.
+"""Alembic environment: runs on a connection handed over by care.core.db, or on its own.
 
-``care.db.Database.upgrade`` passes a live connection (inside the application's event
+``care.core.db.Database.upgrade`` passes a live connection (inside the application's event
 loop); the ``alembic`` command line builds an engine from CAREBOT_DATABASE_URL.
 """
 
@@ -11,7 +11,7 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
-from care.models import Base, UTCDateTime
+from care.core.models import Base, UTCDateTime
 
 target_metadata = Base.metadata
 
@@ -36,8 +36,8 @@ def run_on(connection: Connection) -> None:
 
 
 async def run_standalone() -> None:
-    from care.db import create_engine
-    from care.settings import Settings
+    from care.core.db import create_engine
+    from care.core.settings import Settings
 
     engine = create_engine(Settings().database_url)
     async with engine.begin() as connection:

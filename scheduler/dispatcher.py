@@ -53,9 +53,8 @@ from typing import Any
 from sqlalchemy import bindparam, exists, func, insert, select, update
 from telegram import Bot
 
-from care.campaigns import SKIP_CANCELLED
-from care.interactions import interaction_values
-from care.models import (
+from care.core.interactions import interaction_values
+from care.core.models import (
     Campaign,
     CampaignStatus,
     Channel,
@@ -66,7 +65,8 @@ from care.models import (
     OutboxMessage,
     OutboxStatus,
 )
-from care.outbox import (
+from care.outreach import (
+    SKIP_CANCELLED,
     SKIP_ERASED,
     SKIP_NO_CONSENT,
     SKIP_OPTED_OUT,

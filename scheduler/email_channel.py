@@ -1,7 +1,7 @@
 """E-mail delivery: over SMTP with aiosmtplib on one reused connection, or into .eml files.
 
 Every e-mail is multipart (plain text and HTML, built into its wire form when the row was
-queued: ``care.email_message``) and carries List-Unsubscribe with an http(s) link and a
+queued: ``care.outreach.email_message``) and carries List-Unsubscribe with an http(s) link and a
 mailto, plus List-Unsubscribe-Post for one-click unsubscribing (RFC 8058), besides the
 visible link in the body.
 
@@ -24,16 +24,17 @@ from typing import Protocol
 
 import aiosmtplib
 
-from care.email_message import message_id, sender
-from care.outbox import (
+from care.core.settings import Settings
+from care.outreach import (
     Delivered,
     OutboxRow,
     Outcome,
     RetryLater,
     Undeliverable,
     email_wire,
+    message_id,
+    sender,
 )
-from care.settings import Settings
 
 log = logging.getLogger("carebot.email")
 

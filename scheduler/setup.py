@@ -2,7 +2,7 @@
 
 The scheduler runs in the bot's process on its event loop (AsyncIOScheduler) with the
 default in-memory job store, on purpose: a job here is only "ask the database again",
-and what is due is decided by the data and the idempotency keys (see care.programme). A
+and what is due is decided by the data and the idempotency keys (see care.outreach.programme). A
 restart re-creates the jobs; a one-off that must survive restarts, a campaign scheduled for
 a date, lives in the database (``Campaign.scheduled_at``), and the ``campaigns`` scan starts
 it when its time comes, however late that scan runs.
@@ -28,7 +28,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,7 +37,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from telegram import Bot
 
 from care.services import Services
-from care.sla import check_deadlines
 from scheduler.dispatcher import Dispatcher
 
 log = logging.getLogger("carebot.scheduler")
@@ -141,7 +139,7 @@ def build_scheduler(services: Services, dispatcher: Dispatcher | None = None) ->
         (
             "sla",
             "Ticket deadline reminders to the staff chat",
-            partial(check_deadlines, services),
+            services.deadlines.check,
             IntervalTrigger(minutes=5, timezone=zone),
         ),
         # FAQ entries added from the command line reach the running bot within a minute.

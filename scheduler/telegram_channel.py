@@ -28,7 +28,7 @@ from telegram.error import (
     TelegramError,
 )
 
-from care.outbox import SKIP_TELEGRAM_BLOCKED, Delivered, Outcome, RetryLater, Undeliverable
+from care.outreach import SKIP_TELEGRAM_BLOCKED, Delivered, Outcome, RetryLater, Undeliverable
 
 PER_CHAT_INTERVAL = 1.05  # seconds between two messages to one chat (Telegram: about 1)
 

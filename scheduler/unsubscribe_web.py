@@ -2,7 +2,7 @@
 
 Every e-mail the care programme sends carries
 ``List-Unsubscribe: <{public_base_url}/unsubscribe/<token>>`` with
-``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` and a visible link (care.outbox).
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click`` and a visible link (care.outreach.outbox).
 A mail provider's unsubscribe button POSTs to that URL; a person who follows the link
 gets a page with one button that POSTs to the same URL. Either POST withdraws e-mail
 consent at once; posting again only confirms again. A token that is not ours gets a 404
@@ -20,8 +20,8 @@ import logging
 from aiohttp import web
 from sqlalchemy import select
 
-from care.models import Channel, Customer, Direction
-from care.outbox import read_unsubscribe_token
+from care.core.models import Channel, Customer, Direction
+from care.outreach import read_unsubscribe_token
 from care.services import Services
 
 log = logging.getLogger("carebot.web")

@@ -23,10 +23,10 @@ from bot.app import build_application
 from bot.runner import running
 from bot.sandbox import Limits, SandboxServer, SentMessage
 from bot.sandbox.people import Person
-from care.db import Database, create_engine
-from care.models import Customer, Order, Staff
+from care.core.db import Database, create_engine
+from care.core.models import Customer, Order, Staff
+from care.core.settings import Settings, async_database_url
 from care.services import Services, build_services
-from care.settings import Settings, async_database_url
 
 PG_URL = os.environ.get("CAREBOT_TEST_DATABASE_URL")
 

@@ -20,9 +20,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from bot.sandbox import SandboxServer
-from care.models import Customer, CustomerMetrics, OutboxMessage
+from care.core.models import Customer, CustomerMetrics, OutboxMessage
+from care.core.settings import Settings
 from care.services import Services
-from care.settings import Settings
 
 TOKEN = "123456:TEST-token"
 

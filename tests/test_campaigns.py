@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.sandbox import SandboxServer
-from care.campaigns import CampaignError, CampaignSpec
-from care.models import Customer
-from care.rendering import TemplateProblem
+from care.core.models import Customer
+from care.core.rendering import TemplateProblem
+from care.outreach.campaigns import CampaignError, CampaignSpec
 from care.services import Services
 from scheduler.dispatcher import Dispatcher, DrainReport
 from scheduler.email_channel import EmlDirectoryChannel

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from telegram import Bot
 
 from bot.sandbox import SandboxServer
-from care.models import (
+from care.core.models import (
     ClassificationChange,
     CustomerMetrics,
     Product,

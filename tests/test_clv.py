@@ -10,7 +10,7 @@ import pytest
 from scipy.special import hyp2f1
 from scipy.stats import chi2
 
-from care import clv
+from care.analytics import clv
 
 CDNOW = Path(__file__).parent / "data" / "cdnow_summary.csv"
 

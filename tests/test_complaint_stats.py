@@ -19,10 +19,10 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from care.complaints import Draft
-from care.models import Survey
+from care.core.models import Survey
+from care.core.settings import Settings
 from care.services import open_services
-from care.settings import Settings
+from care.tickets.complaints import Draft
 from tests.conftest import make_customer
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from care.complaints import (
+from care.core.models import PolicyGrant, Survey
+from care.tickets.complaints import (
     ComplaintError,
     Draft,
     NotLinked,
@@ -14,7 +15,6 @@ from care.complaints import (
     parse_ticket_code,
     ticket_code,
 )
-from care.models import PolicyGrant, Survey
 from tests.conftest import make_customer, make_order
 from tests.helpers import add_metrics
 

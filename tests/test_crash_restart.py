@@ -26,11 +26,11 @@ from sqlalchemy import text
 from telegram import Bot
 
 from bot.sandbox import SandboxServer
-from care.campaigns import CampaignSpec
-from care.db import Database
-from care.models import OutboxStatus
+from care.core.db import Database
+from care.core.models import OutboxStatus
+from care.core.settings import Settings
+from care.outreach.campaigns import CampaignSpec
 from care.services import Services, build_services
-from care.settings import Settings
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel, SmtpChannel
 from scheduler.telegram_channel import TelegramChannel

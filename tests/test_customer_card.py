@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from care.models import Complaint, Survey
-from care.policies import PolicyProblem, parse_vnd, suggested_keys
+from care.core.models import Complaint, Survey
+from care.core.settings import Settings
+from care.customers.policies import PolicyProblem, parse_vnd, suggested_keys
 from care.services import Services, build_services
-from care.settings import Settings
 from tests.conftest import make_customer, make_order
 
 TIERS = ["diamond", "gold", "silver", "member"]

@@ -9,15 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from care.customers import (
-    ERASED_NAME,
-    LINK_CODES_PER_DAY,
-    CodeOutcome,
-    CodeRequest,
-    InvalidInput,
-    LinkOutcome,
-)
-from care.models import (
+from care.core.models import (
     Complaint,
     ComplaintMessage,
     Customer,
@@ -29,6 +21,14 @@ from care.models import (
     PolicyGrant,
     Survey,
     UnansweredQuestion,
+)
+from care.customers.service import (
+    ERASED_NAME,
+    LINK_CODES_PER_DAY,
+    CodeOutcome,
+    CodeRequest,
+    InvalidInput,
+    LinkOutcome,
 )
 from care.services import Services
 from tests.conftest import Clock, make_customer, make_order

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from care.models import Base, Customer
+from care.core.models import Base, Customer
 from tests.conftest import make_customer
 
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from telegram import Bot
 
 from bot.sandbox import Limits, SandboxServer
-from care.models import Customer, Interaction, MessageCategory, OutboxMessage, OutboxStatus
-from care.outbox import Delivered, Message
+from care.core.models import Customer, Interaction, MessageCategory, OutboxMessage, OutboxStatus
+from care.outreach.outbox import Delivered, Message
 from care.services import Services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel, SmtpChannel

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from care.models import Customer, MessageCategory
-from care.outbox import Message, unsubscribe_url
+from care.core.models import Customer, MessageCategory
+from care.outreach.outbox import Message, unsubscribe_url
 from care.services import Services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel, SmtpChannel

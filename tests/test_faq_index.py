@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from care.faq_index import FaqIndex, Phrasing
+from care.faq.index import FaqIndex, Phrasing
 
 OPENING_HOURS_VI = 1
 OPENING_HOURS_EN = 2

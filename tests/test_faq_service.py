@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from care.faq import FaqService, group_questions
-from care.models import FaqEntry, UnansweredQuestion
+from care.core.models import FaqEntry, UnansweredQuestion
+from care.faq.service import FaqService, group_questions
 from care.services import Services
 from tests.conftest import Clock, make_customer
 
@@ -371,8 +371,8 @@ def test_staff_promote_an_unanswered_group_from_the_command_line(
     from typer.testing import CliRunner
 
     from bot.cli import app
+    from care.core.settings import Settings
     from care.services import open_services
-    from care.settings import Settings
 
     monkeypatch.setenv("CAREBOT_DATABASE_URL", f"sqlite:///{tmp_cwd / 'cli.db'}")
     (tmp_cwd / "faq.csv").write_text(FAQ_CSV, encoding="utf-8")

@@ -7,7 +7,7 @@ from datetime import date
 import holidays
 import pytest
 
-from care.holidays import (
+from care.core.calendar import (
     ALL_HOLIDAYS,
     MID_AUTUMN,
     NEW_YEAR,

@@ -11,8 +11,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import event, func, select
 
-from care.importers import ImportFileError, import_customers, import_orders
-from care.models import Customer, Order, OrderLine, Product
+from care.core.models import Customer, Order, OrderLine, Product
+from care.io.imports import ImportFileError, import_customers, import_orders
 from care.services import Services
 
 CUSTOMER_HEADER = ["code", "kind", "name", "phone", "email", "birthday", "region", "language"]

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from care.loyalty import LoyaltyProblem
-from care.models import Customer
+from care.analytics.loyalty import LoyaltyProblem
+from care.core.models import Customer
+from care.core.settings import Settings
 from care.services import Services, build_services
-from care.settings import Settings
 from tests.conftest import make_customer, make_order
 
 START, END = date(2026, 10, 1), date(2026, 10, 31)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
-from care.ltv import (
+from care.analytics.ltv import (
     EPOCH,
     clv_inputs,
     frame_for,
@@ -17,7 +17,7 @@ from care.ltv import (
     periods_of_days,
     rate_per_month,
 )
-from care.models import CustomerMetrics
+from care.core.models import CustomerMetrics
 from care.services import Services
 from tests.conftest import make_customer, make_order
 

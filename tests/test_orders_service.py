@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from care.models import OrderLine
-from care.orders import RECENT_ORDERS, code_key
+from care.core.models import OrderLine
+from care.orders.service import RECENT_ORDERS, code_key
 from care.services import Services
 from tests.conftest import make_customer, make_order
 

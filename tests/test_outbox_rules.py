@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from care.models import Customer, MessageCategory, OutboxMessage
-from care.outbox import (
+from care.core.models import Customer, MessageCategory, OutboxMessage
+from care.core.rendering import TemplateProblem
+from care.core.settings import Settings
+from care.outreach.outbox import (
     SKIP_ERASED,
     SKIP_FREQUENCY_CAP,
     SKIP_NO_CONSENT,
@@ -26,9 +28,7 @@ from care.outbox import (
     read_unsubscribe_token,
     unsubscribe_token,
 )
-from care.rendering import TemplateProblem
 from care.services import Services
-from care.settings import Settings
 from tests.conftest import make_customer
 
 MARKETING, GREETING, TRANSACTIONAL = (
@@ -180,7 +180,7 @@ async def test_the_same_key_is_queued_once(services: Services) -> None:
 async def test_insert_on_conflict_ignores_a_duplicate_in_the_same_transaction(
     services: Services,
 ) -> None:
-    from care.outbox import enqueue_rows
+    from care.outreach.outbox import enqueue_rows
 
     lan = await make_customer(services, telegram_user_id=502)
     row = services.care.outbox.skipped(

@@ -13,11 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from care.models import Complaint, Survey, UnansweredQuestion
-from care.reports import CHARTS, charts_png
+from care.analytics.reports import CHARTS, charts_png
+from care.core.models import Complaint, Survey, UnansweredQuestion
+from care.core.settings import Settings
+from care.core.text import fold
 from care.services import Services, build_services
-from care.settings import Settings
-from care.text import fold
 from tests.conftest import make_customer, make_order
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

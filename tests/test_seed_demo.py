@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from care.demo_data import DEMO_CUSTOMER_CODE, DEMO_FAQ, DEMO_PHONE, generate, seed_demo
-from care.models import Customer, FaqAlternate, FaqEntry, Order, OrderLine, Product, Staff
+from care.core.models import Customer, FaqAlternate, FaqEntry, Order, OrderLine, Product, Staff
+from care.core.text import normalise_phone
+from care.io.demo import DEMO_CUSTOMER_CODE, DEMO_FAQ, DEMO_PHONE, generate
 from care.services import Services
-from care.text import normalise_phone
 from tests.conftest import Clock
 
 
@@ -37,7 +37,7 @@ def test_the_same_seed_and_clock_give_the_same_shop(clock: Clock) -> None:
 async def test_seeding_writes_exactly_the_generated_shop(
     services: Services, clock: Clock
 ) -> None:
-    report = await seed_demo(services, customers=40, seed=3)
+    report = await services.seed_demo(customers=40, seed=3)
 
     shop = generate(clock.now, customers=40, seed=3)
     async with services.db.uow() as uow:
@@ -62,10 +62,10 @@ async def test_seeding_writes_exactly_the_generated_shop(
 
 
 async def test_seeding_twice_adds_nothing(services: Services) -> None:
-    first = await seed_demo(services, customers=60)
+    first = await services.seed_demo(customers=60)
     before = await counts(services)
 
-    second = await seed_demo(services, customers=60)
+    second = await services.seed_demo(customers=60)
 
     assert not first.already_seeded and second.already_seeded
     assert (second.customers, second.orders, second.staff, second.faq_created) == (0, 0, 0, 0)
@@ -75,7 +75,7 @@ async def test_seeding_twice_adds_nothing(services: Services) -> None:
 async def test_the_faq_has_forty_entries_in_both_languages_with_alternates(
     services: Services,
 ) -> None:
-    await seed_demo(services, customers=0)
+    await services.seed_demo(customers=0)
 
     entries = await services.faq.entries()
 
@@ -91,7 +91,7 @@ async def test_the_faq_has_forty_entries_in_both_languages_with_alternates(
 async def test_the_demo_customer_has_something_to_show(
     services: Services, clock: Clock
 ) -> None:
-    await seed_demo(services, customers=10)
+    await services.seed_demo(customers=10)
 
     async with services.db.uow() as uow:
         demo = await uow.session.scalar(

@@ -15,9 +15,8 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.cli.segment import _write_csv
-from care import ltv
-from care.models import ClassificationChange, Customer, CustomerMetrics, Order
-from care.segmentation import (
+from care.analytics import ltv
+from care.analytics.segmentation import (
     EXPORT_COLUMNS,
     SEGMENTS,
     _purchases_sql,
@@ -33,8 +32,9 @@ from care.segmentation import (
     tier_case_sql,
     tier_codes,
 )
+from care.core.models import ClassificationChange, Customer, CustomerMetrics, Order
+from care.core.settings import Settings
 from care.services import Services, build_services
-from care.settings import Settings
 from tests.conftest import database_env, make_customer, make_order
 
 # name: (days since the last order, number of orders) -> expected (R, F, segment).

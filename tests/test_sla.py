@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from care.complaints import Draft
-from care.models import Complaint
-from care.sla import check_deadlines, targets
-from care.text import format_duration
+from care.core.models import Complaint
+from care.core.text import format_duration
+from care.tickets.complaints import Draft
+from care.tickets.sla import targets
 from tests.conftest import make_customer
 from tests.helpers import add_metrics, outbox_rows
 
@@ -64,10 +64,10 @@ async def _ticket(services, *, tier=None, severity="medium"):
 async def test_an_unclaimed_ticket_past_its_first_response_target_is_reminded_once(services, clock):
     ticket = await _ticket(services, tier="gold")  # gold, medium: 1 hour
     clock.advance(minutes=59)
-    assert await check_deadlines(services) == []
+    assert await services.deadlines.check() == []
     clock.advance(minutes=2)
-    first = await check_deadlines(services)
-    second = await check_deadlines(services)
+    first = await services.deadlines.check()
+    second = await services.deadlines.check()
     assert [(b.code, b.kind, b.key) for b in first] == [
         (ticket.code, "first", f"breach:first:{ticket.id}")
     ]
@@ -90,9 +90,9 @@ async def test_a_claimed_ticket_is_not_late_for_first_response_but_can_be_for_re
     await services.staff.add(7001, "Minh")
     await services.complaints.claim(ticket.id, 7001)
     clock.advance(hours=3)
-    breaches = await check_deadlines(services)
+    breaches = await services.deadlines.check()
     assert [b.kind for b in breaches] == ["resolution"]
-    assert await check_deadlines(services) == []
+    assert await services.deadlines.check() == []
     rows = await outbox_rows(services)
     assert [r.idempotency_key for r in rows] == [f"breach:resolution:{ticket.id}"]
     assert "Minh" in rows[0].body
@@ -101,9 +101,9 @@ async def test_a_claimed_ticket_is_not_late_for_first_response_but_can_be_for_re
 async def test_a_ticket_past_both_targets_gets_two_reminders_and_no_more(services, clock):
     ticket = await _ticket(services)  # member, medium: 4 h and 72 h
     clock.advance(hours=100)
-    breaches = await check_deadlines(services)
+    breaches = await services.deadlines.check()
     assert sorted(b.kind for b in breaches) == ["first", "resolution"]
-    await check_deadlines(services)
+    await services.deadlines.check()
     keys = sorted(r.idempotency_key for r in await outbox_rows(services))
     assert keys == [f"breach:first:{ticket.id}", f"breach:resolution:{ticket.id}"]
 
@@ -113,7 +113,7 @@ async def test_a_resolved_ticket_is_never_reminded(services, clock):
     await services.staff.add(7001, "Minh")
     await services.complaints.resolve(ticket.id, 7001, "Đã giao lại hàng")
     clock.advance(days=30)
-    assert await check_deadlines(services) == []
+    assert await services.deadlines.check() == []
     assert await outbox_rows(services) == []
 
 
@@ -122,14 +122,14 @@ async def test_a_reopened_ticket_gets_a_new_deadline_and_its_own_reminder(servic
     await services.staff.add(7001, "Minh")
     await services.complaints.claim(ticket.id, 7001)
     clock.advance(hours=80)
-    assert [b.kind for b in await check_deadlines(services)] == ["resolution"]
+    assert [b.kind for b in await services.deadlines.check()] == ["resolution"]
     resolved = await services.complaints.resolve(ticket.id, 7001, "Đã hoàn tiền")
     step = await services.surveys.answer(resolved.survey_id, ticket.customer_telegram_id, "csat", 1)
     assert step.reopened
     clock.advance(hours=71)
-    assert await check_deadlines(services) == []
+    assert await services.deadlines.check() == []
     clock.advance(hours=2)
-    again = await check_deadlines(services)
+    again = await services.deadlines.check()
     assert [b.kind for b in again] == ["resolution"]
     assert again[0].key.startswith(f"breach:resolution:{ticket.id}:")
     assert len(await outbox_rows(services)) == 2

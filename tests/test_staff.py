@@ -4,7 +4,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from care.staff import StaffError
+from care.customers.staff import StaffError
 
 
 async def test_a_registered_agent_is_staff_and_a_stranger_is_not(services):

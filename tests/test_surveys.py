@@ -5,9 +5,9 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from care.complaints import Draft
-from care.models import Complaint, Survey
-from care.surveys import DIMENSIONS, Result
+from care.core.models import Complaint, Survey
+from care.tickets.complaints import Draft
+from care.tickets.surveys import DIMENSIONS, Result
 from tests.conftest import make_customer, make_order
 
 _ids = itertools.count(6001)

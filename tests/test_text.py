@@ -4,7 +4,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from care.text import fold, format_date, format_datetime, format_vnd, normalise_phone, parse_date
+from care.core.text import (
+    fold,
+    format_date,
+    format_datetime,
+    format_vnd,
+    normalise_phone,
+    parse_date,
+)
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from care.models import Customer, Interaction, MessageCategory
-from care.outbox import Message, unsubscribe_url
+from care.core.models import Customer, Interaction, MessageCategory
+from care.outreach.outbox import Message, unsubscribe_url
 from care.services import Services, build_services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel

@@ -40,12 +40,11 @@ from sqlalchemy import func, select
 
 from bot.cli.common import console, fail, load_settings, run
 from bot.cli.scheduler import telegram_bot
-from care.campaigns import CampaignError, CampaignProgress, CampaignSpec
-from care.models import CampaignStatus, OutboxMessage, OutboxStatus
-from care.outbox import OPEN_STATUSES
-from care.rendering import TemplateProblem
+from care.core.models import CampaignStatus, OutboxMessage, OutboxStatus
+from care.core.rendering import TemplateProblem
+from care.core.text import format_datetime, parse_date
+from care.outreach import OPEN_STATUSES, CampaignError, CampaignProgress, CampaignSpec
 from care.services import Services
-from care.text import format_datetime, parse_date
 from scheduler.dispatcher import Dispatcher
 
 app = typer.Typer(

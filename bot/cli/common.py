@@ -11,8 +11,8 @@ from typing import TypeVar
 import typer
 from rich.console import Console
 
+from care.core.settings import MissingSetting, Settings
 from care.services import Services, open_services
-from care.settings import MissingSetting, Settings
 
 T = TypeVar("T")
 

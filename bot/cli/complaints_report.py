@@ -14,8 +14,8 @@ from rich.table import Table
 
 from bot.cli.common import console, fail, run
 from bot.cli.segment import parse_day
-from care.complaint_stats import ComplaintStatistics, Durations
 from care.services import Services
+from care.tickets import ComplaintStatistics, Durations
 
 SINCE = typer.Option(None, "--since", help="From this day (dd/mm/yyyy), included.")
 UNTIL = typer.Option(None, "--until", help="To this day (dd/mm/yyyy), included.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli.common import console, run
-from care.db import head_revision
+from care.core.db import head_revision
 from care.services import Services
 
 app = typer.Typer(

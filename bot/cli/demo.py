@@ -19,10 +19,9 @@ from bot.demo import HELP, DemoChat, read_lines
 from bot.runner import running
 from bot.sandbox import Limits, SandboxServer
 from bot.sandbox.people import Person
-from care.demo_data import seed_demo
-from care.models import Staff
+from care.core.models import Staff
+from care.core.settings import Settings
 from care.services import Services, build_services
-from care.settings import Settings
 
 DEMO_TOKEN = "1000001:DEMO-carebot"
 DEMO_USER_ID = 100_001
@@ -92,7 +91,7 @@ async def _demo(lines: list[str] | None, language: str, directory: Path) -> None
 async def _prepare(services: Services) -> None:
     """Schema, demo data and the demo staff member, once per demo folder."""
     await services.start()
-    await seed_demo(services)
+    await services.seed_demo()
     async with services.db.uow() as uow:
         known = await uow.session.scalar(
             select(Staff.id).where(Staff.telegram_user_id == DEMO_STAFF_ID)

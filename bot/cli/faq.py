@@ -10,10 +10,10 @@ import typer
 from rich.table import Table
 
 from bot.cli.common import console, err_console, fail, load_settings, run
+from care.core.text import format_datetime, parse_date
 from care.faq import AddedEntry, FaqEntryView, UnansweredGroup
-from care.importers import ImportFileError, ImportReport
+from care.io import ImportFileError, ImportReport
 from care.services import Services
-from care.text import format_datetime, parse_date
 
 app = typer.Typer(help="FAQ entries and unanswered questions.", no_args_is_help=True)
 

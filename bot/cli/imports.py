@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from bot.cli.common import console, err_console, fail, run
-from care.importers import ImportFileError, ImportReport, import_customers, import_orders
+from care.io import ImportFileError, ImportReport, import_customers, import_orders
 from care.services import Services
 
 app = typer.Typer(

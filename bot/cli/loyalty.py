@@ -9,9 +9,9 @@ from rich.table import Table
 
 from bot.cli.common import console, fail, run
 from bot.cli.segment import parse_day
-from care.loyalty import LoyaltyProblem, Vulnerability
+from care.analytics import LoyaltyProblem, Vulnerability
+from care.core.text import format_vnd
 from care.services import Services
-from care.text import format_vnd
 
 app = typer.Typer(
     help="Loyalty: watch competitor campaigns, list the customers they pull away.",

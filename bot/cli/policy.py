@@ -8,10 +8,9 @@ import typer
 from rich.table import Table
 
 from bot.cli.common import console, fail, run
-from care.customer_card import CustomerMatch
-from care.policies import PolicyProblem, parse_vnd
+from care.core.text import format_date, format_vnd
+from care.customers import CustomerMatch, PolicyProblem, parse_vnd
 from care.services import Services
-from care.text import format_date, format_vnd
 
 app = typer.Typer(help="Care policies: grant them, list them, see suggestions.",
                   no_args_is_help=True)

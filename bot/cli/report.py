@@ -14,7 +14,7 @@ import typer
 from bot.cli.common import console, fail, run
 from bot.cli.complaints_report import complaints
 from bot.cli.segment import parse_day
-from care.reports import CHARTS
+from care.analytics import CHARTS
 from care.services import Services
 
 app = typer.Typer(

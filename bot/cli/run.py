@@ -10,8 +10,8 @@ import typer
 from bot.app import build_application, care_programme
 from bot.cli.common import fail, load_settings
 from bot.runner import running, until_signalled
+from care.core.settings import MissingSetting
 from care.services import build_services
-from care.settings import MissingSetting
 
 
 def run(

@@ -11,10 +11,10 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.cli.common import console, run
-from care.models import Campaign, CampaignStatus, OutboxMessage, ScheduledJob
-from care.outbox import OPEN_STATUSES
+from care.core.models import Campaign, CampaignStatus, OutboxMessage, ScheduledJob
+from care.core.text import format_datetime, to_local
+from care.outreach import OPEN_STATUSES
 from care.services import Services
-from care.text import format_datetime, to_local
 from scheduler.dispatcher import Dispatcher
 from scheduler.setup import build_scheduler, next_runs
 

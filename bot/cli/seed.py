@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli.common import console, run
-from care.demo_data import SeedReport, seed_demo
+from care.io import SeedReport
 from care.services import Services
 
 
@@ -19,7 +19,7 @@ def seed_demo_command(
     """
 
     async def body(services: Services) -> SeedReport:
-        return await seed_demo(services, customers=customers, seed=seed)
+        return await services.seed_demo(customers=customers, seed=seed)
 
     report = run(body)
     if report.already_seeded:

@@ -12,9 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.cli.common import console, fail, run
-from care.segmentation import EXPORT_COLUMNS, KINDS, SEGMENTS, STEPS, RecomputeSummary
+from care.analytics import EXPORT_COLUMNS, KINDS, SEGMENTS, STEPS, RecomputeSummary
+from care.core.text import parse_date
 from care.services import Services
-from care.text import parse_date
 
 export_app = typer.Typer(help="Export data to CSV or XLSX files.", no_args_is_help=True)
 

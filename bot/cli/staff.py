@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from bot.cli.common import console, fail, run
+from care.customers import StaffError, StaffMember
 from care.services import Services
-from care.staff import StaffError, StaffMember
 
 app = typer.Typer(help="Staff who may work tickets in the staff chat.", no_args_is_help=True)
 

@@ -24,8 +24,8 @@ from telegram.ext import BaseHandler, ConversationHandler
 from telegram.warnings import PTBUserWarning
 
 from bot.context import CareContext
+from care.core.models import Direction
 from care.customers import InvalidInput
-from care.models import Direction
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 

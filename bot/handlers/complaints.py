@@ -45,11 +45,19 @@ from bot.handlers.common import (
     user_id,
 )
 from bot.handlers.linking import share_contact_keyboard
-from care.complaints import CATEGORIES, SEVERITIES, ComplaintError, Draft, NotLinked, Ticket
-from care.models import ComplaintStatus
-from care.settings import Settings
-from care.sla import targets, tier_or_default
-from care.text import format_date, format_duration, format_vnd
+from care.core.models import ComplaintStatus
+from care.core.settings import Settings
+from care.core.text import format_date, format_duration, format_vnd
+from care.tickets import (
+    CATEGORIES,
+    SEVERITIES,
+    ComplaintError,
+    Draft,
+    NotLinked,
+    Ticket,
+    targets,
+    tier_or_default,
+)
 
 log = logging.getLogger("carebot.bot")
 

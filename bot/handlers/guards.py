@@ -14,7 +14,7 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot.context import CareContext
 from bot.handlers.common import reply
-from care.models import Direction
+from care.core.models import Direction
 
 LOG_GROUP = -3
 FLOOD_GROUP = -2

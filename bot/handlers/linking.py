@@ -34,6 +34,7 @@ from bot.handlers.common import (
     reply_bad_birthday,
     user_id,
 )
+from care.core.settings import Settings
 from care.customers import (
     CodeOutcome,
     CodeRequest,
@@ -45,7 +46,6 @@ from care.customers import (
     parse_birthday,
     parse_name,
 )
-from care.settings import Settings
 
 # Conversation states (persisted as these strings).
 CHOOSING = "link:choosing"

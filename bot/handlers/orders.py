@@ -20,10 +20,10 @@ from telegram.ext import (
 from bot.context import CareContext
 from bot.handlers.common import answer_callback, inline_grid, label, reply, user_id
 from bot.handlers.linking import ask_to_link
+from care.core.settings import Settings
+from care.core.text import clean
 from care.customers import CustomerView
 from care.orders import OrderDetail
-from care.settings import Settings
-from care.text import clean
 
 
 class OrderCodeFilter(filters.MessageFilter):

@@ -37,9 +37,9 @@ from bot.handlers.common import (
     user_id,
 )
 from bot.handlers.linking import ask_to_link
+from care.core.settings import Settings
+from care.core.text import fold
 from care.customers import CustomerView, InvalidInput
-from care.settings import Settings
-from care.text import fold
 
 # Conversation states (persisted as these strings).
 EDIT_EMAIL = "profile:email"

@@ -32,12 +32,11 @@ from bot.handlers.complaints import (
     tier_label,
 )
 from bot.handlers.surveys import csat_markup
-from care.complaint_stats import ComplaintStatistics
-from care.complaints import Result, StaffAction, Ticket, parse_ticket_code
-from care.reports import CHARTS
-from care.settings import Settings
-from care.staff import StaffMember
-from care.text import format_duration, format_number, format_percent, parse_date, to_local
+from care.analytics import CHARTS
+from care.core.settings import Settings
+from care.core.text import format_duration, format_number, format_percent, parse_date, to_local
+from care.customers import StaffMember
+from care.tickets import ComplaintStatistics, Result, StaffAction, Ticket, parse_ticket_code
 
 log = logging.getLogger("carebot.bot")
 

@@ -44,9 +44,9 @@ from bot.handlers.complaints import (
     refresh_card,
     staff_language,
 )
-from care.programme import survey_callback
-from care.settings import Settings
-from care.surveys import DIMENSIONS, NPS, SurveyStep
+from care.core.settings import Settings
+from care.outreach import survey_callback
+from care.tickets import DIMENSIONS, NPS, SurveyStep
 
 ANSWERING, COMMENT = "answering", "comment"
 PENDING_COMMENT = "survey_comment"  # user_data: {"id": survey id, "at": ISO time asked}

@@ -13,7 +13,7 @@ from tests.conftest import database_env, make_customer
 
 pytestmark = pytest.mark.e2e
 
-DEMO_FAQ = Path(__file__).resolve().parents[2] / "care" / "demo_faq.yaml"
+DEMO_FAQ = Path(__file__).resolve().parents[2] / "care" / "io" / "demo_faq.yaml"
 OPENING_HOURS = "Các cửa hàng mở cửa từ 8:00 đến 21:30"
 
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from care.models import Customer, OutboxMessage
+from care.core.models import Customer, OutboxMessage
 from tests.conftest import make_customer
 
 pytestmark = pytest.mark.e2e

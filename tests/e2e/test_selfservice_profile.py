@@ -9,8 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import or_, select
 
-from care.customers import ERASED_NAME
-from care.models import (
+from care.core.models import (
     BotState,
     Complaint,
     ComplaintMessage,
@@ -18,6 +17,7 @@ from care.models import (
     Interaction,
     Order,
 )
+from care.customers.service import ERASED_NAME
 from tests.conftest import make_customer, make_order
 
 pytestmark = pytest.mark.e2e

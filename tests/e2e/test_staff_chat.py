@@ -5,10 +5,9 @@ from sqlalchemy import select
 from telegram.constants import ParseMode
 
 from bot.handlers.surveys import csat_markup
-from care.models import Survey
-from care.programme import survey_callback
-from care.reports import CHARTS
-from care.sla import check_deadlines
+from care.analytics.reports import CHARTS
+from care.core.models import Survey
+from care.outreach.programme import survey_callback
 from scheduler.dispatcher import Dispatcher
 from tests.conftest import make_customer, make_order
 from tests.helpers import add_metrics
@@ -241,8 +240,8 @@ async def test_a_full_survey_after_a_resolution(bot):
 async def test_a_deadline_breach_is_posted_to_the_staff_chat_once(bot, clock):
     _, _, ticket, _ = await filed_ticket(bot)  # member, medium: a first answer within 4 h
     clock.advance(hours=4, minutes=1)
-    first = await check_deadlines(bot.services)
-    second = await check_deadlines(bot.services)
+    first = await bot.services.deadlines.check()
+    second = await bot.services.deadlines.check()
     assert [b.kind for b in first] == ["first"] and second == []
     dispatcher = Dispatcher.create(bot.services, bot.application.bot)
     try:

@@ -1,0 +1,260 @@
+"""Loyalty under attack: the Vulnerability Index of a competitor's campaign.
+
+When a competitor runs a campaign in a region, staff record it (competitor, region, first
+and last day). Then:
+
+- OS, the observation set: the region's active customers, i.e. customers of that region
+  (compared folded, so "Ha Noi" is "Hà Nội") with at least one counted order in the
+  ``settings.vi_baseline_days`` days before the campaign starts;
+- the window: from the first day of the campaign to ``settings.vi_after_window_days``
+  after its last day (customers react late), or up to today while it is still running;
+- VS, the vulnerable set: customers of OS whose purchase frequency or spend per day in
+  the window falls by more than ``settings.vi_decline_threshold`` (0.5 = by more than
+  half) against their own rate per day in the baseline period. Rates per day make a
+  61-day window comparable with a 180-day baseline;
+- VI = |VS| / |OS| x 100.
+
+Counted orders are the same as everywhere (``kind = 'order'``, not cancelled or
+returned); days are calendar days of the shop's time zone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import bindparam, select, text
+
+from care.analytics.ltv import COUNTED_ORDERS
+from care.core.db import Database
+from care.core.models import CompetitorCampaign, UTCDateTime
+from care.core.settings import Settings
+from care.core.text import clean, fold, utcnow
+
+
+class LoyaltyProblem(ValueError):
+    """Input that cannot describe a competitor campaign; the message can be shown."""
+
+
+@dataclass(frozen=True)
+class WatchedCustomer:
+    """One customer of the observation set, with the figures staff act on."""
+
+    customer_id: int
+    code: str
+    name: str
+    phone: str | None
+    baseline_orders: int
+    baseline_amount: int
+    window_orders: int
+    window_amount: int
+    order_decline: float  # 1 - window rate / baseline rate (negative = grew)
+    amount_decline: float | None  # None when the baseline spend was zero
+
+
+@dataclass(frozen=True)
+class Vulnerability:
+    """The Vulnerability Index of one campaign, as of a day."""
+
+    campaign: CompetitorCampaign
+    as_of: date
+    baseline_days: int
+    window_start: date
+    window_end: date  # last day counted so far
+    window_days: int  # days counted so far (0 before the campaign starts)
+    window_complete: bool
+    observed: int  # |OS|
+    vulnerable: list[WatchedCustomer]  # VS, steepest decline first
+
+    @property
+    def index(self) -> float | None:
+        """VI = VS / OS x 100; None when nothing can be said yet (no OS or no window)."""
+        if self.observed == 0 or self.window_days == 0:
+            return None
+        return 100.0 * len(self.vulnerable) / self.observed
+
+
+class Loyalty:
+    """Records competitor campaigns and measures how many customers they pull away."""
+
+    def __init__(
+        self, db: Database, settings: Settings, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+
+    async def watch(
+        self, competitor: str, region: str, starts_on: date, ends_on: date,
+        notes: str | None = None,
+    ) -> CompetitorCampaign:
+        """Record a competitor's campaign so its Vulnerability Index can be followed."""
+        competitor, region = clean(competitor), clean(region)
+        if not competitor:
+            raise LoyaltyProblem("the competitor's name is empty")
+        if not region:
+            raise LoyaltyProblem("the region is empty")
+        if ends_on < starts_on:
+            raise LoyaltyProblem("the campaign ends before it starts")
+        campaign = CompetitorCampaign(
+            competitor=competitor, region=region, starts_on=starts_on, ends_on=ends_on,
+            notes=clean(notes) if notes else None, created_at=self.clock(),
+        )
+        async with self.db.uow() as uow:
+            uow.session.add(campaign)
+            await uow.commit()
+        return campaign
+
+    async def campaigns(self) -> list[CompetitorCampaign]:
+        """Every recorded campaign, latest start first."""
+        async with self.db.uow() as uow:
+            rows = await uow.session.scalars(
+                select(CompetitorCampaign).order_by(
+                    CompetitorCampaign.starts_on.desc(), CompetitorCampaign.id.desc()
+                )
+            )
+            found = list(rows.all())
+            uow.session.expunge_all()  # plain values once the session closes
+            return found
+
+    async def vulnerability(
+        self, campaign_id: int | None = None, *, today: date | None = None
+    ) -> Vulnerability | None:
+        """VI and the vulnerable customers of a campaign (the latest one without an id).
+
+        ``today`` measures as if it were that day (later orders do not count).
+        """
+        async with self.db.uow() as uow:
+            if campaign_id is None:
+                campaign = await uow.session.scalar(
+                    select(CompetitorCampaign)
+                    .order_by(CompetitorCampaign.starts_on.desc(), CompetitorCampaign.id.desc())
+                    .limit(1)
+                )
+            else:
+                campaign = await uow.session.get(CompetitorCampaign, campaign_id)
+            uow.session.expunge_all()  # plain values once the session closes
+        if campaign is None:
+            return None
+        return await self._measure(campaign, today)
+
+    async def vulnerabilities(self, *, today: date | None = None) -> list[Vulnerability]:
+        """VI of every recorded campaign, for the report."""
+        return [await self._measure(c, today) for c in await self.campaigns()]
+
+    async def _measure(self, campaign: CompetitorCampaign, today: date | None) -> Vulnerability:
+        zone = ZoneInfo(self.settings.timezone)
+        today = today or self.clock().astimezone(zone).date()
+        baseline_days = self.settings.vi_baseline_days
+        last_day = campaign.ends_on + timedelta(days=self.settings.vi_after_window_days)
+        window_end = min(last_day, today)
+        window_days = max((window_end - campaign.starts_on).days + 1, 0)
+
+        def midnight(day: date) -> datetime:
+            return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+        params = {
+            "baseline_start": midnight(campaign.starts_on - timedelta(days=baseline_days)),
+            "start": midnight(campaign.starts_on),
+            "window_end": midnight(campaign.starts_on + timedelta(days=window_days)),
+        }
+        regions = await self._regions_like(campaign.region)
+        observed, vulnerable = 0, []
+        if regions:
+            observed, vulnerable = await self._observe(
+                regions, params, baseline_days, max(window_days, 1), window_days > 0
+            )
+        return Vulnerability(
+            campaign=campaign,
+            as_of=today,
+            baseline_days=baseline_days,
+            window_start=campaign.starts_on,
+            window_end=window_end,
+            window_days=window_days,
+            window_complete=today >= last_day,
+            observed=observed,
+            vulnerable=vulnerable,
+        )
+
+    async def _regions_like(self, region: str) -> list[str]:
+        """The spellings of a region in the customer base ("Hà Nội", "Ha Noi", "HÀ NỘI")."""
+        wanted = fold(region)
+        async with self.db.uow() as uow:
+            rows = await uow.session.execute(
+                text("SELECT DISTINCT region FROM customers WHERE region IS NOT NULL")
+            )
+            return [r for (r,) in rows.all() if fold(r) == wanted]
+
+    async def _observe(
+        self, regions: list[str], params: dict[str, datetime], baseline_days: int,
+        window_days: int, started: bool,
+    ) -> tuple[int, list[WatchedCustomer]]:
+        """|OS| and VS in SQL: per-customer sums in the two periods, compared per day."""
+        keep = 1.0 - self.settings.vi_decline_threshold
+        in_base = "o.placed_at >= :baseline_start AND o.placed_at < :start"
+        in_window = "o.placed_at >= :start AND o.placed_at < :window_end"
+        counted = COUNTED_ORDERS.replace("kind", "o.kind").replace("status", "o.status")
+        active = f"""
+            WITH active AS (
+                SELECT c.id, c.code, c.name, c.phone,
+                    SUM(CASE WHEN {in_base} THEN 1 ELSE 0 END) AS b_n,
+                    SUM(CASE WHEN {in_base} THEN o.amount ELSE 0 END) AS b_amount,
+                    SUM(CASE WHEN {in_window} THEN 1 ELSE 0 END) AS w_n,
+                    SUM(CASE WHEN {in_window} THEN o.amount ELSE 0 END) AS w_amount
+                FROM customers c JOIN orders o ON o.customer_id = c.id
+                WHERE c.region IN :regions AND c.erased_at IS NULL AND {counted}
+                  AND o.placed_at >= :baseline_start AND o.placed_at < :window_end
+                GROUP BY c.id, c.code, c.name, c.phone
+                HAVING SUM(CASE WHEN {in_base} THEN 1 ELSE 0 END) > 0
+            )
+        """
+        # decline > threshold  <=>  window rate < (1 - threshold) x baseline rate, with
+        # rates per day; multiplied out so that no division is needed.
+        declined = (
+            f"(w_n * {baseline_days} < {keep!r} * b_n * {window_days}"
+            f" OR w_amount * {baseline_days} < {keep!r} * b_amount * {window_days})"
+        )
+        binds = [
+            bindparam("regions", expanding=True),
+            *(bindparam(name, type_=UTCDateTime()) for name in params),
+        ]
+        values = {**params, "regions": regions}
+        async with self.db.uow() as uow:
+            s = uow.session
+            observed = (
+                await s.execute(
+                    text(active + "SELECT COUNT(*) FROM active").bindparams(*binds), values
+                )
+            ).scalar_one()
+            rows = []
+            if started:
+                rows = (
+                    await s.execute(
+                        text(
+                            active + "SELECT id, code, name, phone, b_n, b_amount, w_n, w_amount"
+                            f" FROM active WHERE {declined}"
+                        ).bindparams(*binds),
+                        values,
+                    )
+                ).all()
+        vulnerable = [
+            _watched(row, baseline_days, window_days) for row in rows
+        ]
+        vulnerable.sort(key=lambda w: (-max(w.order_decline, w.amount_decline or 0), w.code))
+        return int(observed), vulnerable
+
+
+def _watched(row: tuple, baseline_days: int, window_days: int) -> WatchedCustomer:
+    cid, code, name, phone, b_n, b_amount, w_n, w_amount = row
+    b_n, b_amount, w_n, w_amount = int(b_n), int(b_amount), int(w_n), int(w_amount)
+    order_decline = 1.0 - (w_n / window_days) / (b_n / baseline_days)
+    amount_decline = None
+    if b_amount > 0:
+        amount_decline = 1.0 - (w_amount / window_days) / (b_amount / baseline_days)
+    return WatchedCustomer(
+        customer_id=int(cid), code=code, name=name, phone=phone,
+        baseline_orders=b_n, baseline_amount=b_amount, window_orders=w_n,
+        window_amount=w_amount, order_decline=order_decline, amount_decline=amount_decline,
+    )

@@ -1,0 +1,1340 @@
+"""Segmentation: RFM scores and segments, value tiers by the 80/20 rule, and their changes.
+
+RFM, per customer, from counted orders (``kind = 'order'``, not cancelled or returned)
+placed up to the end of the as-of day:
+
+- recency: days from the local day of the last purchase to the as-of day;
+- frequency: number of orders;
+- monetary: total order amount in VND.
+
+Each is scored 1..5 by quintile over the customers who bought at least once, as SQL's
+``NTILE(5)`` does it (the first quintiles take the remainder): R 5 = most recent, F 5 =
+most orders, M 5 = most spent. Ties inside a quintile boundary are broken by the next
+measure (recency by frequency, frequency by amount, amount by frequency) and then by
+customer id, so a run is reproducible.
+
+Segments are named from the R and F scores; the first rule that matches wins:
+
+============  ==========  ==========  ==================================================
+segment       R score     F score     meaning
+============  ==========  ==========  ==================================================
+champions     4-5         4-5         bought recently and often
+loyal         3-5         3-5         buy regularly (the rest of R >= 3 and F >= 3)
+new           4-5         1           first purchase(s) recently
+potential     3-5         1-2         recent, not yet frequent (the rest of R >= 3)
+cant_lose     1-2         5           were among the most frequent, gone quiet
+at_risk       1-2         3-4         used to buy regularly, not lately
+hibernating   2           1-2         few purchases, long ago
+lost          1           1-2         few purchases, longest ago
+============  ==========  ==========  ==================================================
+
+Customers who never bought have no scores and no segment.
+
+Tiers follow the 80/20 rule on historical LTV (contribution margin, discounted: see
+care.analytics.ltv), because tiers decide where human time and gifts go and margin, not revenue, is
+what pays for them. Customers are ranked by LTV, highest first; those who together make the
+first ``tier_cutoffs[0]`` (80%) of the total positive LTV are ``tier_names[0]``; the
+next cut-offs give the following tiers; everyone else, including customers with no
+positive LTV, is the base tier (the last name). Precisely: a customer is in the first
+tier whose cut-off is above the share of value of the customers ranked before them.
+
+The segment shown everywhere (``CustomerMetrics.segment``) is scored over all customers
+together. Segments within individuals and within organizations are computed on demand
+(``Segmentation.kind_segment_counts`` and the export), not stored: they change with every
+run and nothing else reads them.
+
+A full run (``recompute``) is one transaction in four steps:
+
+1. one pass of SQL over the counted orders, in the order of the index on them
+   (``ix_orders_counted``: by customer, then time), so the database sums each customer as
+   it reads and never sorts; it yields one row of numbers per customer who bought,
+   fetched as numpy arrays (binary COPY on PostgreSQL). Local days and months come from
+   a per-run table of days on SQLite, and from a fixed UTC offset on PostgreSQL wherever
+   the zone has kept one (care.analytics.ltv);
+2. the CLV models are fitted and evaluated on those arrays (care.analytics.ltv, care.analytics.clv);
+3. every customer's id and kind is fetched, and so are the tiers and segments the
+   previous run stored; scores, segments, tiers, the changes against the previous run
+   and the counts are then computed with numpy on whole arrays (no loop over customers);
+4. customer_metrics is rewritten in bulk (COPY on PostgreSQL), the changes go to
+   ``classification_changes`` (a customer's first classification is not a change), and
+   the run itself, with the models it fitted, to ``segmentation_runs``.
+
+``reclassify_customer`` re-scores one customer after a new order against the quintile
+boundaries and value cut-offs of the last full run, read back from customer_metrics (the
+lowest and highest value in each score, the lowest LTV in each tier), and predicts their
+CLV with the models of the latest row of ``segmentation_runs``, so a restart between
+nightly runs loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import io
+import math
+import re
+import time as timer
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Date, bindparam, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
+
+from care.analytics import clv, ltv
+from care.core.db import Database
+from care.core.models import (
+    ClassificationChange,
+    CustomerMetrics,
+    SegmentationRun,
+    UTCDateTime,
+)
+from care.core.settings import Settings
+from care.core.text import utcnow
+
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(step, done, total)`` while a run advances."""
+
+STEPS = (
+    "aggregating orders",
+    "fitting BG/NBD and Gamma-Gamma",
+    "predicting CLV",
+    "scoring RFM and tiers",
+    "recording changes",
+    "counting",
+    "writing customer metrics",
+)
+
+
+@dataclass(frozen=True)
+class SegmentRule:
+    name: str
+    r: tuple[int, int]
+    f: tuple[int, int]
+
+    def matches(self, r: int, f: int) -> bool:
+        return self.r[0] <= r <= self.r[1] and self.f[0] <= f <= self.f[1]
+
+
+SEGMENT_RULES: tuple[SegmentRule, ...] = (
+    SegmentRule("champions", (4, 5), (4, 5)),
+    SegmentRule("loyal", (3, 5), (3, 5)),
+    SegmentRule("new", (4, 5), (1, 1)),
+    SegmentRule("potential", (3, 5), (1, 2)),
+    SegmentRule("cant_lose", (1, 2), (5, 5)),
+    SegmentRule("at_risk", (1, 2), (3, 4)),
+    SegmentRule("hibernating", (2, 2), (1, 2)),
+    SegmentRule("lost", (1, 1), (1, 2)),
+)
+SEGMENTS: tuple[str, ...] = tuple(rule.name for rule in SEGMENT_RULES)
+KINDS = ("individual", "organization")
+# Up to this many changed customers are re-scored one by one; more get a full run.
+RECLASSIFY_ONE_BY_ONE = 200
+EXPORT_COLUMNS = (
+    "code", "kind", "name", "region", "recency_days", "frequency", "monetary", "r_score",
+    "f_score", "m_score", "segment", "segment_in_kind", "tier", "historical_ltv",
+    "expected_purchases_12m", "clv_12m",
+)
+
+
+def segment_for(r: int | None, f: int | None) -> str | None:
+    """The segment of an R and F score (None for a customer who never bought)."""
+    if r is None or f is None:
+        return None
+    for rule in SEGMENT_RULES:
+        if rule.matches(r, f):
+            return rule.name
+    raise ValueError(f"scores out of range: R={r}, F={f}")
+
+
+def segment_case_sql(r: str, f: str) -> str:
+    """The same rules as a SQL CASE, for whoever reads the scores in SQL (the benchmark's
+    DuckDB floor); a test holds it to ``segment_for``."""
+    arms = " ".join(
+        f"WHEN {r} BETWEEN {rule.r[0]} AND {rule.r[1]} AND {f} BETWEEN {rule.f[0]} "
+        f"AND {rule.f[1]} THEN '{rule.name}'"
+        for rule in SEGMENT_RULES
+    )
+    return f"CASE {arms} END"
+
+
+def tier_case_sql(cutoffs: Sequence[float], value: str, before: str, total: str) -> str:
+    """The tier rule as a SQL CASE on the value share of the customers ranked before, for
+    whoever ranks in SQL (the benchmark's DuckDB floor); a test holds it to ``tier_codes``."""
+    arms = " ".join(
+        f"WHEN {before} < {float(cut)!r} * {total} THEN :tier_{i}"
+        for i, cut in enumerate(cutoffs)
+    )
+    return f"CASE WHEN {value} <= 0 THEN :tier_{len(cutoffs)} {arms} ELSE :tier_{len(cutoffs)} END"
+
+
+def check_tiers(names: Sequence[str], cutoffs: Sequence[float]) -> None:
+    """Refuse a tier configuration that cannot be meant (a clear error beats odd tiers)."""
+    if len(names) != len(cutoffs) + 1:
+        raise ValueError("tier_names needs exactly one name more than tier_cutoffs")
+    if any(not 0 < c <= 1 for c in cutoffs) or list(cutoffs) != sorted(set(cutoffs)):
+        raise ValueError("tier_cutoffs must rise strictly, each between 0 and 1")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class RecomputeSummary:
+    """What a full run did: the basis of the CLI summary and the nightly job's log line."""
+
+    as_of: date
+    customers: int
+    buyers: int
+    tiers: dict[str, int]
+    segments: dict[str, int]
+    segments_by_kind: dict[str, dict[str, int]]
+    fit: ltv.ClvFit
+    tier_changes: int
+    segment_changes: int
+    seconds: float
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    step_cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """One customer's metrics after ``reclassify_customer``."""
+
+    customer_id: int
+    recency_days: int | None
+    frequency: int
+    monetary: int
+    r_score: int | None
+    f_score: int | None
+    m_score: int | None
+    segment: str | None
+    tier: str
+    historical_ltv: int
+
+
+# --------------------------------------------------------------------------- whole arrays
+
+
+def ntile(order: NDArray[np.intp], buckets: int = 5) -> NDArray[np.int8]:
+    """SQL's ``NTILE(buckets)`` over the rows taken in ``order`` (their positions, first first).
+
+    As in SQL the groups differ in size by at most one and the first ``n % buckets`` are
+    the larger ones. Returns each row's group (1..buckets) at the row's own position.
+    """
+    n = order.size
+    size, extra = divmod(n, buckets)
+    rank = np.arange(n)
+    in_larger = extra * (size + 1)
+    group = np.where(
+        rank < in_larger, rank // (size + 1), extra + (rank - in_larger) // max(size, 1)
+    )
+    scores = np.empty(n, dtype=np.int8)
+    scores[order] = group + 1
+    return scores
+
+
+def r_scores(ids: NDArray, recency: NDArray, frequency: NDArray) -> NDArray[np.int8]:
+    """Recency quintiles: longest ago first, ties by fewer orders, then by id."""
+    return ntile(np.lexsort((ids, frequency, -recency)))
+
+
+def f_scores(ids: NDArray, frequency: NDArray, monetary: NDArray) -> NDArray[np.int8]:
+    """Frequency quintiles: fewest orders first, ties by amount, then by id."""
+    return ntile(np.lexsort((ids, monetary, frequency)))
+
+
+def m_scores(ids: NDArray, monetary: NDArray, frequency: NDArray) -> NDArray[np.int8]:
+    """Monetary quintiles: least spent first, ties by number of orders, then by id."""
+    return ntile(np.lexsort((ids, frequency, monetary)))
+
+
+def segment_codes(r: NDArray[np.int8], f: NDArray[np.int8]) -> NDArray[np.int8]:
+    """Index in ``SEGMENTS`` of each R and F score pair, by ``segment_for`` itself."""
+    table = np.array(
+        [[SEGMENTS.index(str(segment_for(rr, ff))) for ff in range(1, 6)] for rr in range(1, 6)],
+        dtype=np.int8,
+    )
+    return table[r - 1, f - 1]
+
+
+def tier_codes(
+    ids: NDArray, values: NDArray[np.int64], cutoffs: Sequence[float]
+) -> NDArray[np.int8]:
+    """Index of each customer's tier; ``len(cutoffs)`` is the base tier.
+
+    Customers are ranked by value, highest first, then by id; a customer is in the first
+    tier whose cut-off is above the share of the total positive value of those ranked
+    before them. Customers without positive value are in the base tier.
+    """
+    order = np.lexsort((ids, -values))
+    ranked = values[order]
+    positive = np.maximum(ranked, 0)
+    before = np.cumsum(positive) - positive
+    total = int(positive.sum())
+    limits = np.array([_share_limit(cut, total) for cut in cutoffs], dtype=np.int64)
+    tiers = np.searchsorted(limits, before, side="right")
+    tiers[ranked <= 0] = len(cutoffs)
+    codes = np.empty(values.size, dtype=np.int8)
+    codes[order] = tiers
+    return codes
+
+
+def _share_limit(cutoff: float, total: int) -> int:
+    """The whole VND amount below which a value is under ``cutoff`` of ``total``.
+
+    ``before < cutoff * total`` holds for a whole number exactly when ``before`` is below
+    the ceiling of the product; the cut-off is taken as the decimal it is written as
+    (0.8 is 4/5), so no binary rounding moves a customer across a boundary.
+    """
+    return math.ceil(Fraction(repr(float(cutoff))) * total)
+
+
+def kind_segment_codes(
+    kinds: NDArray, ids: NDArray, recency: NDArray, frequency: NDArray, monetary: NDArray
+) -> NDArray[np.int8]:
+    """Segments scored among the buyers of the same kind (arrays of buyers only)."""
+    codes = np.empty(ids.size, dtype=np.int8)
+    for kind in np.unique(kinds):
+        mine = kinds == kind
+        r = r_scores(ids[mine], recency[mine], frequency[mine])
+        f = f_scores(ids[mine], frequency[mine], monetary[mine])
+        codes[mine] = segment_codes(r, f)
+    return codes
+
+
+def _by_id(ids: NDArray) -> NDArray[np.intp]:
+    """The order that sorts rows by id (the rows usually come sorted already)."""
+    return np.argsort(ids, kind="stable")
+
+
+# --------------------------------------------------------------------------- SQL
+
+
+_PURCHASES = np.dtype([
+    ("customer_id", np.int64), ("frequency", np.int64), ("monetary", np.int64),
+    ("margin", np.int64), ("first_day", np.int64), ("last_day", np.int64),
+    ("purchase_days", np.int64), ("discounted", np.float64), ("first_margin", np.int64),
+    ("undated", np.int64),
+])
+_CUSTOMERS = np.dtype([("id", np.int64), ("kind", np.int64)])
+_STORED = np.dtype([("customer_id", np.int64), ("tier", np.int64), ("segment", np.int64)])
+_BUYERS = np.dtype([
+    ("customer_id", np.int64), ("kind", np.int64), ("recency_days", np.int64),
+    ("frequency", np.int64), ("monetary", np.int64),
+])
+_METRIC_COLUMNS = (
+    "customer_id", "as_of", "recency_days", "frequency", "monetary", "r_score", "f_score",
+    "m_score", "segment", "tier", "historical_ltv", "expected_purchases_12m", "p_alive",
+    "clv_12m", "computed_at",
+)
+_CHANGE_COLUMNS = ("customer_id", "field", "old_value", "new_value", "changed_at", "as_of")
+_CHANGES_TABLE = "classification_changes"
+DAYS_TABLE = "seg_days"
+PG_WORK_MEM = "256MB"
+WRITE_CHUNK = 100_000
+"""Rows built and written at a time, so memory stays flat however many customers there are."""
+
+
+def _purchases_sql(
+    dialect: str, period: str, *, one_customer: bool = False, days_table: str | None = None,
+    offset_since: bool = False,
+) -> str:
+    """Per-customer purchase summary in one pass over the counted orders.
+
+    The index on counted orders hands them over grouped by customer in time order, so
+    the database aggregates as it reads, without sorting. Purchases on one local day are
+    one purchase for CLV (``purchase_days``); the margin of the first day, which the mean
+    repeat margin leaves out, is summed afterwards from the few orders around that day.
+    """
+    orders = ltv.counted_orders_sql(
+        dialect, period, where="AND o.customer_id = :customer_id" if one_customer else "",
+        days_table=days_table, offset_since=offset_since,
+    )
+    day_of_f = ltv.local_day_sql(dialect, "f.placed_at", offset_since=offset_since)
+    return f"""
+        WITH p AS (
+            SELECT o.customer_id, COUNT(*) AS frequency, SUM(o.amount) AS monetary,
+                   SUM(o.margin) AS margin, MIN({orders.day}) AS first_day,
+                   MAX({orders.day}) AS last_day, COUNT(DISTINCT {orders.day}) AS purchase_days,
+                   SUM(o.margin * {orders.factor}) AS discounted,
+                   {orders.undated} AS undated
+            {orders.source}
+            GROUP BY o.customer_id
+        )
+        SELECT CAST(customer_id AS BIGINT) AS customer_id,
+               CAST(frequency AS BIGINT) AS frequency, CAST(monetary AS BIGINT) AS monetary,
+               CAST(margin AS BIGINT) AS margin, CAST(first_day AS BIGINT) AS first_day,
+               CAST(last_day AS BIGINT) AS last_day,
+               CAST(purchase_days AS BIGINT) AS purchase_days,
+               CAST(discounted AS DOUBLE PRECISION) AS discounted,
+               CAST((
+                   SELECT SUM(f.margin) FROM orders f
+                   WHERE f.customer_id = p.customer_id AND {ltv.counted_condition("f")}
+                     AND f.placed_at >= {ltv.day_start_sql(dialect, "p.first_day - 1")}
+                     AND f.placed_at < {ltv.day_start_sql(dialect, "p.first_day + 2")}
+                     AND {day_of_f} = p.first_day
+               ) AS BIGINT) AS first_margin,
+               CAST(undated AS BIGINT) AS undated
+        FROM p
+    """
+
+
+def _codes_sql(column: str, vocabulary: Sequence[str], prefix: str) -> tuple[str, dict[str, str]]:
+    """``column`` as its index in ``vocabulary`` (-1 for NULL), with the bind parameters."""
+    if not vocabulary:
+        return "CAST(-1 AS BIGINT)", {}
+    arms = " ".join(f"WHEN :{prefix}_{i} THEN {i}" for i in range(len(vocabulary)))
+    params = {f"{prefix}_{i}": value for i, value in enumerate(vocabulary)}
+    return f"CAST(CASE {column} {arms} ELSE -1 END AS BIGINT)", params
+
+
+# --------------------------------------------------------------------------- the run's data
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Every (not erased) customer's new metrics, as arrays in id order.
+
+    Scores are 0 and the segment -1 for customers who never bought; ``expected``,
+    ``p_alive`` and ``clv`` are NaN where there is no estimate.
+    """
+
+    ids: NDArray[np.int64]
+    buyer: NDArray[np.bool_]
+    recency: NDArray[np.int64]
+    frequency: NDArray[np.int64]
+    monetary: NDArray[np.int64]
+    r: NDArray[np.int8]
+    f: NDArray[np.int8]
+    m: NDArray[np.int8]
+    segment: NDArray[np.int8]
+    tier: NDArray[np.int8]
+    ltv: NDArray[np.int64]
+    expected: NDArray[np.float64]
+    p_alive: NDArray[np.float64]
+    clv: NDArray[np.float64]
+
+
+def score(
+    customers: NDArray, purchases: NDArray, prediction: ltv.ClvPrediction, frame: ltv.Frame,
+    cutoffs: Sequence[float],
+) -> Scored:
+    """RFM scores, segments, LTV and tiers of every customer, from the run's arrays.
+
+    ``purchases`` (sorted by id) may hold erased customers, who are in the CLV fit but
+    get no metrics; ``prediction`` is aligned with ``purchases``.
+    """
+    ids = customers["id"]
+    found, buyer = _positions(purchases["customer_id"], ids)
+    mine = purchases[found[buyer]]
+    n = ids.size
+
+    def spread(values: NDArray, empty: float | int, dtype: Any) -> NDArray:
+        out = np.full(n, empty, dtype=dtype)
+        out[buyer] = values
+        return out
+
+    recency = spread(frame.as_of_day - mine["last_day"], 0, np.int64)
+    frequency = spread(mine["frequency"], 0, np.int64)
+    monetary = spread(mine["monetary"], 0, np.int64)
+    first_period = ltv.periods_of_days(mine["first_day"], frame.period)
+    values = spread(frame.ltvs(mine["discounted"], first_period), 0, np.int64)
+    buyer_ids = ids[buyer]
+    r = spread(r_scores(buyer_ids, recency[buyer], frequency[buyer]), 0, np.int8)
+    f = spread(f_scores(buyer_ids, frequency[buyer], monetary[buyer]), 0, np.int8)
+    m = spread(m_scores(buyer_ids, monetary[buyer], frequency[buyer]), 0, np.int8)
+    segment = spread(segment_codes(r[buyer], f[buyer]), -1, np.int8)
+    return Scored(
+        ids=ids, buyer=buyer, recency=recency, frequency=frequency, monetary=monetary,
+        r=r, f=f, m=m, segment=segment, tier=tier_codes(ids, values, cutoffs), ltv=values,
+        expected=spread(prediction.expected_purchases[found[buyer]], np.nan, np.float64),
+        p_alive=spread(prediction.p_alive[found[buyer]], np.nan, np.float64),
+        clv=spread(prediction.clv[found[buyer]], np.nan, np.float64),
+    )
+
+
+def _positions(
+    known: NDArray[np.int64], ids: NDArray[np.int64]
+) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """Where each id is in the sorted ``known``, and whether it is there at all."""
+    if known.size == 0:
+        return np.zeros(ids.size, dtype=np.intp), np.zeros(ids.size, dtype=bool)
+    found = np.minimum(np.searchsorted(known, ids), known.size - 1)
+    return found, known[found] == ids
+
+
+def _changed(
+    old: NDArray, vocabulary: Sequence[str], new: NDArray, names: Sequence[str]
+) -> NDArray[np.bool_]:
+    """Whether each stored value differs from the new one (NULL and '' count as equal).
+
+    ``old`` indexes ``vocabulary`` (-1 for NULL), ``new`` indexes ``names`` (-1 for none).
+    """
+    blank, unknown = -1, len(names)
+    keys = np.array(
+        [names.index(v) if v in names else (blank if v == "" else unknown) for v in vocabulary]
+        + [blank],
+        dtype=np.int64,
+    )
+    return keys[old] != new
+
+
+def change_rows(
+    stored: NDArray, vocabularies: dict[str, list[str]], scored: Scored,
+    names: Sequence[str], now: Any, as_of: Any,
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The tier and segment changes against the stored metrics, as rows to insert
+    (``_CHANGE_COLUMNS``; ``now`` and ``as_of`` as the driver takes them).
+
+    ``stored`` holds the previous run's codes (see ``_fetch_stored``). A customer's first
+    classification is not a change, and erased customers have none.
+    """
+    found, present = _positions(scored.ids, stored["customer_id"])
+    ids = stored["customer_id"][present]
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for field_name, new, labels in (
+        ("tier", scored.tier, list(names)),
+        ("segment", scored.segment, list(SEGMENTS)),
+    ):
+        old = stored[field_name][present]
+        new = new[found[present]]
+        vocabulary = vocabularies[field_name]
+        changed = _changed(old, vocabulary, new, labels)
+        old_labels = np.array([*vocabulary, None], dtype=object)[old[changed]]
+        new_labels = np.array([*labels, None], dtype=object)[new[changed]]
+        out[field_name] = [
+            (customer_id, field_name, before, after, now, as_of)
+            for customer_id, before, after in zip(
+                ids[changed].tolist(), old_labels.tolist(), new_labels.tolist(), strict=True
+            )
+        ]
+    return out
+
+
+def metric_rows(
+    scored: Scored, names: Sequence[str], as_of: Any, now: Any, start: int, stop: int
+) -> list[tuple[Any, ...]]:
+    """Rows ``start:stop`` of customer_metrics (``_METRIC_COLUMNS`` order)."""
+    part = slice(start, stop)
+    buyer = scored.buyer[part]
+    count = int(buyer.size)
+    no_clv = np.isnan(scored.clv[part])
+    clv = np.where(no_clv, 0.0, np.round(scored.clv[part])).astype(np.int64)
+    columns = [
+        scored.ids[part].tolist(),
+        [as_of] * count,
+        _nullable(scored.recency[part], ~buyer),
+        scored.frequency[part].tolist(),
+        scored.monetary[part].tolist(),
+        _nullable(scored.r[part], ~buyer),
+        _nullable(scored.f[part], ~buyer),
+        _nullable(scored.m[part], ~buyer),
+        np.array([*SEGMENTS, None], dtype=object)[scored.segment[part]].tolist(),
+        np.array(list(names), dtype=object)[scored.tier[part]].tolist(),
+        scored.ltv[part].tolist(),
+        _nullable(scored.expected[part], np.isnan(scored.expected[part])),
+        _nullable(scored.p_alive[part], np.isnan(scored.p_alive[part])),
+        _nullable(clv, no_clv),
+        [now] * count,
+    ]
+    return list(zip(*columns, strict=True))
+
+
+def _nullable(values: NDArray, missing: NDArray[np.bool_]) -> list[Any]:
+    """Plain Python values, None where ``missing``."""
+    out = values.astype(object)
+    out[missing] = None
+    return out.tolist()
+
+
+def _counts_of(codes: NDArray, labels: Sequence[str]) -> dict[str, int]:
+    counts = np.bincount(codes[codes >= 0].astype(np.int64), minlength=len(labels))
+    return {label: int(n) for label, n in zip(labels, counts.tolist(), strict=False)}
+
+
+def _kind_counts_of(
+    kinds: NDArray, vocabulary: Sequence[str], segments: NDArray
+) -> dict[str, dict[str, int]]:
+    """Buyers per segment within each kind: every kind of ``KINDS``, and any other kind
+    that has buyers."""
+    out = {kind: dict.fromkeys(SEGMENTS, 0) for kind in KINDS}
+    for code, kind in enumerate(vocabulary):
+        mine = kinds == code
+        if kind in out or mine.any():
+            out[kind] = _counts_of(segments[mine], SEGMENTS)
+    return out
+
+
+class _StepClock:
+    """Wall and CPU time of each of a run's ``STEPS``, reported to ``progress`` as it goes."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.started = timer.perf_counter()
+        self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}
+        self._marks = (self.started, timer.process_time())
+        if progress:
+            progress(STEPS[0], 0, len(STEPS))
+
+    def done(self, index: int) -> None:
+        now, now_cpu = timer.perf_counter(), timer.process_time()
+        self.seconds[STEPS[index]] = now - self._marks[0]
+        self.cpu_seconds[STEPS[index]] = now_cpu - self._marks[1]
+        self._marks = (now, now_cpu)
+        if self.progress:
+            following = STEPS[index + 1] if index + 1 < len(STEPS) else "done"
+            self.progress(following, index + 1, len(STEPS))
+
+    def elapsed(self) -> float:
+        return timer.perf_counter() - self.started
+
+
+# --------------------------------------------------------------------------- the service
+
+
+class Segmentation:
+    """Full recomputation, one-customer reclassification, and the counts built on them."""
+
+    def __init__(
+        self, db: Database, settings: Settings, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+
+    def frame(self, as_of: date | None = None) -> ltv.Frame:
+        return ltv.frame_for(
+            as_of,
+            self.clock(),
+            timezone=self.settings.timezone,
+            period=self.settings.ltv_period,
+            discount_rate=self.settings.ltv_discount_rate,
+        )
+
+    @property
+    def tier_names(self) -> list[str]:
+        return list(self.settings.tier_names)
+
+    # ----------------------------------------------------------------- full run
+
+    async def recompute(
+        self, as_of: date | None = None, progress: Progress | None = None
+    ) -> RecomputeSummary:
+        """Recompute RFM, segments, LTV, CLV and tiers of every customer as of a day.
+
+        ``as_of`` computes as if today were that day: later orders are ignored. Without it,
+        today in the shop's time zone. The nightly job calls this without arguments.
+        """
+        names, cutoffs = self.tier_names, list(self.settings.tier_cutoffs)
+        check_tiers(names, cutoffs)
+        frame = self.frame(as_of)
+        dialect = self.db.dialect
+        clock = _StepClock(progress)
+        now = self.clock()
+        params: dict[str, Any] = {**ltv.frame_params(frame, dialect), "cutoff": frame.cutoff}
+        if dialect == "postgresql":
+            params["offset_since"] = ltv.offset_constant_since(frame.timezone, frame.cutoff)
+        async with self.db.uow() as uow:
+            session = uow.session
+            try:
+                await _prepare(session, dialect, frame)
+                purchases = await _fetch_purchases(session, dialect, frame.period, params)
+                clock.done(0)
+
+                inputs = ltv.clv_inputs(
+                    purchases["purchase_days"], purchases["first_day"], purchases["last_day"],
+                    purchases["margin"], purchases["first_margin"], frame.as_of_day,
+                )
+                fit = ltv.fit_clv(inputs, seed=frame.as_of_day)
+                clock.done(1)
+
+                prediction = ltv.predict(
+                    fit, inputs,
+                    monthly_discount_rate=ltv.rate_per_month(frame.discount_rate, frame.period),
+                )
+                del inputs
+                clock.done(2)
+
+                customers, kinds = await _fetch_customers(session)
+                scored = score(customers, purchases, prediction, frame, cutoffs)
+                del purchases, prediction
+                clock.done(3)
+
+                stamps = await _driver_values(session, now, frame.as_of)
+                stored, vocabularies = await _fetch_stored(session)
+                changes = change_rows(stored, vocabularies, scored, names, *stamps)
+                del stored
+                for rows in changes.values():
+                    await _bulk_insert(session, _CHANGES_TABLE, _CHANGE_COLUMNS, rows)
+                clock.done(4)
+
+                buyer = scored.buyer
+                by_kind = _kind_counts_of(
+                    customers["kind"][buyer], kinds,
+                    kind_segment_codes(
+                        customers["kind"][buyer], scored.ids[buyer], scored.recency[buyer],
+                        scored.frequency[buyer], scored.monetary[buyer],
+                    ),
+                )
+                clock.done(5)
+
+                await _write_metrics(session, scored, names, *stamps)
+                session.add(
+                    _run_record(
+                        frame.as_of, now, clock.elapsed(), scored, fit,
+                        len(changes["tier"]), len(changes["segment"]),
+                    )
+                )
+                await uow.commit()
+                clock.done(6)
+            finally:
+                await _drop_temp(session, dialect)
+        return RecomputeSummary(
+            as_of=frame.as_of,
+            customers=int(scored.ids.size),
+            buyers=int(buyer.sum()),
+            tiers=_counts_of(scored.tier, names),
+            segments=_counts_of(scored.segment, SEGMENTS),
+            segments_by_kind=by_kind,
+            fit=fit,
+            tier_changes=len(changes["tier"]),
+            segment_changes=len(changes["segment"]),
+            seconds=clock.elapsed(),
+            step_seconds=clock.seconds,
+            step_cpu_seconds=clock.cpu_seconds,
+        )
+
+    # ----------------------------------------------------------------- one customer
+
+    async def reclassify(self, customer_ids: Collection[int]) -> int:
+        """Re-classify the customers whose orders changed (after an import, say).
+
+        A few are re-scored one by one against the last run's boundaries; past
+        ``RECLASSIFY_ONE_BY_ONE`` a full recomputation is cheaper and fairer. Returns how
+        many customers were re-classified.
+        """
+        if not customer_ids:
+            return 0
+        if len(customer_ids) > RECLASSIFY_ONE_BY_ONE:
+            return (await self.recompute()).customers
+        for customer_id in customer_ids:
+            await self.reclassify_customer(customer_id)
+        return len(customer_ids)
+
+    async def reclassify_customer(self, customer_id: int) -> Classification | None:
+        """Re-score one customer now, against the boundaries of the last full run.
+
+        Called when an order is placed or changes status, so tier-based service (SLA,
+        offers) follows at once instead of the next night. Recency is measured today
+        while the boundaries are those of the last run: close enough for one day, and the
+        nightly run puts everyone on the same footing again. The CLV is predicted with the
+        models the last run fitted (kept in ``segmentation_runs``). Before any full run
+        there are no boundaries and no models: the customer gets the base tier, no scores,
+        and keeps the CLV stored. Returns None for an unknown or erased customer.
+        """
+        names, cutoffs = self.tier_names, list(self.settings.tier_cutoffs)
+        check_tiers(names, cutoffs)
+        frame = self.frame()
+        dialect = self.db.dialect
+        params = {
+            **ltv.frame_params(frame, dialect),
+            "cutoff": frame.cutoff,
+            "customer_id": customer_id,
+        }
+        async with self.db.uow() as uow:
+            session = uow.session
+            alive = await session.execute(
+                text("SELECT 1 FROM customers WHERE id = :id AND erased_at IS NULL"),
+                {"id": customer_id},
+            )
+            if alive.first() is None:
+                return None
+            result = await _execute(
+                session, _purchases_sql(dialect, frame.period, one_customer=True), params
+            )
+            row = result.mappings().first()
+            bounds = await _boundaries(session)
+            new = _classify_one(customer_id, row, frame, bounds, names)
+            fit = await _latest_fit(session)
+            clv_values = None if fit is None else _clv_of(row, frame, fit)
+            old = await session.get(CustomerMetrics, customer_id)
+            now = self.clock()
+            if old is not None:
+                for field_name, before, after in (
+                    ("tier", old.tier, new.tier),
+                    ("segment", old.segment, new.segment),
+                ):
+                    if before != after:
+                        session.add(
+                            ClassificationChange(
+                                customer_id=customer_id, field=field_name, old_value=before,
+                                new_value=after, changed_at=now, as_of=frame.as_of,
+                            )
+                        )
+            metrics = old or CustomerMetrics(customer_id=customer_id)
+            metrics.as_of = frame.as_of
+            metrics.recency_days = new.recency_days
+            metrics.frequency = new.frequency
+            metrics.monetary = new.monetary
+            metrics.r_score, metrics.f_score, metrics.m_score = (
+                new.r_score, new.f_score, new.m_score,
+            )
+            metrics.segment = new.segment
+            metrics.tier = new.tier
+            metrics.historical_ltv = new.historical_ltv
+            if clv_values is not None:
+                (metrics.expected_purchases_12m, metrics.p_alive, metrics.clv_12m) = clv_values
+            metrics.computed_at = now
+            if old is None:
+                session.add(metrics)
+            await uow.commit()
+        return new
+
+    # ----------------------------------------------------------------- counts
+
+    async def counts(self) -> dict[str, Any]:
+        """Customers per tier and per segment, from the stored metrics."""
+        async with self.db.uow() as uow:
+            return await _counts(uow.session, "customer_metrics", self.tier_names)
+
+    async def kind_segment_counts(self) -> dict[str, dict[str, int]]:
+        """Segments scored within individuals and within organizations separately."""
+        async with self.db.uow() as uow:
+            buyers, kinds, codes = await _stored_kind_segments(uow.session)
+        return _kind_counts_of(buyers["kind"], kinds, codes)
+
+    async def customer_rows(self) -> AsyncIterator[tuple[Any, ...]]:
+        """One row per customer in ``EXPORT_COLUMNS`` order, streamed (any number of rows).
+
+        Metrics are those of the last run; ``segment_in_kind`` is the segment scored among
+        customers of the same kind, computed now.
+        """
+        sql = """
+            SELECT c.id, c.code, c.kind, c.name, c.region, m.recency_days, m.frequency,
+                   m.monetary, m.r_score, m.f_score, m.m_score, m.segment, m.tier,
+                   m.historical_ltv, m.expected_purchases_12m, m.clv_12m
+            FROM customers c
+            LEFT JOIN customer_metrics m ON m.customer_id = c.id
+            WHERE c.erased_at IS NULL
+            ORDER BY c.code
+        """
+        labels = np.array([*SEGMENTS, None], dtype=object)
+        async with self.db.uow() as uow:
+            buyers, _, codes = await _stored_kind_segments(uow.session)
+            in_kind = np.full(int(buyers["customer_id"].max(initial=0)) + 1, -1, dtype=np.int8)
+            in_kind[buyers["customer_id"]] = codes
+            result = await uow.session.stream(text(sql))
+            async for row in result:
+                customer_id, *values = row
+                values.insert(
+                    11, labels[in_kind[customer_id]] if customer_id < in_kind.size else None
+                )
+                if values[14] is not None:
+                    values[14] = round(float(values[14]), 4)
+                yield tuple(values)
+
+    async def metrics_of(self, customer_id: int) -> CustomerMetrics | None:
+        async with self.db.uow() as uow:
+            found = await uow.session.get(CustomerMetrics, customer_id)
+            uow.session.expunge_all()  # plain values once the session closes
+            return found
+
+    async def last_run(self) -> SegmentationRun | None:
+        """The latest full run: its day, size, duration and fitted models."""
+        async with self.db.uow() as uow:
+            found = await _latest_run(uow.session)
+            uow.session.expunge_all()  # plain values once the session closes
+            return found
+
+    async def changes(
+        self, *, since: datetime | None = None, field: str | None = None,
+        new_value: str | None = None, limit: int = 1000,
+    ) -> list[ClassificationChange]:
+        """Recorded changes, newest first: e.g. segment became at_risk since last week."""
+        query = select(ClassificationChange).order_by(
+            ClassificationChange.changed_at.desc(), ClassificationChange.id.desc()
+        )
+        if since is not None:
+            query = query.where(ClassificationChange.changed_at >= since)
+        if field is not None:
+            query = query.where(ClassificationChange.field == field)
+        if new_value is not None:
+            query = query.where(ClassificationChange.new_value == new_value)
+        async with self.db.uow() as uow:
+            found = list((await uow.session.scalars(query.limit(limit))).all())
+            uow.session.expunge_all()  # plain values once the session closes
+            return found
+
+
+# --------------------------------------------------------------------------- one customer
+
+
+def _classify_one(
+    customer_id: int, row: Any, frame: ltv.Frame, bounds: dict[str, Any], names: list[str]
+) -> Classification:
+    base = names[-1]
+    if row is None:
+        return Classification(customer_id, None, 0, 0, None, None, None, None, base, 0)
+    recency = frame.as_of_day - int(row["last_day"])
+    frequency, monetary = int(row["frequency"]), int(row["monetary"])
+    first_period = ltv.periods_of_days(np.array([row["first_day"]]), frame.period)
+    value = frame.ltv(float(row["discounted"]), int(first_period[0]))
+    r = _score_low_is_best(recency, bounds["r"])
+    f = _score_high_is_best(frequency, bounds["f"])
+    m = _score_high_is_best(monetary, bounds["m"])
+    tier = base
+    if value > 0:
+        for name in names[:-1]:
+            floor = bounds["tier"].get(name)
+            if floor is not None and value >= floor:
+                tier = name
+                break
+    return Classification(
+        customer_id, recency, frequency, monetary, r, f, m, segment_for(r, f), tier, value
+    )
+
+
+def _clv_of(
+    row: Any, frame: ltv.Frame, fit: ltv.ClvFit
+) -> tuple[float | None, float | None, int | None]:
+    """One customer's expected purchases, P(alive) and CLV with a run's models."""
+    if row is None:
+        return (None, None, None)
+    inputs = ltv.clv_inputs(
+        np.array([row["purchase_days"]]), np.array([row["first_day"]]),
+        np.array([row["last_day"]]), np.array([row["margin"]]),
+        np.array([row["first_margin"]]), frame.as_of_day,
+    )
+    prediction = ltv.predict(
+        fit, inputs,
+        monthly_discount_rate=ltv.rate_per_month(frame.discount_rate, frame.period),
+    )
+    return (
+        _none_if_nan(prediction.expected_purchases[0]),
+        _none_if_nan(prediction.p_alive[0]),
+        None if np.isnan(prediction.clv[0]) else round(float(prediction.clv[0])),
+    )
+
+
+def _score_low_is_best(value: int, bounds: dict[int, tuple[int, int]]) -> int | None:
+    """Recency score: the best quintile whose largest recency is not below the value."""
+    if not bounds:
+        return None
+    for score_ in range(5, 0, -1):
+        if score_ in bounds and value <= bounds[score_][1]:
+            return score_
+    return 1
+
+
+def _score_high_is_best(value: int, bounds: dict[int, tuple[int, int]]) -> int | None:
+    """Frequency/monetary score: the best quintile whose smallest value is reached."""
+    if not bounds:
+        return None
+    for score_ in range(5, 0, -1):
+        if score_ in bounds and value >= bounds[score_][0]:
+            return score_
+    return 1
+
+
+async def _boundaries(session: AsyncSession) -> dict[str, Any]:
+    """Quintile ranges and tier floors of the last full run, read from customer_metrics."""
+    out: dict[str, Any] = {}
+    for key, score_, column in (
+        ("r", "r_score", "recency_days"),
+        ("f", "f_score", "frequency"),
+        ("m", "m_score", "monetary"),
+    ):
+        rows = await session.execute(
+            text(
+                f"SELECT {score_}, MIN({column}), MAX({column}) FROM customer_metrics"
+                f" WHERE {score_} IS NOT NULL GROUP BY {score_}"
+            )
+        )
+        out[key] = {int(s): (int(lo), int(hi)) for s, lo, hi in rows.all()}
+    rows = await session.execute(
+        text(
+            "SELECT tier, MIN(historical_ltv) FROM customer_metrics"
+            " WHERE historical_ltv > 0 GROUP BY tier"
+        )
+    )
+    out["tier"] = {tier: int(lo) for tier, lo in rows.all()}
+    return out
+
+
+# --------------------------------------------------------------------------- runs and their fits
+
+
+def _run_record(
+    as_of: date, now: datetime, seconds: float, scored: Scored, fit: ltv.ClvFit,
+    tier_changes: int, segment_changes: int,
+) -> SegmentationRun:
+    """A run's row in segmentation_runs: what it did and the models it fitted."""
+    run = SegmentationRun(
+        as_of=as_of, computed_at=now, seconds=seconds, customers=int(scored.ids.size),
+        buyers=int(scored.buyer.sum()), tier_changes=tier_changes,
+        segment_changes=segment_changes, time_unit=ltv.CLV_TIME_UNIT,
+        bgnbd_problem=fit.bgnbd_problem, gamma_gamma_problem=fit.gamma_gamma_problem,
+    )
+    if (bg := fit.bgnbd) is not None:
+        run.time_unit = bg.time_unit
+        run.bgnbd_r, run.bgnbd_alpha, run.bgnbd_a, run.bgnbd_b = bg.r, bg.alpha, bg.a, bg.b
+        run.bgnbd_log_likelihood, run.bgnbd_customers = bg.log_likelihood, bg.n_customers
+    if (gg := fit.gamma_gamma) is not None:
+        run.gamma_gamma_p, run.gamma_gamma_q, run.gamma_gamma_gamma = gg.p, gg.q, gg.gamma
+        run.gamma_gamma_log_likelihood = gg.log_likelihood
+        run.gamma_gamma_customers = gg.n_customers
+    return run
+
+
+def fit_of_run(run: SegmentationRun) -> ltv.ClvFit:
+    """The models a run fitted, as the run had them."""
+    bgnbd = gamma_gamma = None
+    if run.bgnbd_r is not None:
+        bgnbd = clv.BgNbdParams(
+            r=run.bgnbd_r, alpha=_given(run.bgnbd_alpha), a=_given(run.bgnbd_a),
+            b=_given(run.bgnbd_b), log_likelihood=_given(run.bgnbd_log_likelihood),
+            n_customers=int(_given(run.bgnbd_customers)), time_unit=run.time_unit,
+        )
+    if run.gamma_gamma_p is not None:
+        gamma_gamma = clv.GammaGammaParams(
+            p=run.gamma_gamma_p, q=_given(run.gamma_gamma_q),
+            gamma=_given(run.gamma_gamma_gamma),
+            log_likelihood=_given(run.gamma_gamma_log_likelihood),
+            n_customers=int(_given(run.gamma_gamma_customers)),
+        )
+    return ltv.ClvFit(bgnbd, gamma_gamma, run.bgnbd_problem, run.gamma_gamma_problem)
+
+
+def _given(value: float | int | None) -> float:
+    if value is None:
+        raise ValueError("segmentation run with a partly stored model")
+    return float(value)
+
+
+async def _latest_run(session: AsyncSession) -> SegmentationRun | None:
+    query = select(SegmentationRun).order_by(SegmentationRun.id.desc()).limit(1)
+    return (await session.scalars(query)).first()
+
+
+async def _latest_fit(session: AsyncSession) -> ltv.ClvFit | None:
+    """The models of the latest full run, or None before the first one."""
+    run = await _latest_run(session)
+    return None if run is None else fit_of_run(run)
+
+
+# --------------------------------------------------------------------------- reading and writing
+
+
+_TYPED = {"cutoff": UTCDateTime, "now": UTCDateTime, "as_of": Date, "offset_since": UTCDateTime}
+
+
+def _names(sql: str) -> set[str]:
+    return set(re.findall(r"(?<!:):(\w+)", sql))
+
+
+def _bound(sql: str) -> Any:
+    """text() with the types that need converting for the driver (times and dates)."""
+    used = _names(sql)
+    binds = [bindparam(name, type_=kind()) for name, kind in _TYPED.items() if name in used]
+    statement = text(sql)
+    return statement.bindparams(*binds) if binds else statement
+
+
+async def _execute(session: AsyncSession, sql: str, params: dict[str, Any]) -> Any:
+    used = _names(sql)
+    return await session.execute(_bound(sql), {k: v for k, v in params.items() if k in used})
+
+
+async def _prepare(session: AsyncSession, dialect: str, frame: ltv.Frame) -> None:
+    """Settings and work tables for this run (temporary: private to this connection)."""
+    await _drop_temp(session, dialect)
+    if dialect == "postgresql":
+        # For this transaction only: where the planner sorts the orders instead of
+        # reading the index on counted orders (before vacuum has marked the table's pages
+        # all-visible, say), the sort stays in memory rather than spilling at the default
+        # 4 MB; JIT compilation costs seconds per statement and buys nothing here.
+        await session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
+        await session.execute(text("SET LOCAL jit = off"))
+        return
+    await session.execute(
+        text(f"CREATE TEMPORARY TABLE {DAYS_TABLE} (day INTEGER PRIMARY KEY, factor DOUBLE)")
+    )
+    await _bulk_insert(session, DAYS_TABLE, ("day", "factor"), ltv.factor_days(frame))
+    await _ensure_sqlite_exp(session)
+
+
+async def _drop_temp(session: AsyncSession, dialect: str) -> None:
+    if dialect == "sqlite":
+        await session.execute(text(f"DROP TABLE IF EXISTS temp.{DAYS_TABLE}"))
+
+
+async def _ensure_sqlite_exp(session: AsyncSession) -> None:
+    """SQLite builds without the math functions get exp() from Python."""
+    try:
+        await session.execute(text("SELECT exp(0)"))
+    except Exception:
+        raw = await (await session.connection()).get_raw_connection()
+        await raw.driver_connection.create_function("exp", 1, math.exp, deterministic=True)
+
+
+async def _fetch_purchases(
+    session: AsyncSession, dialect: str, period: str, params: dict[str, Any]
+) -> NDArray:
+    """Every customer's purchase summary (erased customers too: they count for the CLV
+    fit), sorted by id.
+
+    SQLite looks each order's day up in the run's table of days since 1970; should any
+    order be older, the summary is read again with the days worked out per order.
+    """
+    if dialect == "postgresql":
+        sql = _purchases_sql(dialect, period, offset_since=True)
+        rows = await _fetch_rows(session, sql, params, _PURCHASES)
+    else:
+        sql = _purchases_sql(dialect, period, days_table=DAYS_TABLE)
+        rows = await _fetch_rows(session, sql, params, _PURCHASES)
+        if rows["undated"].any():
+            rows = await _fetch_rows(session, _purchases_sql(dialect, period), params, _PURCHASES)
+    return rows[_by_id(rows["customer_id"])]
+
+
+async def _fetch_customers(session: AsyncSession) -> tuple[NDArray, list[str]]:
+    """Every customer not erased, sorted by id, with their kind as a code; and the kinds
+    the codes index, taken from the data."""
+    kinds = await _distinct(session, "kind", "customers WHERE erased_at IS NULL")
+    kind, params = _codes_sql("kind", kinds, "kind")
+    sql = f"SELECT CAST(id AS BIGINT), {kind} FROM customers WHERE erased_at IS NULL"
+    rows = await _fetch_rows(session, sql, params, _CUSTOMERS)
+    return rows[_by_id(rows["id"])], kinds
+
+
+async def _fetch_stored(session: AsyncSession) -> tuple[NDArray, dict[str, list[str]]]:
+    """The tier and segment the previous run stored, as codes, sorted by customer id; and
+    the values the codes index (``tier``, ``segment``), taken from the data."""
+    vocabularies = {
+        column: await _distinct(session, column, f"customer_metrics WHERE {column} IS NOT NULL")
+        for column in ("tier", "segment")
+    }
+    tier, tier_params = _codes_sql("tier", vocabularies["tier"], "tier")
+    segment, segment_params = _codes_sql("segment", vocabularies["segment"], "segment")
+    sql = f"SELECT CAST(customer_id AS BIGINT), {tier}, {segment} FROM customer_metrics"
+    rows = await _fetch_rows(session, sql, {**tier_params, **segment_params}, _STORED)
+    return rows[_by_id(rows["customer_id"])], vocabularies
+
+
+async def _stored_kind_segments(session: AsyncSession) -> tuple[NDArray, list[str], NDArray]:
+    """The buyers of the stored metrics, their kinds' vocabulary, and their segments
+    scored within their kind."""
+    kinds = await _distinct(session, "kind", "customers")
+    kind, params = _codes_sql("c.kind", kinds, "kind")
+    sql = f"""
+        SELECT CAST(m.customer_id AS BIGINT), {kind}, CAST(m.recency_days AS BIGINT),
+               CAST(m.frequency AS BIGINT), CAST(m.monetary AS BIGINT)
+        FROM customer_metrics m JOIN customers c ON c.id = m.customer_id
+        WHERE m.frequency > 0
+    """
+    buyers = await _fetch_rows(session, sql, params, _BUYERS)
+    codes = kind_segment_codes(
+        buyers["kind"], buyers["customer_id"], buyers["recency_days"], buyers["frequency"],
+        buyers["monetary"],
+    )
+    return buyers, kinds, codes
+
+
+async def _distinct(session: AsyncSession, column: str, source: str) -> list[str]:
+    rows = await session.execute(text(f"SELECT DISTINCT {column} FROM {source}"))
+    return sorted(str(value) for (value,) in rows.all() if value is not None)
+
+
+async def _write_metrics(
+    session: AsyncSession, scored: Scored, names: Sequence[str], now: Any, as_of: Any
+) -> None:
+    """Replace customer_metrics with the run's rows, a chunk at a time (``now`` and
+    ``as_of`` as the driver takes them).
+
+    What slows a bulk load down is set aside for it and restored before the commit, as
+    the model declares it; a failure rolls everything back, these included.
+
+    - PostgreSQL: the foreign key to customers. Checked row by row it locks each
+      customer's row and doubles the time of the load; added back, it checks all rows in
+      one join (they come from the customers table in this same transaction). The table
+      is then locked anyway, so it is emptied with TRUNCATE, which leaves no million dead
+      rows behind for vacuum. Until the commit, readers of customer_metrics and writers
+      of customers wait (seconds, once a night); readers then see the new rows.
+    - SQLite: the secondary indexes, built afterwards in one sort each rather than
+      updated row by row. Readers keep reading the previous metrics meanwhile (WAL).
+    """
+    dialect = (await session.connection()).dialect.name
+    table = CustomerMetrics.__table__
+    set_aside: list[Any]
+    if dialect == "postgresql":
+        set_aside = list(table.foreign_key_constraints)
+        drop, restore = DropConstraint, AddConstraint
+        empty = "TRUNCATE customer_metrics"
+    else:
+        set_aside = sorted(table.indexes, key=lambda index: str(index.name))
+        drop, restore = DropIndex, CreateIndex
+        empty = "DELETE FROM customer_metrics"
+    for item in set_aside:
+        await session.execute(drop(item))
+    await session.execute(text(empty))
+    chunks = [
+        functools.partial(metric_rows, scored, names, as_of, now, start, start + WRITE_CHUNK)
+        for start in range(0, scored.ids.size, WRITE_CHUNK)
+    ]
+    async for rows in _built_ahead(chunks):
+        await _bulk_insert(session, "customer_metrics", _METRIC_COLUMNS, rows)
+    for item in set_aside:
+        await session.execute(restore(item))
+
+
+async def _built_ahead(builders: Sequence[Callable[[], Any]]) -> AsyncIterator[Any]:
+    """What each builder builds, in order; the next is built in a thread meanwhile, so
+    Python builds rows while the database stores the previous ones."""
+    following: asyncio.Task[Any] | None = None
+    try:
+        for index, builder in enumerate(builders):
+            current = await following if following else builder()
+            following = (
+                asyncio.create_task(asyncio.to_thread(builders[index + 1]))
+                if index + 1 < len(builders)
+                else None
+            )
+            yield current
+    finally:
+        if following is not None:
+            following.cancel()
+
+
+async def _driver_values(session: AsyncSession, now: datetime, as_of: date) -> tuple[Any, Any]:
+    """The run's time and day as the driver takes them, for rows written past SQLAlchemy."""
+    dialect = (await session.connection()).dialect
+    return _driver_value(dialect, UTCDateTime(), now), _driver_value(dialect, Date(), as_of)
+
+
+def _driver_value(dialect: Any, type_: Any, value: Any) -> Any:
+    """A value as SQLAlchemy would hand it to the driver for a column of ``type_``."""
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process else value
+
+
+async def _fetch_rows(
+    session: AsyncSession, sql: str, params: dict[str, Any], dtype: np.dtype
+) -> NDArray:
+    """Rows of whole numbers and floats, never NULL, as a numpy structured array.
+
+    Read through the driver, not SQLAlchemy, which would build a Python object per row:
+    PostgreSQL sends them as a binary COPY that numpy reads in place; SQLite hands over
+    tuples a chunk at a time.
+    """
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    statement = _bound(sql).compile(dialect=connection.dialect)
+    values = statement.construct_params(params)
+    processors = {
+        name: _driver_value(connection.dialect, kind(), values[name])
+        for name, kind in _TYPED.items()
+        if name in values
+    }
+    args = [processors.get(name, values[name]) for name in statement.positiontup or ()]
+    if hasattr(driver, "copy_from_query"):  # asyncpg
+        buffer = io.BytesIO()
+        await driver.copy_from_query(statement.string, *args, output=buffer, format="binary")
+        return _from_binary_copy(buffer.getbuffer(), dtype)
+    cursor = await driver.execute(statement.string, args)
+    chunks = []
+    while rows := await cursor.fetchmany(WRITE_CHUNK):
+        chunks.append(np.fromiter(rows, dtype=dtype, count=len(rows)))
+    await cursor.close()
+    return np.concatenate(chunks) if chunks else np.empty(0, dtype=dtype)
+
+
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _from_binary_copy(data: memoryview, dtype: np.dtype) -> NDArray:
+    """The rows of a binary COPY whose fields are all 8-byte numbers, none NULL.
+
+    Each row is a field count, then per field its length and its big-endian bytes; with
+    fixed widths that is one numpy record type, read without a loop.
+    """
+    if bytes(data[:11]) != _COPY_SIGNATURE:
+        raise ValueError("not a PostgreSQL binary COPY stream")
+    start = 19 + int.from_bytes(data[15:19], "big")
+    names = dtype.names or ()
+    wire = np.dtype(
+        [("fields", ">i2")]
+        + [
+            item
+            for name in names
+            for item in ((f"{name}__length", ">i4"), (name, dtype[name].newbyteorder(">")))
+        ]
+    )
+    body = data[start : len(data) - 2]
+    if len(body) % wire.itemsize:
+        raise ValueError("binary COPY rows are not all 8-byte numbers (a NULL?)")
+    rows = np.frombuffer(body, dtype=wire)
+    lengths_ok = all(bool(np.all(rows[f"{name}__length"] == 8)) for name in names)
+    if not (np.all(rows["fields"] == len(names)) and lengths_ok):
+        raise ValueError("binary COPY rows are not all 8-byte numbers (a NULL?)")
+    out = np.empty(rows.size, dtype=dtype)
+    for name in names:
+        out[name] = rows[name]
+    return out
+
+
+async def _bulk_insert(
+    session: AsyncSession, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Many rows into a table: COPY on PostgreSQL, executemany on SQLite."""
+    if not rows:
+        return
+    raw = await (await session.connection()).get_raw_connection()
+    driver = raw.driver_connection
+    if hasattr(driver, "copy_records_to_table"):
+        await driver.copy_records_to_table(table, records=rows, columns=list(columns))
+    else:
+        marks = ", ".join("?" * len(columns))
+        await driver.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
+        )
+
+
+async def _counts(session: AsyncSession, table: str, names: list[str]) -> dict[str, Any]:
+    total, buyers = (
+        await session.execute(
+            text(
+                "SELECT COUNT(*), COALESCE(SUM(CASE WHEN frequency > 0 THEN 1 ELSE 0 END), 0)"
+                f" FROM {table}"
+            )
+        )
+    ).one()
+    tiers = dict(
+        (await session.execute(text(f"SELECT tier, COUNT(*) FROM {table} GROUP BY tier"))).all()
+    )
+    segments = dict(
+        (
+            await session.execute(
+                text(
+                    f"SELECT segment, COUNT(*) FROM {table} WHERE segment IS NOT NULL"
+                    " GROUP BY segment"
+                )
+            )
+        ).all()
+    )
+    return {
+        "customers": int(total),
+        "buyers": int(buyers),
+        "tiers": {name: int(tiers.get(name, 0)) for name in names},
+        "segments": {name: int(segments.get(name, 0)) for name in SEGMENTS},
+    }
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if value != value else float(value)

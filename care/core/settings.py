@@ -1,0 +1,170 @@
+"""Configuration: environment variables with the prefix CAREBOT_ (and a .env file).
+
+Read once, at the start of a command, and passed down; nothing reads the environment
+anywhere else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Language = Literal["vi", "en"]
+
+
+class Settings(BaseSettings):
+    """Everything a shop can configure. Defaults run the demo with nothing set."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CAREBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- the contract of DESIGN.md ---------------------------------------------------
+    database_url: str = "sqlite+aiosqlite:///carebot.db"
+    database_schema: str | None = None  # PostgreSQL schema to work in (default: public)
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    staff_chat_id: int | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "CareBot <care@example.com>"
+    outbox_dir: Path = Path("outbox")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    default_language: Language = "vi"
+
+    # --- the bot ---------------------------------------------------------------------
+    telegram_base_file_url: str | None = Field(
+        default=None, description="File download base; derived from telegram_base_url if unset"
+    )
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    flood_messages_per_minute: int = 20
+    max_text_length: int = 2000
+    shop_name: str = "CareBot Shop"
+    public_base_url: str = "http://localhost:8080"
+
+    # --- FAQ self-service ----------------------------------------------------------------
+    faq_answer_threshold: float = 82.0
+    faq_suggest_threshold: float = 55.0
+
+    # --- account linking -----------------------------------------------------------------
+    link_code_ttl_minutes: int = 15
+    link_code_max_attempts: int = 5
+    # A message that is only an order code (any case) shows that order: the shop's code shape.
+    order_code_pattern: str = r"^[A-Z]{2,4}(?:-[A-Z]{2,4})?-?\d{2,}$"
+
+    # --- complaints: targets in hours by tier, scaled by severity ---------------------------
+    sla_first_response_hours: dict[str, float] = {
+        "diamond": 0.5,
+        "gold": 1.0,
+        "silver": 2.0,
+        "member": 4.0,
+    }
+    sla_resolution_hours: dict[str, float] = {
+        "diamond": 8.0,
+        "gold": 24.0,
+        "silver": 48.0,
+        "member": 72.0,
+    }
+    sla_severity_factor: dict[str, float] = {
+        "critical": 0.25,
+        "high": 0.5,
+        "medium": 1.0,
+        "low": 1.5,
+    }
+    conversation_timeout_minutes: int = 15
+
+    # --- segmentation, lifetime value, loyalty ---------------------------------------------
+    ltv_discount_rate: float = 0.01
+    ltv_period: Literal["month", "quarter", "year"] = "month"
+    tier_names: list[str] = ["diamond", "gold", "silver", "member"]
+    tier_cutoffs: list[float] = [0.80, 0.95, 0.99]
+    vi_decline_threshold: float = 0.5
+    vi_after_window_days: int = 30
+    vi_baseline_days: int = 180
+
+    # --- the care programme ----------------------------------------------------------------
+    thanks_delay_hours: float = 2.0
+    survey_delay_hours: float = 72.0
+    greeting_hour: int = 9
+    quiet_hours_start: str = "21:00"
+    quiet_hours_end: str = "08:00"
+    frequency_cap_messages: int = 2
+    frequency_cap_days: int = 7
+    holidays_enabled: list[str] = [
+        "new_year",
+        "tet",
+        "womens_day",
+        "vietnam_womens_day",
+        "mid_autumn",
+    ]
+    outbox_batch_size: int = 200
+    outbox_max_attempts: int = 8
+    # Telegram allows about 30; the margin absorbs the network's jitter (bench_campaign.py).
+    telegram_messages_per_second: float = 27.5
+    segment_nightly_hour: int = 2
+    care_lookback_days: int = 3  # older deliveries get no thank-you/survey (imported history)
+    winback_segment: str = "at_risk"
+    newsletter_day: int = 1  # day of the month the newsletter goes out
+    outbox_lease_seconds: float = 300.0  # a claim older than this is from a dead dispatcher
+    outbox_retry_base_seconds: float = 30.0  # first retry delay, doubled on each attempt
+    outbox_retry_max_seconds: float = 3600.0
+    telegram_send_concurrency: int = 8  # most requests in flight (fewer when answers are quick)
+    unsubscribe_secret: SecretStr | None = None  # signs unsubscribe links; see care.outreach.outbox
+    # Where `carebot run` serves the unsubscribe page (scheduler.unsubscribe_web);
+    # public_base_url must reach it, usually through the shop's reverse proxy. Port 0: any.
+    web_listen: str = "127.0.0.1"
+    web_port: int = 8080
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return async_database_url(value)
+
+    @property
+    def file_base_url(self) -> str:
+        """Where the Bot API serves files: ``…/file/bot`` beside ``…/bot``."""
+        if self.telegram_base_file_url:
+            return self.telegram_base_file_url
+        base = self.telegram_base_url.rstrip("/")
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base + "/file/bot"
+
+    def token(self) -> str:
+        """The bot token, or a one-line error naming the variable that is missing."""
+        if self.telegram_token is None or not self.telegram_token.get_secret_value().strip():
+            raise MissingSetting("CAREBOT_TELEGRAM_TOKEN")
+        return self.telegram_token.get_secret_value().strip()
+
+
+class MissingSetting(RuntimeError):
+    """A setting a command needs is not configured."""
+
+    def __init__(self, variable: str) -> None:
+        super().__init__(f"{variable} is not set; set it in the environment or in .env")
+        self.variable = variable
+
+
+def async_database_url(url: str) -> str:
+    """Accept the usual URL spellings and pick the async driver we ship.
+
+    Shops copy URLs like ``postgresql://…`` or ``sqlite:///x.db`` from their hosting
+    panel; both work without them knowing about asyncpg or aiosqlite.
+    """
+    for prefix, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql+psycopg2://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(prefix):
+            return driver + url[len(prefix) :]
+    return url

@@ -1,0 +1,341 @@
+"""The staff customer card: everything worth knowing when a customer comes back.
+
+Staff look a customer up by code, by phone in any format, or by name (with or without
+diacritics, tolerant of typos); several matches come back as a list to choose from. The
+card then gathers the profile, tier and its history, RFM segment, LTV and CLV, the last
+orders, complaint counts, survey scores, the policies already granted and the suggested
+next one. Plain data: the Telegram handler renders it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import func, or_, select
+
+from care.core.db import Database
+from care.core.models import (
+    ClassificationChange,
+    Complaint,
+    Customer,
+    CustomerMetrics,
+    Order,
+    Survey,
+)
+from care.core.text import fold, normalise_phone
+from care.customers.policies import Grant, Policies, Suggestion
+
+MAX_MATCHES = 10
+NAME_SCORE_CUTOFF = 80.0
+LAST_ORDERS = 5
+HISTORY = 10
+SERVQUAL = ("reliability", "assurance", "tangibles", "empathy", "responsiveness")
+
+
+@dataclass(frozen=True)
+class CustomerMatch:
+    """One search result: enough to tell namesakes apart."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    phone: str | None
+    region: str | None
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: int
+    code: str
+    kind: str
+    name: str
+    contact_person: str | None
+    phone: str | None
+    email: str | None
+    address: str | None
+    region: str | None
+    birthday: date | None
+    occupation: str | None
+    size: int | None
+    purchase_habits: str | None
+    language: str
+    consent_telegram: bool
+    consent_email: bool
+    telegram_linked: bool
+    customer_since: datetime
+
+
+@dataclass(frozen=True)
+class Metrics:
+    as_of: date
+    recency_days: int | None
+    frequency: int
+    monetary: int
+    r_score: int | None
+    f_score: int | None
+    m_score: int | None
+    segment: str | None
+    tier: str | None
+    historical_ltv: int
+    expected_purchases_12m: float | None
+    p_alive: float | None
+    clv_12m: int | None
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str  # "tier" or "segment"
+    old_value: str | None
+    new_value: str | None
+    changed_at: datetime
+    as_of: date
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    code: str
+    kind: str
+    status: str
+    placed_at: datetime
+    amount: int
+
+
+@dataclass(frozen=True)
+class ComplaintCounts:
+    total: int = 0
+    open: int = 0
+    by_category: dict[str, int] = field(default_factory=dict)
+    last_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SurveyScores:
+    answered: int = 0
+    csat: float | None = None
+    nps: float | None = None
+    servqual: dict[str, float | None] = field(default_factory=dict)
+    last_comment: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerCard:
+    profile: Profile
+    metrics: Metrics | None
+    history: list[Change]  # tier and segment changes, newest first
+    last_orders: list[OrderLine]
+    complaints: ComplaintCounts
+    surveys: SurveyScores
+    granted: list[Grant]
+    suggested: list[Suggestion]
+
+    @property
+    def tier_history(self) -> list[Change]:
+        return [c for c in self.history if c.field == "tier"]
+
+
+class CustomerCards:
+    """Finds customers and builds their card for staff."""
+
+    def __init__(self, db: Database, policies: Policies) -> None:
+        self.db = db
+        self.policies = policies
+
+    async def find(self, query: str) -> list[CustomerMatch]:
+        """Customers matching a code, a phone number or a name, best first.
+
+        A code or phone that matches wins outright; otherwise names are compared folded
+        (no case, no diacritics): names containing every word typed first, then close
+        fuzzy matches. Erased customers are never found.
+        """
+        query = query.strip()
+        if not query:
+            return []
+        alive = Customer.erased_at.is_(None)
+        async with self.db.uow() as uow:
+            s = uow.session
+            by_code = (
+                await s.scalars(
+                    select(Customer).where(alive, func.upper(Customer.code) == query.upper())
+                )
+            ).all()
+            if by_code:
+                return [_match(c) for c in by_code]  # read before the session closes
+            phone = _phone_or_none(query)
+            if phone:
+                by_phone = (
+                    await s.scalars(
+                        select(Customer).where(alive, Customer.phone == phone)
+                        .order_by(Customer.code)
+                    )
+                ).all()
+                if by_phone:
+                    return [_match(c) for c in by_phone][:MAX_MATCHES]
+            rows = (
+                await s.execute(select(Customer.id, Customer.name).where(alive))
+            ).all()
+            ids = _by_name(query, rows)
+            if not ids:
+                return []
+            found = {
+                c.id: _match(c)
+                for c in (await s.scalars(select(Customer).where(Customer.id.in_(ids)))).all()
+            }
+        return [found[i] for i in ids if i in found]
+
+    async def card(self, customer_id: int, language: str | None = None) -> CustomerCard | None:
+        """The whole card of one customer; None for an unknown or erased one."""
+        async with self.db.uow() as uow:
+            s = uow.session
+            customer = await s.get(Customer, customer_id)
+            if customer is None or customer.erased_at is not None:
+                return None
+            metrics = await s.get(CustomerMetrics, customer_id)
+            history = (
+                await s.scalars(
+                    select(ClassificationChange)
+                    .where(ClassificationChange.customer_id == customer_id)
+                    .order_by(ClassificationChange.changed_at.desc(),
+                              ClassificationChange.id.desc())
+                    .limit(HISTORY)
+                )
+            ).all()
+            orders = (
+                await s.scalars(
+                    select(Order).where(Order.customer_id == customer_id)
+                    .order_by(Order.placed_at.desc(), Order.id.desc()).limit(LAST_ORDERS)
+                )
+            ).all()
+            complaints = (
+                await s.execute(
+                    select(Complaint.category, Complaint.status, Complaint.created_at)
+                    .where(Complaint.customer_id == customer_id)
+                )
+            ).all()
+            surveys = (
+                await s.scalars(
+                    select(Survey).where(
+                        Survey.customer_id == customer_id,
+                        or_(Survey.answered_at.is_not(None), Survey.csat.is_not(None)),
+                    ).order_by(Survey.created_at.desc())
+                )
+            ).all()
+            s.expunge_all()  # plain values once the session closes
+        granted = await self.policies.granted(customer_id, language=language)
+        suggested = self.policies.suggest(
+            metrics.tier if metrics else None, metrics.segment if metrics else None, language
+        )
+        return CustomerCard(
+            profile=_profile(customer),
+            metrics=_metrics(metrics) if metrics else None,
+            history=[
+                Change(c.field, c.old_value, c.new_value, c.changed_at, c.as_of) for c in history
+            ],
+            last_orders=[
+                OrderLine(o.code, o.kind, o.status, o.placed_at, o.amount) for o in orders
+            ],
+            complaints=_complaint_counts(complaints),
+            surveys=_survey_scores(list(surveys)),
+            granted=granted,
+            suggested=suggested,
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _phone_or_none(text: str) -> str | None:
+    """E.164 when the text reads as a phone number (mostly digits), else None."""
+    digits = sum(ch.isdigit() for ch in text)
+    if digits < 8 or digits < len(text.replace(" ", "")) * 0.7:
+        return None
+    try:
+        return normalise_phone(text)
+    except ValueError:
+        return None
+
+
+def _by_name(query: str, rows: list[tuple[int, str]]) -> list[int]:
+    """Customer ids by name, best first.
+
+    Names holding every word typed as a whole word win ("lan" finds Lan, not Lành); then
+    names holding every word as a part ("ngu" finds Nguyễn); then close fuzzy matches,
+    for typos.
+    """
+    wanted = fold(query)
+    if not wanted:
+        return []
+    words = wanted.split()
+    folded = {cid: fold(name) for cid, name in rows}
+
+    def ranked(ids: list[int]) -> list[int]:
+        scored = sorted((-fuzz.WRatio(wanted, folded[i]), i) for i in ids)
+        return [i for _, i in scored[:MAX_MATCHES]]
+
+    whole = [cid for cid, name in folded.items() if set(words) <= set(name.split())]
+    if whole:
+        return ranked(whole)
+    parts = [cid for cid, name in folded.items() if all(word in name for word in words)]
+    if parts:
+        return ranked(parts)
+    fuzzy = process.extract(
+        wanted, folded, scorer=fuzz.WRatio, score_cutoff=NAME_SCORE_CUTOFF, limit=MAX_MATCHES
+    )
+    return [cid for _, _, cid in fuzzy]
+
+
+def _match(c: Customer) -> CustomerMatch:
+    return CustomerMatch(c.id, c.code, c.name, c.kind, c.phone, c.region)
+
+
+def _profile(c: Customer) -> Profile:
+    return Profile(
+        id=c.id, code=c.code, kind=c.kind, name=c.name, contact_person=c.contact_person,
+        phone=c.phone, email=c.email, address=c.address, region=c.region,
+        birthday=c.birthday, occupation=c.occupation, size=c.size,
+        purchase_habits=c.purchase_habits, language=c.language,
+        consent_telegram=c.consent_telegram, consent_email=c.consent_email,
+        telegram_linked=c.telegram_user_id is not None, customer_since=c.created_at,
+    )
+
+
+def _metrics(m: CustomerMetrics) -> Metrics:
+    return Metrics(
+        as_of=m.as_of, recency_days=m.recency_days, frequency=m.frequency,
+        monetary=m.monetary, r_score=m.r_score, f_score=m.f_score, m_score=m.m_score,
+        segment=m.segment, tier=m.tier, historical_ltv=m.historical_ltv,
+        expected_purchases_12m=m.expected_purchases_12m, p_alive=m.p_alive,
+        clv_12m=m.clv_12m,
+    )
+
+
+def _complaint_counts(rows: list[tuple[str, str, datetime]]) -> ComplaintCounts:
+    if not rows:
+        return ComplaintCounts()
+    return ComplaintCounts(
+        total=len(rows),
+        open=sum(1 for _, status, _ in rows if status != "resolved"),
+        by_category=dict(Counter(category for category, _, _ in rows).most_common()),
+        last_at=max(created for _, _, created in rows),
+    )
+
+
+def _survey_scores(surveys: list[Survey]) -> SurveyScores:
+    if not surveys:
+        return SurveyScores()
+
+    def mean(values: list[int | None]) -> float | None:
+        present = [v for v in values if v is not None]
+        return sum(present) / len(present) if present else None
+
+    comments = [s.comment for s in surveys if s.comment]
+    return SurveyScores(
+        answered=len(surveys),
+        csat=mean([s.csat for s in surveys]),
+        nps=mean([s.nps for s in surveys]),
+        servqual={dim: mean([getattr(s, dim) for s in surveys]) for dim in SERVQUAL},
+        last_comment=comments[0] if comments else None,
+    )

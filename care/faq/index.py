@@ -1,0 +1,477 @@
+"""Fuzzy matching of customer questions against the FAQ, fast enough to run on every message.
+
+The index holds every question and alternate phrasing of the FAQ, folded with
+``care.core.text.fold``. A query is matched in two passes:
+
+1. Cheap pass, over all phrasings at once (numpy over an inverted index): each query word
+   is read as a vocabulary word (exactly; else its Telex reading, "cuwa" → "cua"; else the
+   nearest words within one or two edits, found through a SymSpell-style table of
+   deletions) and every phrasing gets an IDF-weighted F-beta overlap with the query, with
+   beta = 3: covering the query's words counts nine times as much as covering the
+   phrasing's, because a customer's question is short and an FAQ phrasing says more.
+   Adjacent word pairs are features too ("thanh toan" is payment, "thanh vien" is
+   membership), politeness words are dropped ("vậy shop", "ạ", "cho em hỏi", "please")
+   and question words ("như thế nào", "ở đâu", "how") keep 40% of their weight, whatever
+   their frequency in this FAQ.
+2. Precise pass, on the 32 best phrasings: 0.8 x the overlap + 0.2 x rapidfuzz's
+   ``partial_token_sort_ratio`` of the typo-corrected query and the phrasing, which
+   breaks ties between near-identical phrasings by wording and order. A phrasing whose
+   overlap leaves it unable to reach the current top entries is not scored at all.
+
+Why, as measured by bench/bench_faq.py (10,000 entries, 224 paraphrases, 12 questions
+the FAQ does not cover; figures in bench/RESULTS.md):
+
+- The naive ``process.extractOne(query, all_phrasings, scorer=WRatio)`` takes 6-15 ms per
+  query on the benchmark machine and puts the right entry first for 69% of the
+  paraphrases; this index takes about 0.1 ms (0.3 ms CPU for the slowest queries) and
+  95% are found first and offered, 74% answered outright, none answered wrongly.
+- Final scorer, same pipeline otherwise, first-ranked out of 224 at the default
+  thresholds: partial_token_sort_ratio 213, token_set_ratio 212, WRatio 211, ratio 210,
+  token_sort_ratio 209. partial_token_sort_ratio costs ~3 µs a pair, hence the pruning.
+- Beta: with thresholds off, 1, 2 and 3 rank 217, 220 and 218 first; at the defaults
+  they find 195, 213 and 213 and answer 98, 147 and 165 outright, none wrongly: with
+  beta 1, right answers to short questions fall below the thresholds.
+- Pair weight (0.3-0.8), question-word weight (0.25-0.6) and a shortlist of 32 or 64
+  moved the count by at most 2: the choice is not sensitive to them.
+- Out-of-scope questions scored at most 47, below the default suggestion threshold (55);
+  the defaults (answer 82, suggest 55, margin 8) answered none of them.
+- The weights were chosen on that same paraphrase set, so expect lower figures on real
+  traffic. What it still misses are synonyms the FAQ does not use ("price" for "cost",
+  "where are your shops" for "store address"): those need alternate phrasings.
+
+The index knows nothing of the database: the FAQ service feeds it ``Phrasing``s and
+builds a new one when entries change.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from care.core.text import fold
+
+MatchKind = Literal["answer", "suggest", "none"]
+
+DEFAULT_ANSWER_THRESHOLD = 82.0
+DEFAULT_SUGGEST_THRESHOLD = 55.0
+DEFAULT_ANSWER_MARGIN = 8.0
+
+_BETA2 = 9.0  # F-beta, beta = 3: covering the query counts 9 times as much as the phrasing
+_PAIR_WEIGHT = 0.5
+_QUESTION_WEIGHT = 0.4
+_OVERLAP_SHARE = 0.8  # of the final score; the rest is the string similarity
+_STRING_SCORER = fuzz.partial_token_sort_ratio
+_SHORTLIST = 32
+_TELEX_SIMILARITY = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class Phrasing:
+    """One way of asking an FAQ entry's question: the question itself or an alternate."""
+
+    entry_id: int
+    language: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An entry that may answer the query, scored 0-100 by its best phrasing."""
+
+    entry_id: int
+    score: float
+    phrasing_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FaqMatch:
+    """What to do with a query: answer with the first candidate, offer them all, or neither."""
+
+    kind: MatchKind
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# Words that carry politeness, not meaning. Only words whose folded form is unambiguous:
+# "ha" (Hà Nội), "ban" (bán), "minh" (Hồ Chí Minh) stay searchable, and English "the"
+# is a stop word only for English text because folded Vietnamese "the" is "thẻ" (card).
+STOP_WORDS: dict[str, frozenset[str]] = {
+    "vi": _word_set("a ah ak ad admin shop oi vay nhe nha nhi em xin cho hoi voi giup dum u uh"),
+    "en": _word_set(
+        "a an the i im me my you your we us our do does is are can could would please pls plz "
+        "tell know want to hi hello hey thanks thank of it this there"
+    ),
+}
+_ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())
+
+# Words that say what kind of answer is wanted (how, where, whether), not what it is about.
+# Left out for the same folding reason: "the" (thẻ), "bao" (bảo), "cua" (cửa), "may" (máy).
+QUESTION_WORDS = _word_set(
+    "nhu nao lam sao o dau khi gi nhieu lau co khong duoc la thi de "
+    "what how when where which why who will have any"
+)
+
+# Chat shorthand that is never an FAQ word itself; expanded only when not in the vocabulary.
+_SHORTHAND = {
+    "ko": "khong",
+    "k": "khong",
+    "kh": "khong",
+    "khg": "khong",
+    "hok": "khong",
+    "dc": "duoc",
+    "j": "gi",
+    "sp": "san pham",
+    "bn": "bao nhieu",
+    "hn": "ha noi",
+    "hcm": "ho chi minh",
+    "sg": "sai gon",
+    "tp": "thanh pho",
+}
+
+_TELEX_TONES = frozenset("sfrxj")
+_TELEX_HORN = re.compile(r"([aou])w")
+_VOWELS = frozenset("aeiouy")
+
+
+def _untelex(word: str) -> str:
+    """Undo Telex keystrokes left in a word when the input method was off ("cuwa" → "cua").
+
+    Telex types ơ/ư/ă as ow/uw/aw, â/ê/ô/đ as aa/ee/oo/dd and the tone as a trailing
+    s/f/r/x/j; without the input method those letters stay in the text.
+    """
+    text = _TELEX_HORN.sub(r"\1", word)
+    for double in ("dd", "aa", "ee", "oo"):
+        text = text.replace(double, double[0])
+    if len(text) > 2 and text[-1] in _TELEX_TONES and any(ch in _VOWELS for ch in text[:-1]):
+        text = text[:-1]
+    return text
+
+
+def _stem(word: str) -> str:
+    """Strip English inflections ("returned", "shops", "shipping") so they meet their stems.
+
+    No Vietnamese syllable ends in -s, -ed or -ing, so Vietnamese words pass unchanged.
+    """
+    if len(word) > 5 and word.endswith("ing"):
+        stem = word[:-3]
+    elif len(word) > 4 and word.endswith("ed"):
+        stem = word[:-2]
+    elif len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    elif len(word) > 4 and word.endswith(("ses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    else:
+        return word
+    if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
+        stem = stem[:-1]  # shipping -> shipp -> ship
+    return stem
+
+
+def _content_words(words: Iterable[str], stop: frozenset[str]) -> list[str]:
+    return [_stem(w) for w in words if w not in stop]
+
+
+def _feature_factor(feature: str) -> float:
+    """How much of its IDF a word or word pair counts: question words and pairs count less."""
+    words = feature.split(" ")
+    factor = min(_QUESTION_WEIGHT if w in QUESTION_WORDS else 1.0 for w in words)
+    return factor * (_PAIR_WEIGHT if len(words) > 1 else 1.0)
+
+
+def _max_edits(length: int) -> int:
+    """Typos tolerated in a word: none in very short words, where one edit is another word."""
+    if length <= 2:
+        return 0
+    return 1 if length <= 5 else 2
+
+
+def _deletes(word: str, depth: int) -> set[str]:
+    """Every string made by deleting up to ``depth`` characters from ``word``."""
+    found = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))} - found
+        found |= frontier
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    """A query word or word pair: its weight and the vocabulary features it may stand for."""
+
+    text: str
+    weight: float
+    readings: tuple[tuple[int, float], ...]  # (feature id, confidence 0-1), best first
+
+
+class FaqIndex:
+    """An immutable search structure over FAQ phrasings; build it once, query it per message."""
+
+    def __init__(
+        self,
+        phrasings: Sequence[Phrasing] = (),
+        *,
+        answer_threshold: float = DEFAULT_ANSWER_THRESHOLD,
+        suggest_threshold: float = DEFAULT_SUGGEST_THRESHOLD,
+        answer_margin: float = DEFAULT_ANSWER_MARGIN,
+    ) -> None:
+        if not 0 <= suggest_threshold <= answer_threshold <= 100:
+            raise ValueError("need 0 <= suggest_threshold <= answer_threshold <= 100")
+        self.answer_threshold = answer_threshold
+        self.suggest_threshold = suggest_threshold
+        self.answer_margin = answer_margin
+
+        self._phrasings = [p for p in phrasings if fold(p.text)]
+        self._entry_ids = [p.entry_id for p in self._phrasings]
+        languages = np.array([p.language for p in self._phrasings], dtype=object)
+        self._language_masks = {lang: languages == lang for lang in set(languages.tolist())}
+
+        features: dict[str, int] = {}
+        postings: list[list[int]] = []
+        documents: list[list[int]] = []
+        self._clean: list[str] = []
+        for row, phrasing in enumerate(self._phrasings):
+            words = _content_words(fold(phrasing.text).split(), self._stop_words(phrasing.language))
+            self._clean.append(" ".join(words))
+            ids = []
+            for feature in dict.fromkeys([*words, *_pairs(words)]):
+                feature_id = features.setdefault(feature, len(features))
+                if feature_id == len(postings):
+                    postings.append([])
+                postings[feature_id].append(row)
+                ids.append(feature_id)
+            documents.append(ids)
+
+        self._features = features
+        self._feature_texts = list(features)
+        self._postings = [np.array(rows, dtype=np.intp) for rows in postings]
+        n = len(self._phrasings)
+        df = np.array([len(rows) for rows in postings], dtype=np.float64)
+        # BM25's IDF: never negative, and a word in half the phrasings still counts a little.
+        self._weights = np.log1p((n - df + 0.5) / (df + 0.5)) * np.array(
+            [_feature_factor(f) for f in self._feature_texts], dtype=np.float64
+        )
+        self._unknown_weight = math.log1p((n + 0.5) / 1.5)  # as rare as a word can be
+        self._doc_weights = np.array(
+            [float(self._weights[ids].sum()) for ids in documents], dtype=np.float64
+        )
+
+        deletions: dict[str, list[int]] = {}
+        for feature, feature_id in features.items():
+            if " " not in feature:
+                for variant in _deletes(feature, _max_edits(len(feature))):
+                    deletions.setdefault(variant, []).append(feature_id)
+        # Tuples of ints drop out of the garbage collector's sight; 100,000 lists would not.
+        self._deletions = {variant: tuple(ids) for variant, ids in deletions.items()}
+
+    @classmethod
+    def build(
+        cls,
+        phrasings: Iterable[Phrasing],
+        *,
+        answer_threshold: float = DEFAULT_ANSWER_THRESHOLD,
+        suggest_threshold: float = DEFAULT_SUGGEST_THRESHOLD,
+        answer_margin: float = DEFAULT_ANSWER_MARGIN,
+    ) -> FaqIndex:
+        """Index every question and alternate phrasing; build a new index when the FAQ changes.
+
+        A query's best entry is the answer from ``answer_threshold`` (0-100) if it leads the
+        next entry by ``answer_margin``, since two close entries mean the customer should
+        choose; from ``suggest_threshold`` the best entries are offered as suggestions.
+        """
+        return cls(
+            list(phrasings),
+            answer_threshold=answer_threshold,
+            suggest_threshold=suggest_threshold,
+            answer_margin=answer_margin,
+        )
+
+    def __len__(self) -> int:
+        return len(self._phrasings)
+
+    def match(self, query: str, language: str | None = None, *, limit: int = 3) -> FaqMatch:
+        """Find the FAQ entries that answer ``query``, best first, one candidate per entry.
+
+        Entries in ``language`` are searched first; the others only when none of those
+        reaches the suggestion threshold, so an entry written only in Vietnamese still
+        answers a customer who chose English.
+        """
+        folded = fold(query)
+        if not self._phrasings or not folded:
+            return FaqMatch("none")
+        preferred = self._language_masks.get(language) if language else None
+        readings: dict[str, tuple[tuple[int, float], ...]] = {}  # shared by both passes
+        if preferred is None:
+            return self._search(folded, _ALL_STOP_WORDS, None, limit, readings)
+        found = self._search(folded, self._stop_words(language), preferred, limit, readings)
+        if found.kind == "none":
+            others = [words for lang, words in STOP_WORDS.items() if lang != language]
+            found = self._search(folded, frozenset().union(*others), ~preferred, limit, readings)
+        return found
+
+    def _search(
+        self,
+        folded: str,
+        stop: frozenset[str],
+        allowed: np.ndarray | None,
+        limit: int,
+        readings: dict[str, tuple[tuple[int, float], ...]],
+    ) -> FaqMatch:
+        terms = self._terms(folded, stop, readings)
+        if not terms:
+            return FaqMatch("none")
+        overlap = self._overlap(terms)
+        if allowed is not None:
+            overlap = np.where(allowed, overlap, 0.0)
+        corrected = " ".join(self._reading(t) for t in terms if " " not in t.text)
+        return self._rank(overlap, corrected, limit)
+
+    @staticmethod
+    def _stop_words(language: str) -> frozenset[str]:
+        return STOP_WORDS.get(language, _ALL_STOP_WORDS)
+
+    # --- the cheap pass over every phrasing ----------------------------------------------
+
+    def _terms(
+        self, folded: str, stop: frozenset[str], known: dict[str, tuple[tuple[int, float], ...]]
+    ) -> list[_Term]:
+        raw: list[str] = []
+        for word in folded.split():
+            if word not in self._features and word in _SHORTHAND:
+                raw.extend(_SHORTHAND[word].split())
+            else:
+                raw.append(word)
+        words = _content_words(raw, stop)
+        terms: dict[str, _Term] = {}
+        for word in words:
+            if word not in terms:
+                if word not in known:
+                    known[word] = self._readings(word)
+                readings = known[word]
+                if readings:
+                    weight = self._weights[readings[0][0]]
+                else:
+                    weight = self._unknown_weight * _feature_factor(word)
+                terms[word] = _Term(word, float(weight), readings)
+        for first, second in itertools.pairwise(words):
+            a, b = terms[first], terms[second]
+            pair = f"{self._reading(a)} {self._reading(b)}"
+            feature_id = self._features.get(pair)
+            if feature_id is not None and pair not in terms:
+                confidence = min(a.readings[0][1], b.readings[0][1])
+                terms[pair] = _Term(
+                    pair, float(self._weights[feature_id]), ((feature_id, confidence),)
+                )
+        return list(terms.values())
+
+    def _readings(self, word: str) -> tuple[tuple[int, float], ...]:
+        """The vocabulary words a query word may be: itself, its Telex reading, near typos."""
+        feature_id = self._features.get(word)
+        if feature_id is not None:
+            return ((feature_id, 1.0),)
+        untelexed = _untelex(word)
+        feature_id = self._features.get(untelexed)
+        if feature_id is not None:
+            return ((feature_id, _TELEX_SIMILARITY),)
+        found: dict[int, float] = {}
+        for spelling in dict.fromkeys((word, untelexed)):
+            allowed = _max_edits(len(spelling))
+            for variant in _deletes(spelling, allowed) if allowed else ():
+                for candidate in self._deletions.get(variant, ()):
+                    target = self._feature_texts[candidate]
+                    distance = OSA.distance(spelling, target, score_cutoff=allowed)
+                    if distance <= allowed:
+                        similarity = 1.0 - distance / max(len(spelling), len(target))
+                        found[candidate] = max(similarity, found.get(candidate, 0.0))
+        if not found:
+            return ()
+        best = max(found.values())
+        nearest = [(fid, sim) for fid, sim in found.items() if sim >= best - 1e-9]
+        return tuple(sorted(nearest, key=lambda r: -self._weights[r[0]]))
+
+    def _reading(self, term: _Term) -> str:
+        return self._feature_texts[term.readings[0][0]] if term.readings else term.text
+
+    def _overlap(self, terms: list[_Term]) -> np.ndarray:
+        """IDF-weighted F-beta overlap (0-1) of the query's terms with every phrasing."""
+        matched = np.zeros(len(self._phrasings), dtype=np.float64)
+        for term in terms:
+            if len(term.readings) == 1:
+                feature_id, confidence = term.readings[0]
+                matched[self._postings[feature_id]] += self._weights[feature_id] * confidence
+            elif term.readings:
+                # A word with several equally near readings counts once per phrasing.
+                best = np.zeros_like(matched)
+                for feature_id, confidence in term.readings:
+                    np.maximum.at(
+                        best, self._postings[feature_id], self._weights[feature_id] * confidence
+                    )
+                matched += best
+        query_weight = sum(term.weight for term in terms)
+        return (1 + _BETA2) * matched / (_BETA2 * query_weight + self._doc_weights)
+
+    # --- the precise pass over the shortlist ---------------------------------------------
+
+    def _rank(self, overlap: np.ndarray, corrected: str, limit: int) -> FaqMatch:
+        string_share = 100 * (1 - _OVERLAP_SHARE)
+        # A phrasing below this overlap cannot reach the suggestion threshold even with a
+        # perfect string similarity.
+        floor = (self.suggest_threshold - string_share) / (100 * _OVERLAP_SHARE)
+        rows = np.flatnonzero(overlap > max(floor, 0.0))
+        if len(rows) > _SHORTLIST:
+            rows = rows[np.argpartition(overlap[rows], -_SHORTLIST)[-_SHORTLIST:]]
+        if not len(rows):
+            return FaqMatch("none")
+        base = overlap[rows] * (100 * _OVERLAP_SHARE)
+        order = np.argsort(-base, kind="stable")
+        rows, base = rows[order], base[order]
+        # The entries we show, and the runner-up that decides between answering and
+        # suggesting, score at least their overlap part; a phrasing that cannot catch up
+        # with them even with a perfect string similarity is not worth scoring.
+        wanted = max(limit, 2)
+        seen: set[int] = set()
+        for row, partial in zip(rows.tolist(), base.tolist(), strict=True):
+            seen.add(self._entry_ids[row])
+            if len(seen) == wanted:
+                keep = base + string_share >= partial
+                rows, base = rows[keep], base[keep]
+                break
+        similarity = process.cdist(
+            [corrected], [self._clean[row] for row in rows.tolist()], scorer=_STRING_SCORER
+        )[0]
+        final = base + (1 - _OVERLAP_SHARE) * similarity
+        scores: dict[int, tuple[float, int]] = {}  # entry id -> (score, row)
+        for row, score in zip(rows.tolist(), final.tolist(), strict=True):
+            entry_id = self._entry_ids[row]
+            if entry_id not in scores or score > scores[entry_id][0]:
+                scores[entry_id] = (score, row)
+        ranked = sorted(scores.items(), key=lambda item: (-item[1][0], item[0]))
+        top = ranked[0][1][0]
+        if top < self.suggest_threshold:
+            return FaqMatch("none")
+        lead = top - (ranked[1][1][0] if len(ranked) > 1 else 0.0)
+        shown = [
+            Candidate(entry_id, round(score, 2), self._phrasings[row].text)
+            for entry_id, (score, row) in ranked[: max(limit, 1)]
+            if score >= self.suggest_threshold
+        ]
+        if top >= self.answer_threshold and lead >= self.answer_margin:
+            return FaqMatch("answer", shown)
+        return FaqMatch("suggest", shown)
+
+
+def _pairs(words: Sequence[str]) -> list[str]:
+    return [f"{a} {b}" for a, b in itertools.pairwise(words)]

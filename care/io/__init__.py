@@ -1,0 +1,43 @@
+"""Data in and out: spreadsheet imports (CSV, XLSX) with row-level errors, and the
+demo data set.
+"""
+
+from care.io.demo import DEMO_FAQ, SeedReport, seed_demo
+from care.io.imports import (
+    CellError,
+    Columns,
+    ImportFileError,
+    ImportReport,
+    Row,
+    RowError,
+    check_headers,
+    header_key,
+    import_customers,
+    import_orders,
+    iter_rows,
+    limited,
+    parse_language,
+    read_table,
+    row_errors,
+)
+
+__all__ = [
+    "DEMO_FAQ",
+    "CellError",
+    "Columns",
+    "ImportFileError",
+    "ImportReport",
+    "Row",
+    "RowError",
+    "SeedReport",
+    "check_headers",
+    "header_key",
+    "import_customers",
+    "import_orders",
+    "iter_rows",
+    "limited",
+    "parse_language",
+    "read_table",
+    "row_errors",
+    "seed_demo",
+]

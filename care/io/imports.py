@@ -1,0 +1,783 @@
+"""Customers and orders from CSV or XLSX files: validated whole, written whole.
+
+A shop's spreadsheet is checked row by row before anything is written. A file with any
+bad row imports nothing, and the report names every bad row (as numbered in the
+spreadsheet: the header is row 1) with the reason, so the file can be fixed in one pass.
+A good file is written in one transaction; a row whose code already exists updates that
+record, so exporting, editing and re-importing is safe.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care.core.db import Database
+from care.core.models import (
+    Customer,
+    CustomerKind,
+    Order,
+    OrderKind,
+    OrderLine,
+    OrderStatus,
+    Product,
+)
+from care.core.text import clean, fold, normalise_phone, parse_date
+
+T = TypeVar("T")
+
+# Bulk statements are sent in slices: PostgreSQL and SQLite cap the parameters of one
+# statement (32 767), and an IN list of 100 000 codes would pass that.
+_CHUNK = 5_000
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one row (numbered as in the spreadsheet: header = row 1) cannot be imported."""
+
+    row: int
+    reason: str
+    unit: str = "row"  # "entry" in YAML files, which have no rows
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.row}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did, or, when ``errors`` is not empty, why it did nothing.
+
+    ``customer_ids`` are the customers whose records or orders changed: their
+    classification (tier, segment, lifetime value) should be refreshed.
+    """
+
+    created: int = 0
+    updated: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    customer_ids: set[int] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read: missing, not CSV/XLSX, not UTF-8, empty."""
+
+
+# --- reading a table -----------------------------------------------------------------------
+
+
+@dataclass
+class Table:
+    """A file's header and its data rows, numbered as a spreadsheet numbers them."""
+
+    headers: list[str]
+    rows: Iterable[tuple[int, Sequence[Any]]]
+
+
+def header_key(text: Any) -> str:
+    """``" Customer Code"``, ``"customer_code"`` and ``"CUSTOMER-CODE"`` are one header."""
+    return "_".join(fold(str(text or "")).split())
+
+
+def read_table(path: Path | str) -> Table:
+    """Open a CSV (UTF-8, BOM or not, ``,`` or ``;``) or the first sheet of an XLSX file.
+
+    Spreadsheet programs save CSV with a BOM and, in Vietnamese and most European
+    locales, with semicolons; both must load without the shop changing its settings.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImportFileError(f"{path}: no such file")
+    if not path.is_file():
+        raise ImportFileError(f"{path}: not a file")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)
+    if suffix in (".csv", ".txt"):
+        return _read_csv(path)
+    raise ImportFileError(f"{path.name}: expected a .csv or .xlsx file")
+
+
+def _read_csv(path: Path) -> Table:
+    raw = path.read_bytes()
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"{path.name} is not UTF-8 text (save it as 'CSV UTF-8' and try again)"
+        ) from exc
+    if not content.strip():
+        raise ImportFileError(f"{path.name} is empty")
+    first_line = content.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    # Rows keep the numbers a spreadsheet shows, blank lines above the header included.
+    records = list(enumerate(reader, start=1))
+    for position, (_, record) in enumerate(records):
+        if any(cell.strip() for cell in record):
+            return Table(record, records[position + 1 :])
+    raise ImportFileError(f"{path.name} is empty")
+
+
+def _read_xlsx(path: Path) -> Table:
+    from openpyxl import load_workbook  # only imports that read XLSX pay for openpyxl
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile, XML and openpyxl errors all mean "not readable"
+        raise ImportFileError(f"{path.name} is not a readable XLSX file") from exc
+    sheet = workbook.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    for number, record in enumerate(rows, start=1):
+        if any(_text(cell) for cell in record):
+            headers = [_text(cell) for cell in record]
+            return Table(headers, _xlsx_body(workbook, rows, number))
+    workbook.close()
+    raise ImportFileError(f"{path.name}: the first sheet is empty")
+
+
+def _xlsx_body(workbook: Any, rows: Iterator[Any], header_row: int) -> Iterator[tuple[int, Any]]:
+    try:
+        yield from enumerate(rows, start=header_row + 1)
+    finally:
+        workbook.close()
+
+
+# --- cell values ---------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    """A cell as text: XLSX cells come typed (numbers, dates), CSV cells as strings."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return clean(str(value))
+
+
+def _cell(value: Any) -> str:
+    """A value from a ``Row``: strings there are already cleaned."""
+    return value if isinstance(value, str) else _text(value)
+
+
+class CellError(ValueError):
+    """A cell's value is wrong; the message is shown to the person who fixes the file."""
+
+
+def _shown(value: Any) -> str:
+    return f"'{_cell(value)}'"
+
+
+def limited(limit: int) -> Callable[[str, Any], str]:
+    def parse(column: str, value: Any) -> str:
+        text = _cell(value)
+        if len(text) > limit:
+            raise CellError(f"{column} is longer than {limit} characters")
+        return text
+
+    return parse
+
+
+_KINDS = {
+    "individual": CustomerKind.INDIVIDUAL,
+    "person": CustomerKind.INDIVIDUAL,
+    "ca nhan": CustomerKind.INDIVIDUAL,
+    "organization": CustomerKind.ORGANIZATION,
+    "organisation": CustomerKind.ORGANIZATION,
+    "company": CustomerKind.ORGANIZATION,
+    "to chuc": CustomerKind.ORGANIZATION,
+    "doanh nghiep": CustomerKind.ORGANIZATION,
+    "cong ty": CustomerKind.ORGANIZATION,
+}
+
+
+# Kinds, yes/no and the like repeat on every row: fold each distinct spelling once.
+_fold = lru_cache(maxsize=4096)(fold)
+
+
+def _kind(column: str, value: Any) -> str:
+    kind = _KINDS.get(_fold(_cell(value)))
+    if kind is None:
+        raise CellError(f"{column} {_shown(value)} is not individual or organization")
+    return str(kind)
+
+
+def _phone(column: str, value: Any) -> str:
+    try:
+        return normalise_phone(_cell(value))
+    except ValueError:
+        raise CellError(f"{column} {_shown(value)} is not a phone number") from None
+
+
+def _email(column: str, value: Any) -> str:
+    try:
+        return validate_email(_cell(value), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise CellError(f"{column} {_shown(value)} is not an e-mail address") from None
+
+
+def _date(column: str, value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(_cell(value))  # the documented form, parsed in C
+    except ValueError:
+        pass
+    try:
+        return parse_date(_cell(value))
+    except ValueError:
+        raise CellError(f"{column} {_shown(value)} is not a date (YYYY-MM-DD)") from None
+
+
+def parse_language(column: str, value: Any) -> str:
+    language = _cell(value).lower()
+    if language not in ("vi", "en"):
+        raise CellError(f"{column} {_shown(value)} is not vi or en")
+    return language
+
+
+_YES = {"yes", "y", "true", "1", "co", "x"}
+_NO = {"no", "n", "false", "0", "khong"}
+
+
+def _yes_no(column: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    folded = _fold(_cell(value))
+    if folded in _YES:
+        return True
+    if folded in _NO:
+        return False
+    raise CellError(f"{column} {_shown(value)} is not yes or no")
+
+
+def _whole(column: str, value: Any, *, positive: bool = False) -> int:
+    if isinstance(value, bool):
+        raise CellError(f"{column} {_shown(value)} is not a whole number")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    else:
+        text = _cell(value)
+        if not re.fullmatch(r"-?\d+", text):
+            raise CellError(f"{column} {_shown(value)} is not a whole number")
+        number = int(text)
+    if number < 0 or (positive and number == 0):
+        raise CellError(f"{column} {_shown(value)} must be {'above' if positive else 'at least'} 0")
+    return number
+
+
+def _count(column: str, value: Any) -> int:
+    return _whole(column, value)
+
+
+def _quantity(column: str, value: Any) -> int:
+    return _whole(column, value, positive=True)
+
+
+_CURRENCY = re.compile(r"₫|vnđ|vnd|đồng|dong|đ", re.IGNORECASE)
+_GROUPED = re.compile(r"\d{1,3}(?:\.\d{3})+|\d{1,3}(?:,\d{3})+|\d+")
+
+
+def _vnd(column: str, value: Any) -> int:
+    """Whole đồng, written the way shops write them: 1.250.000, 1,250,000, 1250000 ₫."""
+    if isinstance(value, float) and not value.is_integer():
+        raise CellError(f"{column} {_shown(value)} is not a whole number of đồng")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0:
+            raise CellError(f"{column} {_shown(value)} must not be negative")
+        return int(value)
+    text = _CURRENCY.sub("", _cell(value)).replace(" ", "").replace("\xa0", "")
+    if text.startswith("-"):
+        raise CellError(f"{column} {_shown(value)} must not be negative")
+    if _GROUPED.fullmatch(text):
+        return int(re.sub(r"[.,]", "", text))
+    if re.fullmatch(r"\d+[.,]\d+", text):
+        raise CellError(f"{column} {_shown(value)} is not a whole number of đồng")
+    raise CellError(f"{column} {_shown(value)} is not an amount in đồng")
+
+
+_LOCAL_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")
+
+
+def _moment(zone: ZoneInfo) -> Callable[[str, Any], datetime]:
+    """Times as ISO or dd/mm/yyyy [HH:MM]; without an offset they are the shop's local time."""
+
+    def parse(column: str, value: Any) -> datetime:
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, date):
+            moment = datetime.combine(value, time())
+        else:
+            text = _cell(value)
+            moment = None
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                for fmt in _LOCAL_FORMATS:
+                    try:
+                        moment = datetime.strptime(text, fmt)
+                        break
+                    except ValueError:
+                        continue
+            if moment is None:
+                raise CellError(
+                    f"{column} {_shown(value)} is not a date and time "
+                    "(YYYY-MM-DD HH:MM or dd/mm/yyyy HH:MM)"
+                )
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return moment.astimezone(ZoneInfo("UTC"))
+
+    return parse
+
+
+# --- rows ---------------------------------------------------------------------------------
+
+
+class Row:
+    """One data row being validated; collects every problem instead of stopping at one."""
+
+    def __init__(self, number: int, cells: dict[str, Any]) -> None:
+        self.number = number
+        self.raw = cells  # as in the file: for long texts whose line breaks matter
+        # Cleaned once here, not in every check and parser that reads the cell.
+        self.cells = {
+            key: _text(value) if isinstance(value, str) else value
+            for key, value in cells.items()
+        }
+        self.problems: list[str] = []
+
+    def has(self, column: str) -> bool:
+        return column in self.cells
+
+    def blank(self, column: str) -> bool:
+        return _cell(self.cells.get(column)) == ""
+
+    def is_empty(self) -> bool:
+        return all(_cell(value) == "" for value in self.cells.values())
+
+    def get(
+        self,
+        column: str,
+        parse: Callable[[str, Any], T],
+        *,
+        required: bool = False,
+        default: T | None = None,
+    ) -> T | None:
+        if self.blank(column):
+            if required:
+                self.problems.append(f"{column} is empty")
+                return None
+            return default
+        try:
+            return parse(column, self.cells[column])
+        except CellError as exc:
+            self.problems.append(str(exc))
+            return None
+
+
+@dataclass(frozen=True)
+class Columns:
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+CUSTOMER_COLUMNS = Columns(
+    required=("code", "kind", "name", "phone", "email", "birthday", "region", "language"),
+    optional=("contact_person", "address", "occupation", "size", "marketing_consent"),
+)
+ORDER_COLUMNS = Columns(
+    required=(
+        "code", "customer_code", "kind", "status", "placed_at", "delivered_at", "amount",
+        "margin",
+    ),
+    optional=("product", "quantity", "discount", "payment_terms"),
+)
+
+
+def check_headers(table: Table, columns: Columns) -> tuple[list[str | None], list[RowError]]:
+    """Map each column of the file to a known field, or explain what is wrong with the header.
+
+    Unknown headers are errors, not ignored: a typo ("birtday") would otherwise drop a
+    whole column of data without anyone noticing.
+    """
+    errors: list[RowError] = []
+    keys: list[str | None] = []
+    seen: set[str] = set()
+    for position, raw in enumerate(table.headers, start=1):
+        key = header_key(raw)
+        if not key:
+            keys.append(None)
+            continue
+        if key not in columns.known:
+            errors.append(RowError(1, f"unknown column '{clean(str(raw))}' (column {position})"))
+        elif key in seen:
+            errors.append(RowError(1, f"column '{key}' appears twice"))
+        seen.add(key)
+        keys.append(key)
+    for missing in columns.required:
+        if missing not in seen:
+            errors.append(RowError(1, f"missing required column '{missing}'"))
+    return keys, errors
+
+
+def iter_rows(table: Table, keys: list[str | None]) -> Iterator[Row | RowError]:
+    """Data rows as named cells; blank rows are skipped, values under no header are errors."""
+    for number, record in table.rows:
+        cells: dict[str, Any] = {}
+        stray: str | None = None
+        for position, value in enumerate(record):
+            key = keys[position] if position < len(keys) else None
+            if key is not None:
+                cells[key] = value
+            elif _text(value) and stray is None:
+                stray = (
+                    f"has a value in column {position + 1}, which has no header"
+                    if position < len(keys)
+                    else f"has {len(record)} values but the header has {len(keys)} columns "
+                    "(a value containing the separator must be in quotes)"
+                )
+        if stray:
+            yield RowError(number, stray)
+            continue
+        row = Row(number, cells)
+        if not row.is_empty():
+            yield row
+
+
+def _check_duplicate(row: Row, code: str | None, seen: dict[str, int]) -> None:
+    if code is None:
+        return
+    earlier = seen.get(code)
+    if earlier is not None:
+        row.problems.append(f"code '{code}' already appears on row {earlier}")
+    else:
+        seen[code] = row.number
+
+
+def row_errors(row: Row, unit: str = "row") -> list[RowError]:
+    return [RowError(row.number, problem, unit) for problem in row.problems]
+
+
+# --- customers -------------------------------------------------------------------------------
+
+
+_CUSTOMER_FIELDS: dict[str, Callable[[str, Any], Any]] = {
+    "kind": _kind,
+    "name": limited(200),
+    "phone": _phone,
+    "email": _email,
+    "birthday": _date,
+    "region": limited(100),
+    "contact_person": limited(200),
+    "address": limited(500),
+    "occupation": limited(200),
+    "size": _count,
+}
+
+
+def _customer_values(row: Row) -> tuple[str | None, dict[str, Any]]:
+    code = row.get("code", limited(40), required=True)
+    values: dict[str, Any] = {}
+    for column, parse in _CUSTOMER_FIELDS.items():
+        if row.has(column):
+            values[column] = row.get(
+                column, parse, required=column in ("kind", "name", "phone")
+            )
+    values["language"] = row.get("language", parse_language, default="vi")
+    # Consent is stated or not: a blank cell keeps what the customer told us before.
+    if row.has("marketing_consent") and not row.blank("marketing_consent"):
+        consent = row.get("marketing_consent", _yes_no)
+        values["consent_telegram"] = values["consent_email"] = consent
+    return code, values
+
+
+async def import_customers(db: Database, path: Path | str) -> ImportReport:
+    """Create or update customers from a file; all rows or none (see the module doc).
+
+    Raises ImportFileError only when the file itself cannot be read; bad rows are in
+    the report's ``errors`` and nothing is written.
+    """
+    table = read_table(path)
+    keys, errors = check_headers(table, CUSTOMER_COLUMNS)
+    if errors:
+        return ImportReport(errors=errors)
+    seen: dict[str, int] = {}
+    parsed: list[tuple[str, dict[str, Any]]] = []
+    for row in iter_rows(table, keys):
+        if isinstance(row, RowError):
+            errors.append(row)
+            continue
+        code, values = _customer_values(row)
+        _check_duplicate(row, code, seen)
+        if row.problems:
+            errors.extend(row_errors(row))
+        elif code is not None:
+            parsed.append((code, values))
+    if errors:
+        return ImportReport(errors=errors)
+
+    report = ImportReport()
+    async with db.uow() as uow:
+        existing = await code_map(uow.session, Customer.code, Customer.id)
+        new_rows: list[dict[str, Any]] = []
+        changed_rows: list[dict[str, Any]] = []
+        for code, values in parsed:
+            customer_id = existing.get(code)
+            if customer_id is None:
+                values.setdefault("consent_telegram", False)
+                values.setdefault("consent_email", False)
+                new_rows.append({"code": code, "source": "import", **values})
+            else:
+                changed_rows.append({"id": customer_id, **values})
+                report.customer_ids.add(customer_id)
+        await insert_rows(uow.session, Customer, _uniform(new_rows))
+        await _update(uow.session, Customer, changed_rows)
+        if new_rows:
+            created = await code_map(
+                uow.session, Customer.code, Customer.id, [row["code"] for row in new_rows]
+            )
+            report.customer_ids.update(created.values())
+        await uow.commit()
+    report.created, report.updated = len(new_rows), len(changed_rows)
+    return report
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+_STATUSES = {
+    OrderKind.ORDER: (
+        OrderStatus.NEW, OrderStatus.CONFIRMED, OrderStatus.SHIPPING, OrderStatus.DELIVERED,
+        OrderStatus.CANCELLED, OrderStatus.RETURNED,
+    ),
+    OrderKind.INQUIRY: (
+        OrderStatus.OPEN, OrderStatus.QUOTED, OrderStatus.CONVERTED, OrderStatus.LOST,
+    ),
+}
+
+
+def _order_kind(column: str, value: Any) -> str:
+    kind = _text(value).lower()
+    if kind not in (OrderKind.ORDER, OrderKind.INQUIRY):
+        raise CellError(f"{column} {_shown(value)} is not order or inquiry")
+    return kind
+
+
+@dataclass
+class _OrderRow:
+    code: str
+    customer_id: int
+    values: dict[str, Any]
+    product: str | None
+    quantity: int
+
+
+def _order_values(
+    row: Row, customers: dict[str, int], moment: Callable[[str, Any], datetime]
+) -> _OrderRow | None:
+    code = row.get("code", limited(40), required=True)
+    customer_code = row.get("customer_code", limited(40), required=True)
+    customer_id = customers.get(customer_code) if customer_code else None
+    if customer_code and customer_id is None:
+        row.problems.append(
+            f"customer_code '{customer_code}' is not a known customer (import customers first)"
+        )
+    kind = row.get("kind", _order_kind, required=True)
+    status = _cell(row.cells.get("status")).lower()
+    if not status:
+        row.problems.append("status is empty")
+    elif kind and status not in _STATUSES[OrderKind(kind)]:
+        allowed = ", ".join(_STATUSES[OrderKind(kind)])
+        row.problems.append(f"status '{status}' is not valid for an {kind} ({allowed})")
+    placed_at = row.get("placed_at", moment, required=True)
+    delivered_at = row.get("delivered_at", moment)
+    if placed_at and delivered_at and delivered_at < placed_at:
+        row.problems.append("delivered_at is before placed_at")
+    # An order without an amount would silently count as zero revenue; an inquiry may have none.
+    money_required = kind == OrderKind.ORDER
+    amount = row.get("amount", _vnd, required=money_required, default=0)
+    margin = row.get("margin", _vnd, required=money_required, default=0)
+    if amount is not None and margin is not None and margin > amount:
+        row.problems.append(f"margin {margin} is larger than amount {amount}")
+    values: dict[str, Any] = {
+        "kind": kind, "status": status, "placed_at": placed_at, "delivered_at": delivered_at,
+        "amount": amount, "margin": margin,
+    }
+    if row.has("discount"):
+        values["discount"] = row.get("discount", _vnd, default=0)
+    if row.has("payment_terms"):
+        values["payment_terms"] = row.get("payment_terms", limited(200)) or None
+    product = row.get("product", limited(200)) if row.has("product") else None
+    quantity = row.get("quantity", _quantity, default=1) if row.has("quantity") else 1
+    if not product and row.has("quantity") and not row.blank("quantity"):
+        row.problems.append("quantity is given without a product")
+    if row.problems or code is None or customer_id is None:
+        return None
+    return _OrderRow(code, customer_id, values, product or None, quantity or 1)
+
+
+async def import_orders(
+    db: Database, path: Path | str, *, timezone: str = "Asia/Ho_Chi_Minh"
+) -> ImportReport:
+    """Create or update orders and inquiries of known customers; all rows or none.
+
+    Times without an offset are read in ``timezone`` (the shop's) and stored in UTC.
+    The report's ``customer_ids`` are the customers whose classification is now stale.
+    """
+    table = read_table(path)
+    keys, errors = check_headers(table, ORDER_COLUMNS)
+    if errors:
+        return ImportReport(errors=errors)
+    moment = _moment(ZoneInfo(timezone))
+    report = ImportReport()
+    async with db.uow() as uow:
+        session = uow.session
+        customers = await code_map(session, Customer.code, Customer.id)
+        seen: dict[str, int] = {}
+        parsed: list[_OrderRow] = []
+        for row in iter_rows(table, keys):
+            if isinstance(row, RowError):
+                errors.append(row)
+                continue
+            order = _order_values(row, customers, moment)
+            _check_duplicate(row, _cell(row.cells.get("code")) or None, seen)
+            if row.problems:
+                errors.extend(row_errors(row))
+            elif order is not None:
+                parsed.append(order)
+        if errors:
+            return ImportReport(errors=errors)
+
+        existing = await code_map(session, Order.code, Order.id)
+        new_rows: list[dict[str, Any]] = []
+        changed_rows: list[dict[str, Any]] = []
+        for order in parsed:
+            order_id = existing.get(order.code)
+            if order_id is None:
+                new_rows.append(
+                    {"discount": 0, "payment_terms": None, **order.values,
+                     "code": order.code, "customer_id": order.customer_id}
+                )
+            else:
+                changed_rows.append({"id": order_id, "customer_id": order.customer_id,
+                                     **order.values})
+            report.customer_ids.add(order.customer_id)
+        await insert_rows(session, Order, _uniform(new_rows))
+        await _update(session, Order, changed_rows)
+        await _write_lines(session, parsed, existing)
+        await uow.commit()
+    report.created, report.updated = len(new_rows), len(changed_rows)
+    return report
+
+
+async def _write_lines(
+    session: AsyncSession, orders: list[_OrderRow], existing: dict[str, int]
+) -> None:
+    """A row's product becomes the order's line; re-importing replaces that line."""
+    with_product = [order for order in orders if order.product]
+    if not with_product:
+        return
+    order_ids = await code_map(
+        session, Order.code, Order.id, [order.code for order in with_product]
+    )
+    stale = [existing[o.code] for o in with_product if o.code in existing]
+    for chunk in _chunks(stale):
+        await session.execute(delete(OrderLine).where(OrderLine.order_id.in_(chunk)))
+    by_code, by_name = await _product_lookup(session)
+    lines = []
+    for order in with_product:
+        name = order.product or ""
+        product_id = by_code.get(name.casefold()) or by_name.get(fold(name))
+        amount = order.values["amount"] or 0
+        discount = order.values.get("discount") or 0
+        lines.append({
+            "order_id": order_ids[order.code],
+            "product_id": product_id,
+            "product_name": name,
+            "quantity": order.quantity,
+            "unit_price": (amount + discount) // order.quantity,
+            "discount": discount,
+            "amount": amount,
+        })
+    await insert_rows(session, OrderLine, lines)
+
+
+async def _product_lookup(session: AsyncSession) -> tuple[dict[str, int], dict[str, int]]:
+    by_code: dict[str, int] = {}
+    by_name: dict[str, int] = {}
+    for product_id, code, name in await session.execute(
+        select(Product.id, Product.code, Product.name)
+    ):
+        by_code[code.casefold()] = product_id
+        by_name.setdefault(fold(name), product_id)
+    return by_code, by_name
+
+
+# --- bulk helpers -----------------------------------------------------------------------------
+
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def code_map(
+    session: AsyncSession, code_column: Any, id_column: Any, codes: Sequence[str] | None = None
+) -> dict[str, int]:
+    """code -> id in one query (or one per slice of ``codes``), never one per row."""
+    if codes is None:
+        return dict((await session.execute(select(code_column, id_column))).all())
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(codes)):
+        result = await session.execute(
+            select(code_column, id_column).where(code_column.in_(chunk))
+        )
+        found.update(result.all())
+    return found
+
+
+def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give every row the same keys, so the insert runs as one executemany."""
+    keys: dict[str, None] = {}
+    for row in rows:
+        keys.update(dict.fromkeys(row))
+    return [{key: row.get(key) for key in keys} for row in rows]
+
+
+async def insert_rows(session: AsyncSession, model: type, rows: list[dict[str, Any]]) -> None:
+    for chunk in _chunks(rows):
+        await session.execute(insert(model), list(chunk))
+
+
+async def _update(session: AsyncSession, model: type, rows: list[dict[str, Any]]) -> None:
+    """Bulk UPDATE by primary key; rows with the same columns are sent together."""
+    for chunk in _chunks(rows):
+        await session.execute(update(model), list(chunk))
+

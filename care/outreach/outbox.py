@@ -1,0 +1,800 @@
+"""The outbox: every message the system sends on its own is first a row, then a delivery.
+
+A care job, a campaign or a service decides to write to someone and, in the same
+transaction as the cause (the delivered order, the campaign start), adds an ``OutboxMessage``
+row under an idempotency key such as ``thanks:42`` or ``birthday:7:2027``. Deciding twice is
+harmless: the insert is ``ON CONFLICT DO NOTHING`` on the key. The dispatcher
+(``scheduler.dispatcher``) sends the rows later and records what happened.
+
+This module holds the rules every such message passes before it becomes a pending row:
+
+* consent for the channel (marketing and greetings; transactional messages need none);
+* channels known to be unreachable are not used (a customer who blocked the bot);
+* a frequency cap on marketing (greetings and transactional messages are exempt);
+* quiet hours: a message due at night waits for the morning (``next_attempt_at``).
+
+A message that fails a rule is still written, as status ``skipped`` with a ``skip_reason``,
+so every skip is counted and visible, and the key is spent: the scan that decided it does
+not decide it again.
+
+It also shapes content: chat bodies are Telegram HTML (checked here, so a staff-written
+template fails when it is written, not when it is sent), and the e-mail version of a chat
+body is derived from it, with the unsubscribe link and headers RFC 8058 asks for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from html import escape as html_escape
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care.core.db import Database
+from care.core.models import (
+    Channel,
+    Customer,
+    CustomerKind,
+    MessageCategory,
+    OutboxMessage,
+    OutboxStatus,
+)
+from care.core.rendering import Renderer, TemplateProblem
+from care.core.settings import Settings
+from care.core.text import to_local
+from care.outreach.email_message import build_email, sender, wire_bytes
+
+OPEN_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+# Rows that count against the frequency cap: everything not skipped or failed.
+CAPPED_STATUSES = (
+    OutboxStatus.PENDING,
+    OutboxStatus.SENDING,
+    OutboxStatus.SENT,
+    OutboxStatus.UNCERTAIN,
+)
+
+# Why a message was not sent.
+SKIP_ERASED = "erased"
+SKIP_NO_CONSENT = "no_consent"
+SKIP_UNREACHABLE = "unreachable"
+SKIP_NO_CONTACT = "no_contact"
+SKIP_NO_TELEGRAM = "no_telegram"
+SKIP_FREQUENCY_CAP = "frequency_cap"
+SKIP_OPTED_OUT = "opted_out"  # consent withdrawn after the message was queued
+SKIP_TELEGRAM_BLOCKED = "telegram_blocked"
+
+STAFF = "staff"  # the template family of messages to the staff chat
+
+# Channel preferences: the first usable channel wins; "_only" forbids the other one.
+PREFERENCES = {
+    "telegram": (Channel.TELEGRAM, Channel.EMAIL),
+    "email": (Channel.EMAIL, Channel.TELEGRAM),
+    "telegram_only": (Channel.TELEGRAM,),
+    "email_only": (Channel.EMAIL,),
+}
+
+TELEGRAM_MAX_LENGTH = 4096
+
+
+# --- rules -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a message goes: the channel, the address on it and the earliest send time."""
+
+    channel: str
+    recipient: str
+    not_before: datetime
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str
+
+
+def _clock_time(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def quiet_until(now: datetime, settings: Settings) -> datetime | None:
+    """The end of the quiet hours ``now`` falls in (aware UTC), or None outside them.
+
+    The window is local time and may span midnight (21:00-08:00 by default).
+    """
+    zone = ZoneInfo(settings.timezone)
+    local = to_local(now, zone)
+    start, end = _clock_time(settings.quiet_hours_start), _clock_time(settings.quiet_hours_end)
+    if start == end:
+        return None
+    clock = local.time()
+    if start < end:
+        inside = start <= clock < end
+        end_day = local.date()
+    else:
+        inside = clock >= start or clock < end
+        end_day = local.date() + timedelta(days=1) if clock >= start else local.date()
+    if not inside:
+        return None
+    return datetime.combine(end_day, end, tzinfo=zone).astimezone(now.tzinfo)
+
+
+def channel_usable(customer: Customer, channel: str, category: str) -> str | None:
+    """None if the customer can be written to on this channel, else the reason not."""
+    if channel == Channel.TELEGRAM:
+        address, unreachable, consent = (
+            customer.telegram_user_id,
+            customer.telegram_unreachable,
+            customer.consent_telegram,
+        )
+    else:
+        address, unreachable, consent = (
+            customer.email,
+            customer.email_unreachable,
+            customer.consent_email,
+        )
+    if not address:
+        return SKIP_NO_CONTACT
+    if unreachable:
+        return SKIP_UNREACHABLE
+    if category != MessageCategory.TRANSACTIONAL and not consent:
+        return SKIP_NO_CONSENT
+    return None
+
+
+def choose_route(
+    customer: Customer,
+    category: str,
+    *,
+    now: datetime,
+    settings: Settings,
+    preference: str = "telegram",
+    recent_marketing: int = 0,
+    quiet: bool | None = None,
+) -> Route | Skip:
+    """Apply the rules to one message for one customer; pure, so it is tested as a table.
+
+    ``recent_marketing`` is how many marketing messages the customer got (or has queued)
+    within the frequency-cap window. ``quiet`` defaults to "not transactional": a ticket
+    update may arrive at night, a promotion may not.
+    """
+    if customer.erased_at is not None:
+        return Skip(SKIP_ERASED)
+    channels = PREFERENCES.get(preference)
+    if channels is None:
+        raise ValueError(f"unknown channel preference {preference!r}")
+    reasons = []
+    route_channel = None
+    for channel in channels:
+        reason = channel_usable(customer, channel, category)
+        if reason is None:
+            route_channel = channel
+            break
+        reasons.append(reason)
+    if route_channel is None:
+        if preference == "telegram_only" and reasons == [SKIP_NO_CONTACT]:
+            return Skip(SKIP_NO_TELEGRAM)
+        for reason in (SKIP_NO_CONSENT, SKIP_UNREACHABLE):
+            if reason in reasons:
+                return Skip(reason)
+        return Skip(SKIP_NO_CONTACT)
+    if (
+        category == MessageCategory.MARKETING
+        and recent_marketing >= settings.frequency_cap_messages
+    ):
+        return Skip(SKIP_FREQUENCY_CAP)
+    respect_quiet = category != MessageCategory.TRANSACTIONAL if quiet is None else quiet
+    not_before = (quiet_until(now, settings) if respect_quiet else None) or now
+    recipient = (
+        str(customer.telegram_user_id) if route_channel == Channel.TELEGRAM else customer.email
+    )
+    assert recipient is not None
+    return Route(route_channel, recipient, not_before)
+
+
+def retry_delay(attempts: int, settings: Settings) -> timedelta:
+    """Exponential backoff after the n-th failed attempt: base, 2 x base, 4 x base ..."""
+    seconds = settings.outbox_retry_base_seconds * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.outbox_retry_max_seconds))
+
+
+# --- a row in flight -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A snapshot of an outbox row for sending, independent of any session."""
+
+    id: int
+    idempotency_key: str
+    channel: str
+    category: str
+    customer_id: int | None
+    campaign_id: int | None
+    recipient: str
+    template: str
+    language: str
+    subject: str | None
+    body: str
+    body_html: str | None
+    reply_markup: dict[str, Any] | None
+    attempts: int
+    created_at: datetime
+    mime: bytes | None
+
+    @classmethod
+    def of(cls, message: OutboxMessage) -> OutboxRow:
+        return cls(**{name: getattr(message, name) for name in cls.__dataclass_fields__})
+
+
+# --- delivery outcomes (what a channel reports back to the dispatcher) ------------------------
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """The remote side accepted the message."""
+
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    """Not delivered this time; try again after ``after`` seconds (None: the backoff).
+
+    ``counts`` is False when the other side only asked us to slow down (Telegram's 429):
+    that attempt does not count towards the maximum.
+    """
+
+    error: str
+    after: float | None = None
+    counts: bool = True
+
+
+@dataclass(frozen=True)
+class Undeliverable:
+    """Final: never retried. ``unreachable`` marks the customer's channel as dead
+    (the bot was blocked, the mailbox does not exist)."""
+
+    error: str
+    reason: str | None = None
+    unreachable: bool = False
+
+
+Outcome = Delivered | RetryLater | Undeliverable
+
+
+# --- Telegram HTML ------------------------------------------------------------------------
+
+# Telegram's tags that mean the same in e-mail HTML; the others keep only their text there.
+_EMAIL_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "blockquote", "a",
+}
+_CHAT_TAGS = _EMAIL_TAGS | {"span", "tg-spoiler", "tg-emoji"}
+_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+class _ChatHTML(HTMLParser):
+    """Reads Telegram HTML: checks it as Telegram does and keeps the text and the tags."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.text: list[str] = []  # plain text, for length and the e-mail text part
+        self.html: list[str] = []  # the same content as e-mail HTML
+        self.open: list[tuple[str, str | None]] = []
+
+    def handle_data(self, data: str) -> None:
+        if "<" in data:
+            raise TemplateProblem(f"unsupported or unclosed tag near {data[:30]!r}")
+        if "&" in data:
+            raise TemplateProblem('"&" must be written "&amp;"')
+        self._text(data)
+
+    def _text(self, value: str) -> None:
+        self.text.append(value)
+        self.html.append(html_escape(value, quote=False).replace("\n", "<br>\n"))
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in _ENTITIES:
+            raise TemplateProblem(f'unsupported HTML entity "&{name};"')
+        self._text(_ENTITIES[name])
+
+    def handle_charref(self, name: str) -> None:
+        code = int(name[1:], 16) if name[:1] in "xX" else int(name)
+        self._text(chr(code))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag not in _CHAT_TAGS:
+            raise TemplateProblem(f'Telegram does not support the tag "<{tag}>"')
+        if tag == "span" and attributes.get("class") != "tg-spoiler":
+            raise TemplateProblem('"<span>" needs class="tg-spoiler"')
+        href = attributes.get("href") if tag == "a" else None
+        if tag == "a" and not href:
+            raise TemplateProblem('a link "<a>" needs an href')
+        self.open.append((tag, href))
+        if tag == "a":
+            self.html.append(f'<a href="{html_escape(href or "")}">')
+        elif tag in _EMAIL_TAGS:
+            self.html.append(f"<{tag}>")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        raise TemplateProblem(f'Telegram does not support "<{tag}/>"; use a line break')
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open[-1][0] != tag:
+            raise TemplateProblem(f'unexpected end tag "</{tag}>"')
+        _, href = self.open.pop()
+        if tag in _EMAIL_TAGS:
+            self.html.append(f"</{tag}>")
+        if href and tag == "a":
+            self.text.append(f" ({href})")
+
+    def handle_comment(self, data: str) -> None:
+        raise TemplateProblem("Telegram does not support HTML comments")
+
+    def handle_decl(self, decl: str) -> None:
+        raise TemplateProblem("Telegram does not support HTML declarations")
+
+
+def _parse_chat(body: str) -> _ChatHTML:
+    parser = _ChatHTML()
+    parser.feed(body)
+    parser.close()
+    if parser.open:
+        raise TemplateProblem(f'the tag "<{parser.open[-1][0]}>" is never closed')
+    return parser
+
+
+def check_chat_html(body: str) -> None:
+    """Raise TemplateProblem unless Telegram would accept ``body`` in HTML parse mode."""
+    parser = _parse_chat(body)
+    text = "".join(t for t in parser.text).strip()
+    if not text:
+        raise TemplateProblem("the message is empty")
+    length = len(text.encode("utf-16-le")) // 2
+    if length > TELEGRAM_MAX_LENGTH:
+        raise TemplateProblem(
+            f"the message is {length} characters long; Telegram takes {TELEGRAM_MAX_LENGTH}"
+        )
+
+
+def chat_to_email(body: str) -> tuple[Markup, str]:
+    """The e-mail HTML fragment and plain text of a chat body (Telegram HTML)."""
+    parser = _parse_chat(body)
+    return Markup("".join(parser.html)), "".join(parser.text).strip()
+
+
+# --- unsubscribing --------------------------------------------------------------------------
+
+
+def _secret(settings: Settings) -> bytes:
+    """The key that signs unsubscribe links.
+
+    Set CAREBOT_UNSUBSCRIBE_SECRET in production. Without it the key is derived from the
+    bot token and the database URL, which are secret too and stable across restarts.
+    """
+    if settings.unsubscribe_secret is not None:
+        return settings.unsubscribe_secret.get_secret_value().encode()
+    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+    return hashlib.sha256(f"{token}|{settings.database_url}".encode()).digest()
+
+
+def unsubscribe_token(customer_id: int, settings: Settings) -> str:
+    """An unguessable token naming one customer, for the links in every e-mail."""
+    mac = hmac.new(_secret(settings), f"unsubscribe:{customer_id}".encode(), hashlib.sha256)
+    return f"{customer_id}.{mac.hexdigest()[:24]}"
+
+
+def read_unsubscribe_token(token: str, settings: Settings) -> int | None:
+    """The customer id a token names, or None if it is not one of ours."""
+    head, _, _ = token.partition(".")
+    if not head.isdigit():
+        return None
+    expected = unsubscribe_token(int(head), settings)
+    return int(head) if hmac.compare_digest(expected, token) else None
+
+
+def unsubscribe_url(customer_id: int, settings: Settings) -> str:
+    base = settings.public_base_url.rstrip("/")
+    return f"{base}/unsubscribe/{unsubscribe_token(customer_id, settings)}"
+
+
+def unsubscribe_mailto(customer_id: int, settings: Settings) -> str:
+    address = sender(settings.mail_from)[1]
+    subject = quote(f"unsubscribe {unsubscribe_token(customer_id, settings)}")
+    return f"mailto:{address}?subject={subject}"
+
+
+def list_unsubscribe_headers(customer_id: int, settings: Settings) -> dict[str, str]:
+    """RFC 2369 and RFC 8058 one-click headers: an https/http link and a mailto."""
+    url = unsubscribe_url(customer_id, settings)
+    mailto = unsubscribe_mailto(customer_id, settings)
+    return {
+        "List-Unsubscribe": f"<{url}>, <{mailto}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+# --- rows -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """What to say in one language: a chat body (Telegram HTML) and an e-mail subject."""
+
+    body: str
+    subject: str
+    reply_markup: dict[str, Any] | None = None
+
+
+MessageFactory = Callable[[str], Message]  # language -> message
+
+
+def new_row(
+    key: str,
+    *,
+    channel: str,
+    category: str,
+    recipient: str,
+    template: str,
+    language: str,
+    body: str,
+    now: datetime,
+    customer_id: int | None = None,
+    campaign_id: int | None = None,
+    subject: str | None = None,
+    body_html: str | None = None,
+    reply_markup: dict[str, Any] | None = None,
+    mime: bytes | None = None,
+    status: str = OutboxStatus.PENDING,
+    skip_reason: str | None = None,
+    not_before: datetime | None = None,
+) -> dict[str, Any]:
+    """A new outbox row's column values, every column named so rows insert together:
+    pending and due at ``not_before`` (now if not given) unless ``status`` says otherwise."""
+    return {
+        "idempotency_key": key,
+        "channel": str(channel),
+        "category": str(category),
+        "customer_id": customer_id,
+        "campaign_id": campaign_id,
+        "recipient": recipient,
+        "template": template,
+        "language": language,
+        "subject": subject[:300] if subject is not None else None,
+        "body": body,
+        "body_html": body_html,
+        "reply_markup": reply_markup,
+        "mime": mime,
+        "status": str(status),
+        "skip_reason": skip_reason,
+        "attempts": 0,
+        "next_attempt_at": not_before or now,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+def email_wire(row: Mapping[str, Any], settings: Settings) -> bytes:
+    """The bytes of the e-mail an outbox row (``new_row``'s values) carries, built once
+    when it is queued so that every attempt sends the very same message."""
+    customer_id = row["customer_id"]
+    headers = list_unsubscribe_headers(customer_id, settings) if customer_id is not None else {}
+    message = build_email(
+        key=row["idempotency_key"],
+        recipient=row["recipient"],
+        subject=row["subject"] or settings.shop_name,
+        text=row["body"],
+        html=row["body_html"],
+        created_at=row["created_at"],
+        mail_from=settings.mail_from,
+        headers=headers,
+    )
+    return wire_bytes(message)
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def enqueue_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert outbox rows, ignoring any whose idempotency key exists; returns how many were new.
+
+    Runs in the caller's transaction, so the rows commit (or roll back) with their cause.
+    """
+    inserted = 0
+    for start in range(0, len(rows), 400):  # well under SQLite's bound-parameter limit
+        chunk = rows[start : start + 400]
+        statement = (
+            _insert(session)(OutboxMessage)
+            .values(list(chunk))
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        result = await session.execute(statement)
+        inserted += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    return inserted
+
+
+async def existing_keys(session: AsyncSession, keys: Iterable[str]) -> set[str]:
+    """Which of these idempotency keys are already spent (to skip rendering them again)."""
+    keys = list(keys)
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found.update(
+            await session.scalars(
+                select(OutboxMessage.idempotency_key).where(
+                    OutboxMessage.idempotency_key.in_(chunk)
+                )
+            )
+        )
+    return found
+
+
+async def recent_marketing_counts(
+    session: AsyncSession, customer_ids: Sequence[int], since: datetime
+) -> dict[int, int]:
+    """Marketing messages per customer queued or sent since ``since`` (the cap's window)."""
+    counts: dict[int, int] = {}
+    for start in range(0, len(customer_ids), 500):
+        chunk = list(customer_ids[start : start + 500])
+        result = await session.execute(
+            select(OutboxMessage.customer_id, func.count())
+            .where(
+                OutboxMessage.customer_id.in_(chunk),
+                OutboxMessage.category == MessageCategory.MARKETING,
+                OutboxMessage.status.in_(CAPPED_STATUSES),
+                OutboxMessage.created_at >= since,
+            )
+            .group_by(OutboxMessage.customer_id)
+        )
+        counts.update({row[0]: row[1] for row in result})
+    return counts
+
+
+@dataclass(frozen=True)
+class Placed:
+    """One message planned: the outbox row and the route (or the skip) the rules chose."""
+
+    row: dict[str, Any]
+    route: Route | Skip
+
+
+class Outbox:
+    """Turns decisions to write to someone into outbox rows, applying the rules."""
+
+    def __init__(self, settings: Settings, renderer: Renderer, db: Database) -> None:
+        self.settings = settings
+        self.renderer = renderer
+        self.db = db
+
+    def greeting_name(self, customer: Customer) -> str:
+        """How a message addresses the customer: the contact person of an organization."""
+        if customer.kind == CustomerKind.ORGANIZATION and customer.contact_person:
+            return customer.contact_person
+        return customer.name
+
+    def plan(
+        self,
+        customer: Customer,
+        *,
+        key: str,
+        category: str,
+        template: str,
+        message: MessageFactory,
+        now: datetime,
+        preference: str = "telegram",
+        recent_marketing: int = 0,
+        campaign_id: int | None = None,
+        quiet: bool | None = None,
+    ) -> Placed:
+        """The row for one message to one customer (rules applied, content rendered)."""
+        route = choose_route(
+            customer,
+            category,
+            now=now,
+            settings=self.settings,
+            preference=preference,
+            recent_marketing=recent_marketing,
+            quiet=quiet,
+        )
+        if isinstance(route, Skip):
+            return self.skipped(
+                customer,
+                key=key,
+                category=category,
+                template=template,
+                reason=route.reason,
+                now=now,
+                preference=preference,
+                campaign_id=campaign_id,
+            )
+        language = self.renderer.language(customer.language)
+        content = message(language)
+        common: dict[str, Any] = {
+            "category": category,
+            "recipient": route.recipient,
+            "template": template,
+            "language": language,
+            "now": now,
+            "not_before": route.not_before,
+            "customer_id": customer.id,
+            "campaign_id": campaign_id,
+        }
+        if route.channel == Channel.EMAIL:
+            row = self.email_row(key, content=content, **common)
+        else:
+            row = new_row(
+                key,
+                channel=route.channel,
+                subject=content.subject,
+                body=content.body,
+                reply_markup=content.reply_markup,
+                **common,
+            )
+        return Placed(row, route)
+
+    def skipped(
+        self,
+        customer: Customer,
+        *,
+        key: str,
+        category: str,
+        template: str,
+        reason: str,
+        now: datetime,
+        preference: str = "telegram",
+        campaign_id: int | None = None,
+    ) -> Placed:
+        """The row recording that a message was not sent, and why (nothing is rendered)."""
+        row = new_row(
+            key,
+            channel=PREFERENCES.get(preference, (Channel.TELEGRAM,))[0],
+            category=category,
+            recipient="",
+            template=template,
+            language=self.renderer.language(customer.language),
+            body="",
+            now=now,
+            customer_id=customer.id,
+            campaign_id=campaign_id,
+            status=OutboxStatus.SKIPPED,
+            skip_reason=reason,
+        )
+        return Placed(row, Skip(reason))
+
+    def email_row(
+        self,
+        key: str,
+        *,
+        content: Message,
+        customer_id: int,
+        recipient: str,
+        category: str,
+        template: str,
+        language: str,
+        now: datetime,
+        not_before: datetime | None = None,
+        campaign_id: int | None = None,
+    ) -> dict[str, Any]:
+        """The outbox row carrying a chat message by e-mail: text and HTML with the
+        unsubscribe link (a chat message's buttons have no e-mail form), and the bytes
+        that will go on the wire."""
+        subject, text, html = self.email_parts(customer_id, language, content)
+        row = new_row(
+            key,
+            channel=Channel.EMAIL,
+            category=category,
+            recipient=recipient,
+            template=template,
+            language=language,
+            subject=subject,
+            body=text,
+            body_html=html,
+            now=now,
+            not_before=not_before,
+            customer_id=customer_id,
+            campaign_id=campaign_id,
+        )
+        row["mime"] = email_wire(row, self.settings)
+        return row
+
+    def email_parts(
+        self, customer_id: int, language: str, content: Message
+    ) -> tuple[str, str, str]:
+        """Subject, text and HTML of the e-mail carrying a chat message, unsubscribe included."""
+        fragment, text = chat_to_email(content.body)
+        email = self.renderer.email(
+            language,
+            "care_message",
+            subject=content.subject,
+            body=fragment,
+            body_text=text,
+            shop_name=self.settings.shop_name,
+            unsubscribe_url=unsubscribe_url(customer_id, self.settings),
+        )
+        return email.subject, email.text, email.html
+
+    async def to_customer(
+        self,
+        session: AsyncSession,
+        customer: Customer,
+        *,
+        key: str,
+        category: str,
+        template: str,
+        message: MessageFactory,
+        now: datetime,
+        preference: str = "telegram",
+        campaign_id: int | None = None,
+        quiet: bool | None = None,
+    ) -> Placed | None:
+        """Queue one message to a customer in the caller's transaction.
+
+        Returns None when the key was spent already (nothing rendered, nothing written).
+        """
+        if await existing_keys(session, [key]):
+            return None
+        recent = 0
+        if category == MessageCategory.MARKETING:
+            since = now - timedelta(days=self.settings.frequency_cap_days)
+            recent = (await recent_marketing_counts(session, [customer.id], since)).get(
+                customer.id, 0
+            )
+        placed = self.plan(
+            customer,
+            key=key,
+            category=category,
+            template=template,
+            message=message,
+            now=now,
+            preference=preference,
+            recent_marketing=recent,
+            campaign_id=campaign_id,
+            quiet=quiet,
+        )
+        inserted = await enqueue_rows(session, [placed.row])
+        return placed if inserted else None
+
+    async def to_staff(self, session: AsyncSession, *, key: str, body: str, now: datetime) -> bool:
+        """Queue a message to the staff chat (no consent, no quiet hours); False if no chat."""
+        chat = self.settings.staff_chat_id
+        if chat is None:
+            return False
+        check_chat_html(body)
+        row = new_row(
+            key,
+            channel=Channel.TELEGRAM,
+            category=MessageCategory.TRANSACTIONAL,
+            recipient=str(chat),
+            template=STAFF,
+            language=self.settings.default_language,
+            body=body,
+            now=now,
+        )
+        return bool(await enqueue_rows(session, [row]))
+
+    async def unsubscribe(self, token: str) -> bool:
+        """Withdraw e-mail consent for the customer a link names (one click, at once)."""
+        customer_id = read_unsubscribe_token(token, self.settings)
+        if customer_id is None:
+            return False
+        async with self.db.uow() as uow:
+            result = await uow.session.execute(
+                update(Customer).where(Customer.id == customer_id).values(consent_email=False)
+            )
+            await uow.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,396 @@
+"""The care programme: scans of the database that decide which care messages are due.
+
+Each scan asks the data a question ("delivered orders older than N hours with no thank-you
+yet", "customers whose birthday is today and who got no greeting this year") and queues the
+answers through the outbox under an idempotency key. Whether something is due is decided by
+the data and the key, never by the scheduler's memory: a scan may run late, twice, or after
+a restart, and still sends each message once. The scheduler only decides how often to ask.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, extract, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from care.core.calendar import ORGANIZATION_HOLIDAYS, holidays_on, unknown_holidays
+from care.core.db import Database
+from care.core.models import (
+    ClassificationChange,
+    Customer,
+    CustomerKind,
+    CustomerMetrics,
+    MessageCategory,
+    Order,
+    OrderKind,
+    OrderStatus,
+    Product,
+    Survey,
+)
+from care.core.rendering import Renderer
+from care.core.settings import Settings
+from care.core.text import to_local
+from care.outreach.campaigns import Campaigns
+from care.outreach.outbox import (
+    Message,
+    MessageFactory,
+    Outbox,
+    Placed,
+    Skip,
+    choose_route,
+    existing_keys,
+)
+
+log = logging.getLogger("carebot.care")
+
+CSAT_SCALE = range(1, 6)
+
+
+def survey_callback(survey_id: int, score: int) -> str:
+    """The callback_data of a CSAT button: ``survey:<survey id>:csat:<1-5>``."""
+    return f"survey:{survey_id}:csat:{score}"
+
+
+@dataclass
+class ScanReport:
+    """What one scan did: messages queued, and skips by reason."""
+
+    queued: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    note: str | None = None
+
+    def add(self, placed: Placed | None) -> None:
+        if placed is None:
+            return
+        if isinstance(placed.route, Skip):
+            self.skipped[placed.route.reason] += 1
+        else:
+            self.queued += 1
+
+    def __str__(self) -> str:
+        skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(self.skipped.items()))
+        text = f"queued {self.queued}" + (f", skipped {skipped}" if skipped else "")
+        return text + (f" ({self.note})" if self.note else "")
+
+
+class CareProgramme:
+    """Thank-you notes, greetings, newsletters, win-back and surveys, decided from the data."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        renderer: Renderer,
+        outbox: Outbox,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.renderer = renderer
+        self.clock = clock
+        self.zone = ZoneInfo(settings.timezone)
+        self.outbox = outbox
+        self.campaigns = Campaigns(settings, db, renderer, self.outbox, clock)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _message(
+        self, template: str, reply_markup: dict[str, Any] | None = None, **context: Any
+    ) -> MessageFactory:
+        """A chat template and its e-mail subject, rendered in the reader's language."""
+
+        def build(language: str) -> Message:
+            ctx = {"shop_name": self.settings.shop_name, **context}
+            return Message(
+                body=self.renderer.chat(language, template, **ctx),
+                subject=self.renderer.label(language, f"care.subject.{template}", **ctx),
+                reply_markup=reply_markup,
+            )
+
+        return build
+
+    def _greeting_time(self, now: datetime) -> date | None:
+        """Today's local date once the greeting hour has come, else None."""
+        local = to_local(now, self.zone)
+        return local.date() if local.hour >= self.settings.greeting_hour else None
+
+    async def _queue(
+        self,
+        session: AsyncSession,
+        customer: Customer,
+        report: ScanReport,
+        *,
+        key: str,
+        category: str,
+        template: str,
+        now: datetime,
+        preference: str = "telegram",
+        quiet: bool | None = None,
+        reply_markup: dict[str, Any] | None = None,
+        **context: Any,
+    ) -> Placed | None:
+        name = self.outbox.greeting_name(customer)
+        placed = await self.outbox.to_customer(
+            session,
+            customer,
+            key=key,
+            category=category,
+            template=template,
+            message=self._message(template, reply_markup, name=name, **context),
+            now=now,
+            preference=preference,
+            quiet=quiet,
+        )
+        report.add(placed)
+        return placed
+
+    async def _delivered_orders(
+        self, session: AsyncSession, delay_hours: float, now: datetime
+    ) -> list[tuple[Order, Customer]]:
+        """Delivered orders past the delay, not older than the look-back window."""
+        due = now - timedelta(hours=delay_hours)
+        oldest = due - timedelta(days=self.settings.care_lookback_days)
+        result = await session.execute(
+            select(Order, Customer)
+            .join(Customer, Order.customer_id == Customer.id)
+            .where(
+                Order.kind == OrderKind.ORDER,
+                Order.status == OrderStatus.DELIVERED,
+                Order.delivered_at <= due,
+                Order.delivered_at > oldest,
+            )
+            .order_by(Order.delivered_at, Order.id)
+        )
+        return [(row[0], row[1]) for row in result]
+
+    # --- the scans ----------------------------------------------------------------------
+
+    async def thank_deliveries(self) -> ScanReport:
+        """A thank-you a set time after each delivery (transactional, so no consent needed,
+        but it waits for the morning like everything the programme sends)."""
+        now, report = self.clock(), ScanReport()
+        async with self.db.uow() as uow:
+            pairs = await self._delivered_orders(uow.session, self.settings.thanks_delay_hours, now)
+            spent = await existing_keys(uow.session, [f"thanks:{o.id}" for o, _ in pairs])
+            for order, customer in pairs:
+                key = f"thanks:{order.id}"
+                if key in spent:
+                    continue
+                await self._queue(
+                    uow.session, customer, report, key=key,
+                    category=MessageCategory.TRANSACTIONAL, template="care_thanks", now=now,
+                    quiet=True, order_code=order.code, amount=order.amount,
+                )
+            await uow.commit()
+        return report
+
+    async def invite_surveys(self) -> ScanReport:
+        """A CSAT invitation a set time after delivery, with a Survey row made in the same
+        transaction; its buttons answer ``survey:<id>:csat:<n>`` (the survey conversation's
+        contract). Telegram only: the buttons are the survey."""
+        now, report = self.clock(), ScanReport()
+        async with self.db.uow() as uow:
+            session = uow.session
+            pairs = await self._delivered_orders(session, self.settings.survey_delay_hours, now)
+            spent = await existing_keys(session, [f"survey:delivery:{o.id}" for o, _ in pairs])
+            for order, customer in pairs:
+                key = f"survey:delivery:{order.id}"
+                surveyed = exists().where(Survey.order_id == order.id, Survey.trigger == "delivery")
+                if key in spent or await session.scalar(select(surveyed)):
+                    continue
+                route = choose_route(
+                    customer, MessageCategory.TRANSACTIONAL, now=now, settings=self.settings,
+                    preference="telegram_only", quiet=True,
+                )
+                keyboard = None
+                if not isinstance(route, Skip):
+                    survey = Survey(
+                        customer_id=customer.id, trigger="delivery", order_id=order.id,
+                        status="sent", created_at=now,
+                    )
+                    session.add(survey)
+                    await session.flush()
+                    keyboard = self._csat_keyboard(survey.id)
+                await self._queue(
+                    session, customer, report, key=key, category=MessageCategory.TRANSACTIONAL,
+                    template="care_survey", now=now, preference="telegram_only", quiet=True,
+                    reply_markup=keyboard, order_code=order.code,
+                )
+            await uow.commit()
+        return report
+
+    def _csat_keyboard(self, survey_id: int) -> dict[str, Any]:
+        buttons = [
+            {"text": f"{n} ⭐", "callback_data": survey_callback(survey_id, n)} for n in CSAT_SCALE
+        ]
+        return {"inline_keyboard": [buttons]}
+
+    async def greet_birthdays(self) -> ScanReport:
+        """Birthday greetings for individuals and founding-day greetings for organizations,
+        on the day, from the greeting hour on (29 February is greeted on the 28th in other
+        years)."""
+        now, report = self.clock(), ScanReport()
+        today = self._greeting_time(now)
+        if today is None:
+            report.note = "before the greeting hour"
+            return report
+        days = [today.day]
+        if (today.month, today.day) == (2, 28) and not _is_leap(today.year):
+            days.append(29)
+        async with self.db.uow() as uow:
+            customers = list(
+                await uow.session.scalars(
+                    select(Customer).where(
+                        Customer.erased_at.is_(None),
+                        Customer.birthday.is_not(None),
+                        extract("month", Customer.birthday) == today.month,
+                        extract("day", Customer.birthday).in_(days),
+                    ).order_by(Customer.id)
+                )
+            )
+            for customer in customers:
+                organization = customer.kind == CustomerKind.ORGANIZATION
+                kind = "founding" if organization else "birthday"
+                assert customer.birthday is not None
+                years = today.year - customer.birthday.year
+                await self._queue(
+                    uow.session, customer, report, key=f"{kind}:{customer.id}:{today.year}",
+                    category=MessageCategory.GREETING,
+                    template="care_founding_day" if organization else "care_birthday",
+                    now=now, years=years if 0 < years < 200 else None,
+                    organization=customer.name,
+                )
+            await uow.commit()
+        return report
+
+    async def greet_holidays(self) -> ScanReport:
+        """Holiday greetings (Tet, 8/3, 20/10, Mid-Autumn, New Year, as enabled) on the day."""
+        now, report = self.clock(), ScanReport()
+        unknown = unknown_holidays(self.settings.holidays_enabled)
+        if unknown:
+            log.warning("unknown holidays in CAREBOT_HOLIDAYS_ENABLED: %s", ", ".join(unknown))
+        today = self._greeting_time(now)
+        names = holidays_on(today, self.settings.holidays_enabled) if today else []
+        if today is None or not names:
+            report.note = "no holiday now"
+            return report
+        async with self.db.uow() as uow:
+            customers = list(
+                await uow.session.scalars(
+                    select(Customer).where(Customer.erased_at.is_(None)).order_by(Customer.id)
+                )
+            )
+            for name in names:
+                wanted = [
+                    c for c in customers
+                    if c.kind != CustomerKind.ORGANIZATION or name in ORGANIZATION_HOLIDAYS
+                ]
+                keys = {c.id: f"holiday:{name}:{today.year}:{c.id}" for c in wanted}
+                spent = await existing_keys(uow.session, keys.values())
+                for customer in wanted:
+                    if keys[customer.id] in spent:
+                        continue
+                    await self._queue(
+                        uow.session, customer, report, key=keys[customer.id],
+                        category=MessageCategory.GREETING, template="care_holiday", now=now,
+                        holiday=name, year=today.year,
+                    )
+            await uow.commit()
+        return report
+
+    async def send_newsletter(self) -> ScanReport:
+        """The monthly newsletter: what is new in the shop this past month, on the configured
+        day. A month with nothing new sends nothing: an empty newsletter is spam."""
+        now, report = self.clock(), ScanReport()
+        today = self._greeting_time(now)
+        if today is None or today.day != self.settings.newsletter_day:
+            report.note = "not newsletter day"
+            return report
+        month = f"{today:%Y-%m}"
+        async with self.db.uow() as uow:
+            products = list(
+                await uow.session.scalars(
+                    select(Product)
+                    .where(Product.active.is_(True), Product.created_at >= now - timedelta(days=31))
+                    .order_by(Product.created_at.desc(), Product.id)
+                    .limit(6)
+                )
+            )
+            if not products:
+                report.note = "nothing new this month"
+                return report
+            items = [{"name": p.name, "price": p.price} for p in products]
+            customers = list(
+                await uow.session.scalars(
+                    select(Customer).where(Customer.erased_at.is_(None)).order_by(Customer.id)
+                )
+            )
+            keys = {c.id: f"newsletter:{month}:{c.id}" for c in customers}
+            spent = await existing_keys(uow.session, keys.values())
+            for customer in customers:
+                if keys[customer.id] in spent:
+                    continue
+                await self._queue(
+                    uow.session, customer, report, key=keys[customer.id],
+                    category=MessageCategory.MARKETING, template="care_newsletter", now=now,
+                    products=items, month=today,
+                )
+            await uow.commit()
+        return report
+
+    async def win_back(self) -> ScanReport:
+        """A we-miss-you message when segmentation moves a customer into the at-risk
+        segment (a ClassificationChange), if they are still there."""
+        now, report = self.clock(), ScanReport()
+        segment = self.settings.winback_segment
+        since = now - timedelta(days=max(self.settings.care_lookback_days, 7))
+        async with self.db.uow() as uow:
+            result = await uow.session.execute(
+                select(ClassificationChange, Customer)
+                .join(Customer, ClassificationChange.customer_id == Customer.id)
+                .join(CustomerMetrics, CustomerMetrics.customer_id == Customer.id)
+                .where(
+                    ClassificationChange.field == "segment",
+                    ClassificationChange.new_value == segment,
+                    ClassificationChange.changed_at >= since,
+                    CustomerMetrics.segment == segment,
+                    Customer.erased_at.is_(None),
+                )
+                .order_by(ClassificationChange.id)
+            )
+            pairs = [(row[0], row[1]) for row in result]
+            spent = await existing_keys(uow.session, [f"winback:{c.id}" for c, _ in pairs])
+            for change, customer in pairs:
+                if f"winback:{change.id}" in spent:
+                    continue
+                await self._queue(
+                    uow.session, customer, report, key=f"winback:{change.id}",
+                    category=MessageCategory.MARKETING, template="care_winback", now=now,
+                )
+            await uow.commit()
+        return report
+
+    async def run_all(self) -> dict[str, ScanReport]:
+        """Every scan once (for `carebot scheduler scan` and the demo)."""
+        reports = {
+            "thanks": await self.thank_deliveries(),
+            "surveys": await self.invite_surveys(),
+            "birthdays": await self.greet_birthdays(),
+            "holidays": await self.greet_holidays(),
+            "newsletter": await self.send_newsletter(),
+            "winback": await self.win_back(),
+            "campaigns": await self.campaigns.start_due(),
+        }
+        await self.campaigns.finish_done()
+        return reports
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

@@ -1,0 +1,52 @@
+"""Complaints as tickets: intake, the staff's work on them, deadlines by tier (SLA),
+complaint statistics, and the satisfaction surveys that close them.
+"""
+
+from care.tickets.complaints import (
+    CATEGORIES,
+    SEVERITIES,
+    ComplaintError,
+    ComplaintService,
+    Draft,
+    NotLinked,
+    Result,
+    StaffAction,
+    Ticket,
+    parse_ticket_code,
+)
+from care.tickets.sla import DeadlineWatch, targets, tier_or_default
+from care.tickets.stats import (
+    CATEGORY_ORDER,
+    ComplaintStatistics,
+    ComplaintStats,
+    Durations,
+    SurveySummary,
+    summarise_surveys,
+)
+from care.tickets.surveys import DIMENSIONS, NPS, SurveyService, SurveyStep
+
+__all__ = [
+    "CATEGORIES",
+    "CATEGORY_ORDER",
+    "DIMENSIONS",
+    "NPS",
+    "SEVERITIES",
+    "ComplaintError",
+    "ComplaintService",
+    "ComplaintStatistics",
+    "ComplaintStats",
+    "DeadlineWatch",
+    "Draft",
+    "Durations",
+    "NotLinked",
+    "Result",
+    "StaffAction",
+    "SurveyService",
+    "SurveyStep",
+    "SurveySummary",
+    "Ticket",
+    "parse_ticket_code",
+    "summarise_surveys",
+    "targets",
+    "tier_or_default",
+]

@@ -28,8 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select, text
 
 from care.db import Database
-from care.ltv import COUNTED_ORDERS
-from care.models import CompetitorCampaign, UTCDateTime
+from care.models import COUNTED_ORDERS, CompetitorCampaign, UTCDateTime
 from care.settings import Settings
 from care.text import clean, fold, utcnow
 

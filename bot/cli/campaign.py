@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -44,9 +44,10 @@ from care.campaigns import CampaignError, CampaignProgress, CampaignSpec
 from care.models import CampaignStatus, OutboxMessage, OutboxStatus
 from care.outbox import OPEN_STATUSES
 from care.rendering import TemplateProblem
-from care.services import Services
 from care.text import format_datetime, parse_date
-from scheduler.dispatcher import Dispatcher
+
+if TYPE_CHECKING:
+    from care.services import Services
 
 app = typer.Typer(
     help="Campaigns: tier promotions, newsletters, announcements.", no_args_is_help=True
@@ -311,6 +312,8 @@ async def _dry_run(services: Services, name: str) -> None:
 
 
 async def _send_now(services: Services, name: str, dispatch: bool) -> None:
+    from scheduler.dispatcher import Dispatcher  # python-telegram-bot loads only to send
+
     campaigns = services.care.campaigns
     campaign = await campaigns.get(name)
     if campaign.status in (CampaignStatus.DONE, CampaignStatus.CANCELLED):

@@ -7,10 +7,7 @@ import logging
 
 import typer
 
-from bot.app import build_application, care_programme
 from bot.cli.common import fail, load_settings
-from bot.runner import running, until_signalled
-from care.services import build_services
 from care.settings import MissingSetting
 
 
@@ -19,6 +16,10 @@ def run(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every update."),
 ) -> None:
     """Serve the bot with long polling (or a webhook) until Ctrl+C."""
+    from bot.app import build_application, care_programme
+    from bot.runner import running, until_signalled
+    from care.services import build_services
+
     settings = load_settings()
     try:
         settings.token()

@@ -19,7 +19,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from care.db import Database
-from care.rendering import Renderer
 from care.settings import Settings
 from care.text import utcnow
 
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from care.orders import OrderService
     from care.policies import Policies
     from care.programme import CareProgramme
+    from care.rendering import Renderer
     from care.reports import Reports
     from care.segmentation import Segmentation
     from care.staff import StaffService
@@ -46,7 +46,6 @@ class Services:
 
     settings: Settings
     db: Database
-    renderer: Renderer
     clock: Callable[[], datetime] = utcnow
 
     async def start(self, *, warm: bool = True) -> None:
@@ -63,6 +62,15 @@ class Services:
 
     async def close(self) -> None:
         await self.db.dispose()
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        """The one renderer of templates, in the shop's time zone and default language."""
+        from care.rendering import Renderer
+
+        return Renderer(
+            timezone=self.settings.timezone, default_language=self.settings.default_language
+        )
 
     @cached_property
     def interactions(self) -> InteractionLog:
@@ -164,8 +172,7 @@ def build_services(
 ) -> Services:
     """The composition root of the domain: one Database, one Renderer, the services."""
     db = database or Database(settings.database_url, schema=settings.database_schema)
-    renderer = Renderer(timezone=settings.timezone, default_language=settings.default_language)
-    return Services(settings=settings, db=db, renderer=renderer, clock=clock)
+    return Services(settings=settings, db=db, clock=clock)
 
 
 @asynccontextmanager

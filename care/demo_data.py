@@ -29,6 +29,7 @@ from care.models import Customer, Order, OrderLine, Product, Staff, StaffRole
 from care.text import fold
 
 if TYPE_CHECKING:
+    from care.segmentation import RecomputeSummary
     from care.services import Services
 
 T = TypeVar("T")
@@ -217,7 +218,8 @@ class SeedReport:
     faq_created: int = 0
     faq_updated: int = 0
     already_seeded: bool = False
-    customer_ids: set[int] = field(default_factory=set)  # to classify after seeding
+    customer_ids: set[int] = field(default_factory=set)
+    segmentation: RecomputeSummary | None = None  # the full run after seeding, if one ran
 
 
 def _pick(rng: random.Random, weighted: Sequence[tuple[T, int]]) -> T:
@@ -525,6 +527,8 @@ async def seed_demo(services: Services, *, customers: int = 300, seed: int = 7) 
 
     Products and staff already present are kept; customers and orders are skipped as a
     whole when demo customers exist. The FAQ is upserted, so it is always complete.
+    Segmentation runs once the customers are in (or when it never ran), so tiers, LTV and
+    CLV show from the demo's first message instead of after the first night.
     """
     report = SeedReport()
     async with services.db.uow() as uow:
@@ -554,6 +558,8 @@ async def seed_demo(services: Services, *, customers: int = 300, seed: int = 7) 
     if not faq.ok:  # the shipped file is checked by the tests; this is a broken install
         raise RuntimeError("; ".join(str(error) for error in faq.errors))
     report.faq_created, report.faq_updated = faq.created, faq.updated
+    if not report.already_seeded or await services.segmentation.last_run() is None:
+        report.segmentation = await services.segmentation.recompute()
     return report
 
 

@@ -40,8 +40,8 @@ TARGET_RATIO = 4.0
 EVERYTHING = "import bot.app, care.faq, care.reports, care.segmentation, scheduler.setup"
 
 
-def measure(argv: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one process, from spawn to exit."""
+def measure(argv: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (MB) of one process, from spawn to exit."""
     started = time.perf_counter()
     process = subprocess.Popen(
         argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -52,7 +52,7 @@ def measure(argv: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float,
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed: {process.stderr.read().decode()}")
     process.stderr.close()
-    return wall, usage.ru_maxrss / 1024  # KB on Linux
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # KB on Linux
 
 
 def carebot_script() -> str:
@@ -62,10 +62,10 @@ def carebot_script() -> str:
     return str(script)
 
 
-def run(rounds: int) -> dict[str, list[tuple[float, float]]]:
+def run(rounds: int) -> dict[str, list[tuple[float, float, float]]]:
     carebot = carebot_script()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
-    figures: dict[str, list[tuple[float, float]]] = {
+    figures: dict[str, list[tuple[float, float, float]]] = {
         "baseline": [], "help": [], "staff_fresh": [], "staff_again": [], "everything": []
     }
     with tempfile.TemporaryDirectory() as folder:
@@ -85,8 +85,9 @@ def run(rounds: int) -> dict[str, list[tuple[float, float]]]:
     return figures
 
 
-def medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
-    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+def medians(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """Median wall seconds, CPU seconds and peak RSS (MB)."""
+    return tuple(statistics.median(r[i] for r in runs) for i in range(3))  # type: ignore[return-value]
 
 
 def machine(load_at_start: float) -> str:
@@ -109,26 +110,31 @@ def machine(load_at_start: float) -> str:
 def main(rounds: int, record: bool) -> None:
     load_at_start = os.getloadavg()[0]
     figures = run(rounds)
-    base_wall, base_rss = medians(figures["baseline"])
-    help_wall, help_rss = medians(figures["help"])
+    base_wall, base_cpu, base_rss = medians(figures["baseline"])
+    help_wall, help_cpu, help_rss = medians(figures["help"])
     ratio = help_wall / base_wall
     verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
+
+    def versus(name: str) -> str:
+        wall, cpu, _ = medians(figures[name])
+        return f"{wall / base_wall:.1f}x wall, {cpu / base_cpu:.1f}x CPU"
+
     rows = [
         ("`python -c \"import typer, rich\"` (baseline)", figures["baseline"], ""),
         ("`carebot --help`", figures["help"],
-         f"≤ {TARGET_RATIO:.0f}x baseline: {ratio:.1f}x, {verdict}"),
+         f"≤ {TARGET_RATIO:.0f}x baseline wall: {ratio:.1f}x, {verdict} "
+         f"({help_cpu / base_cpu:.1f}x CPU)"),
         ("`carebot staff list`, fresh SQLite file (runs the migrations)",
-         figures["staff_fresh"], f"{medians(figures['staff_fresh'])[0] / base_wall:.1f}x"),
+         figures["staff_fresh"], versus("staff_fresh")),
         ("`carebot staff list`, same file again", figures["staff_again"],
-         f"{medians(figures['staff_again'])[0] / base_wall:.1f}x"),
-        ("reference: importing what every command imported before "
-         f"(`{EVERYTHING}`)", figures["everything"],
-         f"{medians(figures['everything'])[0] / base_wall:.1f}x"),
+         versus("staff_again")),
+        (f"reference: importing what every command imported before (`{EVERYTHING}`)",
+         figures["everything"], versus("everything")),
     ]
     print(f"\nmedians of {rounds} rounds:")
     for label, runs, note in rows:
-        wall, rss = medians(runs)
-        print(f"  {label}: {wall:.3f} s, {rss:.0f} MB {note}")
+        wall, cpu, rss = medians(runs)
+        print(f"  {label}: {wall:.3f} s wall, {cpu:.3f} s CPU, {rss:.0f} MB  {note}")
     print(f"--help / baseline = {ratio:.2f} (target ≤ {TARGET_RATIO:.0f}): {verdict}; "
           f"RSS {help_rss:.0f} MB vs {base_rss:.0f} MB")
     if record:
@@ -145,15 +151,18 @@ def append(rounds: int, rows: list, load_at_start: float) -> None:
         f"Machine: {machine(load_at_start)}",
         "",
         f"Each command a fresh process (the installed `carebot` script); median of {rounds} "
-        "interleaved rounds, wall time from spawn to exit and the child's peak RSS.",
+        "interleaved rounds: wall time from spawn to exit, CPU time (user + system) and peak "
+        "RSS of that child. CPU time suffers less than wall time from the shared machine.",
         "",
-        "| command | wall (median) | peak RSS (median) | runs, s | target / vs baseline |",
-        "| --- | ---: | ---: | --- | --- |",
+        "| command | wall | CPU | peak RSS | wall of each run, s | target / vs baseline |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
     ]
     for label, runs, note in rows:
-        wall, rss = medians(runs)
+        wall, cpu, rss = medians(runs)
         spread = ", ".join(f"{r[0]:.2f}" for r in runs)
-        lines.append(f"| {label} | {wall:.3f} s | {rss:.0f} MB | {spread} | {note} |")
+        lines.append(
+            f"| {label} | {wall:.3f} s | {cpu:.3f} s | {rss:.0f} MB | {spread} | {note} |"
+        )
     lines.append("")
     with RESULTS.open("a", encoding="utf-8") as out:
         out.write("\n".join(lines))

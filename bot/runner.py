@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
@@ -57,11 +57,17 @@ async def running(
         await services.close()
 
 
-async def until_signalled() -> None:
-    """Wait for Ctrl+C or SIGTERM, so the bot stops cleanly and keeps its state."""
+async def until_signalled(ready: Callable[[], None] | None = None) -> None:
+    """Wait for Ctrl+C or SIGTERM, so the bot stops cleanly and keeps its state.
+
+    ``ready`` runs once the signals are caught: whoever it tells that the bot is running
+    may stop it at once without killing it mid-way.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready()
     await stop.wait()

@@ -3,6 +3,10 @@
 The bot receives them through ``build_application(settings, services)`` and keeps them in
 ``bot_data``; the scheduler and the CLI receive the same object. Each service owns one
 area of the domain and opens its own unit of work.
+
+Each service is built on first use, and its module imported then: a command that lists the
+staff does not import numpy, scipy and matplotlib for the segmentation and the reports it
+never touches. A long-running process builds them all at ``start``.
 """
 
 from __future__ import annotations
@@ -11,20 +15,23 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
-from care.analytics import Loyalty, Reports, Segmentation
 from care.core.db import Database
-from care.core.interactions import InteractionLog
-from care.core.rendering import Renderer
 from care.core.settings import Settings
 from care.core.text import utcnow
-from care.customers import CustomerCards, CustomerService, Policies, StaffService
-from care.faq import FaqService
-from care.io import DEMO_FAQ, SeedReport
-from care.io import seed_demo as write_demo_shop
-from care.orders import OrderService
-from care.outreach import CareProgramme, Outbox
-from care.tickets import ComplaintService, ComplaintStats, DeadlineWatch, SurveyService
+
+if TYPE_CHECKING:
+    from care.analytics import Loyalty, Reports, Segmentation
+    from care.core.interactions import InteractionLog
+    from care.core.rendering import Renderer
+    from care.customers import CustomerCards, CustomerService, Policies, StaffService
+    from care.faq import FaqService
+    from care.io import SeedReport
+    from care.orders import OrderService
+    from care.outreach import CareProgramme, Outbox
+    from care.tickets import ComplaintService, ComplaintStats, DeadlineWatch, SurveyService
 
 
 @dataclass
@@ -33,34 +40,31 @@ class Services:
 
     settings: Settings
     db: Database
-    renderer: Renderer
-    interactions: InteractionLog
-    faq: FaqService
-    care: CareProgramme
-    customers: CustomerService
-    orders: OrderService
-    staff: StaffService
-    complaints: ComplaintService
-    deadlines: DeadlineWatch
-    surveys: SurveyService
-    complaint_stats: ComplaintStats
-    segmentation: Segmentation
-    loyalty: Loyalty
-    policies: Policies
-    customer_cards: CustomerCards
-    reports: Reports
     clock: Callable[[], datetime] = utcnow
 
-    async def start(self) -> None:
-        """Bring the schema up to date and warm what is built once (the FAQ index)."""
+    async def start(self, *, warm: bool = True) -> None:
+        """Bring the schema up to date; with ``warm``, build every service and the FAQ index.
+
+        A long-running process warms at start, so no customer waits on their first message
+        for an import or an index; a one-shot command builds only what it uses.
+        """
         await self.db.upgrade()
-        await self.faq.load()
+        if warm:
+            for name in SERVICE_NAMES:
+                getattr(self, name)
+            await self.faq.load()
 
     async def close(self) -> None:
         await self.db.dispose()
 
     async def seed_demo(self, *, customers: int = 300, seed: int = 7) -> SeedReport:
-        """Fill the database with the demo shop and its FAQ; a second run adds nothing."""
+        """Fill the database with the demo shop and its FAQ; a second run adds nothing.
+
+        Segmentation runs once the customers are in (or when it never ran), so tiers, LTV and
+        CLV show from the demo's first message instead of after the first night.
+        """
+        from care.io import DEMO_FAQ, write_demo_shop
+
         report = await write_demo_shop(
             self.db, self.clock(), self.settings.timezone, customers=customers, seed=seed
         )
@@ -68,7 +72,122 @@ class Services:
         if not faq.ok:  # the shipped file is checked by the tests; this is a broken install
             raise RuntimeError("; ".join(str(error) for error in faq.errors))
         report.faq_created, report.faq_updated = faq.created, faq.updated
+        if not report.already_seeded or await self.segmentation.last_run() is None:
+            report.segmentation = await self.segmentation.recompute()
         return report
+
+    @cached_property
+    def renderer(self) -> Renderer:
+        """The one renderer of templates, in the shop's time zone and default language."""
+        from care.core.rendering import Renderer
+
+        return Renderer(
+            timezone=self.settings.timezone, default_language=self.settings.default_language
+        )
+
+    @cached_property
+    def interactions(self) -> InteractionLog:
+        from care.core.interactions import InteractionLog
+
+        return InteractionLog(self.db, self.clock)
+
+    @cached_property
+    def faq(self) -> FaqService:
+        from care.faq import FaqService
+
+        return FaqService(self.db, self.settings, self.clock)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """The one outbox every service queues its messages through."""
+        from care.outreach import Outbox
+
+        return Outbox(self.settings, self.renderer, self.db)
+
+    @cached_property
+    def care(self) -> CareProgramme:
+        from care.outreach import CareProgramme
+
+        return CareProgramme(self.settings, self.db, self.renderer, self.outbox, self.clock)
+
+    @cached_property
+    def customers(self) -> CustomerService:
+        from care.customers import CustomerService
+
+        return CustomerService(self.db, self.settings, self.renderer, self.outbox, self.clock)
+
+    @cached_property
+    def orders(self) -> OrderService:
+        from care.orders import OrderService
+
+        return OrderService(self.db)
+
+    @cached_property
+    def staff(self) -> StaffService:
+        from care.customers import StaffService
+
+        return StaffService(self.db)
+
+    @cached_property
+    def complaints(self) -> ComplaintService:
+        from care.tickets import ComplaintService
+
+        return ComplaintService(self.settings, self.db, self.clock)
+
+    @cached_property
+    def deadlines(self) -> DeadlineWatch:
+        from care.tickets import DeadlineWatch
+
+        return DeadlineWatch(self.settings, self.db, self.renderer, self.outbox, self.clock)
+
+    @cached_property
+    def surveys(self) -> SurveyService:
+        from care.tickets import SurveyService
+
+        return SurveyService(self.db, self.complaints, self.clock)
+
+    @cached_property
+    def complaint_stats(self) -> ComplaintStats:
+        from care.tickets import ComplaintStats
+
+        return ComplaintStats(self.settings, self.db, self.clock)
+
+    @cached_property
+    def segmentation(self) -> Segmentation:
+        from care.analytics import Segmentation
+
+        return Segmentation(self.db, self.settings, self.clock)
+
+    @cached_property
+    def loyalty(self) -> Loyalty:
+        from care.analytics import Loyalty
+
+        return Loyalty(self.db, self.settings, self.clock)
+
+    @cached_property
+    def policies(self) -> Policies:
+        from care.customers import Policies
+
+        return Policies(self.db, self.settings, self.renderer, self.clock)
+
+    @cached_property
+    def customer_cards(self) -> CustomerCards:
+        from care.customers import CustomerCards
+
+        return CustomerCards(self.db, self.policies)
+
+    @cached_property
+    def reports(self) -> Reports:
+        from care.analytics import Reports
+
+        return Reports(
+            self.db, self.settings, self.renderer, self.segmentation, self.loyalty, self.clock
+        )
+
+
+SERVICE_NAMES = tuple(
+    name for name, value in vars(Services).items() if isinstance(value, cached_property)
+)
 
 
 def build_services(
@@ -79,40 +198,16 @@ def build_services(
 ) -> Services:
     """The composition root of the domain: one Database, one Renderer, the services."""
     db = database or Database(settings.database_url, schema=settings.database_schema)
-    renderer = Renderer(timezone=settings.timezone, default_language=settings.default_language)
-    segmentation = Segmentation(db, settings, clock)
-    loyalty = Loyalty(db, settings, clock)
-    policies = Policies(db, settings, renderer, clock)
-    outbox = Outbox(settings, renderer, db)
-    complaints = ComplaintService(settings, db, clock)
-    return Services(
-        settings=settings,
-        db=db,
-        renderer=renderer,
-        interactions=InteractionLog(db, clock),
-        faq=FaqService(db, settings, clock),
-        care=CareProgramme(settings, db, renderer, outbox, clock),
-        customers=CustomerService(db, settings, renderer, outbox, clock),
-        orders=OrderService(db),
-        staff=StaffService(db),
-        complaints=complaints,
-        deadlines=DeadlineWatch(settings, db, renderer, outbox, clock),
-        surveys=SurveyService(db, complaints, clock),
-        complaint_stats=ComplaintStats(settings, db, clock),
-        segmentation=segmentation,
-        loyalty=loyalty,
-        policies=policies,
-        customer_cards=CustomerCards(db, policies),
-        reports=Reports(db, settings, renderer, segmentation, loyalty, clock),
-        clock=clock,
-    )
+    return Services(settings=settings, db=db, clock=clock)
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, **kwargs: object) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, *, warm: bool = True, **kwargs: object
+) -> AsyncIterator[Services]:
     """Services started and closed around a block: for CLI commands and scripts."""
     services = build_services(settings, **kwargs)  # type: ignore[arg-type]
-    await services.start()
+    await services.start(warm=warm)
     try:
         yield services
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -88,6 +89,28 @@ async def test_the_card_gathers_everything_staff_need(services: Services) -> Non
     english = await services.customer_cards.card(lan.id, language="en")
     assert english is not None and english.suggested[0].label == "Dedicated care agent"
     assert await services.customer_cards.card(999_999) is None
+
+
+async def test_a_customer_is_a_customer_since_their_first_order(services: Services) -> None:
+    """Imported or linked today, a buyer of two years has been a customer for two years."""
+    now = services.clock()
+    imported_today = await make_customer(services, created_at=now)
+    first = now - timedelta(days=730)
+    await make_order(services, imported_today, kind="inquiry", status="lost",
+                     placed_at=first - timedelta(days=30))  # asking is not buying
+    for placed in (now - timedelta(days=40), first, now - timedelta(days=400)):
+        await make_order(services, imported_today, placed_at=placed)
+    prospect = await make_customer(services, created_at=now - timedelta(days=3))
+
+    card = await services.customer_cards.card(imported_today.id)
+    no_orders = await services.customer_cards.card(prospect.id)
+
+    assert card is not None and no_orders is not None
+    assert card.profile.customer_since == first
+    assert no_orders.profile.customer_since == now - timedelta(days=3)
+    text = services.renderer.chat("vi", "staff_customer", c=card, p=card.profile, m=None,
+                                  kind="", tier="", segment="", csat="", nps="")
+    assert f"Khách từ {first.astimezone(ZoneInfo('Asia/Ho_Chi_Minh')):%d/%m/%Y}" in text
 
 
 async def test_the_tier_history_is_on_the_card(services: Services) -> None:
@@ -176,6 +199,9 @@ def test_the_cli_grants_and_lists_policies(cli_env: Path) -> None:
     assert "KH-LAN" in granted.output and "200.000 ₫" in granted.output
     listed = runner.invoke(cli, ["policy", "list", "KH-LAN"])
     assert listed.exit_code == 0 and "Voucher giảm 10%" in listed.output
+    everyone = runner.invoke(cli, ["policy", "list"])
+    row = next(line for line in everyone.output.splitlines() if "Voucher giảm 10%" in line)
+    assert "KH-LAN" in row  # the code staff know, not the internal id
     ambiguous = runner.invoke(cli, ["policy", "grant", "Nguyễn Thị", "--policy", "x"])
     assert ambiguous.exit_code == 1 and "2 customers match" in ambiguous.output
     bad_value = runner.invoke(cli, ["policy", "grant", "KH-LAN", "--policy", "x", "--value",

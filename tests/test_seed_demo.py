@@ -112,6 +112,25 @@ async def test_the_demo_customer_has_something_to_show(
     assert recent, "one order was delivered in the last days"
 
 
+async def test_after_seeding_the_demo_customer_has_a_tier_and_a_lifetime_value(
+    services: Services,
+) -> None:
+    """Staff see real values on the demo customer's card from the first message."""
+    first = await services.seed_demo()  # the demo's own size: enough buyers to fit the CLV
+
+    [demo] = await services.customer_cards.find(DEMO_CUSTOMER_CODE)
+    card = await services.customer_cards.card(demo.id)
+    again = await services.seed_demo()
+
+    assert first.segmentation is not None and sum(first.segmentation.tiers.values()) == 301
+    assert card is not None and card.metrics is not None
+    assert card.metrics.tier in services.settings.tier_names
+    assert card.metrics.segment is not None
+    assert card.metrics.frequency >= 4 and card.metrics.historical_ltv > 0
+    assert card.metrics.clv_12m is not None and card.metrics.clv_12m > 0
+    assert again.segmentation is None  # already computed; the nightly job keeps it fresh
+
+
 def test_the_shop_looks_like_a_vietnamese_shop(clock: Clock) -> None:
     shop = generate(clock.now, customers=300, seed=7)
     people = [c for c in shop.customers if c["kind"] == "individual"]
@@ -173,7 +192,9 @@ def test_the_seed_demo_command_reports_what_it_added(
     assert first.exit_code == 0, first.output
     assert "added 21 customers" in first.output
     assert "FAQ entries created 40" in first.output
+    assert "segmentation computed: diamond" in first.output
     assert second.exit_code == 0 and "already there" in second.output
+    assert "segmentation computed" not in second.output
 
 
 def test_the_demo_faq_file_ships_with_the_package() -> None:

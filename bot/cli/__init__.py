@@ -1,47 +1,83 @@
-"""The `carebot` command: one root, one sub-app per area (see each module)."""
+"""The `carebot` command: one root, one sub-app per area (see each module).
+
+The areas are imported only when used (see ``bot.cli.lazy``), so `carebot --help` and the
+light commands start in a fraction of a second instead of loading the bot, the models and
+the charts first.
+"""
 
 from __future__ import annotations
 
 import typer
 
-from bot.cli import (
-    campaign,
-    db,
-    demo,
-    faq,
-    imports,
-    loyalty,
-    policy,
-    report,
-    run,
-    scheduler,
-    seed,
-    segment,
-    staff,
-)
+from bot.cli.lazy import LazyCommand, LazyGroup
+
+
+class CarebotCommands(LazyGroup):
+    """The areas, in the order a shop meets them."""
+
+    lazy_commands = (
+        LazyCommand(
+            "demo", "bot.cli.demo:demo",
+            "Chat with the bot as a demo customer, in the terminal, with nothing configured.",
+        ),
+        LazyCommand(
+            "run", "bot.cli.run:run",
+            "Serve the bot with long polling (or a webhook) until Ctrl+C.",
+        ),
+        LazyCommand(
+            "db", "bot.cli.db:app", "Database schema: apply migrations, show the revision."
+        ),
+        LazyCommand(
+            "seed-demo", "bot.cli.seed:seed_demo_command",
+            "Fill the database with demo customers, two years of orders, staff and the FAQ.",
+        ),
+        LazyCommand(
+            "import", "bot.cli.imports:app",
+            "Import customers and orders from CSV (UTF-8, , or ;) or XLSX files. "
+            "A file with any bad row imports nothing.",
+        ),
+        LazyCommand("faq", "bot.cli.faq:app", "FAQ entries and unanswered questions."),
+        LazyCommand(
+            "campaign", "bot.cli.campaign:app",
+            "Campaigns: tier promotions, newsletters, announcements.",
+        ),
+        LazyCommand(
+            "scheduler", "bot.cli.scheduler:app",
+            "The care programme's schedule: list jobs, run the scans, drain the outbox.",
+        ),
+        LazyCommand(
+            "segment", "bot.cli.segment:segment",
+            "Recompute RFM segments, lifetime value, 12-month CLV and tiers of every customer.",
+        ),
+        LazyCommand("export", "bot.cli.segment:export_app", "Export data to CSV or XLSX files."),
+        LazyCommand(
+            "report", "bot.cli.report:app",
+            "Reports: the HTML management report (the default) and others.",
+        ),
+        LazyCommand(
+            "loyalty", "bot.cli.loyalty:app",
+            "Loyalty: watch competitor campaigns, list the customers they pull away.",
+        ),
+        LazyCommand(
+            "policy", "bot.cli.policy:app",
+            "Care policies: grant them, list them, see suggestions.",
+        ),
+        LazyCommand("staff", "bot.cli.staff:app", "Staff who may work tickets in the staff chat."),
+    )
+
 
 app = typer.Typer(
     name="carebot",
+    cls=CarebotCommands,
     help="CareBot: customer care by Telegram and e-mail on one CRM database.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
 
-# Areas, in the order a shop meets them.
-app.command("demo")(demo.demo)
-app.command("run")(run.run)
-app.add_typer(db.app, name="db")
-app.command("seed-demo")(seed.seed_demo_command)
-app.add_typer(imports.app, name="import")
-app.add_typer(faq.app, name="faq")
-app.add_typer(campaign.app, name="campaign")
-app.add_typer(scheduler.app, name="scheduler")
-app.command("segment")(segment.segment)
-app.add_typer(segment.export_app, name="export")
-app.add_typer(report.app, name="report")
-app.add_typer(loyalty.app, name="loyalty")
-app.add_typer(policy.app, name="policy")
-app.add_typer(staff.app, name="staff")
+
+@app.callback()
+def carebot() -> None:
+    """The root: every command is an area listed in ``CarebotCommands``."""
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -44,8 +44,9 @@ from care.core.models import CampaignStatus, OutboxMessage, OutboxStatus
 from care.core.rendering import TemplateProblem
 from care.core.text import format_datetime, parse_date
 from care.outreach import OPEN_STATUSES, CampaignError, CampaignProgress, CampaignSpec
-from care.services import Services
-from scheduler.dispatcher import Dispatcher
+
+if TYPE_CHECKING:
+    from care.services import Services
 
 app = typer.Typer(
     help="Campaigns: tier promotions, newsletters, announcements.", no_args_is_help=True
@@ -310,6 +311,8 @@ async def _dry_run(services: Services, name: str) -> None:
 
 
 async def _send_now(services: Services, name: str, dispatch: bool) -> None:
+    from scheduler.dispatcher import Dispatcher  # python-telegram-bot loads only to send
+
     campaigns = services.care.campaigns
     campaign = await campaigns.get(name)
     if campaign.status in (CampaignStatus.DONE, CampaignStatus.CANCELLED):

@@ -1,4 +1,8 @@
-"""What every CLI command shares: settings, services, and one-line errors."""
+"""What every CLI command shares: settings, services, and one-line errors.
+
+A command's services are built as it uses them (see ``care.services``), so a light command
+stays light; what a command needs beyond them it imports inside its own function.
+"""
 
 from __future__ import annotations
 
@@ -51,5 +55,6 @@ def run(coro_fn: Callable[[Services], Awaitable[T]], settings: Settings | None =
 
 @asynccontextmanager
 async def services_for(settings: Settings) -> AsyncIterator[Services]:
-    async with open_services(settings) as services:
+    """Started services without warming: a one-shot command builds only what it touches."""
+    async with open_services(settings, warm=False) as services:
         yield services

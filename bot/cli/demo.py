@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy import select
 
-from bot.app import build_application, care_programme
 from bot.cli.common import console
-from bot.demo import HELP, DemoChat, read_lines
-from bot.runner import running
-from bot.sandbox import Limits, SandboxServer
-from bot.sandbox.people import Person
-from care.core.models import Staff
-from care.core.settings import Settings
-from care.services import Services, build_services
+
+if TYPE_CHECKING:
+    from care.services import Services
 
 DEMO_TOKEN = "1000001:DEMO-carebot"
 DEMO_USER_ID = 100_001
@@ -47,6 +42,14 @@ def demo(
 
 
 async def _demo(lines: list[str] | None, language: str, directory: Path) -> None:
+    from bot.app import build_application, care_programme
+    from bot.demo import HELP, DemoChat, read_lines
+    from bot.runner import running
+    from bot.sandbox import Limits, SandboxServer
+    from bot.sandbox.people import Person
+    from care.core.settings import Settings
+    from care.services import build_services
+
     async with SandboxServer(limits=Limits()) as sandbox:
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
@@ -90,6 +93,10 @@ async def _demo(lines: list[str] | None, language: str, directory: Path) -> None
 
 async def _prepare(services: Services) -> None:
     """Schema, demo data and the demo staff member, once per demo folder."""
+    from sqlalchemy import select
+
+    from care.core.models import Staff
+
     await services.start()
     await services.seed_demo()
     async with services.db.uow() as uow:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
@@ -11,9 +12,11 @@ from rich.table import Table
 
 from bot.cli.common import console, err_console, fail, load_settings, run
 from care.core.text import format_datetime, parse_date
-from care.faq import AddedEntry, FaqEntryView, UnansweredGroup
 from care.io import ImportFileError, ImportReport
-from care.services import Services
+
+if TYPE_CHECKING:
+    from care.faq import AddedEntry, FaqEntryView, UnansweredGroup
+    from care.services import Services
 
 app = typer.Typer(help="FAQ entries and unanswered questions.", no_args_is_help=True)
 

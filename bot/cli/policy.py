@@ -84,10 +84,10 @@ def list_grants(
         console.print("no policy granted yet")
         return
     table = Table(title="Policies granted")
-    for column in ("#", "customer id", "policy", "value", "note", "granted"):
+    for column in ("#", "customer", "policy", "value", "note", "granted"):
         table.add_column(column)
     for g in result:
-        table.add_row(str(g.id), str(g.customer_id), g.label, format_vnd(g.value),
+        table.add_row(str(g.id), g.customer_code, g.label, format_vnd(g.value),
                       g.note or "", format_date(g.granted_at))
     console.print(table)
 

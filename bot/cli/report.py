@@ -8,14 +8,16 @@ bare ``carebot report`` keeps writing the HTML.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from bot.cli.common import console, fail, run
 from bot.cli.complaints_report import complaints
 from bot.cli.segment import parse_day
-from care.analytics import CHARTS
-from care.services import Services
+
+if TYPE_CHECKING:
+    from care.services import Services
 
 app = typer.Typer(
     help="Reports: the HTML management report (the default) and others.",
@@ -60,9 +62,10 @@ def charts(
     async def body(services: Services) -> dict[str, bytes]:
         return await services.reports.pngs(day, lang)
 
-    for name, png in run(body).items():
+    pngs = run(body)
+    for name, png in pngs.items():
         (folder / f"{name}.png").write_bytes(png)
-    console.print(f"wrote {len(CHARTS)} charts to {folder}")
+    console.print(f"wrote {len(pngs)} charts to {folder}")
 
 
 def write_html(out: Path, as_of: str | None, lang: str | None) -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import AbstractAsyncContextManager, nullcontext
 
 import typer
 
-from bot.app import build_application, care_programme
 from bot.cli.common import fail, load_settings
-from bot.runner import running, until_signalled
-from care.core.settings import MissingSetting
-from care.services import build_services
+from care.core.process_lock import LockHeld, process_lock
+from care.core.settings import MissingSetting, Settings
+
+POLLER_LOCK = "poller"
 
 
 def run(
@@ -33,22 +34,42 @@ def run(
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
     async def serve() -> None:
-        services = build_services(settings)
-        application = build_application(settings, services, **care_programme(services))
-        hook = (
-            {
-                "listen": settings.webhook_listen,
-                "port": settings.webhook_port,
-                "webhook_url": settings.webhook_url,
-            }
-            if webhook
-            else None
-        )
-        async with running(application, services, webhook=hook):
-            logging.getLogger("carebot").info("CareBot is running; Ctrl+C stops it")
-            await until_signalled()
+        async with one_poller(settings, webhook=webhook):
+            # Only now the bot's libraries: a second poller is turned away before paying them.
+            from bot.app import build_application, care_programme
+            from bot.runner import running, until_signalled
+            from care.services import build_services
+
+            services = build_services(settings)
+            application = build_application(settings, services, **care_programme(services))
+            hook = (
+                {
+                    "listen": settings.webhook_listen,
+                    "port": settings.webhook_port,
+                    "webhook_url": settings.webhook_url,
+                }
+                if webhook
+                else None
+            )
+            log = logging.getLogger("carebot")
+            async with running(application, services, webhook=hook):
+                await until_signalled(ready=lambda: log.info("CareBot is running; Ctrl+C stops it"))
 
     try:
         asyncio.run(serve())
+    except LockHeld as exc:
+        fail(
+            "CareBot is already running for this database "
+            f"({exc.holder or 'another process'} polls Telegram for it); Telegram lets one "
+            "process poll a bot, so stop that one first"
+        )
     except OSError as exc:  # the unsubscribe page's port is taken, the network is down…
         fail(f"could not start: {exc}")
+
+
+def one_poller(settings: Settings, *, webhook: bool) -> AbstractAsyncContextManager[None]:
+    """The database's poller lock while polling: a second poller would fight the first
+    for every update (Telegram answers it 409 Conflict). A webhook needs no lock."""
+    if webhook:
+        return nullcontext()
+    return process_lock(settings.database_url, POLLER_LOCK, schema=settings.database_schema)

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 from sqlalchemy import func, select
-from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from bot.cli.common import console, run
 from care.core.models import Campaign, CampaignStatus, OutboxMessage, ScheduledJob
 from care.core.text import format_datetime, to_local
 from care.outreach import OPEN_STATUSES
-from care.services import Services
-from scheduler.dispatcher import Dispatcher
-from scheduler.setup import build_scheduler, next_runs
+
+if TYPE_CHECKING:
+    from telegram import Bot
+
+    from care.services import Services
 
 app = typer.Typer(
     help="The care programme's schedule: list jobs, run the scans, drain the outbox.",
@@ -26,6 +27,9 @@ app = typer.Typer(
 
 def telegram_bot(services: Services) -> Bot:
     """A Bot from the settings, for sending without the bot process (token required)."""
+    from telegram import Bot
+    from telegram.request import HTTPXRequest
+
     settings = services.settings
     pool = settings.telegram_send_concurrency + 2
     return Bot(
@@ -38,6 +42,8 @@ def telegram_bot(services: Services) -> Bot:
 @app.command()
 def jobs() -> None:
     """List the jobs with their next run, scheduled campaigns and what waits in the outbox."""
+    from scheduler.setup import build_scheduler, next_runs
+
 
     async def body(services: Services) -> None:
         tz = services.settings.timezone
@@ -108,6 +114,8 @@ def dispatch(
     ),
 ) -> None:
     """Send everything due in the outbox now, then stop (the bot does this continuously)."""
+    from scheduler.dispatcher import Dispatcher
+
 
     async def body(services: Services) -> None:
         if email_only:

@@ -33,3 +33,6 @@ def seed_demo_command(
         f"staff added: {report.staff}; FAQ entries created {report.faq_created}, "
         f"updated {report.faq_updated}"
     )
+    if report.segmentation is not None:
+        tiers = ", ".join(f"{name} {count}" for name, count in report.segmentation.tiers.items())
+        console.print(f"segmentation computed: {tiers}", highlight=False)

@@ -5,16 +5,18 @@ from __future__ import annotations
 import csv
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from bot.cli.common import console, fail, run
-from care.analytics import EXPORT_COLUMNS, KINDS, SEGMENTS, STEPS, RecomputeSummary
 from care.core.text import parse_date
-from care.services import Services
+
+if TYPE_CHECKING:
+    from care.analytics import RecomputeSummary
+    from care.services import Services
 
 export_app = typer.Typer(help="Export data to CSV or XLSX files.", no_args_is_help=True)
 
@@ -56,6 +58,8 @@ def segment(
     ),
 ) -> None:
     """Recompute RFM segments, lifetime value, 12-month CLV and tiers of every customer."""
+    from care.analytics import STEPS  # the models' numpy and scipy load only here
+
     day = parse_day(as_of)
 
     async def body(services: Services) -> RecomputeSummary:
@@ -75,6 +79,8 @@ def segment(
 
 
 def _print_summary(s: RecomputeSummary) -> None:
+    from care.analytics import KINDS, SEGMENTS
+
     console.print(
         f"as of {s.as_of:%d/%m/%Y}: {s.customers:,} customers, {s.buyers:,} have bought;"
         f" {s.seconds:.1f} s"
@@ -142,6 +148,8 @@ def export_customers(
 
 
 async def _write_csv(path: Path, rows: Any) -> int:
+    from care.analytics import EXPORT_COLUMNS
+
     count = 0
     # utf-8-sig: Excel opens Vietnamese names correctly only with the BOM.
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
@@ -155,6 +163,8 @@ async def _write_csv(path: Path, rows: Any) -> int:
 
 async def _write_xlsx(path: Path, rows: Any) -> int:
     from openpyxl import Workbook  # only XLSX exports pay for openpyxl
+
+    from care.analytics import EXPORT_COLUMNS
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("customers")

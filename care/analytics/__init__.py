@@ -1,17 +1,41 @@
 """What the data says about customers: RFM segments and 80/20 tiers, lifetime value
 (historical LTV and predicted CLV), loyalty (the Vulnerability Index) and the management report.
+
+The models need numpy, scipy and matplotlib, which take seconds to import; each name below
+is imported from its module on first use, so a command that only reads a constant does
+not pay for the fitting code.
 """
 
-from care.analytics.loyalty import Loyalty, LoyaltyProblem, Vulnerability
-from care.analytics.reports import CHARTS, Reports
-from care.analytics.segmentation import (
-    EXPORT_COLUMNS,
-    KINDS,
-    SEGMENTS,
-    STEPS,
-    RecomputeSummary,
-    Segmentation,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from care.analytics.loyalty import Loyalty, LoyaltyProblem, Vulnerability
+    from care.analytics.reports import CHARTS, Reports
+    from care.analytics.segmentation import (
+        EXPORT_COLUMNS,
+        KINDS,
+        SEGMENTS,
+        STEPS,
+        RecomputeSummary,
+        Segmentation,
+    )
+
+_MODULE_OF = {
+    "Loyalty": "loyalty",
+    "LoyaltyProblem": "loyalty",
+    "Vulnerability": "loyalty",
+    "CHARTS": "reports",
+    "Reports": "reports",
+    "EXPORT_COLUMNS": "segmentation",
+    "KINDS": "segmentation",
+    "SEGMENTS": "segmentation",
+    "STEPS": "segmentation",
+    "RecomputeSummary": "segmentation",
+    "Segmentation": "segmentation",
+}
 
 __all__ = [
     "CHARTS",
@@ -26,3 +50,10 @@ __all__ = [
     "Segmentation",
     "Vulnerability",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

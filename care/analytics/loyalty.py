@@ -27,9 +27,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, text
 
-from care.analytics.ltv import COUNTED_ORDERS
 from care.core.db import Database
-from care.core.models import CompetitorCampaign, UTCDateTime
+from care.core.models import COUNTED_ORDERS, CompetitorCampaign, UTCDateTime
 from care.core.settings import Settings
 from care.core.text import clean, fold, utcnow
 

@@ -23,6 +23,7 @@ from care.core.models import (
     Customer,
     CustomerMetrics,
     Order,
+    OrderKind,
     Survey,
 )
 from care.core.text import fold, normalise_phone
@@ -66,6 +67,8 @@ class Profile:
     consent_telegram: bool
     consent_email: bool
     telegram_linked: bool
+    # The first order's time; the record's creation for someone who has not ordered yet
+    # (an import or a Telegram link creates the record long after the first purchase).
     customer_since: datetime
 
 
@@ -194,6 +197,10 @@ class CustomerCards:
             if customer is None or customer.erased_at is not None:
                 return None
             metrics = await s.get(CustomerMetrics, customer_id)
+            first_order = await s.scalar(
+                select(func.min(Order.placed_at))
+                .where(Order.customer_id == customer_id, Order.kind == OrderKind.ORDER)
+            )
             history = (
                 await s.scalars(
                     select(ClassificationChange)
@@ -229,7 +236,7 @@ class CustomerCards:
             metrics.tier if metrics else None, metrics.segment if metrics else None, language
         )
         return CustomerCard(
-            profile=_profile(customer),
+            profile=_profile(customer, first_order),
             metrics=_metrics(metrics) if metrics else None,
             history=[
                 Change(c.field, c.old_value, c.new_value, c.changed_at, c.as_of) for c in history
@@ -291,14 +298,15 @@ def _match(c: Customer) -> CustomerMatch:
     return CustomerMatch(c.id, c.code, c.name, c.kind, c.phone, c.region)
 
 
-def _profile(c: Customer) -> Profile:
+def _profile(c: Customer, first_order: datetime | None) -> Profile:
     return Profile(
         id=c.id, code=c.code, kind=c.kind, name=c.name, contact_person=c.contact_person,
         phone=c.phone, email=c.email, address=c.address, region=c.region,
         birthday=c.birthday, occupation=c.occupation, size=c.size,
         purchase_habits=c.purchase_habits, language=c.language,
         consent_telegram=c.consent_telegram, consent_email=c.consent_email,
-        telegram_linked=c.telegram_user_id is not None, customer_since=c.created_at,
+        telegram_linked=c.telegram_user_id is not None,
+        customer_since=first_order or c.created_at,
     )
 
 

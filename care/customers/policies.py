@@ -86,6 +86,7 @@ class Grant:
 
     id: int
     customer_id: int
+    customer_code: str  # what staff know a customer by; the id is internal
     policy: str
     label: str
     value: int
@@ -187,20 +188,23 @@ class Policies:
         self, customer_id: int | None = None, *, language: str | None = None, limit: int = 100
     ) -> list[Grant]:
         """Grants of one customer (or of everyone), newest first."""
-        query = select(PolicyGrant).order_by(
-            PolicyGrant.granted_at.desc(), PolicyGrant.id.desc()
-        ).limit(limit)
+        query = (
+            select(PolicyGrant, Customer.code)
+            .join(Customer, Customer.id == PolicyGrant.customer_id)
+            .order_by(PolicyGrant.granted_at.desc(), PolicyGrant.id.desc())
+            .limit(limit)
+        )
         if customer_id is not None:
             query = query.where(PolicyGrant.customer_id == customer_id)
         async with self.db.uow() as uow:
-            rows = list((await uow.session.scalars(query)).all())
+            rows = list((await uow.session.execute(query)).all())
             uow.session.expunge_all()  # plain values once the session closes
         return [
             Grant(
-                id=g.id, customer_id=g.customer_id, policy=g.policy,
+                id=g.id, customer_id=g.customer_id, customer_code=code, policy=g.policy,
                 label=self.label(g.policy, language), value=g.value, note=g.note,
                 granted_at=g.granted_at, granted_by_id=g.granted_by_id,
                 complaint_id=g.complaint_id,
             )
-            for g in rows
+            for g, code in rows
         ]

@@ -2,7 +2,7 @@
 demo data set.
 """
 
-from care.io.demo import DEMO_FAQ, SeedReport, seed_demo
+from care.io.demo import DEMO_FAQ, SeedReport, write_demo_shop
 from care.io.imports import (
     CellError,
     Columns,
@@ -39,5 +39,5 @@ __all__ = [
     "parse_language",
     "read_table",
     "row_errors",
-    "seed_demo",
+    "write_demo_shop",
 ]

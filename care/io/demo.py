@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
@@ -30,6 +30,12 @@ from care.core.text import fold
 from care.io.imports import code_map, insert_rows
 
 T = TypeVar("T")
+
+
+class TierCounts(Protocol):
+    """What the demo reports of the segmentation run after seeding (care.analytics)."""
+
+    tiers: dict[str, int]
 
 DEMO_FAQ = Path(__file__).with_name("demo_faq.yaml")
 DEMO_CUSTOMER_CODE = "DEMO-001"
@@ -215,7 +221,8 @@ class SeedReport:
     faq_created: int = 0
     faq_updated: int = 0
     already_seeded: bool = False
-    customer_ids: set[int] = field(default_factory=set)  # to classify after seeding
+    customer_ids: set[int] = field(default_factory=set)
+    segmentation: TierCounts | None = None  # the full run after seeding, if one ran
 
 
 def _pick(rng: random.Random, weighted: Sequence[tuple[T, int]]) -> T:
@@ -518,7 +525,7 @@ def generate(now: datetime, *, customers: int = 300, seed: int = 7,
     return generator.shop
 
 
-async def seed_demo(
+async def write_demo_shop(
     db: Database, now: datetime, timezone: str, *, customers: int = 300, seed: int = 7
 ) -> SeedReport:
     """Fill the database with the demo shop's staff, customers and orders.

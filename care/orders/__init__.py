@@ -1,5 +1,4 @@
-"""Orders and inquiries: what a customer bought, asked about and when it was delivered.
-"""
+"""Orders and inquiries: what a customer bought, asked about and when it was delivered."""
 
 from care.orders.service import OrderDetail, OrderService
 

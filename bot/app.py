@@ -31,6 +31,7 @@ from bot.handlers import (
 )
 from bot.handlers.guards import FloodGuard
 from bot.persistence import DatabasePersistence
+from bot.request import RetryingRequest
 from care.services import Services
 from care.settings import Settings
 from scheduler import start_scheduler, stop_scheduler
@@ -73,6 +74,14 @@ def build_application(
         .context_types(ContextTypes(context=CareContext))
         .defaults(Defaults(tzinfo=ZoneInfo(settings.timezone)))
         .persistence(DatabasePersistence(services.db))
+        # Telegram's 5xx and network failures are retried below the rate limiter.
+        .request(
+            RetryingRequest(
+                attempts=settings.telegram_retry_attempts,
+                first_delay=settings.telegram_retry_seconds,
+                max_delay=settings.telegram_retry_seconds * 8,
+            )
+        )
         .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(post_init)
         .post_stop(post_stop)

@@ -76,17 +76,18 @@ def build_services(
     segmentation = Segmentation(db, settings, clock)
     loyalty = Loyalty(db, settings, clock)
     policies = Policies(db, settings, renderer, clock)
+    care = CareProgramme(settings, db, renderer, clock)
     return Services(
         settings=settings,
         db=db,
         renderer=renderer,
         interactions=InteractionLog(db, clock),
         faq=FaqService(db, settings, clock),
-        care=CareProgramme(settings, db, renderer, clock),
+        care=care,
         customers=CustomerService(db, settings, renderer, clock),
         orders=OrderService(db),
         staff=StaffService(db),
-        complaints=ComplaintService(settings, db, clock),
+        complaints=ComplaintService(settings, db, clock, outbox=care.outbox),
         surveys=SurveyService(db, ComplaintService(settings, db, clock), clock),
         complaint_stats=ComplaintStats(settings, db, clock),
         segmentation=segmentation,

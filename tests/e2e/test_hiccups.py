@@ -151,6 +151,7 @@ async def test_the_code_the_chat_showed_is_not_sent_again_by_the_outbox(bot, clo
     filed = await lan.presses("complaint:sev:medium", severity)
     ticket = (await bot.services.complaints.open_tickets())[0]
     assert ticket.code in filed.text
+    await bot.sandbox.wait_for(bot.staff_chat, lambda m: ticket.code in m.text)  # all done
 
     clock.advance(seconds=bot.settings.ticket_code_fallback_seconds + 1)
     report = await drain_outbox(bot)

@@ -11,7 +11,10 @@ posts what is missing, oldest first, until nothing is.
 
 Every card of this process is posted under one lock, and the ticket is read again under
 it, so a card is never posted twice: not by a handler and the retry at the same time, not
-by two handlers. (One process polls a bot: Telegram refuses a second poller.)
+by two handlers. (One process polls a bot: Telegram refuses a second poller.) The one
+exception is Telegram's own: a card sent whose answer was lost is not known to be there,
+and is posted again. A card posted by the retry has no introduction line (the low rating
+that opened a ticket is in its description all the same).
 """
 
 from __future__ import annotations

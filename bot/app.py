@@ -31,6 +31,8 @@ from bot.handlers import (
 )
 from bot.handlers.guards import FloodGuard
 from bot.persistence import DatabasePersistence
+from bot.request import RetryingRequest
+from bot.ticket_cards import TicketCards
 from care.core.settings import Settings
 from care.services import Services
 from scheduler import start_scheduler, stop_scheduler
@@ -57,6 +59,7 @@ def build_application(
     """
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        app.bot_data["ticket_cards"].start()  # cards Telegram did not take before, first
         await _register_commands(app, services)
         if on_start is not None:
             await on_start(app)
@@ -64,6 +67,7 @@ def build_application(
     async def post_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         if on_stop is not None:
             await on_stop(app)
+        await app.bot_data["ticket_cards"].stop()
 
     application = (
         Application.builder()
@@ -73,6 +77,14 @@ def build_application(
         .context_types(ContextTypes(context=CareContext))
         .defaults(Defaults(tzinfo=ZoneInfo(settings.timezone)))
         .persistence(DatabasePersistence(services.db))
+        # Telegram's 5xx and network failures are retried below the rate limiter.
+        .request(
+            RetryingRequest(
+                attempts=settings.telegram_retry_attempts,
+                first_delay=settings.telegram_retry_seconds,
+                max_delay=settings.telegram_retry_seconds * 8,
+            )
+        )
         .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(post_init)
         .post_stop(post_stop)
@@ -80,6 +92,9 @@ def build_application(
     )
     application.bot_data["services"] = services
     application.bot_data["flood_guard"] = FloodGuard(settings.flood_messages_per_minute)
+    application.bot_data["ticket_cards"] = TicketCards(
+        application, interval=settings.ticket_card_retry_seconds
+    )
 
     # Before any area: log every inbound update, then drop a flooding user's extras.
     for handler, group in guards.handlers():

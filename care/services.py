@@ -132,7 +132,7 @@ class Services:
     def complaints(self) -> ComplaintService:
         from care.tickets import ComplaintService
 
-        return ComplaintService(self.settings, self.db, self.clock)
+        return ComplaintService(self.settings, self.db, self.clock, outbox=self.outbox)
 
     @cached_property
     def deadlines(self) -> DeadlineWatch:

@@ -72,7 +72,7 @@ async def test_an_unclaimed_ticket_past_its_first_response_target_is_reminded_on
         (ticket.code, "first", f"breach:first:{ticket.id}")
     ]
     assert second == []
-    rows = await outbox_rows(services)
+    rows = await outbox_rows(services, "breach:")
     assert len(rows) == 1
     assert rows[0].recipient == str(services.settings.staff_chat_id)
     assert rows[0].status == "pending"
@@ -93,7 +93,7 @@ async def test_a_claimed_ticket_is_not_late_for_first_response_but_can_be_for_re
     breaches = await services.deadlines.check()
     assert [b.kind for b in breaches] == ["resolution"]
     assert await services.deadlines.check() == []
-    rows = await outbox_rows(services)
+    rows = await outbox_rows(services, "breach:")
     assert [r.idempotency_key for r in rows] == [f"breach:resolution:{ticket.id}"]
     assert "Minh" in rows[0].body
 
@@ -104,7 +104,7 @@ async def test_a_ticket_past_both_targets_gets_two_reminders_and_no_more(service
     breaches = await services.deadlines.check()
     assert sorted(b.kind for b in breaches) == ["first", "resolution"]
     await services.deadlines.check()
-    keys = sorted(r.idempotency_key for r in await outbox_rows(services))
+    keys = sorted(r.idempotency_key for r in await outbox_rows(services, "breach:"))
     assert keys == [f"breach:first:{ticket.id}", f"breach:resolution:{ticket.id}"]
 
 
@@ -114,7 +114,7 @@ async def test_a_resolved_ticket_is_never_reminded(services, clock):
     await services.complaints.resolve(ticket.id, 7001, "Đã giao lại hàng")
     clock.advance(days=30)
     assert await services.deadlines.check() == []
-    assert await outbox_rows(services) == []
+    assert await outbox_rows(services, "breach:") == []
 
 
 async def test_a_reopened_ticket_gets_a_new_deadline_and_its_own_reminder(services, clock):
@@ -132,4 +132,4 @@ async def test_a_reopened_ticket_gets_a_new_deadline_and_its_own_reminder(servic
     again = await services.deadlines.check()
     assert [b.kind for b in again] == ["resolution"]
     assert again[0].key.startswith(f"breach:resolution:{ticket.id}:")
-    assert len(await outbox_rows(services)) == 2
+    assert len(await outbox_rows(services, "breach:")) == 2

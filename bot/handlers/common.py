@@ -24,6 +24,7 @@ from telegram.ext import BaseHandler, ConversationHandler
 from telegram.warnings import PTBUserWarning
 
 from bot.context import CareContext
+from bot.html_pages import send_html, shorten_html
 from care.core.models import Direction
 from care.customers import InvalidInput
 
@@ -78,11 +79,12 @@ async def reply(
     markup: Markup = None,
     **values: Any,
 ) -> Message:
-    """Answer in the chat the update came from, with a rendered template."""
+    """Answer in the chat the update came from, with a rendered template (in several
+    messages if it is longer than Telegram takes; the last one is returned)."""
     text = render(update, context, template, **values)
     chat = update.effective_chat
     assert chat is not None
-    message = await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    message = await send_html(context.bot, chat.id, text, reply_markup=markup)
     await log_outbound(
         context, chat.id, update.effective_user.id if update.effective_user else None, text
     )
@@ -119,9 +121,10 @@ async def edit(
     markup: InlineKeyboardMarkup | None = None,
     **values: Any,
 ) -> None:
-    """Replace the message whose button was pressed (a menu step), or reply if it is gone."""
+    """Replace the message whose button was pressed (a menu step), or reply if it is gone.
+    An edit is one message: a text longer than Telegram takes is shortened."""
     query = update.callback_query
-    text = render(update, context, template, **values)
+    text = shorten_html(render(update, context, template, **values))
     if query is None or query.message is None:
         await reply(update, context, template, markup=markup, **values)
         return
@@ -142,14 +145,9 @@ async def send(
     customer_id: int | None = None,
     reply_to: int | None = None,
 ) -> Message:
-    """Send already-rendered HTML to any chat (the staff chat, another customer)."""
-    message = await context.bot.send_message(
-        chat_id,
-        text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,
-        reply_to_message_id=reply_to,
-    )
+    """Send already-rendered HTML to any chat (the staff chat, another customer); a long
+    text goes in pages, the buttons under the last, which is returned."""
+    message = await send_html(context.bot, chat_id, text, reply_markup=markup, reply_to=reply_to)
     await log_outbound(context, chat_id, None, text, customer_id=customer_id)
     return message
 

@@ -12,12 +12,12 @@ so a restart of the bot in the middle of an intake loses nothing.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -45,19 +45,23 @@ from bot.handlers.common import (
     user_id,
 )
 from bot.handlers.linking import share_contact_keyboard
+from bot.html_pages import send_photo_html, shorten_html
 from care.core.models import ComplaintStatus
 from care.core.settings import Settings
-from care.core.text import format_date, format_duration, format_vnd
+from care.core.text import format_date, format_vnd
 from care.tickets import (
     CATEGORIES,
+    CODE_TEMPLATE,
     SEVERITIES,
     ComplaintError,
     Draft,
     NotLinked,
     Ticket,
-    targets,
     tier_or_default,
 )
+
+if TYPE_CHECKING:
+    from bot.ticket_cards import TicketCards
 
 log = logging.getLogger("carebot.bot")
 
@@ -132,27 +136,40 @@ def card_markup(context: CareContext, ticket: Ticket) -> InlineKeyboardMarkup:
     return inline([buttons])
 
 
-async def post_card(context: CareContext, ticket: Ticket, intro: str | None = None) -> None:
-    """Post a ticket's card (and its photo, replying to it) to the staff chat."""
+async def post_card(context: CareContext, ticket: Ticket, intro: str | None = None) -> bool:
+    """Post a ticket's card (and its photo, replying to it) to the staff chat, unless it is
+    there already; False if Telegram did not take it now: it is posted later, until it is
+    (``bot.ticket_cards``)."""
+    cards: TicketCards = context.application.bot_data["ticket_cards"]
+    return await cards.post(context, ticket.id, intro)
+
+
+async def send_card(context: CareContext, ticket: Ticket, intro: str | None = None) -> None:
+    """Send what the staff chat lacks of a ticket's card: the card (shortened to one
+    message, so it can be edited later), then the photo under it; remember where each
+    went. Raises TelegramError if Telegram does not take them."""
     chat = context.services.settings.staff_chat_id
-    if chat is None:
-        log.warning("CAREBOT_STAFF_CHAT_ID is not set: ticket %s is not posted", ticket.code)
-        return
-    card = await send(
-        context, chat, card_html(context, ticket, intro), markup=card_markup(context, ticket)
-    )
-    photo_message_id = None
-    if ticket.photo_file_id:
-        photo = await context.bot.send_photo(
-            chat,
-            ticket.photo_file_id,
-            caption=staff_label(context, "ticket.photo_caption", code=ticket.code),
-            reply_to_message_id=card.message_id,
-        )
-        photo_message_id = photo.message_id
-    await context.services.complaints.mark_posted(
-        ticket.id, chat, card.message_id, photo_message_id
-    )
+    assert chat is not None
+    card_id = ticket.staff_card_message_id
+    if card_id is None:
+        html = shorten_html(card_html(context, ticket, intro))
+        card_id = (await send(context, chat, html, markup=card_markup(context, ticket))).message_id
+    photo_id, failure = None, None
+    if ticket.photo_file_id and ticket.staff_photo_message_id is None:
+        try:
+            photo = await send_photo_html(
+                context.bot,
+                chat,
+                ticket.photo_file_id,
+                staff_label(context, "ticket.photo_caption", code=ticket.code),
+                reply_to=card_id,
+            )
+            photo_id = photo.message_id
+        except TelegramError as exc:  # the card is there: remember it, the photo follows
+            failure = exc
+    await context.services.complaints.mark_posted(ticket.id, chat, card_id, photo_id)
+    if failure is not None:
+        raise failure
 
 
 async def refresh_card(context: CareContext, ticket: Ticket) -> None:
@@ -161,7 +178,7 @@ async def refresh_card(context: CareContext, ticket: Ticket) -> None:
         return
     try:
         await context.bot.edit_message_text(
-            card_html(context, ticket),
+            shorten_html(card_html(context, ticket)),
             chat_id=ticket.staff_chat_id,
             message_id=ticket.staff_card_message_id,
             parse_mode=ParseMode.HTML,
@@ -205,10 +222,7 @@ async def tell_customer(
                     context, telegram_id, html, markup=markup, customer_id=ticket.customer_id
                 )
             else:
-                await context.bot.send_photo(
-                    telegram_id, photo, caption=html, parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                )
+                await send_photo_html(context.bot, telegram_id, photo, html, reply_markup=markup)
                 await log_outbound(context, telegram_id, None, html,
                                    customer_id=ticket.customer_id)
             return True
@@ -407,20 +421,17 @@ async def choose_severity(update: Update, context: CareContext) -> str | int | N
         )
         return END
     context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
-    lang = language(update, context)
-    due = targets(services.settings, ticket.tier, ticket.severity)
-    await edit(
-        update,
-        context,
-        "complaint_filed",
-        code=ticket.code,
-        category=label(update, context, f"complaint.category.{ticket.category}"),
-        severity=label(update, context, f"complaint.severity.{ticket.severity}"),
-        first_response=format_duration(due.first_response, lang),
-        first_due=ticket.first_response_due,
-        resolution=format_duration(due.resolution, lang),
-        resolution_due=ticket.resolution_due,
-    )
+    # The ticket is filed: whatever Telegram does now, the form ends here (left open, it
+    # would take the customer's next messages for form input, not for staff). The code
+    # waits in the outbox too, and the card is posted later if it cannot be now.
+    values = services.complaints.filed_values(ticket, language(update, context))
+    try:
+        await edit(update, context, CODE_TEMPLATE, **values)
+        shown = True
+    except TelegramError as exc:
+        log.warning("%s is filed; its code goes through the outbox: %s", ticket.code, exc)
+        shown = False
+    await services.complaints.code_shown(ticket.id, shown)
     await post_card(context, ticket)
     return END
 
@@ -532,9 +543,7 @@ async def post_customer_message(
     )
     reply_to = ticket.staff_card_message_id
     if photo:
-        posted = await context.bot.send_photo(
-            chat, photo, caption=html, parse_mode=ParseMode.HTML, reply_to_message_id=reply_to
-        )
+        posted = await send_photo_html(context.bot, chat, photo, html, reply_to=reply_to)
         await log_outbound(context, chat, None, html, customer_id=ticket.customer_id)
     else:
         posted = await send(context, chat, html, reply_to=reply_to)

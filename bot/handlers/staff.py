@@ -45,8 +45,6 @@ MAX_PROMPTS = 50
 MAX_LIST = 25
 MAX_HISTORY = 30
 MAX_LINE = 300
-MAX_REPLY = 3500  # leaves room for the signature within Telegram's 4096
-MAX_CAPTION = 900  # a photo's caption: Telegram allows 1024, the signature takes the rest
 STATS_DAYS = 30
 
 
@@ -189,9 +187,6 @@ async def _resolve(update: Update, context: CareContext, ticket_id: int, note: s
     """Resolve, tell the customer (with the CSAT question) and the staff chat."""
     user = update.effective_user
     assert user is not None
-    if len(note) > MAX_REPLY:
-        await _notice(update, context, "staff.too_long", limit=MAX_REPLY)
-        return
     action = await context.services.complaints.resolve(ticket_id, user.id, note)
     if not action.ok:
         await _notice(update, context, _refusal_key(action), **_refusal_values(action))
@@ -241,10 +236,8 @@ async def on_reply(update: Update, context: CareContext) -> None:
     if ticket_id is None:
         await _notice(update, context, "staff.not_a_ticket")
         return
-    limit = MAX_CAPTION if photo else MAX_REPLY
-    if len(text) > limit:
-        await _notice(update, context, "staff.too_long", limit=limit)
-        return
+    # Any length: with the signature, a long answer reaches the customer in pages, a long
+    # caption under the photo and the rest as text.
     action = await complaints.staff_reply(
         ticket_id, staff.telegram_user_id, text, message.message_id, photo_file_id=photo
     )

@@ -160,8 +160,10 @@ class CallbackAnswer:
 
 @dataclass
 class Stats:
-    """What the bot asked of the sandbox: requests per method, 429s and other refusals."""
+    """What the bot asked of the sandbox: requests per method, 429s and other refusals,
+    and the connections a fault dropped."""
 
     requests: Counter[str] = field(default_factory=Counter)
     too_many_requests: int = 0
     errors: Counter[tuple[str, str]] = field(default_factory=Counter)  # (method, description)
+    dropped: Counter[str] = field(default_factory=Counter)  # method -> connections dropped

@@ -12,9 +12,10 @@ The bot under test talks to it over real HTTP exactly as it talks to Telegram:
         reply = await server.wait_for(lan.id)
 
 Tests, the demo and benchmarks play the customers and the staff group through the Python
-methods below (``add_user``, ``send_text``, ``press_button``, ``block`` ...) and read what the
-bot did with ``sent``, ``wait_for``, ``callback_answers``, ``commands`` and ``stats``. All of
-it runs on the event loop the bot runs on.
+methods below (``add_user``, ``send_text``, ``press_button``, ``block`` ...), make Telegram
+misbehave for a while (``fail_requests``, ``drop_connections``, see ``bot.sandbox.faults``) and
+read what the bot did with ``sent``, ``wait_for``, ``callback_answers``, ``commands`` and
+``stats``. All of it runs on the event loop the bot runs on.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from types import EllipsisType
 from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.faults import ANSWER, DROP, Fault, Faults, error_answer
 from bot.sandbox.html_check import utf16_len
 from bot.sandbox.images import blank_png, photo_sizes
 from bot.sandbox.limits import FloodControl, Limits
@@ -80,6 +83,7 @@ class SandboxServer:
         self.limits = limits or Limits()
         self.flood = FloodControl(self.limits)
         self.stats = Stats()
+        self.faults = Faults()
         self._requested_port = port
         self._port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -158,7 +162,28 @@ class SandboxServer:
         if not polling:
             self._in_flight += 1
         try:
+            fault = self.faults.take(method)
+            if fault is not None and fault.kind == ANSWER:
+                self.stats.errors[method, HTTPStatus(fault.status).phrase] += 1
+                log.info("%s answered %d by a fault the test asked for", method, fault.status)
+                return error_answer(fault.status)
             params = await _read_params(request)
+            if fault is not None and not fault.processed:
+                return self._hang_up(request, method)
+            response = await self._call(method, handler, params)
+            if fault is not None:  # carried out, and the answer is lost on the way
+                return self._hang_up(request, method)
+            return response
+        finally:
+            if not polling:
+                self._in_flight -= 1
+                self._last_activity = time.monotonic()
+
+    async def _call(
+        self, method: str, handler: Callable[[Params], Any], params: Params
+    ) -> web.Response:
+        """Carry out a method: flood control, the method itself, its answer."""
+        try:
             chat = self.api.flood_chat(params) if method.lower() in FLOOD_COUNTED else None
             if chat is not None:
                 self._check_flood(chat)
@@ -172,10 +197,14 @@ class SandboxServer:
             self.stats.errors[method, error.description] += 1
             log.info("%s answered %d: %s", method, error.code, error.description)
             return _answer_error(error)
-        finally:
-            if not polling:
-                self._in_flight -= 1
-                self._last_activity = time.monotonic()
+
+    def _hang_up(self, request: web.Request, method: str) -> web.Response:
+        """Close the connection with no answer: the client sees it drop mid-request."""
+        self.stats.dropped[method] += 1
+        log.info("%s: connection dropped by a fault the test asked for", method)
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response()  # never reaches the client
 
     def _check_flood(self, chat: SimChat) -> None:
         wait = self.flood.retry_after(chat.id, chat.is_group)
@@ -243,6 +272,43 @@ class SandboxServer:
     def deactivate(self, user: UserRef) -> None:
         """The user deletes their account: sends to them fail with 403 "user is deactivated"."""
         self._user(user).deactivated = True
+
+    # --- Telegram having a bad moment ----------------------------------------------------
+
+    def fail_requests(
+        self,
+        *,
+        seconds: float | None = None,
+        requests: int | None = None,
+        methods: Iterable[str] | None = None,
+        status: int = 500,
+    ) -> Fault:
+        """Answer requests with a server error (500 as the Bot API does; 502, 503 or 504 as
+        Telegram's front end does, with an HTML page) for ``seconds`` or ``requests``, for
+        every method or the ``methods`` named. Nothing of a spoilt request is carried out.
+        """
+        return self.faults.add(
+            ANSWER, seconds=seconds, requests=requests, methods=methods, status=status
+        )
+
+    def drop_connections(
+        self,
+        *,
+        seconds: float | None = None,
+        requests: int | None = None,
+        methods: Iterable[str] | None = None,
+        processed: bool = False,
+    ) -> Fault:
+        """Close the connection of requests without answering them, after reading them whole;
+        with ``processed`` the method is carried out first (the message is sent, its answer
+        is lost), otherwise not. The client cannot tell the two apart, as with Telegram."""
+        return self.faults.add(
+            DROP, seconds=seconds, requests=requests, methods=methods, processed=processed
+        )
+
+    def heal(self) -> None:
+        """End every fault now."""
+        self.faults.clear()
 
     # --- what simulated users do --------------------------------------------------------
 

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     webhook_port: int = 8443
     flood_messages_per_minute: int = 20
     max_text_length: int = 2000
+    # A request Telegram answered with a 5xx, or the network lost, is made this many times
+    # in all, waiting telegram_retry_seconds, then twice as long each time (bot.request).
+    telegram_retry_attempts: int = 5
+    telegram_retry_seconds: float = 0.5
     shop_name: str = "CareBot Shop"
     public_base_url: str = "http://localhost:8080"
 
@@ -80,6 +84,12 @@ class Settings(BaseSettings):
         "low": 1.5,
     }
     conversation_timeout_minutes: int = 15
+    # A ticket card Telegram did not take is tried again, waiting longer each time, at most
+    # this long between two tries (bot.ticket_cards).
+    ticket_card_retry_seconds: float = 30.0
+    # The ticket code also waits in the outbox; it is sent this long after filing unless the
+    # chat showed it to the customer meanwhile.
+    ticket_code_fallback_seconds: float = 120.0
 
     # --- segmentation, lifetime value, loyalty ---------------------------------------------
     ltv_discount_rate: float = 0.01

@@ -4,6 +4,7 @@ complaint statistics, and the satisfaction surveys that close them.
 
 from care.tickets.complaints import (
     CATEGORIES,
+    CODE_TEMPLATE,
     SEVERITIES,
     ComplaintError,
     ComplaintService,
@@ -28,6 +29,7 @@ from care.tickets.surveys import DIMENSIONS, NPS, SurveyService, SurveyStep
 __all__ = [
     "CATEGORIES",
     "CATEGORY_ORDER",
+    "CODE_TEMPLATE",
     "DIMENSIONS",
     "NPS",
     "SEVERITIES",

@@ -22,11 +22,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -38,15 +38,19 @@ from care.core.models import (
     ComplaintStatus,
     Customer,
     CustomerMetrics,
+    MessageCategory,
     Order,
     OrderKind,
+    OutboxMessage,
+    OutboxStatus,
     PolicyGrant,
     Severity,
     Staff,
     Survey,
 )
 from care.core.settings import Settings
-from care.core.text import clean
+from care.core.text import clean, format_duration
+from care.outreach import Message, Outbox, enqueue_rows
 from care.tickets import sla
 
 CODE_PREFIX = "KN-"
@@ -56,11 +60,18 @@ OPEN_STATUSES = (ComplaintStatus.OPEN, ComplaintStatus.CLAIMED)
 CATEGORIES = tuple(c.value for c in ComplaintCategory)
 SEVERITIES = tuple(s.value for s in Severity)
 RECENT_ORDERS = 5
+CODE_TEMPLATE = "complaint_filed"  # the customer's confirmation, with the ticket code
+SHOWN_IN_CHAT = "shown_in_chat"  # why the outbox copy of the code was not sent
 
 
 def ticket_code(complaint_id: int) -> str:
     """``KN-000123``: short enough to read over the phone, sortable, from the id."""
     return f"{CODE_PREFIX}{complaint_id:06d}"
+
+
+def code_key(complaint_id: int) -> str:
+    """The outbox key of the message that tells a customer their ticket's code."""
+    return f"ticket-code:{complaint_id}"
 
 
 def parse_ticket_code(text: str) -> int | None:
@@ -176,10 +187,17 @@ class Ticket:
     staff_chat_id: int | None
     staff_card_message_id: int | None
     history: tuple[HistoryEntry, ...] = ()
+    staff_photo_message_id: int | None = None  # where the photo stands under the card
 
     @property
     def is_open(self) -> bool:
         return self.status != ComplaintStatus.RESOLVED
+
+    @property
+    def card_missing(self) -> bool:
+        """The staff chat lacks its card, or the photo under it."""
+        photo_missing = self.photo_file_id is not None and self.staff_photo_message_id is None
+        return self.staff_card_message_id is None or photo_missing
 
 
 @dataclass(frozen=True)
@@ -229,14 +247,23 @@ class Relay:
 
 
 class ComplaintService:
-    """Filing, claiming, replying, resolving and reopening tickets."""
+    """Filing, claiming, replying, resolving and reopening tickets.
+
+    With an ``outbox``, filing also queues the customer's ticket code there (``file``).
+    """
 
     def __init__(
-        self, settings: Settings, db: Database, clock: Callable[[], datetime]
+        self,
+        settings: Settings,
+        db: Database,
+        clock: Callable[[], datetime],
+        *,
+        outbox: Outbox | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.clock = clock
+        self.outbox = outbox
 
     # --- the customer's side ---------------------------------------------------------------
 
@@ -283,7 +310,13 @@ class ComplaintService:
             return _order_choice(order) if order is not None else None
 
     async def file(self, telegram_user_id: int, draft: Draft) -> Ticket:
-        """File a ticket for the linked customer; deadlines from their tier and the severity."""
+        """File a ticket for the linked customer; deadlines from their tier and the severity.
+
+        The customer's ticket code is queued in the outbox in the same transaction, due a
+        little later (``ticket_code_fallback_seconds``): the chat shows the code at once
+        and then withdraws that copy (``code_shown``); if it cannot, or the bot stops
+        first, the dispatcher sends it. So the customer always learns their code.
+        """
         if draft.category not in CATEGORIES:
             raise ComplaintError(f"unknown category {draft.category!r}")
         if draft.severity not in SEVERITIES:
@@ -317,11 +350,74 @@ class ComplaintService:
                 category=draft.category, severity=draft.severity, description=description,
                 order_id=draft.order_id, author=CUSTOMER, photo_file_id=draft.photo_file_id,
             )
+            await self._queue_code(session, customer, complaint, now)
             await uow.commit()
             complaint_id = complaint.id
         ticket = await self.ticket(complaint_id)
         assert ticket is not None
         return ticket
+
+    def filed_values(self, ticket: Ticket | Complaint, language: str) -> dict[str, Any]:
+        """What the ``complaint_filed`` template says about a ticket, in ``language``."""
+        assert self.outbox is not None, "the confirmation needs the outbox's renderer"
+        label = self.outbox.renderer.label
+        due = sla.targets(self.settings, ticket.tier, ticket.severity)
+        return {
+            "code": ticket.code or ticket_code(ticket.id),
+            "category": label(language, f"complaint.category.{ticket.category}"),
+            "severity": label(language, f"complaint.severity.{ticket.severity}"),
+            "first_response": format_duration(due.first_response, language),
+            "first_due": ticket.first_response_due,
+            "resolution": format_duration(due.resolution, language),
+            "resolution_due": ticket.resolution_due,
+        }
+
+    async def _queue_code(
+        self, session: AsyncSession, customer: Customer, complaint: Complaint, now: datetime
+    ) -> None:
+        """The customer's confirmation with the ticket code, in the outbox, due after the
+        fallback delay; by e-mail if Telegram cannot reach them."""
+        if self.outbox is None:
+            return
+        renderer = self.outbox.renderer
+
+        def message(language: str) -> Message:
+            values = self.filed_values(complaint, language)
+            return Message(
+                body=renderer.chat(language, CODE_TEMPLATE, **values),
+                subject=renderer.label(language, "complaint.code_subject", code=complaint.code),
+            )
+
+        placed = self.outbox.plan(
+            customer,
+            key=code_key(complaint.id),
+            category=MessageCategory.TRANSACTIONAL,
+            template=CODE_TEMPLATE,
+            message=message,
+            now=now,
+        )
+        later = now + timedelta(seconds=self.settings.ticket_code_fallback_seconds)
+        placed.row["next_attempt_at"] = max(placed.row["next_attempt_at"], later)
+        await enqueue_rows(session, [placed.row])
+
+    async def code_shown(self, complaint_id: int, shown: bool) -> None:
+        """The chat showed the customer their ticket code (the outbox copy is withdrawn),
+        or could not (the copy is sent now). A copy already on its way is left alone."""
+        values: dict[str, Any]
+        if shown:
+            values = {"status": OutboxStatus.SKIPPED, "skip_reason": SHOWN_IN_CHAT}
+        else:
+            values = {"next_attempt_at": self.clock()}
+        async with self.db.uow() as uow:
+            await uow.session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.idempotency_key == code_key(complaint_id),
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                )
+                .values(**values)
+            )
+            await uow.commit()
 
     async def open_from_survey(
         self, session: AsyncSession, survey: Survey, note: str, now: datetime
@@ -487,6 +583,36 @@ class ComplaintService:
                 )
             return found
 
+    async def unposted_cards(self, limit: int = 50) -> list[int]:
+        """Open tickets whose card is not in the staff chat, or whose photo is not under it
+        (Telegram did not take them, or the bot stopped first), oldest first."""
+        first_photo = (
+            select(ComplaintMessage.id)
+            .where(
+                ComplaintMessage.complaint_id == Complaint.id,
+                ComplaintMessage.photo_file_id.is_not(None),
+            )
+            .order_by(ComplaintMessage.id)
+            .limit(1)
+            .correlate(Complaint)
+            .scalar_subquery()
+        )
+        photo_missing = exists().where(
+            ComplaintMessage.id == first_photo,
+            ComplaintMessage.staff_chat_message_id.is_(None),
+        )
+        async with self.db.uow() as uow:
+            found = await uow.session.scalars(
+                select(Complaint.id)
+                .where(
+                    Complaint.status.in_(OPEN_STATUSES),
+                    Complaint.staff_card_message_id.is_(None) | photo_missing,
+                )
+                .order_by(Complaint.created_at, Complaint.id)
+                .limit(limit)
+            )
+            return list(found)
+
     # --- reading ---------------------------------------------------------------------------
 
     async def ticket(self, complaint_id: int, *, history: bool = False) -> Ticket | None:
@@ -529,15 +655,17 @@ class ComplaintService:
             )
         )
         tier = sla.tier_or_default(self.settings, complaint.tier)
-        photo = await session.scalar(
-            select(ComplaintMessage.photo_file_id)
-            .where(
-                ComplaintMessage.complaint_id == complaint.id,
-                ComplaintMessage.photo_file_id.is_not(None),
+        photo, photo_message_id = (
+            await session.execute(
+                select(ComplaintMessage.photo_file_id, ComplaintMessage.staff_chat_message_id)
+                .where(
+                    ComplaintMessage.complaint_id == complaint.id,
+                    ComplaintMessage.photo_file_id.is_not(None),
+                )
+                .order_by(ComplaintMessage.id)
+                .limit(1)
             )
-            .order_by(ComplaintMessage.id)
-            .limit(1)
-        )
+        ).first() or (None, None)
         entries: tuple[HistoryEntry, ...] = ()
         if history:
             entries = await self._history(session, complaint)
@@ -573,6 +701,7 @@ class ComplaintService:
             staff_chat_id=complaint.staff_chat_id,
             staff_card_message_id=complaint.staff_card_message_id,
             history=entries,
+            staff_photo_message_id=photo_message_id,
         )
 
     async def _history(

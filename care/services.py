@@ -15,6 +15,7 @@ from datetime import datetime
 from care.analytics import Loyalty, Reports, Segmentation
 from care.core.db import Database
 from care.core.interactions import InteractionLog
+from care.core.keys import Keys
 from care.core.rendering import Renderer
 from care.core.settings import Settings
 from care.core.text import utcnow
@@ -34,6 +35,7 @@ class Services:
     settings: Settings
     db: Database
     renderer: Renderer
+    keys: Keys
     interactions: InteractionLog
     faq: FaqService
     care: CareProgramme
@@ -52,8 +54,10 @@ class Services:
     clock: Callable[[], datetime] = utcnow
 
     async def start(self) -> None:
-        """Bring the schema up to date and warm what is built once (the FAQ index)."""
+        """Bring the schema up to date, load the signing keys and warm what is built once
+        (the FAQ index)."""
         await self.db.upgrade()
+        await self.keys.load()
         await self.faq.load()
 
     async def close(self) -> None:
@@ -83,12 +87,14 @@ def build_services(
     segmentation = Segmentation(db, settings, clock)
     loyalty = Loyalty(db, settings, clock)
     policies = Policies(db, settings, renderer, clock)
-    outbox = Outbox(settings, renderer, db)
+    keys = Keys(settings, db)
+    outbox = Outbox(settings, renderer, db, keys)
     complaints = ComplaintService(settings, db, clock)
     return Services(
         settings=settings,
         db=db,
         renderer=renderer,
+        keys=keys,
         interactions=InteractionLog(db, clock),
         faq=FaqService(db, settings, clock),
         care=CareProgramme(settings, db, renderer, outbox, clock),

@@ -34,21 +34,14 @@ def run(
 
     async def serve() -> None:
         services = build_services(settings)
-        application = build_application(settings, services, **care_programme(services))
-        hook = (
-            {
-                "listen": settings.webhook_listen,
-                "port": settings.webhook_port,
-                "webhook_url": settings.webhook_url,
-            }
-            if webhook
-            else None
-        )
-        async with running(application, services, webhook=hook):
+        hooks = care_programme(services, webhook=webhook)
+        application = build_application(settings, services, **hooks)
+        url = settings.webhook_url if webhook else None
+        async with running(application, services, webhook=url):
             logging.getLogger("carebot").info("CareBot is running; Ctrl+C stops it")
             await until_signalled()
 
     try:
         asyncio.run(serve())
-    except OSError as exc:  # the unsubscribe page's port is taken, the network is down…
+    except OSError as exc:  # the web server's port is taken, the network is down…
         fail(f"could not start: {exc}")

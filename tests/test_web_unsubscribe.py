@@ -13,15 +13,13 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.app import build_application
 from care.core.models import Customer, Interaction, MessageCategory
 from care.outreach.outbox import Message
 from care.services import Services, build_services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel
 from tests.conftest import Clock, make_customer
-from web.app import create_app
-from web.server import WebServer
+from tests.helpers import web_served
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
@@ -29,12 +27,8 @@ ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 @pytest.fixture
 async def base_url(services: Services) -> AsyncIterator[str]:
     """The pages served on a free port of 127.0.0.1, as `carebot run` serves them."""
-    app = create_app(services, build_application(services.settings, services))
-    server = await WebServer.start(app, "127.0.0.1", 0)
-    try:
-        yield server.url
-    finally:
-        await server.stop()
+    async with web_served(services) as url:
+        yield url
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 RETRY_FIRST, RETRY_MAX = 0.05, 1.0  # seconds between attempts at a refused update
+STOP: dict[str, Any] = {"stop": True}
 
 
 class WebhookDelivery:
@@ -52,7 +53,7 @@ class WebhookDelivery:
             pause = RETRY_FIRST
             while not self._stopping:
                 update = await self.world.wait_until(self._next, 3600)
-                if update is None:
+                if update is None or update is STOP:
                     continue
                 if await self._deliver(session, update):
                     pause = RETRY_FIRST
@@ -64,8 +65,11 @@ class WebhookDelivery:
                     pause = min(pause * 2, RETRY_MAX)
 
     def _next(self) -> dict[str, Any] | None:
+        """The update to deliver now; STOP (truthy, so the wait ends) once stopping."""
         world = self.world
-        if self._stopping or not world.webhook_url or not world.updates:
+        if self._stopping:
+            return STOP
+        if not world.webhook_url or not world.updates:
             return None
         return world.updates[0]
 

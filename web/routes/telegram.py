@@ -15,7 +15,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import Update
@@ -56,7 +56,10 @@ async def receive_update(request: Request, webhook: Webhook) -> Response:
             request.client.host if request.client else "?",
         )
         return PlainTextResponse("Forbidden", status_code=403)
-    body = await _read_at_most(request, MAX_BODY)
+    try:
+        body = await _read_at_most(request, MAX_BODY)
+    except ClientDisconnect:  # the sender left half-way: nothing to queue, nobody to answer
+        return Response(status_code=400)
     if body is None:
         log.warning("webhook request refused: body over %d bytes", MAX_BODY)
         return PlainTextResponse("Payload Too Large", status_code=413)

@@ -33,7 +33,7 @@ class Webhook:
     """Where the updates arrive (the URL's path) and the secret token they carry."""
 
     path: str
-    secret: str = ""
+    secret: str
 
     def __repr__(self) -> str:  # keep the secret out of logs and tracebacks
         return f"Webhook(path={self.path!r})"

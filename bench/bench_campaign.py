@@ -258,7 +258,8 @@ async def email_part(services: Services, count: int) -> dict[str, Any]:
     settings = services.settings.model_copy(
         update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False}
     )
-    messages = [outgoing_email(row, settings).data for row in queued]
+    links = services.care.outbox.links
+    messages = [outgoing_email(row, settings, links).data for row in queued]
     bare_runs: list[float] = []
     runs: list[float] = []
     bare_cpu: list[float] = []

@@ -36,7 +36,7 @@ from bot.ticket_cards import TicketCards
 from care.core.settings import Settings
 from care.services import Services
 from scheduler import start_scheduler, stop_scheduler
-from scheduler.unsubscribe_web import start_web, stop_web
+from web.server import start_web
 
 log = logging.getLogger("carebot.bot")
 
@@ -122,24 +122,23 @@ def build_application(
     return application
 
 
-def care_programme(services: Services) -> dict[str, Hook]:
-    """Hooks that run the care programme (scheduler, outbox dispatcher, unsubscribe page)
-    with the bot.
+def care_programme(services: Services, *, webhook: bool = False) -> dict[str, Hook]:
+    """Hooks that run the care programme (scheduler, outbox dispatcher) and the web server
+    (unsubscribe page, /healthz, with ``webhook`` the Telegram webhook) with the bot.
 
     Pass them to ``build_application``: the scheduler starts once the bot is ready, with
     the Application's bot, and stops before the bot does, so messages in flight finish.
     """
 
     async def on_start(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        # The page first: a port already taken stops the start before anything is sent.
-        settings = services.settings
-        app.bot_data["care_web"] = await start_web(services, settings.web_listen, settings.web_port)
+        # The web server first: a port already taken stops the start before anything is sent.
+        app.bot_data["care_web"] = await start_web(services, app, webhook=webhook)
         app.bot_data["care_scheduler"] = start_scheduler(services, app.bot)
 
     async def on_stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        web_runner = app.bot_data.pop("care_web", None)
-        if web_runner is not None:
-            await stop_web(web_runner)
+        web_server = app.bot_data.pop("care_web", None)
+        if web_server is not None:
+            await web_server.stop()
         handle = app.bot_data.pop("care_scheduler", None)
         if handle is not None:
             await stop_scheduler(handle)

@@ -25,9 +25,11 @@ async def running(
     services: Services,
     *,
     poll_timeout: float = 10,
-    webhook: dict[str, Any] | None = None,
+    webhook: str | None = None,
 ) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
-    """The bot receiving updates (long polling, or a webhook) for the length of the block."""
+    """The bot receiving updates (long polling, or at the ``webhook`` URL) for the length
+    of the block. The webhook's requests are served by the web server
+    (``care_programme(services, webhook=True)``), which checks the same secret token."""
     await services.start()
     try:
         async with application:
@@ -43,7 +45,11 @@ async def running(
                     drop_pending_updates=False,
                 )
             else:
-                await updater.start_webhook(allowed_updates=Update.ALL_TYPES, **webhook)
+                await application.bot.set_webhook(
+                    webhook,
+                    secret_token=await services.keys.webhook_secret(),
+                    allowed_updates=Update.ALL_TYPES,
+                )
             await application.start()
             try:
                 yield application

@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from care.core.db import Database
+from care.core.keys import Keys
 from care.core.settings import Settings
 from care.core.text import utcnow
 
@@ -49,6 +50,7 @@ class Services:
         for an import or an index; a one-shot command builds only what it uses.
         """
         await self.db.upgrade()
+        await self.keys.load()
         if warm:
             for name in SERVICE_NAMES:
                 getattr(self, name)
@@ -98,11 +100,16 @@ class Services:
         return FaqService(self.db, self.settings, self.clock)
 
     @cached_property
+    def keys(self) -> Keys:
+        """The keys that sign links (and, later, sessions); loaded by ``start``."""
+        return Keys(self.settings, self.db)
+
+    @cached_property
     def outbox(self) -> Outbox:
         """The one outbox every service queues its messages through."""
         from care.outreach import Outbox
 
-        return Outbox(self.settings, self.renderer, self.db)
+        return Outbox(self.settings, self.renderer, self.db, self.keys)
 
     @cached_property
     def care(self) -> CareProgramme:

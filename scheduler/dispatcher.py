@@ -346,7 +346,7 @@ class Dispatcher:
             if problem is not None:
                 log.warning("e-mail not sent now: %s", problem)
                 break
-            email = outgoing_email(row, self.settings)
+            email = outgoing_email(row, self.settings, self.services.care.outbox.links)
             journal.handing_over(row.id)
             outcome = await self.email.send(email)
             if isinstance(outcome, Delivered):

@@ -1,9 +1,9 @@
 """E-mail delivery: over SMTP with aiosmtplib on one reused connection, or into .eml files.
 
 Every e-mail is multipart (plain text and HTML, built into its wire form when the row was
-queued: ``care.outreach.email_message``) and carries List-Unsubscribe with an http(s) link and a
-mailto, plus List-Unsubscribe-Post for one-click unsubscribing (RFC 8058), besides the
-visible link in the body.
+queued: ``care.outreach.email_message``) and carries List-Unsubscribe with an http(s) link
+and List-Unsubscribe-Post for one-click unsubscribing (RFC 8058), besides the visible
+link in the body.
 
 SMTP answers decide what happens next: 4xx is temporary (retried with backoff), 5xx is
 final, and a 5xx refusing the recipient (550, 551, 553) marks the address unreachable.
@@ -31,6 +31,7 @@ from care.outreach import (
     Outcome,
     RetryLater,
     Undeliverable,
+    UnsubscribeLinks,
     email_wire,
     message_id,
     sender,
@@ -48,10 +49,10 @@ class OutgoingEmail:
     data: bytes
 
 
-def outgoing_email(row: OutboxRow, settings: Settings) -> OutgoingEmail:
+def outgoing_email(row: OutboxRow, settings: Settings, links: UnsubscribeLinks) -> OutgoingEmail:
     """The outbox row as it goes on the wire: the bytes built when it was queued (a row
     queued without them, by an earlier version, gets them built now)."""
-    data = row.mime or email_wire(dataclasses.asdict(row), settings)
+    data = row.mime or email_wire(dataclasses.asdict(row), settings, links)
     return OutgoingEmail(row.recipient, message_id(row.idempotency_key, settings.mail_from), data)
 
 

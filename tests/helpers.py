@@ -11,6 +11,7 @@ import socket
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from email import policy
 from email.message import EmailMessage
 from typing import Any
@@ -19,10 +20,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from bot.app import build_application
 from bot.sandbox import SandboxServer
 from care.core.models import Customer, CustomerMetrics, OutboxMessage
 from care.core.settings import Settings
 from care.services import Services
+from web.app import create_app
+from web.server import WebServer
 
 TOKEN = "123456:TEST-token"
 
@@ -141,3 +145,15 @@ def smtp_settings(settings: Settings, port: int) -> Settings:
     return settings.model_copy(
         update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_starttls": False}
     )
+
+
+@asynccontextmanager
+async def web_served(services: Services) -> AsyncIterator[str]:
+    """The web app of `carebot run` for these services, served by uvicorn on a free port
+    of 127.0.0.1 as the command serves it; yields its base URL."""
+    app = create_app(services, build_application(services.settings, services))
+    server = await WebServer.start(app, "127.0.0.1", 0)
+    try:
+        yield server.url
+    finally:
+        await server.stop()

@@ -9,6 +9,7 @@ import warnings
 from collections.abc import AsyncIterator
 
 import aiohttp
+import aiohttp.web
 import pytest
 from telegram import (
     Bot,
@@ -603,3 +604,56 @@ async def test_flood_answers_carry_retry_after_in_parameters(sandbox: SandboxSer
     retry_after = answer["parameters"]["retry_after"]
     assert isinstance(retry_after, int) and retry_after >= 1
     assert answer["description"] == f"Too Many Requests: retry after {retry_after}"
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "refusal"),
+    [
+        ("http://shop.example/telegram", None, "An HTTPS URL must be provided"),
+        ("https://shop.example/telegram", "has spaces", "secret token contains unallowed"),
+        ("https://shop.example/telegram", "x" * 257, "secret token contains unallowed"),
+    ],
+)
+async def test_set_webhook_refuses_what_telegram_refuses(
+    bot: Bot, url: str, secret: str | None, refusal: str
+) -> None:
+    with pytest.raises(BadRequest, match=said(refusal)):
+        await bot.set_webhook(url, secret_token=secret)
+
+
+async def test_updates_are_posted_to_the_webhook_with_the_secret_until_it_answers_2xx(
+    sandbox: SandboxServer, bot: Bot
+) -> None:
+    received: list[tuple[str | None, dict]] = []
+    answers = [403, 200]
+
+    async def hook(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
+        received.append((secret, await request.json()))
+        return aiohttp.web.Response(status=answers.pop(0) if answers else 200)
+
+    app = aiohttp.web.Application()
+    app.router.add_post("/hook", hook)
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token="s3cret_token")
+        sandbox.send_text(LAN, "xin chào")
+        await sandbox.world.wait_until(lambda: len(received) >= 2 and not sandbox.world.updates, 5)
+    finally:
+        await runner.cleanup()
+
+    (first_secret, first), (second_secret, second) = received
+    assert first_secret == second_secret == "s3cret_token"
+    assert first == second and first["message"]["text"] == "xin chào"  # the refused one, again
+    info = await bot.get_webhook_info()
+    assert info.last_error_message == "Wrong response from the webhook: 403 Forbidden"
+    assert info.pending_update_count == 0
+    with pytest.raises(Conflict, match=said("webhook is active")):
+        await bot.get_updates()

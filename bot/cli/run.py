@@ -41,18 +41,11 @@ def run(
             from care.services import build_services
 
             services = build_services(settings)
-            application = build_application(settings, services, **care_programme(services))
-            hook = (
-                {
-                    "listen": settings.webhook_listen,
-                    "port": settings.webhook_port,
-                    "webhook_url": settings.webhook_url,
-                }
-                if webhook
-                else None
-            )
+            hooks = care_programme(services, webhook=webhook)
+            application = build_application(settings, services, **hooks)
+            url = settings.webhook_url if webhook else None
             log = logging.getLogger("carebot")
-            async with running(application, services, webhook=hook):
+            async with running(application, services, webhook=url):
                 await until_signalled(ready=lambda: log.info("CareBot is running; Ctrl+C stops it"))
 
     try:

@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.sandbox.html_check import (
     EntityParseError,
@@ -66,6 +67,7 @@ CHAT_ACTIONS = frozenset(
 )
 COMMAND = re.compile(r"[a-z0-9_]{1,32}")
 LANGUAGE = re.compile(r"(|[a-z]{2})")
+SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 # Methods that put a message into a chat; only these count against the flood limits.
 FLOOD_COUNTED = frozenset(
@@ -183,8 +185,21 @@ class BotApi:
             )
 
     def set_webhook(self, p: Params) -> bool:
-        """Recorded only: the sandbox never calls a webhook."""
-        self.world.webhook_url = p.text("url", "") or ""
+        """Telegram's checks on the URL and the secret token; the sandbox then delivers
+        updates there (bot.sandbox.webhook). Telegram insists on HTTPS; the sandbox also
+        takes plain HTTP on loopback, where the bot under test listens."""
+        url = p.text("url", "") or ""
+        secret = p.text("secret_token", "") or ""
+        if url:
+            parts = urlsplit(url)
+            loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
+            if parts.scheme != "https" and not loopback:
+                raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        if secret and not SECRET_TOKEN.fullmatch(secret):
+            raise bad_request("secret token contains unallowed characters")
+        self.world.webhook_url = url
+        self.world.webhook_secret = secret
+        self.world.webhook_last_error = None
         allowed = p.json("allowed_updates", "allowed updates")
         if allowed is not None:
             self.world.allowed_updates = list(allowed)
@@ -195,6 +210,7 @@ class BotApi:
 
     def delete_webhook(self, p: Params) -> bool:
         self.world.webhook_url = ""
+        self.world.webhook_secret = ""
         if p.flag("drop_pending_updates"):
             self.world.updates.clear()
         return True
@@ -207,6 +223,8 @@ class BotApi:
         }
         if self.world.allowed_updates:
             info["allowed_updates"] = self.world.allowed_updates
+        if self.world.webhook_last_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.world.webhook_last_error
         return info
 
     # --- commands and settings ----------------------------------------------------------

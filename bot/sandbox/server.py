@@ -50,6 +50,7 @@ from bot.sandbox.model import (
     bad_request,
 )
 from bot.sandbox.params import Params, Upload
+from bot.sandbox.webhook import WebhookDelivery
 from bot.sandbox.world import World, bot_user
 
 TOKEN = re.compile(r"(\d+):[A-Za-z0-9_-]+")
@@ -80,6 +81,7 @@ class SandboxServer:
     ) -> None:
         self.world = World()
         self.api = BotApi(self.world)
+        self.webhook = WebhookDelivery(self.world)
         self.limits = limits or Limits()
         self.flood = FloodControl(self.limits)
         self.stats = Stats()
@@ -107,10 +109,12 @@ class SandboxServer:
         site = web.TCPSite(self._runner, "127.0.0.1", self._requested_port)
         await site.start()
         self._port = self._runner.addresses[0][1]
+        self.webhook.start()
 
     async def stop(self) -> None:
         self.api.closed = True
         self.world.changed()  # long polls answer at once
+        await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -49,6 +49,8 @@ class World:
         self.next_update_id = 1000
         self.allowed_updates: list[str] = []  # empty: Telegram's default selection
         self.webhook_url = ""
+        self.webhook_secret = ""
+        self.webhook_last_error: tuple[int, str] | None = None  # (unix time, message)
         self.events: list[SentMessage] = []  # the bot's sends and edits; seq = index + 1
         self.sent_index: dict[tuple[int, int], SentMessage] = {}
         self.callback_queries: dict[str, float] = {}  # open query id -> monotonic time pressed

@@ -644,3 +644,15 @@ class BotState(Base):
     key: Mapped[str] = mapped_column(String(200))
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StoredSecret(Base):
+    """A secret CareBot generated for itself because none was configured: the signing key
+    (CAREBOT_SECRET_KEY unset) or the webhook's secret token. Written once, never rotated
+    here; see ``care.core.keys``."""
+
+    __tablename__ = "stored_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

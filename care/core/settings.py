@@ -6,13 +6,20 @@ anywhere else.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Language = Literal["vi", "en"]
+
+MIN_SECRET_KEY_LENGTH = 32
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook's secret_token allows
+# Paths the web app serves (or will) besides the webhook, which must not take one of them.
+WEB_PATHS = ("/healthz", "/unsubscribe", "/console", "/api", "/static")
 
 
 class Settings(BaseSettings):
@@ -42,9 +49,11 @@ class Settings(BaseSettings):
     telegram_base_file_url: str | None = Field(
         default=None, description="File download base; derived from telegram_base_url if unset"
     )
+    # `carebot run --webhook`: Telegram posts updates to this URL (the shop's reverse proxy
+    # forwards its path to the web server), with this secret token (when unset, one is
+    # generated once and stored: care.core.keys).
     webhook_url: str | None = None
-    webhook_listen: str = "0.0.0.0"
-    webhook_port: int = 8443
+    webhook_secret: SecretStr | None = None
     flood_messages_per_minute: int = 20
     max_text_length: int = 2000
     # A request Telegram answered with a 5xx, or the network lost, is made this many times
@@ -127,16 +136,60 @@ class Settings(BaseSettings):
     outbox_retry_base_seconds: float = 30.0  # first retry delay, doubled on each attempt
     outbox_retry_max_seconds: float = 3600.0
     telegram_send_concurrency: int = 8  # most requests in flight (fewer when answers are quick)
-    unsubscribe_secret: SecretStr | None = None  # signs unsubscribe links; see care.outreach.outbox
-    # Where `carebot run` serves the unsubscribe page (scheduler.unsubscribe_web);
-    # public_base_url must reach it, usually through the shop's reverse proxy. Port 0: any.
+    # --- the web server and what it signs -----------------------------------------------
+    # Where `carebot run` serves its web app (web/): the unsubscribe page, the webhook,
+    # /healthz. Loopback: the shop's reverse proxy terminates TLS and forwards. Port 0: any.
     web_listen: str = "127.0.0.1"
     web_port: int = 8080
+    # Signs every link and cookie (care.core.keys); when unset, one is generated once and
+    # stored in the database. After a rotation the old keys go in secret_key_previous
+    # (a JSON list), so links already sent keep working.
+    secret_key: SecretStr | None = None
+    secret_key_previous: list[SecretStr] = []
+    # Only verifies unsubscribe links signed before secret_key existed (care.outreach.unsubscribe).
+    unsubscribe_secret: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
         return async_database_url(value)
+
+    @field_validator("secret_key", "secret_key_previous")
+    @classmethod
+    def _long_enough(
+        cls, value: SecretStr | list[SecretStr] | None
+    ) -> SecretStr | list[SecretStr] | None:
+        for key in value if isinstance(value, list) else [value]:
+            if key is not None and len(key.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+                raise ValueError(
+                    f"a secret key has at least {MIN_SECRET_KEY_LENGTH} characters; make one "
+                    "with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+                )
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("Telegram takes 1-256 characters A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_has_a_path(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = urlsplit(value)
+        if url.scheme not in ("https", "http") or not url.hostname:
+            raise ValueError("the webhook URL is https://your.domain/some/path")
+        if url.path.strip("/") == "" or any(
+            url.path.rstrip("/") == taken or url.path.startswith(taken + "/")
+            for taken in WEB_PATHS
+        ):
+            raise ValueError(
+                "the webhook URL needs a path of its own, e.g. https://shop.example/telegram"
+            )
+        return value
 
     @property
     def file_base_url(self) -> str:

@@ -24,10 +24,10 @@ from care.outreach.outbox import (
     email_wire,
     enqueue_rows,
     quiet_until,
-    read_unsubscribe_token,
     retry_delay,
 )
 from care.outreach.programme import CareProgramme, survey_callback
+from care.outreach.unsubscribe import UnsubscribeLinks
 
 __all__ = [
     "OPEN_STATUSES",
@@ -49,12 +49,12 @@ __all__ = [
     "RetryLater",
     "Skip",
     "Undeliverable",
+    "UnsubscribeLinks",
     "channel_usable",
     "email_wire",
     "enqueue_rows",
     "message_id",
     "quiet_until",
-    "read_unsubscribe_token",
     "retry_delay",
     "sender",
     "survey_callback",

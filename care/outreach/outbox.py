@@ -24,15 +24,12 @@ body is derived from it, with the unsubscribe link and headers RFC 8058 asks for
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from html import escape as html_escape
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
@@ -41,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.core.db import Database
+from care.core.keys import Keys
 from care.core.models import (
     Channel,
     Customer,
@@ -52,7 +50,8 @@ from care.core.models import (
 from care.core.rendering import Renderer, TemplateProblem
 from care.core.settings import Settings
 from care.core.text import to_local
-from care.outreach.email_message import build_email, sender, wire_bytes
+from care.outreach.email_message import build_email, wire_bytes
+from care.outreach.unsubscribe import UnsubscribeLinks
 
 OPEN_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 # Rows that count against the frequency cap: everything not skipped or failed.
@@ -375,57 +374,6 @@ def chat_to_email(body: str) -> tuple[Markup, str]:
     return Markup("".join(parser.html)), "".join(parser.text).strip()
 
 
-# --- unsubscribing --------------------------------------------------------------------------
-
-
-def _secret(settings: Settings) -> bytes:
-    """The key that signs unsubscribe links.
-
-    Set CAREBOT_UNSUBSCRIBE_SECRET in production. Without it the key is derived from the
-    bot token and the database URL, which are secret too and stable across restarts.
-    """
-    if settings.unsubscribe_secret is not None:
-        return settings.unsubscribe_secret.get_secret_value().encode()
-    token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
-    return hashlib.sha256(f"{token}|{settings.database_url}".encode()).digest()
-
-
-def unsubscribe_token(customer_id: int, settings: Settings) -> str:
-    """An unguessable token naming one customer, for the links in every e-mail."""
-    mac = hmac.new(_secret(settings), f"unsubscribe:{customer_id}".encode(), hashlib.sha256)
-    return f"{customer_id}.{mac.hexdigest()[:24]}"
-
-
-def read_unsubscribe_token(token: str, settings: Settings) -> int | None:
-    """The customer id a token names, or None if it is not one of ours."""
-    head, _, _ = token.partition(".")
-    if not head.isdigit():
-        return None
-    expected = unsubscribe_token(int(head), settings)
-    return int(head) if hmac.compare_digest(expected, token) else None
-
-
-def unsubscribe_url(customer_id: int, settings: Settings) -> str:
-    base = settings.public_base_url.rstrip("/")
-    return f"{base}/unsubscribe/{unsubscribe_token(customer_id, settings)}"
-
-
-def unsubscribe_mailto(customer_id: int, settings: Settings) -> str:
-    address = sender(settings.mail_from)[1]
-    subject = quote(f"unsubscribe {unsubscribe_token(customer_id, settings)}")
-    return f"mailto:{address}?subject={subject}"
-
-
-def list_unsubscribe_headers(customer_id: int, settings: Settings) -> dict[str, str]:
-    """RFC 2369 and RFC 8058 one-click headers: an https/http link and a mailto."""
-    url = unsubscribe_url(customer_id, settings)
-    mailto = unsubscribe_mailto(customer_id, settings)
-    return {
-        "List-Unsubscribe": f"<{url}>, <{mailto}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
-
-
 # --- rows -----------------------------------------------------------------------------------
 
 
@@ -487,11 +435,11 @@ def new_row(
     }
 
 
-def email_wire(row: Mapping[str, Any], settings: Settings) -> bytes:
+def email_wire(row: Mapping[str, Any], settings: Settings, links: UnsubscribeLinks) -> bytes:
     """The bytes of the e-mail an outbox row (``new_row``'s values) carries, built once
     when it is queued so that every attempt sends the very same message."""
     customer_id = row["customer_id"]
-    headers = list_unsubscribe_headers(customer_id, settings) if customer_id is not None else {}
+    headers = links.headers(customer_id) if customer_id is not None else {}
     message = build_email(
         key=row["idempotency_key"],
         recipient=row["recipient"],
@@ -576,10 +524,11 @@ class Placed:
 class Outbox:
     """Turns decisions to write to someone into outbox rows, applying the rules."""
 
-    def __init__(self, settings: Settings, renderer: Renderer, db: Database) -> None:
+    def __init__(self, settings: Settings, renderer: Renderer, db: Database, keys: Keys) -> None:
         self.settings = settings
         self.renderer = renderer
         self.db = db
+        self.links = UnsubscribeLinks(settings, keys)
 
     def greeting_name(self, customer: Customer) -> str:
         """How a message addresses the customer: the contact person of an organization."""
@@ -709,7 +658,7 @@ class Outbox:
             customer_id=customer_id,
             campaign_id=campaign_id,
         )
-        row["mime"] = email_wire(row, self.settings)
+        row["mime"] = email_wire(row, self.settings, self.links)
         return row
 
     def email_parts(
@@ -724,7 +673,7 @@ class Outbox:
             body=fragment,
             body_text=text,
             shop_name=self.settings.shop_name,
-            unsubscribe_url=unsubscribe_url(customer_id, self.settings),
+            unsubscribe_url=self.links.url(customer_id),
         )
         return email.subject, email.text, email.html
 
@@ -789,7 +738,7 @@ class Outbox:
 
     async def unsubscribe(self, token: str) -> bool:
         """Withdraw e-mail consent for the customer a link names (one click, at once)."""
-        customer_id = read_unsubscribe_token(token, self.settings)
+        customer_id = self.links.read(token)
         if customer_id is None:
             return False
         async with self.db.uow() as uow:

@@ -1,6 +1,6 @@
-"""The unsubscribe page over real HTTP on 127.0.0.1: one-click POST withdraws e-mail consent
-at once, GET changes nothing, forged tokens get a 404, and the header of a real e-mail
-leads to it."""
+"""The unsubscribe page over real HTTP on 127.0.0.1, served by uvicorn as `carebot run`
+serves it: one-click POST withdraws e-mail consent at once, GET changes nothing, forged
+tokens get a 404, and the header of a real e-mail leads to it."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from care.core.models import Customer, Interaction, MessageCategory
-from care.outreach.outbox import Message, unsubscribe_url
+from care.outreach.outbox import Message
 from care.services import Services, build_services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel
-from scheduler.unsubscribe_web import bound_port, start_web, stop_web
 from tests.conftest import Clock, make_customer
+from tests.helpers import web_served
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
@@ -27,11 +27,8 @@ ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 @pytest.fixture
 async def base_url(services: Services) -> AsyncIterator[str]:
     """The pages served on a free port of 127.0.0.1, as `carebot run` serves them."""
-    runner = await start_web(services, "127.0.0.1", 0)
-    try:
-        yield f"http://127.0.0.1:{bound_port(runner)}"
-    finally:
-        await stop_web(runner)
+    async with web_served(services) as url:
+        yield url
 
 
 @pytest.fixture
@@ -42,8 +39,8 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 def link(services: Services, customer: Customer, base_url: str) -> str:
     """The customer's unsubscribe link as an e-mail carries it, on the test server."""
-    settings = services.settings.model_copy(update={"public_base_url": base_url})
-    return unsubscribe_url(customer.id, settings)
+    token = services.care.outbox.links.token(customer.id)
+    return f"{base_url}/unsubscribe/{token}"
 
 
 async def consents(services: Services, customer: Customer) -> tuple[bool, bool]:
@@ -169,6 +166,7 @@ async def test_the_list_unsubscribe_header_of_a_sent_email_leads_here(
         database=services.db,
         clock=clock,
     )
+    await shop.start()
     lan = await subscribed(services, email="lan@example.com")
     async with shop.db.uow() as uow:
         await shop.care.outbox.to_customer(
@@ -182,9 +180,8 @@ async def test_the_list_unsubscribe_header_of_a_sent_email_leads_here(
     message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
 
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    targets = [part.strip().strip("<>") for part in message["List-Unsubscribe"].split(",")]
-    [url] = [target for target in targets if target.startswith("http")]
-    assert url.startswith(f"{base_url}/unsubscribe/")
+    [url] = [part.strip().strip("<>") for part in message["List-Unsubscribe"].split(",")]
+    assert url.startswith(f"{base_url}/unsubscribe/")  # the https form only: no mailto:
     async with http.post(url, data=ONE_CLICK) as response:
         assert response.status == 200
     assert await consents(services, lan) == (False, True)

@@ -14,7 +14,7 @@ from care.analytics.loyalty import LoyaltyProblem
 from care.core.models import Customer
 from care.core.settings import Settings
 from care.services import Services, build_services
-from tests.conftest import make_customer, make_order
+from tests.builders import make_customer, make_order
 
 START, END = date(2026, 10, 1), date(2026, 10, 31)
 # Baseline: the 180 days before 01/10 (04/04 - 30/09). Window: 01/10 - 30/11 (31 days of

@@ -19,7 +19,7 @@ from care.analytics.ltv import (
 )
 from care.core.models import CustomerMetrics
 from care.services import Services
-from tests.conftest import make_customer, make_order
+from tests.builders import make_customer, make_order
 
 
 def at(year: int, month: int, day: int, hour: int = 3) -> datetime:

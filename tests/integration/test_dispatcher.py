@@ -20,18 +20,8 @@ from care.services import Services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel, SmtpChannel
 from scheduler.telegram_channel import TelegramChannel, TokenBucket
-from tests.conftest import make_customer
-from tests.helpers import (
-    TOKEN,
-    SmtpRecorder,
-    free_port,
-    outbox_row,
-    sandbox,
-    smtp_server,
-    smtp_settings,
-)
-
-__all__ = ["sandbox", "smtp_server"]  # fixtures used below
+from tests.builders import TOKEN, make_customer, outbox_row
+from tests.integration.servers import SmtpRecorder, free_port, smtp_settings
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from scipy.stats import chi2
 
 from care.analytics import clv
 
-CDNOW = Path(__file__).parent / "data" / "cdnow_summary.csv"
+CDNOW = Path(__file__).parents[1] / "data" / "cdnow_summary.csv"
 
 # Fader, Hardie and Lee (2005), CDNOW sample, weeks; Fader and Hardie (2013), 946 repeat buyers.
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}

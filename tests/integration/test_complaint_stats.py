@@ -23,7 +23,7 @@ from care.core.models import Survey
 from care.core.settings import Settings
 from care.services import open_services
 from care.tickets.complaints import Draft
-from tests.conftest import make_customer
+from tests.builders import make_customer
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 H = timedelta(hours=1)

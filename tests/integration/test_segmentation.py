@@ -35,7 +35,7 @@ from care.analytics.segmentation import (
 from care.core.models import ClassificationChange, Customer, CustomerMetrics, Order
 from care.core.settings import Settings
 from care.services import Services, build_services
-from tests.conftest import database_env, make_customer, make_order
+from tests.builders import database_env, make_customer, make_order
 
 # name: (days since the last order, number of orders) -> expected (R, F, segment).
 # Ten buyers, so each quintile holds two of them; recency and frequency are all distinct.

@@ -18,7 +18,7 @@ from care.core.models import Complaint, Survey, UnansweredQuestion
 from care.core.settings import Settings
 from care.core.text import fold
 from care.services import Services, build_services
-from tests.conftest import make_customer, make_order
+from tests.builders import make_customer, make_order
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 

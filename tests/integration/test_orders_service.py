@@ -9,7 +9,7 @@ import pytest
 from care.core.models import OrderLine
 from care.orders.service import RECENT_ORDERS, code_key
 from care.services import Services
-from tests.conftest import make_customer, make_order
+from tests.builders import make_customer, make_order
 
 
 async def add_line(services: Services, order_id: int, name: str, quantity: int, price: int):

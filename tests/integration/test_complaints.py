@@ -15,8 +15,7 @@ from care.tickets.complaints import (
     parse_ticket_code,
     ticket_code,
 )
-from tests.conftest import make_customer, make_order
-from tests.helpers import add_metrics
+from tests.builders import add_metrics, make_customer, make_order
 
 _ids = itertools.count(8001)
 

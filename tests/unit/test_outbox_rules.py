@@ -29,7 +29,7 @@ from care.outreach.outbox import (
     unsubscribe_token,
 )
 from care.services import Services
-from tests.conftest import make_customer
+from tests.builders import make_customer
 
 MARKETING, GREETING, TRANSACTIONAL = (
     MessageCategory.MARKETING, MessageCategory.GREETING, MessageCategory.TRANSACTIONAL

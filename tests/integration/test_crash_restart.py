@@ -34,12 +34,10 @@ from care.services import Services, build_services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel, SmtpChannel
 from scheduler.telegram_channel import TelegramChannel
-from tests.conftest import make_customer
-from tests.helpers import TOKEN, SmtpRecorder, outbox_rows, sandbox, smtp_server, smtp_settings
+from tests.builders import TOKEN, make_customer, outbox_rows
+from tests.integration.servers import SmtpRecorder, smtp_settings
 
-__all__ = ["sandbox", "smtp_server"]  # fixtures used below
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CUSTOMERS = 40
 KILL_AFTER = 15
 
@@ -71,7 +69,7 @@ async def run_child(
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.test_crash_restart",
+        "tests.integration.test_crash_restart",
         services.settings.database_url,
         await current_schema(services),
         sandbox.base_url if sandbox else "",

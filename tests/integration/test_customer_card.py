@@ -14,7 +14,7 @@ from care.core.models import Complaint, Survey
 from care.core.settings import Settings
 from care.customers.policies import PolicyProblem, parse_vnd, suggested_keys
 from care.services import Services, build_services
-from tests.conftest import make_customer, make_order
+from tests.builders import make_customer, make_order
 
 TIERS = ["diamond", "gold", "silver", "member"]
 

@@ -31,7 +31,7 @@ from care.customers.service import (
     LinkOutcome,
 )
 from care.services import Services
-from tests.conftest import Clock, make_customer, make_order
+from tests.builders import Clock, make_customer, make_order
 
 TG = 7_000_001
 OTHER_TG = 7_000_002

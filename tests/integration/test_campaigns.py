@@ -21,10 +21,7 @@ from care.services import Services
 from scheduler.dispatcher import Dispatcher, DrainReport
 from scheduler.email_channel import EmlDirectoryChannel
 from scheduler.telegram_channel import TelegramChannel
-from tests.conftest import make_customer
-from tests.helpers import TOKEN, add_metrics, outbox_rows, sandbox
-
-__all__ = ["sandbox"]  # a fixture used below
+from tests.builders import TOKEN, add_metrics, make_customer, outbox_rows
 
 PROMOTION = {
     "name": "Tết 2027",

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from care.core.models import Base, Customer
-from tests.conftest import make_customer
+from tests.builders import make_customer
 
 
 async def test_migrations_create_exactly_the_schema_the_models_describe(services):

@@ -17,10 +17,8 @@ from care.outreach.outbox import Message, unsubscribe_url
 from care.services import Services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel, SmtpChannel
-from tests.conftest import make_customer
-from tests.helpers import SmtpRecorder, outbox_row, smtp_server, smtp_settings
-
-__all__ = ["smtp_server"]  # a fixture used below
+from tests.builders import make_customer, outbox_row
+from tests.integration.servers import SmtpRecorder, smtp_settings
 
 
 async def queue_email(

@@ -9,8 +9,7 @@ from care.core.models import Complaint
 from care.core.text import format_duration
 from care.tickets.complaints import Draft
 from care.tickets.sla import targets
-from tests.conftest import make_customer
-from tests.helpers import add_metrics, outbox_rows
+from tests.builders import add_metrics, make_customer, outbox_rows
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from care.core.models import Complaint, Survey
 from care.tickets.complaints import Draft
 from care.tickets.surveys import DIMENSIONS, Result
-from tests.conftest import make_customer, make_order
+from tests.builders import make_customer, make_order
 
 _ids = itertools.count(6001)
 

@@ -19,7 +19,7 @@ from care.services import Services, build_services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel
 from scheduler.unsubscribe_web import bound_port, start_web, stop_web
-from tests.conftest import Clock, make_customer
+from tests.builders import Clock, make_customer
 
 ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from care.core.models import FaqEntry, UnansweredQuestion
 from care.faq.service import FaqService, group_questions
 from care.services import Services
-from tests.conftest import Clock, make_customer
+from tests.builders import Clock, make_customer
 
 OPENING_HOURS = "Cửa hàng mở cửa từ 8:00 đến 21:30 tất cả các ngày."
 WARRANTY = "Sản phẩm được bảo hành chính hãng 12 tháng."

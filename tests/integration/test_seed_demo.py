@@ -14,7 +14,7 @@ from care.core.models import Customer, FaqAlternate, FaqEntry, Order, OrderLine,
 from care.core.text import normalise_phone
 from care.io.demo import DEMO_CUSTOMER_CODE, DEMO_FAQ, DEMO_PHONE, generate
 from care.services import Services
-from tests.conftest import Clock
+from tests.builders import Clock
 
 
 async def counts(services: Services) -> dict[str, int]:

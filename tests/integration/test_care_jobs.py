@@ -21,10 +21,7 @@ from care.services import Services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel
 from scheduler.telegram_channel import TelegramChannel
-from tests.conftest import make_customer, make_order
-from tests.helpers import TOKEN, outbox_rows, sandbox
-
-__all__ = ["sandbox"]  # a fixture used below
+from tests.builders import TOKEN, make_customer, make_order, outbox_rows
 
 
 def local(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:

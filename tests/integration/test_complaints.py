@@ -12,7 +12,6 @@ from care.tickets.complaints import (
     Draft,
     NotLinked,
     Result,
-    parse_ticket_code,
     ticket_code,
 )
 from tests.builders import add_metrics, make_customer, make_order
@@ -30,19 +29,6 @@ async def linked(services, *, tier=None, ltv=0, **fields):
 async def file(services, customer, category="delivery", severity="medium", **kw):
     draft = Draft(category, severity, kw.pop("description", "Hàng giao trễ"), **kw)
     return await services.complaints.file(customer.telegram_user_id, draft)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("KN-000123", 123), ("kn-123", 123), ("KN000123", 123), ("#42", 42), (" 7 ", 7),
-     ("DH00012", None), ("", None), ("KN-", None)],
-)
-def test_ticket_codes_are_read_however_staff_type_them(text, expected):
-    assert parse_ticket_code(text) == expected
-
-
-def test_a_ticket_code_comes_from_the_id():
-    assert ticket_code(123) == "KN-000123"
 
 
 async def test_a_linked_customer_files_a_ticket_with_deadlines_from_tier_and_severity(

@@ -12,11 +12,9 @@ from typer.testing import CliRunner
 from bot.cli import app as cli
 from care.core.models import Complaint, Survey
 from care.core.settings import Settings
-from care.customers.policies import PolicyProblem, parse_vnd, suggested_keys
+from care.customers.policies import PolicyProblem, parse_vnd
 from care.services import Services, build_services
 from tests.builders import make_customer, make_order
-
-TIERS = ["diamond", "gold", "silver", "member"]
 
 
 async def test_lookup_by_code_phone_and_name(services: Services) -> None:
@@ -103,37 +101,6 @@ async def test_the_tier_history_is_on_the_card(services: Services) -> None:
     card = await services.customer_cards.card(small[-1].id)
     assert card is not None
     assert [(c.old_value, c.new_value) for c in card.tier_history] == [("silver", "diamond")]
-
-
-@pytest.mark.parametrize(
-    ("tier", "segment", "expected"),
-    [
-        ("diamond", "at_risk", ["dedicated_agent", "voucher_10", "win_back_voucher"]),
-        ("gold", None, ["priority_support", "voucher_5"]),
-        ("member", "new", ["loyalty_points", "welcome_guide", "second_order_voucher"]),
-        (None, "cant_lose", ["manager_call", "premium_win_back_voucher"]),
-        ("unknown", "lost", ["exit_survey"]),
-    ],
-)
-def test_suggested_policies_by_tier_and_segment(
-    tier: str | None, segment: str | None, expected: list[str]
-) -> None:
-    assert [k for k, _ in suggested_keys(tier, segment, TIERS)] == expected
-
-
-def test_renamed_tiers_keep_their_policies() -> None:
-    names = ["vip", "thân thiết", "mới"]
-    assert [k for k, _ in suggested_keys("vip", None, names)] == ["dedicated_agent", "voucher_10"]
-    assert [k for k, _ in suggested_keys("mới", None, names)] == ["loyalty_points"]
-
-
-@pytest.mark.parametrize(
-    ("typed", "amount"),
-    [("100000", 100_000), ("100.000", 100_000), ("100,000 ₫", 100_000), ("50k", 50_000),
-     ("1.250.000 VND", 1_250_000)],
-)
-def test_amounts_staff_type(typed: str, amount: int) -> None:
-    assert parse_vnd(typed) == amount
 
 
 async def test_a_grant_needs_a_customer_and_a_policy(services: Services) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from care.core.models import FaqEntry, UnansweredQuestion
-from care.faq.service import FaqService, group_questions
+from care.faq.service import FaqService
 from care.services import Services
 from tests.builders import Clock, make_customer
 
@@ -156,19 +156,6 @@ async def test_unanswered_since_leaves_out_older_questions(
     [group] = await services.faq.unanswered(since)
 
     assert (group.count, group.last_asked) == (1, since)
-
-
-def test_grouping_merges_identical_texts_before_comparing() -> None:
-    now = datetime(2026, 11, 23, tzinfo=UTC)
-    rows = [
-        (1, "giá?", "gia", "vi", now),
-        (2, "Giá!", "gia", "vi", now + timedelta(minutes=1)),
-        (3, "giao hàng nhanh không", "giao hang nhanh khong", "vi", now),
-    ]
-    groups = group_questions(rows)
-    assert [(g.example, g.count, g.question_ids) for g in groups] == [
-        ("Giá!", 2, (1, 2)), ("giao hàng nhanh không", 1, (3,)),
-    ]
 
 
 async def test_adding_an_entry_rebuilds_the_index_and_closes_what_it_answers(

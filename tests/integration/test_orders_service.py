@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from care.core.models import OrderLine
-from care.orders.service import RECENT_ORDERS, code_key
+from care.orders.service import RECENT_ORDERS
 from care.services import Services
 from tests.builders import make_customer, make_order
 
@@ -81,10 +81,3 @@ async def test_an_inquiry_is_shown_too(services):
     detail = await services.orders.by_code(lan.id, "yc-00012")
 
     assert detail is not None and detail.kind == "inquiry"
-
-
-@pytest.mark.parametrize(
-    ("typed", "key"), [("dh-000123", "DH000123"), (" DEMO-DH-04 ", "DEMODH04"), ("", "")]
-)
-def test_code_keys_ignore_case_and_separators(typed, key):
-    assert code_key(typed) == key

@@ -20,11 +20,9 @@ from care.analytics.segmentation import (
     EXPORT_COLUMNS,
     SEGMENTS,
     _purchases_sql,
-    check_tiers,
     f_scores,
     fit_of_run,
     m_scores,
-    ntile,
     r_scores,
     segment_case_sql,
     segment_codes,
@@ -335,14 +333,6 @@ async def test_clv_for_repeat_buyers_once_the_models_can_be_fitted(services: Ser
     assert all(m.expected_purchases_12m is not None for m in got)
 
 
-def test_a_tier_configuration_that_cannot_be_meant_is_refused() -> None:
-    with pytest.raises(ValueError):
-        check_tiers(["a", "b"], [0.8, 0.9])
-    with pytest.raises(ValueError):
-        check_tiers(["a", "b", "c"], [0.95, 0.8])
-    check_tiers(["a", "b"], [0.8])
-
-
 async def test_export_writes_one_row_per_customer_with_the_columns(
     services: Services, tmp_path: Path
 ) -> None:
@@ -557,13 +547,6 @@ async def test_scores_and_tiers_agree_with_sql_window_functions(
         for i in order
     ]
     assert got == [tuple(row) for row in expected]
-
-
-def test_ntile_puts_the_remainder_in_the_first_groups() -> None:
-    assert ntile(np.arange(7)).tolist() == [1, 1, 2, 2, 3, 4, 5]
-    assert ntile(np.arange(3)).tolist() == [1, 2, 3]
-    assert ntile(np.array([2, 0, 1])).tolist() == [2, 3, 1]
-    assert ntile(np.arange(0)).tolist() == []
 
 
 async def test_sqlite_reads_the_counted_orders_in_index_order_without_sorting(

@@ -44,7 +44,11 @@ def collect(*paths: str) -> tuple[str, set[str]]:
     """Collect ``paths`` in a fresh interpreter: pytest's output, and the modules imported."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *paths],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     output, _, modules = done.stdout.rpartition("MODULES ")

@@ -5,8 +5,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import make_customer, make_order
-from tests.helpers import add_metrics
+from tests.builders import add_metrics, make_customer, make_order
 
 pytestmark = pytest.mark.e2e
 

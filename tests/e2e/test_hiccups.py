@@ -12,8 +12,7 @@ import pytest
 
 from care.tickets.complaints import Draft, code_key
 from scheduler.dispatcher import Dispatcher
-from tests.conftest import make_customer
-from tests.helpers import outbox_row
+from tests.builders import make_customer, outbox_row
 
 pytestmark = pytest.mark.e2e
 

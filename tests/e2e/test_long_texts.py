@@ -8,7 +8,7 @@ import pytest
 
 from bot.sandbox.html_check import utf16_len
 from care.tickets.complaints import Draft
-from tests.conftest import make_customer
+from tests.builders import make_customer
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from tests.conftest import database_env, make_customer
+from tests.builders import database_env, make_customer
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from care.core.models import Customer, OutboxMessage
-from tests.conftest import make_customer
+from tests.builders import make_customer
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from care.core.models import Customer, OrderLine
-from tests.conftest import make_customer, make_order
+from tests.builders import make_customer, make_order
 
 pytestmark = pytest.mark.e2e
 

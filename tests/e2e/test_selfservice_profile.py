@@ -18,7 +18,7 @@ from care.core.models import (
     Order,
 )
 from care.customers.service import ERASED_NAME
-from tests.conftest import make_customer, make_order
+from tests.builders import make_customer, make_order
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,7 @@ from care.analytics.reports import CHARTS
 from care.core.models import Survey
 from care.outreach.programme import survey_callback
 from scheduler.dispatcher import Dispatcher
-from tests.conftest import make_customer, make_order
-from tests.helpers import add_metrics
+from tests.builders import add_metrics, make_customer, make_order
 
 pytestmark = pytest.mark.e2e
 

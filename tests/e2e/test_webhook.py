@@ -30,8 +30,9 @@ from care.core.db import Database
 from care.core.models import Customer, StoredSecret
 from care.core.settings import Settings
 from care.services import build_services
-from tests.conftest import Clock, Harness, make_customer
-from tests.helpers import free_port
+from tests.builders import Clock, make_customer
+from tests.e2e.conftest import Harness
+from tests.integration.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

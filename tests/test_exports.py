@@ -104,5 +104,5 @@ async def test_characters_xml_cannot_hold_do_not_break_an_xlsx_export(tmp_path: 
 
 
 async def test_an_export_file_must_be_csv_or_xlsx(tmp_path: Path):
-    with pytest.raises(ValueError, match=".csv or .xlsx"):
+    with pytest.raises(ValueError, match=r"\.csv or \.xlsx"):
         await write_table(tmp_path / "out.pdf", ["name"], rows_of([]))

@@ -6,6 +6,7 @@ import typer
 
 from bot.cli import (
     campaign,
+    customer,
     db,
     demo,
     faq,
@@ -42,6 +43,7 @@ app.add_typer(report.app, name="report")
 app.add_typer(loyalty.app, name="loyalty")
 app.add_typer(policy.app, name="policy")
 app.add_typer(staff.app, name="staff")
+app.add_typer(customer.app, name="customer")
 
 
 def main() -> None:

@@ -139,7 +139,8 @@ async def post_card(context: CareContext, ticket: Ticket, intro: str | None = No
         log.warning("CAREBOT_STAFF_CHAT_ID is not set: ticket %s is not posted", ticket.code)
         return
     card = await send(
-        context, chat, card_html(context, ticket, intro), markup=card_markup(context, ticket)
+        context, chat, card_html(context, ticket, intro), markup=card_markup(context, ticket),
+        customer_id=ticket.customer_id,
     )
     photo_message_id = None
     if ticket.photo_file_id:
@@ -179,10 +180,13 @@ async def post_under_card(
     if chat is None:
         return None
     html = context.services.renderer.chat(staff_language(context), template, **values)
+    about = ticket.customer_id
     try:
-        return await send(context, chat, html, reply_to=ticket.staff_card_message_id)
+        return await send(
+            context, chat, html, reply_to=ticket.staff_card_message_id, customer_id=about
+        )
     except BadRequest:  # the card is gone: say it without the reply
-        return await send(context, chat, html)
+        return await send(context, chat, html, customer_id=about)
 
 
 async def tell_customer(
@@ -535,9 +539,10 @@ async def post_customer_message(
         posted = await context.bot.send_photo(
             chat, photo, caption=html, parse_mode=ParseMode.HTML, reply_to_message_id=reply_to
         )
-        await log_outbound(context, chat, None, html, customer_id=ticket.customer_id)
+        await log_outbound(context, chat, None, html, customer_id=ticket.customer_id,
+                           message_id=posted.message_id)
     else:
-        posted = await send(context, chat, html, reply_to=reply_to)
+        posted = await send(context, chat, html, reply_to=reply_to, customer_id=ticket.customer_id)
     await context.services.complaints.attach_staff_message(message_id, posted.message_id)
 
 

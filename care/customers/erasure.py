@@ -119,9 +119,9 @@ class _Target:
 
 
 def mentions_of(customer: Customer) -> list[str]:
-    """How the customer's identity may be written in a text, longest first: name and
-    contact person (when distinctive enough not to hit common words), each also as HTML
-    shows it; every spelling of the phone number; the e-mail address."""
+    """How the customer's identity may be written in a text, longest first: name, contact
+    person and address (when distinctive enough not to hit common words), each also as
+    HTML shows it; every spelling of the phone number; the e-mail address."""
     found: set[str] = set()
     for value in (customer.name, customer.contact_person, customer.address):
         if value and _distinctive(value):

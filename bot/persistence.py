@@ -62,7 +62,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             row = await uow.session.scalar(
                 select(BotState).where(BotState.kind == kind, BotState.key == key)
             )
-            if data is None:
+            if not data:  # nothing to remember (an empty user_data): keep no row at all
                 if row is not None:
                     await uow.session.delete(row)
             elif row is None:

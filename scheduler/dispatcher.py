@@ -399,9 +399,14 @@ class Dispatcher:
         self, row: OutboxRow, chat_id: int, journal: SendJournal, report: DrainReport
     ) -> None:
         assert self.telegram is not None
-        outcome = await self.telegram.send(chat_id, row.body, row.reply_markup)
+        if row.edits_message_id is not None:
+            outcome = await self.telegram.edit(chat_id, row.edits_message_id, row.body)
+        else:
+            outcome = await self.telegram.send(chat_id, row.body, row.reply_markup)
         if isinstance(outcome, Delivered):
-            journal.accepted(row.id, self.services.clock())
+            detail = outcome.detail or ""
+            message_id = int(detail) if detail.isdigit() else None
+            journal.accepted(row.id, self.services.clock(), message_id)
         else:
             await self._record(row, outcome, report)
 
@@ -540,7 +545,10 @@ class Dispatcher:
                     .values(status=OutboxStatus.SENT, sent_at=bindparam("at"), last_error=None),
                     [{"row_id": row.id, "at": at} for row, at in sent],
                 )
-                logged = [_interaction_values(row, at) for row, at in sent]
+                logged = [
+                    _interaction_values(row, at, records.message_ids.get(row.id))
+                    for row, at in sent
+                ]
                 await connection.execute(insert(Interaction.__table__), logged)
             if unknown:  # (a row whose failure was recorded is no longer ``mine``)
                 result = await connection.execute(
@@ -684,9 +692,10 @@ class Dispatcher:
         return True
 
 
-def _interaction_values(row: Any, at: datetime) -> dict[str, Any]:
+def _interaction_values(row: Any, at: datetime, message_id: int | None) -> dict[str, Any]:
     """The interaction log entry of a sent message (``row`` has ``LOGGED_COLUMNS``),
-    written with its outcome so the log and the outbox never disagree."""
+    written with its outcome so the log and the outbox never disagree; ``message_id`` is
+    the Telegram message it became, so an erasure can have a staff-chat alert edited."""
     telegram = row.channel == Channel.TELEGRAM
     chat_id = int(row.recipient) if telegram else None
     return interaction_values(
@@ -698,4 +707,6 @@ def _interaction_values(row: Any, at: datetime) -> dict[str, Any]:
         at=at,
         channel=row.channel,
         customer_id=row.customer_id,
+        message_id=message_id,
+        internal=row.customer_id is None,  # to staff (deadline alerts, summaries)
     )

@@ -17,7 +17,6 @@ import asyncio
 import dataclasses
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -33,6 +32,7 @@ from care.outreach import (
     Undeliverable,
     UnsubscribeLinks,
     email_wire,
+    eml_file_name,
     message_id,
     sender,
 )
@@ -47,13 +47,17 @@ class OutgoingEmail:
     recipient: str
     message_id: str
     data: bytes
+    file_name: str  # in ``outbox_dir`` when there is no SMTP server
 
 
 def outgoing_email(row: OutboxRow, settings: Settings, links: UnsubscribeLinks) -> OutgoingEmail:
     """The outbox row as it goes on the wire: the bytes built when it was queued (a row
     queued without them, by an earlier version, gets them built now)."""
     data = row.mime or email_wire(dataclasses.asdict(row), settings, links)
-    return OutgoingEmail(row.recipient, message_id(row.idempotency_key, settings.mail_from), data)
+    key, mail_from = row.idempotency_key, settings.mail_from
+    return OutgoingEmail(
+        row.recipient, message_id(key, mail_from), data, eml_file_name(key, mail_from)
+    )
 
 
 class EmailSender(Protocol):
@@ -147,9 +151,6 @@ def _by_code(code: int, error: str, *, dead: bool = False) -> Outcome:
     return Undeliverable(error, unreachable=dead)
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
 class EmlDirectoryChannel:
     """Writes each e-mail to ``outbox_dir`` as an .eml file (no SMTP host configured)."""
 
@@ -164,7 +165,7 @@ class EmlDirectoryChannel:
         return None
 
     async def send(self, email: OutgoingEmail) -> Outcome:
-        name = _UNSAFE.sub("_", email.message_id.strip("<>")) + ".eml"
+        name = email.file_name
         try:
             await asyncio.to_thread(_write_atomically, self.directory / name, email.data)
         except OSError as exc:

@@ -46,6 +46,9 @@ class JournalRecords:
     handed_over: set[int] = field(default_factory=set)
     accepted: dict[int, datetime] = field(default_factory=dict)
     finished: bool = False  # its owner settled every row before closing
+    # The Telegram message each accepted row became, for the interaction log (kept in
+    # memory only: a group recovered after a crash is logged without them).
+    message_ids: dict[int, int] = field(default_factory=dict)
 
 
 class SendJournal:
@@ -80,10 +83,12 @@ class SendJournal:
         os.write(self._fd, b"s %d\n" % row_id)
         self.records.handed_over.add(row_id)
 
-    def accepted(self, row_id: int, at: datetime) -> None:
+    def accepted(self, row_id: int, at: datetime, message_id: int | None = None) -> None:
         """Noted as soon as the other side accepted the message."""
         os.write(self._fd, b"d %d %.6f\n" % (row_id, at.timestamp()))
         self.records.accepted[row_id] = at
+        if message_id is not None:
+            self.records.message_ids[row_id] = message_id
 
     def close(self) -> None:
         """Every row is settled in the database: mark the journal finished and remove it."""

@@ -1,4 +1,5 @@
-"""Telegram delivery: one message through ``telegram.Bot.send_message``, within the limits.
+"""Telegram delivery: one message through ``telegram.Bot.send_message`` (or an edit of one
+the bot sent), within the limits.
 
 Telegram allows a bot about 30 messages a second overall and about one a second per chat;
 above that it answers 429 with ``retry_after``. A pacer on an ideal timeline (rate from
@@ -13,6 +14,7 @@ import asyncio
 import math
 import time
 import warnings
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -132,11 +134,43 @@ class TelegramChannel:
     async def send(self, chat_id: int, text: str, reply_markup: dict[str, Any] | None) -> Outcome:
         """One message; every answer Telegram can give becomes an Outcome, none raises."""
         markup = InlineKeyboardMarkup.de_json(reply_markup, self.bot) if reply_markup else None
-        started = time.monotonic()
-        try:
+
+        async def request() -> str:
             message = await self.bot.send_message(
                 chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup
             )
+            return str(message.message_id)
+
+        return await self._outcome(request)
+
+    async def edit(self, chat_id: int, message_id: int, text: str) -> Outcome:
+        """Replace the text (or, for a photo, the caption) of a message the bot sent, and
+        its buttons with none. Already so: done. Gone or too old to edit: undeliverable."""
+
+        async def request() -> str:
+            try:
+                await self.bot.edit_message_text(
+                    text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML
+                )
+            except BadRequest as exc:
+                message = exc.message.lower()
+                if "not modified" in message:
+                    return str(message_id)
+                if "no text in the message" not in message:
+                    raise
+                await self.bot.edit_message_caption(
+                    chat_id=chat_id, message_id=message_id, caption=text,
+                    parse_mode=ParseMode.HTML,
+                )
+            return str(message_id)
+
+        return await self._outcome(request)
+
+    async def _outcome(self, request: Callable[[], Awaitable[str]]) -> Outcome:
+        """Run one request; Telegram's answer, whatever it is, becomes an Outcome."""
+        started = time.monotonic()
+        try:
+            detail = await request()
         except RetryAfter as exc:
             seconds = _seconds(exc)
             self.bucket.pause(seconds)
@@ -157,7 +191,7 @@ class TelegramChannel:
         finally:
             answer = time.monotonic() - started
             self._answer_seconds = 0.9 * self._answer_seconds + 0.1 * answer
-        return Delivered(str(message.message_id))
+        return Delivered(detail)
 
 
 def _seconds(exc: RetryAfter) -> float:

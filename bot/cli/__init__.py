@@ -63,6 +63,10 @@ class CarebotCommands(LazyGroup):
             "Care policies: grant them, list them, see suggestions.",
         ),
         LazyCommand("staff", "bot.cli.staff:app", "Staff who may work tickets in the staff chat."),
+        LazyCommand(
+            "customer", "bot.cli.customer:app",
+            "A customer's personal data: erase it on request (`customer forget CODE`).",
+        ),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,40 +137,12 @@ def export_customers(
         fail(f"no such folder: {file.parent}")
 
     async def body(services: Services) -> int:
+        from care.analytics import EXPORT_COLUMNS
+        from care.io import write_table
+
         rows = services.segmentation.customer_rows()
-        if suffix == ".csv":
-            return await _write_csv(file, rows)
-        return await _write_xlsx(file, rows)
+        return await write_table(file, EXPORT_COLUMNS, rows, sheet="customers")
 
     count = _guarded(body)
     console.print(f"wrote {count:,} customers to {file}")
 
-
-async def _write_csv(path: Path, rows: Any) -> int:
-    from care.analytics import EXPORT_COLUMNS
-
-    count = 0
-    # utf-8-sig: Excel opens Vietnamese names correctly only with the BOM.
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(EXPORT_COLUMNS)
-        async for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
-            count += 1
-    return count
-
-
-async def _write_xlsx(path: Path, rows: Any) -> int:
-    from openpyxl import Workbook  # only XLSX exports pay for openpyxl
-
-    from care.analytics import EXPORT_COLUMNS
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("customers")
-    sheet.append(list(EXPORT_COLUMNS))
-    count = 0
-    async for row in rows:
-        sheet.append(list(row))
-        count += 1
-    book.save(path)
-    return count

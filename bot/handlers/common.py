@@ -86,7 +86,11 @@ async def reply(
     assert chat is not None
     message = await send_html(context.bot, chat.id, text, reply_markup=markup)
     await log_outbound(
-        context, chat.id, update.effective_user.id if update.effective_user else None, text
+        context,
+        chat.id,
+        update.effective_user.id if update.effective_user else None,
+        text,
+        message_id=message.message_id,
     )
     return message
 
@@ -133,7 +137,10 @@ async def edit(
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise
-    await log_outbound(context, query.message.chat.id, query.from_user.id, text)
+    await log_outbound(
+        context, query.message.chat.id, query.from_user.id, text,
+        message_id=query.message.message_id,
+    )
 
 
 async def send(
@@ -144,11 +151,20 @@ async def send(
     markup: Markup = None,
     customer_id: int | None = None,
     reply_to: int | None = None,
+    internal: bool = False,
 ) -> Message:
     """Send already-rendered HTML to any chat (the staff chat, another customer); a long
-    text goes in pages, the buttons under the last, which is returned."""
+    text goes in pages, the buttons under the last, which is returned.
+
+    ``customer_id`` names the customer the message is to or about (a ticket's card in the
+    staff chat), so that erasing them reaches it; ``internal`` marks staff work in a
+    private chat (a group is always internal).
+    """
     message = await send_html(context.bot, chat_id, text, reply_markup=markup, reply_to=reply_to)
-    await log_outbound(context, chat_id, None, text, customer_id=customer_id)
+    await log_outbound(
+        context, chat_id, None, text, customer_id=customer_id, message_id=message.message_id,
+        internal=internal,
+    )
     return message
 
 
@@ -159,7 +175,11 @@ async def log_outbound(
     text: str,
     *,
     customer_id: int | None = None,
+    message_id: int | None = None,
+    internal: bool = False,
 ) -> None:
+    """Log a message the bot sent. One to a group (the staff chat: Telegram gives groups
+    negative ids) is internal: it may concern a customer but is not their own record."""
     await context.services.interactions.record(
         direction=Direction.OUTBOUND,
         telegram_user_id=telegram_user_id if chat_id > 0 else None,
@@ -167,6 +187,8 @@ async def log_outbound(
         kind="message",
         text=text,
         customer_id=customer_id,
+        message_id=message_id,
+        internal=internal or chat_id < 0,
     )
 
 

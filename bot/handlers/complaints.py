@@ -153,7 +153,11 @@ async def send_card(context: CareContext, ticket: Ticket, intro: str | None = No
     card_id = ticket.staff_card_message_id
     if card_id is None:
         html = shorten_html(card_html(context, ticket, intro))
-        card_id = (await send(context, chat, html, markup=card_markup(context, ticket))).message_id
+        card = await send(
+            context, chat, html, markup=card_markup(context, ticket),
+            customer_id=ticket.customer_id,
+        )
+        card_id = card.message_id
     photo_id, failure = None, None
     if ticket.photo_file_id and ticket.staff_photo_message_id is None:
         try:
@@ -196,10 +200,13 @@ async def post_under_card(
     if chat is None:
         return None
     html = context.services.renderer.chat(staff_language(context), template, **values)
+    about = ticket.customer_id
     try:
-        return await send(context, chat, html, reply_to=ticket.staff_card_message_id)
+        return await send(
+            context, chat, html, reply_to=ticket.staff_card_message_id, customer_id=about
+        )
     except BadRequest:  # the card is gone: say it without the reply
-        return await send(context, chat, html)
+        return await send(context, chat, html, customer_id=about)
 
 
 async def tell_customer(
@@ -544,9 +551,11 @@ async def post_customer_message(
     reply_to = ticket.staff_card_message_id
     if photo:
         posted = await send_photo_html(context.bot, chat, photo, html, reply_to=reply_to)
-        await log_outbound(context, chat, None, html, customer_id=ticket.customer_id)
+        await log_outbound(
+            context, chat, None, html, customer_id=ticket.customer_id, message_id=posted.message_id
+        )
     else:
-        posted = await send(context, chat, html, reply_to=reply_to)
+        posted = await send(context, chat, html, reply_to=reply_to, customer_id=ticket.customer_id)
     await context.services.complaints.attach_staff_message(message_id, posted.message_id)
 
 

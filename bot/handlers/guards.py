@@ -64,16 +64,23 @@ def _describe(update: Update) -> tuple[str, str | None]:
 
 
 async def log_inbound(update: Update, context: CareContext) -> None:
-    """Every inbound message is an interaction, whatever handles it afterwards."""
+    """Every inbound message is an interaction, whatever handles it afterwards.
+
+    Only a private chat is a customer's own conversation; what is said in a group (the
+    staff chat) is internal and joins nobody's customer record.
+    """
     user = update.effective_user
     chat = update.effective_chat
     kind, text = _describe(update)
+    message = update.message or update.edited_message
     await context.services.interactions.record(
         direction=Direction.INBOUND,
         telegram_user_id=user.id if user else None,
         chat_id=chat.id if chat else None,
         kind=kind,
         text=text,
+        message_id=message.message_id if message else None,
+        internal=chat is not None and chat.type != "private",
     )
 
 

@@ -257,6 +257,10 @@ async def got_customer_code(update: Update, context: CareContext) -> int | str:
     if outcome == CodeRequest.TOO_MANY:
         await reply(update, context, "link_code_too_many")
         return _done(context)
+    if outcome == CodeRequest.CUSTOMER_LIMIT:
+        limit = context.services.settings.link_code_emails_per_day
+        await reply(update, context, "link_code_customer_limit", limit=limit)
+        return _done(context)
     customer = await context.services.customers.by_telegram(user_id(update))
     return await _already(update, context, customer)
 

@@ -37,6 +37,7 @@ from bot.handlers.common import (
     user_id,
 )
 from bot.handlers.linking import ask_to_link
+from care.core.models import Direction
 from care.core.settings import Settings
 from care.core.text import fold
 from care.customers import CustomerView, InvalidInput
@@ -292,14 +293,28 @@ async def forget_ask(update: Update, context: CareContext) -> None:
 
 
 async def forget_yes(update: Update, context: CareContext) -> None:
-    """Erase, confirm, then drop what the bot remembers about the user (user_data)."""
+    """Erase, confirm, then drop what the bot remembers about the user and the chat.
+
+    The confirmation joins the erased record's history without the Telegram ids: the
+    person is no longer anyone's customer of record.
+    """
     person = user_id(update)
-    if not await context.services.customers.forget(person):
+    erased = await context.services.customers.forget(person)
+    if erased is None:
         await _nothing_to_forget(update, context)
         return
     await answer_callback(update, context)
-    await edit(update, context, "forget_done")
+    query = update.callback_query
+    assert query is not None
+    done = render(update, context, "forget_done")
+    await query.edit_message_text(done, parse_mode=ParseMode.HTML)
+    await context.services.interactions.record(
+        direction=Direction.OUTBOUND, telegram_user_id=None, chat_id=None, kind="message",
+        text=done, customer_id=erased.customer_id,
+    )
     context.application.drop_user_data(person)
+    if update.effective_chat is not None:
+        context.application.drop_chat_data(update.effective_chat.id)
 
 
 async def forget_no(update: Update, context: CareContext) -> None:

@@ -65,6 +65,7 @@ async def _answer(update: Update, context: CareContext, template: str, /, **valu
         chat.id,
         _render(context, template, **values),
         reply_to=message.message_id if message is not None and chat.type != "private" else None,
+        internal=True,
     )
 
 
@@ -73,10 +74,17 @@ async def _notice(update: Update, context: CareContext, key: str, /, **values: A
 
 
 async def _staff_or_refuse(update: Update, context: CareContext) -> StaffMember | None:
-    """The registered staff member behind this update; everyone else is refused."""
+    """The registered staff member behind this update; everyone else is refused.
+
+    A staff member's command is staff work, not something they said as a customer: it
+    leaves their own customer record (they may be a customer too).
+    """
     user = update.effective_user
     staff = await context.services.staff.get(user.id if user else None)
     if staff is not None:
+        message = update.message
+        if message is not None and message.chat.type == "private":
+            await context.services.interactions.mark_internal(message.chat.id, message.message_id)
         return staff
     if update.callback_query is not None:
         await answer_callback(update, context, "ticket.not_staff", alert=True)

@@ -32,7 +32,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for SQLite (aiosqlite) or PostgreSQL (asyncpg).
 
     SQLite gets foreign keys on, WAL journaling and a busy timeout, so the bot, the
-    scheduler and a CLI command can share one file.
+    scheduler and a CLI command can share one file, and secure_delete, so the space an
+    erased text leaves is overwritten with zeros instead of keeping the words.
     """
     url = async_database_url(url)
     if url.startswith("sqlite"):
@@ -49,6 +50,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -113,6 +115,22 @@ class Database:
             return await conn.run_sync(
                 lambda sync: MigrationContext.configure(sync).get_current_revision()
             )
+
+    async def release_old_pages(self) -> None:
+        """After an erasure: let no copy of the erased pages stay on disk.
+
+        SQLite writes changed pages to its write-ahead log first; the previous versions
+        of the pages stay there until a checkpoint copies the new ones into the database
+        file, and the log's bytes stay until they are overwritten. A checkpoint that
+        truncates the log removes them (secure_delete has zeroed the freed space in the
+        pages themselves). Should a reader hold the log meanwhile, the next checkpoint
+        does it. PostgreSQL keeps old row versions until VACUUM reuses their space;
+        autovacuum does that on its own.
+        """
+        if self.dialect != "sqlite":
+            return
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -1,4 +1,9 @@
-"""The interaction log: every message in or out, tied to the customer when known."""
+"""The interaction log: every message in or out, tied to the customer when known.
+
+What staff say and are shown (the staff chat, staff commands) is logged too, marked
+``internal``: it may concern a customer, but it never joins anyone's own record, so a
+staff member who is also a customer finds in their data only what they said as one.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from care.core.db import Database
 from care.core.models import Customer, Direction, Interaction
@@ -23,6 +28,8 @@ def interaction_values(
     at: datetime,
     channel: str = "telegram",
     customer_id: int | None = None,
+    message_id: int | None = None,
+    internal: bool = False,
 ) -> dict[str, Any]:
     """One log entry as column values: what ``InteractionLog.record`` stores, for callers
     that write it in their own transaction (the dispatcher, with a message's outcome)."""
@@ -30,9 +37,11 @@ def interaction_values(
         "customer_id": customer_id,
         "telegram_user_id": telegram_user_id,
         "chat_id": chat_id,
+        "message_id": message_id,
         "channel": str(channel),
         "direction": str(direction),
         "kind": kind,
+        "internal": internal,
         "text": text,
         "created_at": at,
     }
@@ -55,10 +64,13 @@ class InteractionLog:
         text: str | None,
         channel: str = "telegram",
         customer_id: int | None = None,
+        message_id: int | None = None,
+        internal: bool = False,
     ) -> None:
-        """Log one message; the customer is looked up by Telegram id when not given."""
+        """Log one message. A customer's own exchange is tied to them by Telegram id when
+        ``customer_id`` is not given; an internal one only to the customer it names."""
         async with self.db.uow() as uow:
-            if customer_id is None and telegram_user_id is not None:
+            if customer_id is None and telegram_user_id is not None and not internal:
                 customer_id = await uow.session.scalar(
                     select(Customer.id).where(Customer.telegram_user_id == telegram_user_id)
                 )
@@ -71,6 +83,19 @@ class InteractionLog:
                 at=self.clock(),
                 channel=channel,
                 customer_id=customer_id,
+                message_id=message_id,
+                internal=internal,
             )
             uow.session.add(Interaction(**values))
+            await uow.commit()
+
+    async def mark_internal(self, chat_id: int, message_id: int) -> None:
+        """A message already logged turned out to be staff work (a staff command in the
+        staff member's private chat): it leaves their customer record."""
+        async with self.db.uow() as uow:
+            await uow.session.execute(
+                update(Interaction)
+                .where(Interaction.chat_id == chat_id, Interaction.message_id == message_id)
+                .values(internal=True, customer_id=None)
+            )
             await uow.commit()

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -354,7 +355,13 @@ class OrderLine(Base):
 
 
 class Interaction(Base):
-    """Every message in or out: each one is a chance to learn about the customer."""
+    """Every message in or out: each one is a chance to learn about the customer.
+
+    ``internal`` marks what staff say and are shown (the staff chat, staff commands): it
+    may concern a customer (``customer_id``) but is never part of anyone's own record,
+    not even of a staff member who is a customer too. ``message_id`` is the message's
+    number in its chat, so an erasure can find, and have the bot edit, what it posted.
+    """
 
     __tablename__ = "interactions"
     __table_args__ = (Index("ix_interactions_customer_created", "customer_id", "created_at"),)
@@ -363,9 +370,11 @@ class Interaction(Base):
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
     channel: Mapped[str] = mapped_column(String(20), default=Channel.TELEGRAM)
     direction: Mapped[str] = mapped_column(String(3))
     kind: Mapped[str] = mapped_column(String(20), default="message")
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -606,6 +615,9 @@ class OutboxMessage(Base):
     body_html: Mapped[str | None] = mapped_column(Text)
     reply_markup: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     mime: Mapped[bytes | None] = mapped_column(LargeBinary)  # an e-mail's bytes, as sent
+    # Set: the row replaces the text of this message of the bot's in ``recipient``'s chat
+    # (a ticket card after an erasure) instead of sending a new one.
+    edits_message_id: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING)
     skip_reason: Mapped[str | None] = mapped_column(String(50))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

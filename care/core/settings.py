@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     # --- account linking -----------------------------------------------------------------
     link_code_ttl_minutes: int = 15
     link_code_max_attempts: int = 5
+    # Code e-mails one customer gets in 24 hours, whichever Telegram accounts ask for them.
+    link_code_emails_per_day: int = Field(default=3, ge=1)
     # A message that is only an order code (any case) shows that order: the shop's code shape.
     order_code_pattern: str = r"^[A-Z]{2,4}(?:-[A-Z]{2,4})?-?\d{2,}$"
 

@@ -172,3 +172,18 @@ def format_phone(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def phone_spellings(e164: str) -> set[str]:
+    """The ways a stored number is written in messages and cards: +84912345678,
+    84912345678, 0912 345 678, 0912345678, +84 912 345 678 (for finding every copy)."""
+    spellings = {e164, e164.lstrip("+")}
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return spellings
+    styles = (phonenumbers.PhoneNumberFormat.NATIONAL, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    for style in styles:
+        written = phonenumbers.format_number(parsed, style)
+        spellings |= {written, re.sub(r"[^\d+]", "", written)}
+    return spellings

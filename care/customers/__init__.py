@@ -1,11 +1,13 @@
 """Customers: profile, consent, linking a Telegram account, privacy, the staff's card.
 
-Offers CustomerService (profile, consent, link codes, export and erasure), CustomerCards
+Offers CustomerService (profile, consent, link codes, export and erasure: see erasure.py
+for what an erasure reaches), CustomerCards
 (the card staff see: value, history, policies granted and suggested), Policies and
 StaffService (who may work the staff chat).
 """
 
 from care.customers.card import CustomerCards, CustomerMatch
+from care.customers.erasure import ERASED_MARK, ERASED_NAME, Erased, mentions_of
 from care.customers.policies import Policies, PolicyProblem, parse_vnd
 from care.customers.service import (
     CodeOutcome,
@@ -22,12 +24,15 @@ from care.customers.service import (
 from care.customers.staff import StaffError, StaffMember, StaffService
 
 __all__ = [
+    "ERASED_MARK",
+    "ERASED_NAME",
     "CodeOutcome",
     "CodeRequest",
     "CustomerCards",
     "CustomerMatch",
     "CustomerService",
     "CustomerView",
+    "Erased",
     "InvalidInput",
     "LinkOutcome",
     "LinkResult",
@@ -36,6 +41,7 @@ __all__ = [
     "StaffError",
     "StaffMember",
     "StaffService",
+    "mentions_of",
     "normalise_email",
     "parse_birthday",
     "parse_name",

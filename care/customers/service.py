@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -31,7 +31,6 @@ from sqlalchemy.orm import selectinload
 from care.core.db import Database, UnitOfWork
 from care.core.models import (
     Complaint,
-    ComplaintMessage,
     Customer,
     CustomerKind,
     Interaction,
@@ -39,17 +38,15 @@ from care.core.models import (
     MessageCategory,
     Order,
     OutboxMessage,
-    OutboxStatus,
     PolicyGrant,
     Survey,
-    UnansweredQuestion,
 )
 from care.core.rendering import LANGUAGES, Renderer
 from care.core.settings import Settings
 from care.core.text import as_utc, clean, normalise_phone, parse_date, to_local, utcnow
-from care.outreach import OPEN_STATUSES, SKIP_ERASED, Message, Outbox, Skip
+from care.customers.erasure import Erased, erase, remove_files
+from care.outreach import Message, Outbox, Skip
 
-ERASED_NAME = "Đã xoá"
 CODE_DIGITS = 6
 # One-time codes a Telegram account may ask for in a day: enough for a typo or two,
 # too few to guess a code by asking again and again.
@@ -85,6 +82,7 @@ class CustomerView:
     consent_telegram: bool
     consent_email: bool
     telegram_user_id: int | None
+    erased_at: datetime | None = None
 
     @classmethod
     def of(cls, customer: Customer) -> CustomerView:
@@ -112,6 +110,9 @@ class CodeRequest(StrEnum):
     # for all, so the answer tells nobody more than "no code was sent".
     UNAVAILABLE = "unavailable"
     TOO_MANY = "too_many"  # this Telegram account asked for too many codes today
+    # This customer got ``link_code_emails_per_day`` code e-mails today, whoever asked:
+    # nobody can fill a customer's mailbox with codes by using several Telegram accounts.
+    CUSTOMER_LIMIT = "customer_limit"
     ALREADY = "already"  # this Telegram account is linked already
 
 
@@ -236,12 +237,14 @@ class CustomerService:
         """Tie the account to the record and commit; a race lost to another account is TAKEN."""
         customer.telegram_user_id = telegram_user_id
         customer.telegram_unreachable = False
-        # What the person said before linking becomes part of the customer's history.
+        # What the person said before linking becomes part of the customer's history
+        # (what they did as staff does not: it is internal).
         await uow.session.execute(
             update(Interaction)
             .where(
                 Interaction.telegram_user_id == telegram_user_id,
                 Interaction.customer_id.is_(None),
+                Interaction.internal.is_(False),
             )
             .values(customer_id=customer.id)
         )
@@ -307,7 +310,9 @@ class CustomerService:
         """E-mail a one-time code to the address on file for this customer code.
 
         Only a hash is kept. A code asked for again while the last one is still usable is
-        not sent twice: the earlier e-mail holds a working code.
+        not sent twice: the earlier e-mail holds a working code. A Telegram account gets
+        ``LINK_CODES_PER_DAY`` codes a day, a customer ``link_code_emails_per_day`` code
+        e-mails, whichever accounts ask.
         """
         now = self.clock()
         async with self.db.uow() as uow:
@@ -343,6 +348,10 @@ class CustomerService:
                     return CodeRequest.SENT
             if len(codes) >= LINK_CODES_PER_DAY:
                 return CodeRequest.TOO_MANY
+            if await self._code_emails_today(session, customer.id, now) >= (
+                self.settings.link_code_emails_per_day
+            ):
+                return CodeRequest.CUSTOMER_LIMIT
             code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
             link = LinkCode(
                 customer_id=customer.id,
@@ -367,6 +376,19 @@ class CustomerService:
                 return CodeRequest.UNAVAILABLE  # rolled back: no code, no e-mail
             await uow.commit()
             return CodeRequest.SENT
+
+    @staticmethod
+    async def _code_emails_today(session: AsyncSession, customer_id: int, now: datetime) -> int:
+        """Code e-mails queued for this customer in the last 24 hours, for any account."""
+        return await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.customer_id == customer_id,
+                OutboxMessage.template == LINK_CODE_TEMPLATE,
+                OutboxMessage.created_at >= now - timedelta(days=1),
+            )
+        ) or 0
 
     def _code_message(self, customer: Customer, code: str) -> Callable[[str], Message]:
         minutes = self.settings.link_code_ttl_minutes
@@ -513,21 +535,53 @@ class CustomerService:
                 return None
             return await _export(session, customer, telegram_user_id)
 
-    async def forget(self, telegram_user_id: int) -> bool:
-        """Erase the linked customer's personal data; False if nothing is linked.
+    async def forget(self, telegram_user_id: int) -> Erased | None:
+        """Erase the linked customer's personal data (care.customers.erasure); None if
+        nothing is linked.
 
-        The record stays, anonymised, with its orders and their totals: the statistics
-        keep their figures without knowing whose they were.
+        The record stays, anonymised, with its orders and their totals: the books and the
+        statistics keep their figures without knowing whose they were.
         """
-        now = self.clock()
         async with self.db.uow() as uow:
-            session = uow.session
-            customer = await _linked(session, telegram_user_id)
+            customer = await _linked(uow.session, telegram_user_id)
             if customer is None:
-                return False
-            await _erase(session, customer, telegram_user_id, now)
-            await uow.commit()
-            return True
+                return None
+            return await self._erase(uow, customer)
+
+    async def by_code(self, code: str) -> CustomerView | None:
+        """The customer with this code (any case), erased or not; None if there is none."""
+        async with self.db.uow() as uow:
+            customer = await _by_code(uow.session, code)
+            return CustomerView.of(customer) if customer else None
+
+    async def forget_by_code(self, code: str) -> Erased | None:
+        """Erase a customer who asked outside Telegram (by letter, at the counter); None
+        if no customer has this code or they were erased already."""
+        async with self.db.uow() as uow:
+            customer = await _by_code(uow.session, code)
+            if customer is None or customer.erased_at is not None:
+                return None
+            return await self._erase(uow, customer)
+
+    async def _erase(self, uow: UnitOfWork, customer: Customer) -> Erased:
+        erased = await erase(
+            uow.session,
+            customer,
+            now=self.clock(),
+            settings=self.settings,
+            renderer=self.renderer,
+            outbox=self.outbox,
+        )
+        await uow.commit()
+        remove_files(erased.files)
+        await self.db.release_old_pages()
+        return erased
+
+
+async def _by_code(session: AsyncSession, code: str) -> Customer | None:
+    return await session.scalar(
+        select(Customer).where(func.upper(Customer.code) == clean(code).upper())
+    )
 
 
 async def _linked(session: AsyncSession, telegram_user_id: int) -> Customer | None:
@@ -584,7 +638,9 @@ async def _export(
                 or_(
                     Interaction.customer_id == customer.id,
                     Interaction.telegram_user_id == telegram_user_id,
-                )
+                ),
+                # Staff-chat copies about them and what they did as staff are not their data.
+                Interaction.internal.is_(False),
             )
             .order_by(Interaction.created_at, Interaction.id)
         )
@@ -641,66 +697,3 @@ async def _export(
         ],
         "policies": [_row(grant, "policy", "note", "value", "granted_at") for grant in policies],
     }
-
-
-async def _erase(
-    session: AsyncSession, customer: Customer, telegram_user_id: int, now: datetime
-) -> None:
-    """Null every personal field and message text of one customer, in one transaction."""
-    customer_id = customer.id
-    for name in (
-        "contact_person", "phone", "email", "address", "birthday", "occupation",
-        "purchase_habits", "size", "telegram_user_id",
-    ):
-        setattr(customer, name, None)
-    customer.name = ERASED_NAME
-    customer.consent_telegram = False
-    customer.consent_email = False
-    customer.erased_at = now
-    customer.updated_at = now
-    await session.execute(
-        update(Interaction)
-        .where(
-            or_(
-                Interaction.customer_id == customer_id,
-                Interaction.telegram_user_id == telegram_user_id,
-            )
-        )
-        .values(customer_id=customer_id, text=None, telegram_user_id=None, chat_id=None)
-    )
-    complaint_ids = select(Complaint.id).where(Complaint.customer_id == customer_id)
-    await session.execute(
-        update(ComplaintMessage)
-        .where(ComplaintMessage.complaint_id.in_(complaint_ids))
-        .values(text=None, photo_file_id=None)
-    )
-    await session.execute(
-        update(Complaint)
-        .where(Complaint.customer_id == customer_id)
-        .values(description=None, resolution=None)
-    )
-    await session.execute(
-        update(Survey).where(Survey.customer_id == customer_id).values(comment=None)
-    )
-    await session.execute(
-        update(PolicyGrant).where(PolicyGrant.customer_id == customer_id).values(note=None)
-    )
-    await session.execute(update(Order).where(Order.customer_id == customer_id).values(notes=None))
-    # An unanswered question is a message text like any other: it goes too.
-    await session.execute(
-        delete(UnansweredQuestion).where(UnansweredQuestion.customer_id == customer_id)
-    )
-    await session.execute(delete(LinkCode).where(LinkCode.customer_id == customer_id))
-    await session.execute(delete(LinkCode).where(LinkCode.telegram_user_id == telegram_user_id))
-    # Queued messages are not sent; sent ones keep their outcome but not their content.
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.customer_id == customer_id, OutboxMessage.status.in_(OPEN_STATUSES))
-        .values(status=OutboxStatus.SKIPPED, skip_reason=SKIP_ERASED)
-    )
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.customer_id == customer_id)
-        .values(recipient="", subject=None, body="", body_html=None, reply_markup=None, mime=None)
-    )
-

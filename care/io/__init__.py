@@ -1,8 +1,9 @@
-"""Data in and out: spreadsheet imports (CSV, XLSX) with row-level errors, and the
-demo data set.
+"""Data in and out: spreadsheet imports (CSV, XLSX) with row-level errors, exports whose
+cells are safe to open in a spreadsheet, and the demo data set.
 """
 
 from care.io.demo import DEMO_FAQ, SeedReport, write_demo_shop
+from care.io.exports import looks_like_formula, neutralise, write_table
 from care.io.imports import (
     CellError,
     Columns,
@@ -36,8 +37,11 @@ __all__ = [
     "import_orders",
     "iter_rows",
     "limited",
+    "looks_like_formula",
+    "neutralise",
     "parse_language",
     "read_table",
     "row_errors",
     "write_demo_shop",
+    "write_table",
 ]

@@ -4,7 +4,7 @@ e-mail building.
 """
 
 from care.outreach.campaigns import SKIP_CANCELLED, CampaignError, CampaignProgress, CampaignSpec
-from care.outreach.email_message import message_id, sender
+from care.outreach.email_message import eml_file_name, message_id, sender
 from care.outreach.outbox import (
     OPEN_STATUSES,
     SKIP_ERASED,
@@ -21,6 +21,7 @@ from care.outreach.outbox import (
     Skip,
     Undeliverable,
     channel_usable,
+    check_chat_html,
     email_wire,
     enqueue_rows,
     quiet_until,
@@ -51,7 +52,9 @@ __all__ = [
     "Undeliverable",
     "UnsubscribeLinks",
     "channel_usable",
+    "check_chat_html",
     "email_wire",
+    "eml_file_name",
     "enqueue_rows",
     "message_id",
     "quiet_until",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from email.header import Header
@@ -22,6 +23,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any
 
 MAX_LINE = 998  # RFC 5322
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 class _WirePolicy(Compat32):
@@ -60,6 +62,12 @@ def message_id(key: str, mail_from: str) -> str:
     """The Message-ID of the e-mail with this idempotency key: the same on every attempt."""
     domain = sender(mail_from)[1].rpartition("@")[2] or "carebot.local"
     return f"<{_digest(key)}@{domain}>"
+
+
+def eml_file_name(key: str, mail_from: str) -> str:
+    """The file an e-mail is written to when no SMTP server is configured: its Message-ID,
+    made safe for a file name. Known from the key alone, so an erasure finds the file."""
+    return _UNSAFE.sub("_", message_id(key, mail_from).strip("<>")) + ".eml"
 
 
 def build_email(

@@ -231,6 +231,7 @@ class OutboxRow:
     attempts: int
     created_at: datetime
     mime: bytes | None
+    edits_message_id: int | None = None
 
     @classmethod
     def of(cls, message: OutboxMessage) -> OutboxRow:
@@ -408,6 +409,7 @@ def new_row(
     status: str = OutboxStatus.PENDING,
     skip_reason: str | None = None,
     not_before: datetime | None = None,
+    edits_message_id: int | None = None,
 ) -> dict[str, Any]:
     """A new outbox row's column values, every column named so rows insert together:
     pending and due at ``not_before`` (now if not given) unless ``status`` says otherwise."""
@@ -425,6 +427,7 @@ def new_row(
         "body_html": body_html,
         "reply_markup": reply_markup,
         "mime": mime,
+        "edits_message_id": edits_message_id,
         "status": str(status),
         "skip_reason": skip_reason,
         "attempts": 0,
@@ -733,6 +736,32 @@ class Outbox:
             language=self.settings.default_language,
             body=body,
             now=now,
+        )
+        return bool(await enqueue_rows(session, [row]))
+
+    async def edit_staff_message(
+        self,
+        session: AsyncSession,
+        *,
+        key: str,
+        chat_id: int,
+        message_id: int,
+        body: str,
+        now: datetime,
+    ) -> bool:
+        """Queue the replacement of the text of a message the bot posted in a staff chat
+        (a ticket's card once its customer is erased); False if the key was spent."""
+        check_chat_html(body)
+        row = new_row(
+            key,
+            channel=Channel.TELEGRAM,
+            category=MessageCategory.TRANSACTIONAL,
+            recipient=str(chat_id),
+            template=STAFF,
+            language=self.settings.default_language,
+            body=body,
+            now=now,
+            edits_message_id=message_id,
         )
         return bool(await enqueue_rows(session, [row]))
 

@@ -17,7 +17,7 @@ from care.core.models import (
     Interaction,
     Order,
 )
-from care.customers.service import ERASED_NAME
+from care.customers import ERASED_NAME
 from tests.builders import make_customer, make_order
 
 pytestmark = pytest.mark.e2e

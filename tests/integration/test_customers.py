@@ -22,8 +22,8 @@ from care.core.models import (
     Survey,
     UnansweredQuestion,
 )
+from care.customers import ERASED_NAME
 from care.customers.service import (
-    ERASED_NAME,
     LINK_CODES_PER_DAY,
     CodeOutcome,
     CodeRequest,
@@ -287,13 +287,34 @@ async def test_asking_again_while_the_code_is_valid_sends_no_second_email(servic
     assert len(await rows(services, LinkCode)) == 1
 
 
-async def test_codes_per_day_are_limited(services, clock: Clock):
-    await make_customer(services, code="KH-0042")
-    for _ in range(LINK_CODES_PER_DAY):
-        assert await services.customers.request_link_code(TG, "KH-0042") == CodeRequest.SENT
+async def test_codes_per_day_are_limited_for_an_account(services, clock: Clock):
+    codes = [f"KH-00{n}" for n in range(40, 40 + LINK_CODES_PER_DAY + 1)]
+    for code in codes:
+        await make_customer(services, code=code)
+    for code in codes[:-1]:  # one code each: no customer reaches its own limit
+        assert await services.customers.request_link_code(TG, code) == CodeRequest.SENT
         clock.advance(minutes=services.settings.link_code_ttl_minutes + 1)
 
-    assert await services.customers.request_link_code(TG, "KH-0042") == CodeRequest.TOO_MANY
+    assert await services.customers.request_link_code(TG, codes[-1]) == CodeRequest.TOO_MANY
+    clock.advance(days=1)
+    assert await services.customers.request_link_code(TG, codes[-1]) == CodeRequest.SENT
+
+
+async def test_two_accounts_asking_for_one_customer_hit_its_limit_together(services, clock):
+    """An attacker with several Telegram accounts cannot flood a customer's mailbox."""
+    lan = await make_customer(services, code="KH-0042")
+    limit = services.settings.link_code_emails_per_day
+    for n in range(limit):  # the accounts take turns; each asks after the last code expired
+        asker = TG if n % 2 == 0 else OTHER_TG
+        assert await services.customers.request_link_code(asker, "KH-0042") == CodeRequest.SENT
+        clock.advance(minutes=services.settings.link_code_ttl_minutes + 1)
+
+    for asker in (TG, OTHER_TG, 7_000_003):
+        assert await services.customers.request_link_code(asker, "KH-0042") == (
+            CodeRequest.CUSTOMER_LIMIT
+        )
+    emails = await rows(services, OutboxMessage, OutboxMessage.customer_id == lan.id)
+    assert len(emails) == limit
     clock.advance(days=1)
     assert await services.customers.request_link_code(TG, "KH-0042") == CodeRequest.SENT
 

@@ -14,7 +14,6 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from bot.cli.segment import _write_csv
 from care.analytics import ltv
 from care.analytics.segmentation import (
     EXPORT_COLUMNS,
@@ -32,6 +31,7 @@ from care.analytics.segmentation import (
 )
 from care.core.models import ClassificationChange, Customer, CustomerMetrics, Order
 from care.core.settings import Settings
+from care.io import write_table
 from care.services import Services, build_services
 from tests.builders import database_env, make_customer, make_order
 
@@ -341,7 +341,7 @@ async def test_export_writes_one_row_per_customer_with_the_columns(
     await make_customer(services, name="Chưa mua")
     await services.segmentation.recompute()
     path = tmp_path / "customers.csv"
-    count = await _write_csv(path, services.segmentation.customer_rows())
+    count = await write_table(path, EXPORT_COLUMNS, services.segmentation.customer_rows())
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert count == len(rows) == 2

@@ -1,0 +1,69 @@
+"""`carebot customer`: a customer's rights exercised outside Telegram.
+
+A customer who asks by letter, by e-mail or at the counter to have their personal data
+erased gets the same erasure as /forgetme in the bot (care.customers.erasure). The command
+shows whom it is about to erase and asks before it does (``--yes`` skips the question,
+for scripts).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from bot.cli.common import console, fail, load_settings, run
+from care.core.text import format_date, format_phone
+from care.customers import CustomerView, Erased
+from care.services import Services
+
+app = typer.Typer(help="A customer's data on their request.", no_args_is_help=True)
+
+
+@app.command()
+def forget(
+    code: str = typer.Argument(..., help="The customer's code, e.g. KH-0042."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Erase without asking first."),
+) -> None:
+    """Erase a customer's personal data everywhere; orders stay, without identity."""
+    settings = load_settings()
+
+    async def find(services: Services) -> CustomerView | None:
+        return await services.customers.by_code(code)
+
+    customer = run(find, settings)
+    if customer is None:
+        fail(f"no customer has the code {code!r}")
+    if customer.erased_at is not None:
+        console.print(
+            f"{customer.code} was erased on {format_date(customer.erased_at, settings.timezone)};"
+            " nothing left to erase",
+            highlight=False,
+        )
+        return
+    contact = ", ".join(
+        value for value in (
+            format_phone(customer.phone) if customer.phone else None, customer.email
+        ) if value
+    )
+    console.print(
+        f"{customer.code}: {customer.name}" + (f" ({contact})" if contact else ""),
+        highlight=False, markup=False,
+    )
+    if not yes and not typer.confirm(
+        "Erase this customer's personal data? This cannot be undone", default=False
+    ):
+        fail("nothing was erased")
+
+    async def erase(services: Services) -> Erased | None:
+        return await services.customers.forget_by_code(code)
+
+    erased = run(erase, settings)
+    if erased is None:  # erased by someone else between the question and the answer
+        console.print(f"{customer.code} was erased already")
+        return
+    console.print(
+        f"{erased.customer_code} erased: {erased.interactions} logged messages,"
+        f" {erased.tickets} tickets, {erased.outbox_rows} outbox messages,"
+        f" {erased.mentions} texts naming them elsewhere, {len(erased.files)} e-mail files;"
+        f" {erased.staff_chat_edits} staff-chat messages will be edited by `carebot run`",
+        highlight=False,
+    )

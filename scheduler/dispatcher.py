@@ -188,7 +188,7 @@ class Dispatcher:
     async def run(self) -> None:
         """Drain, wait until the next row is due (or ``wake``), repeat until ``stop``."""
         self._stopping = False
-        if self.lock is not None and not await self.lock.acquire():
+        if self.lock is not None and not await self._hold_lock(self.lock):
             log.warning(
                 "another process sends this database's outbox too; each paces Telegram on "
                 "its own, so together they may exceed its limits"
@@ -198,6 +198,16 @@ class Dispatcher:
         finally:
             if self.lock is not None:
                 await self.lock.release()
+
+    @staticmethod
+    async def _hold_lock(lock: DispatcherLock) -> bool:
+        """Take the dispatcher lock; a lock that cannot be taken for a fault (the database
+        unreachable, a read-only folder) must not stop the sending."""
+        try:
+            return await lock.acquire()
+        except Exception:
+            log.exception("the dispatcher lock could not be taken; sending without it")
+            return True
 
     async def _run(self) -> None:
         while not self._stopping:

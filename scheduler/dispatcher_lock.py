@@ -176,7 +176,8 @@ class AdvisoryLock:
             log.warning("could not unlock the dispatcher lock; dropping its connection")
             with contextlib.suppress(Exception):
                 await connection.invalidate()
-        await connection.close()
+        with contextlib.suppress(Exception):
+            await connection.close()
 
 
 class NoLock:

@@ -328,7 +328,7 @@ def _refusals(result: dict[str, Any]) -> str:
     refused = result["refused"]
     if not refused:
         return ""
-    return "(" + ", ".join(
+    return " (" + ", ".join(
         f"{r['kind']} chat while {r['when']}, retry after {r['seconds']} s" for r in refused
     ) + ")"
 
@@ -340,7 +340,7 @@ def report(result: dict[str, Any]) -> None:
                 f", unanswered {w['unanswered']})")
 
     print(f"{result['way']}: {result['received']:,} of {result['count']:,} campaign messages "
-          f"at {result['rate']:.2f}/s; 429 answered: {result['too_many_requests']} "
+          f"at {result['rate']:.2f}/s; 429 answered: {result['too_many_requests']}"
           f"{_refusals(result)}; busiest second at the sandbox: {result['busiest_second']}")
     for label in ("baseline", "queueing", "sending"):
         print(line(label, result[label]))
@@ -410,7 +410,7 @@ def append(results: list[dict[str, Any]], count: int, baseline: float,
             f"| {r['way']} | {cell(r['baseline'])} | {cell(r['queueing'])} "
             f"({r['queueing']['seconds']:.1f} s) | {cell(sending)} "
             f"({sending['seconds']:.0f} s) | ≤ {TARGET_P95:.0f} s: {met} | "
-            f"{r['too_many_requests']} {_refusals(r)} (target 0: {no_429}); busiest second "
+            f"{r['too_many_requests']}{_refusals(r)} (target 0: {no_429}); busiest second "
             f"{r['busiest_second']} of 30 | {r['rate']:.2f}/s "
             f"({r['received']:,} of {r['count']:,}) |"
         )

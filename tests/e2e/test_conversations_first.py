@@ -107,7 +107,7 @@ async def test_customers_are_answered_promptly_during_a_campaign_with_no_429(
     # Loopback answers come in tens of milliseconds; the bounds leave room for a busy
     # machine, not for waiting behind the campaign (300 messages: 11 seconds).
     assert waits[len(waits) // 2] < 1.0, waits
-    assert waits[-1] < 3.0, waits
+    assert waits[-1] < 5.0, waits
 
 
 async def run_cli(harness: Harness, *args: str, token: bool) -> tuple[int, str]:

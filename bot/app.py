@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
-from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
+from telegram.ext import Application, ContextTypes, Defaults
 
 from bot.context import CareContext
 from bot.handlers import (
@@ -36,6 +36,7 @@ from bot.ticket_cards import TicketCards
 from care.core.settings import Settings
 from care.services import Services
 from scheduler import start_scheduler, stop_scheduler
+from scheduler.telegram_budget import TelegramBudget
 from web.server import start_web
 
 log = logging.getLogger("carebot.bot")
@@ -85,7 +86,10 @@ def build_application(
                 max_delay=settings.telegram_retry_seconds * 8,
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # The token's one budget: the handlers' replies take the next free slot, and the
+        # outbox dispatcher (care_programme) sends campaigns through this bot in the slots
+        # they leave.
+        .rate_limiter(TelegramBudget(settings.telegram_messages_per_second, max_retries=3))
         .post_init(post_init)
         .post_stop(post_stop)
         .build()
@@ -127,7 +131,8 @@ def care_programme(services: Services, *, webhook: bool = False) -> dict[str, Ho
     (unsubscribe page, /healthz, with ``webhook`` the Telegram webhook) with the bot.
 
     Pass them to ``build_application``: the scheduler starts once the bot is ready, with
-    the Application's bot, and stops before the bot does, so messages in flight finish.
+    the Application's bot (so the outbox shares its Telegram budget, conversations first),
+    and stops before the bot does, so messages in flight finish.
     """
 
     async def on_start(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

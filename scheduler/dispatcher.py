@@ -32,7 +32,12 @@ became due during quiet hours waits for the morning.
 
 Telegram: at most ``telegram_messages_per_second`` overall, about one a second per chat, no
 more requests in flight than the rate needs (at most ``telegram_send_concurrency``), 429
-honoured (``scheduler.telegram_channel``). A 403 marks the customer
+honoured (``scheduler.telegram_channel``). In the bot's process the slots come from the
+bot's own budget (``scheduler.telegram_budget``): campaign and programme messages give way
+to replies to customers and to the staff chat, and the staff chat's rows are sent first
+and among the replies. That process's dispatcher is ``resident``: it holds the database's
+dispatcher lock (``scheduler.dispatcher_lock``), which tells `carebot campaign send` in a
+shell to leave the sending to it. A 403 marks the customer
 ``telegram_unreachable`` and, where allowed, queues the same message by e-mail.
 E-mail: one SMTP connection reused for every message (``scheduler.email_channel``), each
 sent as the bytes built when it was queued.
@@ -84,6 +89,7 @@ from care.outreach import (
 )
 from care.services import Services
 from scheduler import send_journal
+from scheduler.dispatcher_lock import DispatcherLock, dispatcher_lock
 from scheduler.email_channel import EmailSender, email_channel, outgoing_email
 from scheduler.send_journal import JournalRecords, SendJournal
 from scheduler.telegram_channel import TelegramChannel
@@ -132,7 +138,10 @@ class Dispatcher:
         telegram: TelegramChannel | None,
         email: EmailSender,
         poll_seconds: float = 5.0,
+        lock: DispatcherLock | None = None,
     ) -> None:
+        """``lock``: held while ``run`` runs, so other processes leave the sending to this
+        one (the resident dispatcher of `carebot run`)."""
         self.services = services
         self.settings = services.settings
         self.db = services.db
@@ -140,13 +149,21 @@ class Dispatcher:
         self.email = email
         self.poll_seconds = poll_seconds
         self.journal_dir = services.settings.outbox_dir / "journal"
+        self.lock = lock
+        self._staff_chat = (
+            str(services.settings.staff_chat_id)
+            if services.settings.staff_chat_id is not None
+            else None
+        )
         self._wake = asyncio.Event()
         self._stopping = False
 
     @classmethod
-    def create(cls, services: Services, bot: Bot | None) -> Dispatcher:
-        """A dispatcher on a Bot (the Application's, or one made from settings) and the
-        e-mail channel the settings describe. Without a Bot only e-mail is sent."""
+    def create(cls, services: Services, bot: Bot | None, *, resident: bool = False) -> Dispatcher:
+        """A dispatcher on a Bot (the Application's, whose budget it then shares, or one
+        made from settings) and the e-mail channel the settings describe. Without a Bot
+        only e-mail is sent. ``resident``: the long-running dispatcher of the bot's
+        process, which holds the database's dispatcher lock while it runs."""
         telegram = None
         if bot is not None:
             telegram = TelegramChannel(
@@ -154,7 +171,8 @@ class Dispatcher:
                 messages_per_second=services.settings.telegram_messages_per_second,
                 max_in_flight=services.settings.telegram_send_concurrency,
             )
-        return cls(services, telegram=telegram, email=email_channel(services.settings))
+        lock = dispatcher_lock(services.db) if resident else None
+        return cls(services, telegram=telegram, email=email_channel(services.settings), lock=lock)
 
     # --- running --------------------------------------------------------------------------
 
@@ -170,6 +188,28 @@ class Dispatcher:
     async def run(self) -> None:
         """Drain, wait until the next row is due (or ``wake``), repeat until ``stop``."""
         self._stopping = False
+        if self.lock is not None and not await self._hold_lock(self.lock):
+            log.warning(
+                "another process sends this database's outbox too; each paces Telegram on "
+                "its own, so together they may exceed its limits"
+            )
+        try:
+            await self._run()
+        finally:
+            if self.lock is not None:
+                await self.lock.release()
+
+    @staticmethod
+    async def _hold_lock(lock: DispatcherLock) -> bool:
+        """Take the dispatcher lock; a lock that cannot be taken for a fault (the database
+        unreachable, a read-only folder) must not stop the sending."""
+        try:
+            return await lock.acquire()
+        except Exception:
+            log.exception("the dispatcher lock could not be taken; sending without it")
+            return True
+
+    async def _run(self) -> None:
         while not self._stopping:
             try:
                 await self.drain()
@@ -318,19 +358,33 @@ class Dispatcher:
         journal.close()
 
     async def _due(self, channel: str) -> list[OutboxRow]:
+        """The rows due now, oldest first, but the staff chat's before the rest: they are
+        a conversation with the shop's staff, not part of a campaign's queue."""
         columns = [getattr(OutboxMessage, name) for name in OutboxRow.__dataclass_fields__]
+        due = (
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.channel == channel,
+            OutboxMessage.next_attempt_at <= self.services.clock(),
+        )
+        order = (OutboxMessage.next_attempt_at, OutboxMessage.id)
+        limit = self.settings.outbox_batch_size
         async with self.db.uow() as uow:
-            result = await uow.session.execute(
-                select(*columns)
-                .where(
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.next_attempt_at <= self.services.clock(),
+            rows: list[OutboxRow] = []
+            if channel == Channel.TELEGRAM and self._staff_chat is not None:
+                result = await uow.session.execute(
+                    select(*columns)
+                    .where(*due, OutboxMessage.recipient == self._staff_chat)
+                    .order_by(*order)
+                    .limit(limit)
                 )
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(self.settings.outbox_batch_size)
+                rows = [OutboxRow(**row._mapping) for row in result]
+            first = {row.id for row in rows}
+            result = await uow.session.execute(
+                select(*columns).where(*due).order_by(*order).limit(limit)
             )
-            return [OutboxRow(**row._mapping) for row in result]
+            rows += [row for row in (OutboxRow(**r._mapping) for r in result)
+                     if row.id not in first]
+            return rows[:limit]
 
     # --- the lanes ------------------------------------------------------------------------
 
@@ -382,7 +436,7 @@ class Dispatcher:
                     continue
                 await telegram.reserve()
                 try:
-                    await telegram.acquire(chat_id)
+                    await telegram.acquire(chat_id, bulk=row.recipient != self._staff_chat)
                 except BaseException:
                     telegram.release()
                     raise

@@ -175,9 +175,10 @@ def start_scheduler(services: Services, bot: Bot | None) -> CareScheduler:
     """Start the care scans and the outbox dispatcher on the running event loop.
 
     Call it from the Application's post_init with the Application's bot; stop it with
-    ``await stop_scheduler(handle)`` before the Application shuts down.
+    ``await stop_scheduler(handle)`` before the Application shuts down. The dispatcher is
+    the process's resident one: `carebot campaign send` in a shell leaves its sending to it.
     """
-    dispatcher = Dispatcher.create(services, bot)
+    dispatcher = Dispatcher.create(services, bot, resident=True)
     scheduler = build_scheduler(services, dispatcher)
     scheduler.start()
     task = asyncio.get_running_loop().create_task(dispatcher.run(), name="outbox-dispatcher")

@@ -2,10 +2,12 @@
 the bot sent), within the limits.
 
 Telegram allows a bot about 30 messages a second overall and about one a second per chat;
-above that it answers 429 with ``retry_after``. A pacer on an ideal timeline (rate from
-``settings.telegram_messages_per_second``) keeps the overall rate under the limit, and a
-per-chat clock spaces messages to one chat. A 429 that still comes pauses the
-whole channel for the time Telegram asked.
+above that it answers 429 with ``retry_after``. The channel takes each message's slot from
+a ``TelegramBudget`` (``scheduler.telegram_budget``) as a bulk message, before the message
+is handed over: the budget of the Application's bot when the channel sends through it, so
+that the bot's replies to customers and staff go first and both stay within one limit, or a
+budget of the channel's own for a Bot made just for sending. A 429 that still comes pauses
+the budget for the time Telegram asked.
 """
 
 from __future__ import annotations
@@ -13,9 +15,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-import warnings
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup
@@ -31,48 +31,13 @@ from telegram.error import (
 )
 
 from care.outreach import SKIP_TELEGRAM_BLOCKED, Delivered, Outcome, RetryLater, Undeliverable
-
-PER_CHAT_INTERVAL = 1.05  # seconds between two messages to one chat (Telegram: about 1)
-
-
-class TokenBucket:
-    """At most ``rate`` acquisitions a second, evenly spaced; can be paused.
-
-    Each acquisition gets the next slot of a timeline, one interval after the last slot
-    (virtual scheduling, as in GCRA), rather than one interval after the caller happened to
-    wake up: a timer that fires a millisecond late then costs nothing, where spacing from
-    the wake-up time loses that millisecond on every message (a few percent of the rate).
-    Up to a quarter of an interval of lateness is made up, no more, so two acquisitions
-    are never closer than three quarters of an interval and no window of one second holds
-    more than ``rate + 1`` of them: the margin that keeps 27.5/s under Telegram's 30/s.
-    """
-
-    def __init__(self, rate: float) -> None:
-        if rate <= 0:
-            raise ValueError("the rate must be positive")
-        self.rate = rate
-        self.interval = 1.0 / rate
-        self._next_slot = time.monotonic()
-        self._paused_until = 0.0
-        self._lock = asyncio.Lock()
-
-    def pause(self, seconds: float) -> None:
-        """Give no slot for ``seconds`` (Telegram said: retry after)."""
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-
-    async def acquire(self) -> None:
-        async with self._lock:  # first come, first served
-            while True:
-                now = time.monotonic()
-                if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
-                    self._next_slot = max(self._next_slot, time.monotonic())
-                    continue
-                if now >= self._next_slot:
-                    slot = max(self._next_slot, now - self.interval / 4)
-                    self._next_slot = slot + self.interval
-                    return
-                await asyncio.sleep(self._next_slot - now)
+from scheduler.telegram_budget import (
+    DEFAULT_RATE,
+    PACED,
+    TelegramBudget,
+    budget_of,
+    retry_seconds,
+)
 
 
 class TelegramChannel:
@@ -89,22 +54,24 @@ class TelegramChannel:
         self,
         bot: Bot,
         *,
-        messages_per_second: float,
-        per_chat_interval: float = PER_CHAT_INTERVAL,
+        messages_per_second: float = DEFAULT_RATE,
+        budget: TelegramBudget | None = None,
         max_in_flight: int = 8,
     ) -> None:
+        """``budget``: the one to take slots from; by default the bot's own (an
+        Application's bot), else a new one at ``messages_per_second``."""
         self.bot = bot
-        self.bucket = TokenBucket(messages_per_second)
-        self.per_chat_interval = per_chat_interval
+        self.budget = budget or budget_of(bot) or TelegramBudget(messages_per_second)
+        # The bot's rate limiter is this budget: tell it the slot is taken already.
+        self._paced = {"rate_limit_args": PACED} if budget_of(bot) is self.budget else {}
         self.max_in_flight = max(1, max_in_flight)
-        self._chat_next: dict[int, float] = {}
         self._in_flight = 0
         self._answer_seconds = 0.25  # a running average; starts as for a distant Telegram
         self._freed = asyncio.Event()
 
     def in_flight_allowed(self) -> int:
         """How many requests may wait for their answer at once, given the recent answers."""
-        needed = math.ceil(self.bucket.rate * self._answer_seconds * 1.5) + 1
+        needed = math.ceil(self.budget.rate * self._answer_seconds * 1.5) + 1
         return min(self.max_in_flight, needed)
 
     async def reserve(self) -> None:
@@ -121,15 +88,13 @@ class TelegramChannel:
 
     def chat_wait(self, chat_id: int) -> float:
         """Seconds until this chat may get another message (0: now)."""
-        return max(0.0, self._chat_next.get(chat_id, 0.0) - time.monotonic())
+        return self.budget.chat_wait(chat_id)
 
-    async def acquire(self, chat_id: int) -> None:
-        """Wait for the overall rate, then book the chat's next slot."""
-        await self.bucket.acquire()
-        self._chat_next[chat_id] = time.monotonic() + self.per_chat_interval
-        if len(self._chat_next) > 50_000:  # forget chats whose slot has passed
-            now = time.monotonic()
-            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+    async def acquire(self, chat_id: int, *, bulk: bool = True) -> None:
+        """Wait for this message's slot in the budget: after every conversation's request
+        waiting now when ``bulk`` (campaigns, the care programme), among them if not (the
+        staff chat's messages)."""
+        await self.budget.acquire(chat_id, bulk=bulk)
 
     async def send(self, chat_id: int, text: str, reply_markup: dict[str, Any] | None) -> Outcome:
         """One message; every answer Telegram can give becomes an Outcome, none raises."""
@@ -137,7 +102,8 @@ class TelegramChannel:
 
         async def request() -> str:
             message = await self.bot.send_message(
-                chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup
+                chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                **self._paced,
             )
             return str(message.message_id)
 
@@ -172,8 +138,8 @@ class TelegramChannel:
         try:
             detail = await request()
         except RetryAfter as exc:
-            seconds = _seconds(exc)
-            self.bucket.pause(seconds)
+            seconds = retry_seconds(exc)
+            self.budget.pause(seconds)
             return RetryLater(f"429: {exc.message}", after=seconds, counts=False)
         except Forbidden as exc:  # blocked, deactivated, kicked from the group
             return Undeliverable(f"403: {exc.message}", SKIP_TELEGRAM_BLOCKED, unreachable=True)
@@ -193,9 +159,3 @@ class TelegramChannel:
             self._answer_seconds = 0.9 * self._answer_seconds + 0.1 * answer
         return Delivered(detail)
 
-
-def _seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns while retry_after may still be an int
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)

@@ -27,6 +27,7 @@ Templates may use name, customer_name, code, tier, segment, region, offer and sh
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,10 +44,13 @@ from bot.cli.scheduler import telegram_bot
 from care.core.models import CampaignStatus, OutboxMessage, OutboxStatus
 from care.core.rendering import TemplateProblem
 from care.core.text import format_datetime, parse_date
-from care.outreach import OPEN_STATUSES, CampaignError, CampaignProgress, CampaignSpec
+from care.outreach import CampaignError, CampaignProgress, CampaignSpec
 
 if TYPE_CHECKING:
     from care.services import Services
+
+if TYPE_CHECKING:
+    from scheduler.dispatcher_lock import DispatcherLock
 
 app = typer.Typer(
     help="Campaigns: tier promotions, newsletters, announcements.", no_args_is_help=True
@@ -241,13 +245,20 @@ def send(
     name: str,
     dry_run: bool = typer.Option(False, "--dry-run", help="Only report who would get it."),
     at: str | None = typer.Option(None, help="Schedule for 'dd/mm/yyyy HH:MM' instead."),
-    dispatch: bool = typer.Option(
-        True,
+    dispatch: bool | None = typer.Option(
+        None,
         "--dispatch/--no-dispatch",
-        help="Send from this command (needs the bot token) or leave it to the running bot.",
+        help="Send from this command (needs the bot token) or leave it to the running bot. "
+        "By default: the running `carebot run` sends it if there is one, else this command.",
+        show_default=False,
     ),
 ) -> None:
-    """Send a campaign now (with a progress bar), schedule it, or dry-run it."""
+    """Send a campaign now (with a progress bar), schedule it, or dry-run it.
+
+    With `carebot run` running on the same database, the campaign is only queued here and
+    that process sends it, within the one Telegram budget it shares with its replies to
+    customers; this command follows the progress. Otherwise it sends from here.
+    """
     settings = load_settings()
     if dry_run:
         _run(lambda services: _dry_run(services, name))
@@ -310,14 +321,32 @@ async def _dry_run(services: Services, name: str) -> None:
             console.print(f"  {reason}: {count} ({shown})", highlight=False)
 
 
-async def _send_now(services: Services, name: str, dispatch: bool) -> None:
-    from scheduler.dispatcher import Dispatcher  # python-telegram-bot loads only to send
+async def _send_now(services: Services, name: str, dispatch: bool | None) -> None:
+    """Queue the campaign, then send it from here or leave it to the running bot.
+
+    Why hand over rather than send side by side: Telegram counts every message of the
+    token against one limit, and only the running process knows its customers are
+    waiting for answers. Two processes pacing themselves each to the limit exceed it
+    together (Telegram answers 429) and the customers' replies queue behind the campaign.
+    The running process's dispatcher holds the database's dispatcher lock
+    (``scheduler.dispatcher_lock``, released by the system when that process ends); if
+    somebody holds it, this command only queues the rows, which that dispatcher picks up
+    within seconds. If nobody does, this command sends, and hands over the rest should a
+    bot start meanwhile.
+    """
+    from scheduler.dispatcher_lock import dispatcher_lock
 
     campaigns = services.care.campaigns
     campaign = await campaigns.get(name)
     if campaign.status in (CampaignStatus.DONE, CampaignStatus.CANCELLED):
         raise CampaignError(f"campaign {name!r} is {campaign.status}")
-    bot = telegram_bot(services) if dispatch else None  # the token is checked before anything
+    lock = dispatcher_lock(services.db)
+    resident = await lock.held_elsewhere()
+    if dispatch and resident:
+        console.print("[yellow]a running bot sends this database's outbox; sending from here "
+                      "too, as asked, paced apart from its replies[/yellow]")
+    here = dispatch if dispatch is not None else not resident
+    bot = telegram_bot(services) if here else None  # the token is checked before anything
     queued = await campaigns.start(name)
     console.print(
         f"campaign {name!r}: {queued} messages queued"
@@ -325,22 +354,51 @@ async def _send_now(services: Services, name: str, dispatch: bool) -> None:
         else f"campaign {name!r} is running already; following it"
     )
     if bot is None:
-        console.print("the running bot sends them; follow with `carebot campaign status`")
-        return
+        if not resident:
+            console.print("no bot is running: they go out once `carebot run` starts; "
+                          "follow with `carebot campaign status`")
+            return
+        console.print("the running bot sends them, replies to customers first; following "
+                      "(Ctrl+C stops following, not sending)")
+        await _follow(services, name)
+    else:
+        await _send_here(services, name, bot, lock if dispatch is None else None)
+    _print_progress(await campaigns.progress(name), services)
+
+
+async def _send_here(
+    services: Services, name: str, bot: Any, lock: DispatcherLock | None
+) -> None:
+    """Send from this process until the campaign is done; if ``lock`` is given and a
+    running bot takes it meanwhile, stop and leave the rest to that bot."""
+    from scheduler.dispatcher import Dispatcher  # python-telegram-bot loads only to send
+
     async with bot:
         dispatcher = Dispatcher.create(services, bot)
         task = asyncio.create_task(dispatcher.run())
+
+        async def hand_over() -> None:
+            if lock is None or task.done() or not await lock.held_elsewhere():
+                return
+            console.print("a bot started on this database: it sends the rest")
+            dispatcher.stop()
+            await task
+
         try:
-            await _follow(services, name)
+            await _follow(services, name, every_tick=hand_over)
         finally:
             dispatcher.stop()
             await task
             await dispatcher.close()
-    _print_progress(await campaigns.progress(name), services)
 
 
-async def _follow(services: Services, name: str) -> None:
-    """A progress bar until the campaign is done, or only rows that wait remain."""
+async def _follow(
+    services: Services,
+    name: str,
+    every_tick: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """A progress bar until the campaign is done, or only rows that wait remain;
+    ``every_tick`` runs between two looks."""
     campaigns = services.care.campaigns
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -357,16 +415,23 @@ async def _follow(services: Services, name: str) -> None:
                 break
             if progress.open and not await _due_soon(services, progress):
                 break  # what is left waits for the morning or a retry
+            if every_tick is not None:
+                await every_tick()
             await asyncio.sleep(0.5)
 
 
 async def _due_soon(services: Services, progress: CampaignProgress) -> bool:
+    """Whether some of the campaign's rows are being sent or due now (not all waiting for
+    the morning or a retry)."""
     async with services.db.uow() as uow:
         count = await uow.session.scalar(
             select(func.count()).where(
                 OutboxMessage.campaign_id == progress.campaign.id,
-                OutboxMessage.status.in_(OPEN_STATUSES),
-                OutboxMessage.next_attempt_at <= services.clock(),
+                (OutboxMessage.status == OutboxStatus.SENDING)
+                | (
+                    (OutboxMessage.status == OutboxStatus.PENDING)
+                    & (OutboxMessage.next_attempt_at <= services.clock())
+                ),
             )
         )
     return bool(count)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import pytest
 
-from bot.app import build_application
+from bot.app import build_application, care_programme
 from bot.runner import running
 from bot.sandbox import Limits, SandboxServer, SentMessage
 from bot.sandbox.people import Person
@@ -25,10 +25,18 @@ from tests.builders import Clock
 class Harness:
     """The bot running against the sandbox, and the people who talk to it."""
 
-    def __init__(self, sandbox: SandboxServer, services: Services, settings: Settings) -> None:
+    def __init__(
+        self,
+        sandbox: SandboxServer,
+        services: Services,
+        settings: Settings,
+        *,
+        programme: bool = False,
+    ) -> None:
         self.sandbox = sandbox
         self.services = services
         self.settings = settings
+        self.programme = programme  # the care programme runs beside the bot, as in `carebot run`
         self.staff_chat: int = settings.staff_chat_id  # type: ignore[assignment]
         self._ids = itertools.count(5_000_001)
         self._stack: AsyncExitStack | None = None
@@ -36,7 +44,8 @@ class Harness:
 
     async def start(self) -> None:
         """Build a fresh Application on the same database and start it polling."""
-        self.application = build_application(self.settings, self.services)
+        hooks = care_programme(self.services) if self.programme else {}
+        self.application = build_application(self.settings, self.services, **hooks)
         self._stack = AsyncExitStack()
         await self._stack.enter_async_context(
             running(self.application, self.services, poll_timeout=1)
@@ -82,6 +91,29 @@ async def bot(settings: Settings, database: Database, clock: Clock) -> AsyncIter
     The sandbox keeps Telegram's flood limits, so a bot that would be throttled in
     production is throttled here too.
     """
+    async with _harness(settings, database, clock) as harness:
+        yield harness
+
+
+@pytest.fixture
+async def programme_bot(settings: Settings, database: Database) -> AsyncIterator[Harness]:
+    """The bot with its care programme (scheduler, outbox dispatcher, web server on a
+    free port) as `carebot run` runs them, against the sandbox with Telegram's limits.
+
+    On the real clock and without quiet hours, so that a command run in another process
+    (which knows no test clock) agrees with the bot on what is due.
+    """
+    settings = settings.model_copy(
+        update={"web_port": 0, "quiet_hours_start": "00:00", "quiet_hours_end": "00:00"}
+    )
+    async with _harness(settings, database, None, programme=True) as harness:
+        yield harness
+
+
+@asynccontextmanager
+async def _harness(
+    settings: Settings, database: Database, clock: Clock | None, *, programme: bool = False
+) -> AsyncIterator[Harness]:
     async with SandboxServer(limits=Limits()) as sandbox:
         settings = settings.model_copy(
             update={
@@ -90,8 +122,11 @@ async def bot(settings: Settings, database: Database, clock: Clock) -> AsyncIter
             }
         )
         sandbox.add_group(settings.staff_chat_id, "Nhóm chăm sóc khách hàng")
-        services = build_services(settings, database=database, clock=clock)
-        harness = Harness(sandbox, services, settings)
+        if clock is None:
+            services = build_services(settings, database=database)
+        else:
+            services = build_services(settings, database=database, clock=clock)
+        harness = Harness(sandbox, services, settings, programme=programme)
         await harness.start()
         try:
             yield harness

@@ -4,7 +4,6 @@ opt-outs and quiet hours at send time, 429 and network errors, and crash recover
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -19,7 +18,7 @@ from care.outreach.outbox import Delivered, Message
 from care.services import Services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel, SmtpChannel
-from scheduler.telegram_channel import TelegramChannel, TokenBucket
+from scheduler.telegram_channel import TelegramChannel
 from tests.builders import TOKEN, make_customer, outbox_row
 from tests.integration.servers import SmtpRecorder, free_port, smtp_settings
 
@@ -296,27 +295,22 @@ async def test_the_staff_chat_gets_messages_without_a_customer(
     assert message.text == "Báo cáo"
 
 
-async def test_the_token_bucket_keeps_the_rate() -> None:
-    import time
+async def test_the_staff_chat_goes_before_a_campaign_already_queued(
+    services: Services, sandbox: SandboxServer, bot: Bot
+) -> None:
+    sandbox.add_group(-1001000, "Nhân viên")
+    for n in range(6):
+        sandbox.add_user(7500 + n, f"K{n}")
+        who = await make_customer(services, telegram_user_id=7500 + n, consent_telegram=True)
+        await queue(services, who, f"promo:{n}")
+    async with services.db.uow() as uow:
+        await services.care.outbox.to_staff(
+            uow.session, key="sla:1", body="Phiếu <b>KN-0001</b> sắp quá hạn", now=services.clock()
+        )
+        await uow.commit()
 
-    bucket = TokenBucket(rate=50.0)
-    start = time.monotonic()
-    for _ in range(26):
-        await bucket.acquire()
-    elapsed = time.monotonic() - start
-    assert elapsed >= 0.48  # 25 intervals of 20 ms after the first token, never faster
+    await dispatcher_for(services, bot).drain()
 
-
-async def test_the_token_bucket_makes_up_late_timers_but_never_bursts() -> None:
-    import time
-
-    bucket = TokenBucket(rate=50.0)
-    times = []
-    for n in range(120):
-        await bucket.acquire()
-        times.append(time.monotonic())
-        if n % 10 == 0:
-            await asyncio.sleep(0.015)  # the caller comes back late
-    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-    assert busiest <= 52  # rate + 1, and one for the jitter of reading the clock here
-    assert times[-1] - times[0] >= 119 * 0.75 * 0.020
+    first = sandbox.sent()[0]
+    assert first.chat_id == -1001000 and "KN-0001" in first.text
+    assert len(sandbox.sent()) == 7

@@ -43,7 +43,8 @@ class Settings(BaseSettings):
         default=None, description="File download base; derived from telegram_base_url if unset"
     )
     webhook_url: str | None = None
-    webhook_listen: str = "0.0.0.0"
+    # Behind the shop's reverse proxy (which terminates TLS); 0.0.0.0 only when configured.
+    webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     flood_messages_per_minute: int = 20
     max_text_length: int = 2000

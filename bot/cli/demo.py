@@ -18,7 +18,7 @@ from bot.cli.common import console
 if TYPE_CHECKING:
     from care.services import Services
 
-DEMO_TOKEN = "1000001:DEMO-carebot"
+DEMO_TOKEN = "1000001:DEMO-carebot"  # noqa: S105 - the demo sandbox's token, not a credential
 DEMO_USER_ID = 100_001
 DEMO_STAFF_ID = 200_001
 STAFF_CHAT_ID = -100_777

@@ -6,9 +6,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli.common import console, err_console, fail, run
-from care.io import ImportFileError, ImportReport, import_customers, import_orders
+from care.io import ImportFileError, ImportLimits, ImportReport, import_customers, import_orders
 from care.services import Services
 
 app = typer.Typer(
@@ -25,7 +26,8 @@ def customers(file: Path = FILE) -> None:
     """Create or update customers (rows whose code exists update that customer)."""
 
     async def body(services: Services) -> ImportReport:
-        return await import_customers(services.db, file)
+        limits = ImportLimits.from_settings(services.settings)
+        return await import_customers(services.db, file, limits=limits)
 
     _show(file, _run(body), "customers")
 
@@ -35,7 +37,12 @@ def orders(file: Path = FILE) -> None:
     """Create or update orders and inquiries of customers already imported."""
 
     async def body(services: Services) -> ImportReport:
-        report = await import_orders(services.db, file, timezone=services.settings.timezone)
+        report = await import_orders(
+            services.db,
+            file,
+            timezone=services.settings.timezone,
+            limits=ImportLimits.from_settings(services.settings),
+        )
         if not report.errors:
             # New transactions re-classify their customers at once, not the next night.
             await services.segmentation.reclassify(report.customer_ids)
@@ -52,6 +59,11 @@ def _run(body: Callable[[Services], Awaitable[ImportReport]]) -> ImportReport:
         return run(body)
     except ImportFileError as exc:
         fail(str(exc))
+    except SQLAlchemyError as exc:
+        # Every row was checked before this; the database refusing one anyway is a gap in
+        # those checks, told in one line, with the transaction rolled back.
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        fail(f"the database refused the file ({reason}); nothing was imported")
 
 
 def _show(file: Path, report: ImportReport, what: str) -> None:
@@ -59,8 +71,13 @@ def _show(file: Path, report: ImportReport, what: str) -> None:
     if report.errors:
         for error in report.errors:
             err_console.print(str(error), highlight=False, markup=False, soft_wrap=True)
+        if report.unlisted_errors:
+            err_console.print(
+                f"... and {report.unlisted_errors:,} more problems, not listed", highlight=False
+            )
         rows = len({error.row for error in report.errors})
-        fail(f"{file.name}: {rows} bad row(s); nothing was imported")
+        more = "+" if report.unlisted_errors else ""
+        fail(f"{file.name}: {rows}{more} bad row(s); nothing was imported")
     console.print(
         f"{file.name}: {what} created {report.created}, updated {report.updated}",
         highlight=False,

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     # chat showed it to the customer meanwhile.
     ticket_code_fallback_seconds: float = 120.0
 
+    # --- imports (care.io.imports): what one file may hold before it is refused ------------
+    import_max_bytes: int = 50 * 1024 * 1024
+    import_max_rows: int = 1_000_000
+    import_max_cell: int = 1_000  # characters in one cell
+
     # --- segmentation, lifetime value, loyalty ---------------------------------------------
     ltv_discount_rate: float = 0.01
     ltv_period: Literal["month", "quarter", "year"] = "month"

@@ -231,7 +231,7 @@ def _pick(rng: random.Random, weighted: Sequence[tuple[T, int]]) -> T:
 
 class _Generator:
     def __init__(self, now: datetime, seed: int, timezone: str) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - demo data, not a secret
         self.now = now
         self.zone = ZoneInfo(timezone)
         self.phones = {DEMO_PHONE}

@@ -5,13 +5,19 @@ bad row imports nothing, and the report names every bad row (as numbered in the
 spreadsheet: the header is row 1) with the reason, so the file can be fixed in one pass.
 A good file is written in one transaction; a row whose code already exists updates that
 record, so exporting, editing and re-importing is safe.
+
+Files come from outside and may be hostile or broken: their size, rows and cells are
+limited (``ImportLimits``), and rows are streamed (CSV row by row, XLSX in openpyxl's
+read-only mode) and checked and written in slices inside that one transaction, so memory
+stays bounded however long the file is. A bad row stops the writing, not the checking,
+and the transaction is rolled back.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import re
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -70,14 +76,52 @@ class ImportReport:
     updated: int = 0
     errors: list[RowError] = field(default_factory=list)
     customer_ids: set[int] = field(default_factory=set)
+    # Problems beyond the first MAX_LISTED_ERRORS, counted but not kept: a file of a
+    # million bad rows must not fill the memory with its report.
+    unlisted_errors: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    def add_errors(self, errors: Iterable[RowError]) -> None:
+        for error in errors:
+            if len(self.errors) < MAX_LISTED_ERRORS:
+                self.errors.append(error)
+            else:
+                self.unlisted_errors += 1
+
 
 class ImportFileError(ValueError):
-    """The file as a whole cannot be read: missing, not CSV/XLSX, not UTF-8, empty."""
+    """The file as a whole cannot be read: missing, not CSV/XLSX, not UTF-8, empty, too big."""
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """How much one import may read; each figure is a setting (CAREBOT_IMPORT_MAX_...).
+
+    Without limits a file of a few hundred MB, a million rows or one cell of 100 MB would
+    take the machine's memory and time before any error could be shown.
+    """
+
+    max_bytes: int = 50 * 1024 * 1024
+    max_rows: int = 1_000_000
+    max_cell: int = 1_000
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ImportLimits:
+        return cls(
+            max_bytes=settings.import_max_bytes,
+            max_rows=settings.import_max_rows,
+            max_cell=settings.import_max_cell,
+        )
+
+
+# An XLSX file is a zip archive: what it unpacks to is limited too (a "zip bomb" of a few
+# MB can unpack to gigabytes), at this many times the file size limit.
+_XLSX_UNPACKED_FACTOR = 10
+# A file with more bad rows lists this many; the rest are counted.
+MAX_LISTED_ERRORS = 1_000
 
 
 # --- reading a table -----------------------------------------------------------------------
@@ -85,10 +129,17 @@ class ImportFileError(ValueError):
 
 @dataclass
 class Table:
-    """A file's header and its data rows, numbered as a spreadsheet numbers them."""
+    """A file's header and its data rows, numbered as a spreadsheet numbers them.
+
+    ``strict_width``: in a CSV file every row must have as many values as the header (a
+    short row lost its last values, a long one has a separator that should have been
+    quoted); an XLSX row has no width of its own, its empty trailing cells are empty.
+    """
 
     headers: list[str]
     rows: Iterable[tuple[int, Sequence[Any]]]
+    strict_width: bool = False
+    limits: ImportLimits = field(default_factory=ImportLimits)
 
 
 def header_key(text: Any) -> str:
@@ -96,49 +147,99 @@ def header_key(text: Any) -> str:
     return "_".join(fold(str(text or "")).split())
 
 
-def read_table(path: Path | str) -> Table:
+def _size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):,.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:,.1f} KB"
+    return f"{size:,} bytes"
+
+
+def read_table(path: Path | str, limits: ImportLimits | None = None) -> Table:
     """Open a CSV (UTF-8, BOM or not, ``,`` or ``;``) or the first sheet of an XLSX file.
 
     Spreadsheet programs save CSV with a BOM and, in Vietnamese and most European
     locales, with semicolons; both must load without the shop changing its settings.
+    The rows are read as they are iterated, never all at once.
     """
     path = Path(path)
+    limits = limits or ImportLimits()
     if not path.exists():
         raise ImportFileError(f"{path}: no such file")
     if not path.is_file():
         raise ImportFileError(f"{path}: not a file")
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
-    if suffix in (".csv", ".txt"):
-        return _read_csv(path)
-    raise ImportFileError(f"{path.name}: expected a .csv or .xlsx file")
-
-
-def _read_csv(path: Path) -> Table:
-    raw = path.read_bytes()
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+    if suffix not in (".xlsx", ".xlsm", ".csv", ".txt"):
+        raise ImportFileError(f"{path.name}: expected a .csv or .xlsx file")
+    size = path.stat().st_size
+    if size > limits.max_bytes:
         raise ImportFileError(
-            f"{path.name} is not UTF-8 text (save it as 'CSV UTF-8' and try again)"
-        ) from exc
-    if not content.strip():
-        raise ImportFileError(f"{path.name} is empty")
-    first_line = content.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+            f"{path.name} is {_size(size)}; one import takes at most "
+            f"{_size(limits.max_bytes)} (CAREBOT_IMPORT_MAX_BYTES): split the file"
+        )
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path, limits)
+    return _read_csv(path, limits)
+
+
+def _read_csv(path: Path, limits: ImportLimits) -> Table:
+    delimiter = _csv_delimiter(path)
+    records = _csv_records(path, delimiter, limits)
     # Rows keep the numbers a spreadsheet shows, blank lines above the header included.
-    records = list(enumerate(reader, start=1))
-    for position, (_, record) in enumerate(records):
+    for _, record in records:
         if any(cell.strip() for cell in record):
-            return Table(record, records[position + 1 :])
+            return Table(record, records, strict_width=True, limits=limits)
+    records.close()
     raise ImportFileError(f"{path.name} is empty")
 
 
-def _read_xlsx(path: Path) -> Table:
+def _csv_delimiter(path: Path) -> str:
+    """``;`` when the first non-blank line has more of them than commas, else ``,``."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for line in handle:
+                if line.strip():
+                    return ";" if line.count(";") > line.count(",") else ","
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path) from exc
+    raise ImportFileError(f"{path.name} is empty")
+
+
+def _not_utf8(path: Path) -> ImportFileError:
+    return ImportFileError(
+        f"{path.name} is not UTF-8 text (save it as 'CSV UTF-8' and try again)"
+    )
+
+
+def _csv_records(
+    path: Path, delimiter: str, limits: ImportLimits
+) -> Iterator[tuple[int, list[str]]]:
+    """The file's records one at a time, numbered from 1; the file is closed at the end."""
+    number = 0
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            for number, record in enumerate(reader, start=1):
+                yield number, record
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path) from exc
+        except csv.Error as exc:
+            # The csv module stops at a cell of 128 KB (far past our own limit, which
+            # iter_rows applies) and at NUL bytes; reading cannot go on after either.
+            if "field larger than field limit" in str(exc):
+                reason = (
+                    f"a cell is longer than {limits.max_cell:,} characters, the most a cell "
+                    "holds (CAREBOT_IMPORT_MAX_CELL)"
+                )
+            else:
+                reason = f"not readable as CSV ({exc})"
+            raise ImportFileError(f"{path.name}, row {number + 1}: {reason}") from exc
+
+
+def _read_xlsx(path: Path, limits: ImportLimits) -> Table:
     from openpyxl import load_workbook  # only imports that read XLSX pay for openpyxl
 
+    _check_unpacked_size(path, limits)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zipfile, XML and openpyxl errors all mean "not readable"
@@ -148,9 +249,29 @@ def _read_xlsx(path: Path) -> Table:
     for number, record in enumerate(rows, start=1):
         if any(_text(cell) for cell in record):
             headers = [_text(cell) for cell in record]
-            return Table(headers, _xlsx_body(workbook, rows, number))
+            return Table(headers, _xlsx_body(workbook, rows, number), limits=limits)
     workbook.close()
     raise ImportFileError(f"{path.name}: the first sheet is empty")
+
+
+def _check_unpacked_size(path: Path, limits: ImportLimits) -> None:
+    """Refuse an XLSX whose contents unpack to more than the limit allows.
+
+    openpyxl keeps the shared strings (every text cell) in memory even in read-only
+    mode, so what the archive unpacks to is checked before it is opened.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImportFileError(f"{path.name} is not a readable XLSX file") from exc
+    allowed = limits.max_bytes * _XLSX_UNPACKED_FACTOR
+    if unpacked > allowed:
+        raise ImportFileError(
+            f"{path.name} unpacks to {_size(unpacked)}; one import takes at most "
+            f"{_size(allowed)} unpacked ({_XLSX_UNPACKED_FACTOR} x "
+            "CAREBOT_IMPORT_MAX_BYTES): split the file"
+        )
 
 
 def _xlsx_body(workbook: Any, rows: Iterator[Any], header_row: int) -> Iterator[tuple[int, Any]]:
@@ -449,27 +570,67 @@ def check_headers(table: Table, columns: Columns) -> tuple[list[str | None], lis
 
 
 def iter_rows(table: Table, keys: list[str | None]) -> Iterator[Row | RowError]:
-    """Data rows as named cells; blank rows are skipped, values under no header are errors."""
-    for number, record in table.rows:
-        cells: dict[str, Any] = {}
-        stray: str | None = None
-        for position, value in enumerate(record):
-            key = keys[position] if position < len(keys) else None
-            if key is not None:
-                cells[key] = value
-            elif _text(value) and stray is None:
-                stray = (
-                    f"has a value in column {position + 1}, which has no header"
-                    if position < len(keys)
-                    else f"has {len(record)} values but the header has {len(keys)} columns "
-                    "(a value containing the separator must be in quotes)"
+    """Data rows as named cells; blank rows are skipped, broken rows are errors.
+
+    A row is an error, never silently padded or cut, when (CSV) it has fewer or more
+    values than the header, when a value stands under no header, or when a cell is longer
+    than the limit. Past the row limit the file is refused at that row and reading stops.
+    """
+    limits = table.limits
+    read = 0
+    try:
+        for number, record in table.rows:
+            read += 1
+            if read > limits.max_rows:
+                yield RowError(
+                    number,
+                    f"the file has more than {limits.max_rows:,} rows; one import takes at "
+                    "most that many (CAREBOT_IMPORT_MAX_ROWS): split the file",
                 )
-        if stray:
-            yield RowError(number, stray)
-            continue
-        row = Row(number, cells)
-        if not row.is_empty():
-            yield row
+                return
+            problem = _shape_problem(record, keys, table.strict_width, limits.max_cell)
+            if problem == "blank":
+                continue
+            if problem:
+                yield RowError(number, problem)
+                continue
+            cells: dict[str, Any] = {}
+            for position, key in enumerate(keys):
+                if key is not None:
+                    cells[key] = record[position] if position < len(record) else None
+            yield Row(number, cells)
+    finally:
+        close = getattr(table.rows, "close", None)
+        if close is not None:
+            close()  # the file or workbook, when reading stops early
+
+
+def _shape_problem(
+    record: Sequence[Any], keys: list[str | None], strict_width: bool, max_cell: int
+) -> str | None:
+    """Why a record cannot be a row, ``"blank"`` for a blank one, None for a good one."""
+    if not any(_text(value) if not isinstance(value, str) else value.strip() for value in record):
+        return "blank"
+    for position, value in enumerate(record):
+        if isinstance(value, str) and len(value) > max_cell:
+            name = keys[position] if position < len(keys) and keys[position] else None
+            column = f"column '{name}'" if name else f"column {position + 1}"
+            return (
+                f"{column} has {len(value):,} characters; a cell holds at most "
+                f"{max_cell:,} (CAREBOT_IMPORT_MAX_CELL)"
+            )
+    if strict_width and len(record) != len(keys):
+        fewer = len(record) < len(keys)
+        hint = (
+            "(values missing at the end of the row?)"
+            if fewer
+            else "(a value containing the separator must be in quotes)"
+        )
+        return f"has {len(record)} values but the header has {len(keys)} columns {hint}"
+    for position, value in enumerate(record):
+        if (position >= len(keys) or keys[position] is None) and _text(value):
+            return f"has a value in column {position + 1}, which has no header"
+    return None
 
 
 def _check_duplicate(row: Row, code: str | None, seen: dict[str, int]) -> None:
@@ -519,55 +680,91 @@ def _customer_values(row: Row) -> tuple[str | None, dict[str, Any]]:
     return code, values
 
 
-async def import_customers(db: Database, path: Path | str) -> ImportReport:
+async def import_customers(
+    db: Database, path: Path | str, *, limits: ImportLimits | None = None
+) -> ImportReport:
     """Create or update customers from a file; all rows or none (see the module doc).
 
-    Raises ImportFileError only when the file itself cannot be read; bad rows are in
-    the report's ``errors`` and nothing is written.
+    Raises ImportFileError only when the file itself cannot be read or is over a limit;
+    bad rows are in the report's ``errors`` and nothing is written.
     """
-    table = read_table(path)
+    table = read_table(path, limits)
     keys, errors = check_headers(table, CUSTOMER_COLUMNS)
     if errors:
         return ImportReport(errors=errors)
+    report = ImportReport()
     seen: dict[str, int] = {}
+    async with db.uow() as uow:
+        for rows in _slices(iter_rows(table, keys)):
+            parsed = _check_customers(rows, seen, report)
+            if report.errors:
+                continue  # from the first bad row on, the rest is only checked
+            await _write_customers(uow.session, parsed, report)
+        if report.errors:
+            return _failed(report)
+        await uow.commit()
+    return report
+
+
+def _check_customers(
+    rows: list[Row | RowError], seen: dict[str, int], report: ImportReport
+) -> list[tuple[str, dict[str, Any]]]:
+    """One slice of rows checked; the good ones' values, the bad ones' errors in ``report``."""
     parsed: list[tuple[str, dict[str, Any]]] = []
-    for row in iter_rows(table, keys):
+    for row in rows:
         if isinstance(row, RowError):
-            errors.append(row)
+            report.add_errors([row])
             continue
         code, values = _customer_values(row)
         _check_duplicate(row, code, seen)
         if row.problems:
-            errors.extend(row_errors(row))
+            report.add_errors(row_errors(row))
         elif code is not None:
             parsed.append((code, values))
-    if errors:
-        return ImportReport(errors=errors)
+    return parsed
 
-    report = ImportReport()
-    async with db.uow() as uow:
-        existing = await code_map(uow.session, Customer.code, Customer.id)
-        new_rows: list[dict[str, Any]] = []
-        changed_rows: list[dict[str, Any]] = []
-        for code, values in parsed:
-            customer_id = existing.get(code)
-            if customer_id is None:
-                values.setdefault("consent_telegram", False)
-                values.setdefault("consent_email", False)
-                new_rows.append({"code": code, "source": "import", **values})
-            else:
-                changed_rows.append({"id": customer_id, **values})
-                report.customer_ids.add(customer_id)
-        await insert_rows(uow.session, Customer, _uniform(new_rows))
-        await _update(uow.session, Customer, changed_rows)
-        if new_rows:
-            created = await code_map(
-                uow.session, Customer.code, Customer.id, [row["code"] for row in new_rows]
-            )
-            report.customer_ids.update(created.values())
-        await uow.commit()
-    report.created, report.updated = len(new_rows), len(changed_rows)
-    return report
+
+async def _write_customers(
+    session: AsyncSession, parsed: list[tuple[str, dict[str, Any]]], report: ImportReport
+) -> None:
+    existing = await code_map(session, Customer.code, Customer.id, [code for code, _ in parsed])
+    new_rows: list[dict[str, Any]] = []
+    changed_rows: list[dict[str, Any]] = []
+    for code, values in parsed:
+        customer_id = existing.get(code)
+        if customer_id is None:
+            values.setdefault("consent_telegram", False)
+            values.setdefault("consent_email", False)
+            new_rows.append({"code": code, "source": "import", **values})
+        else:
+            changed_rows.append({"id": customer_id, **values})
+            report.customer_ids.add(customer_id)
+    await insert_rows(session, Customer, _uniform(new_rows))
+    await _update(session, Customer, changed_rows)
+    if new_rows:
+        created = await code_map(
+            session, Customer.code, Customer.id, [row["code"] for row in new_rows]
+        )
+        report.customer_ids.update(created.values())
+    report.created += len(new_rows)
+    report.updated += len(changed_rows)
+
+
+def _failed(report: ImportReport) -> ImportReport:
+    """What is returned for a file with bad rows: its errors, and nothing done."""
+    return ImportReport(errors=report.errors, unlisted_errors=report.unlisted_errors)
+
+
+def _slices(items: Iterable[T], size: int = _CHUNK) -> Iterator[list[T]]:
+    """``items`` in lists of ``size``, read as they are needed."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 # --- orders ----------------------------------------------------------------------------------
@@ -644,57 +841,82 @@ def _order_values(
 
 
 async def import_orders(
-    db: Database, path: Path | str, *, timezone: str = "Asia/Ho_Chi_Minh"
+    db: Database,
+    path: Path | str,
+    *,
+    timezone: str = "Asia/Ho_Chi_Minh",
+    limits: ImportLimits | None = None,
 ) -> ImportReport:
     """Create or update orders and inquiries of known customers; all rows or none.
 
     Times without an offset are read in ``timezone`` (the shop's) and stored in UTC.
     The report's ``customer_ids`` are the customers whose classification is now stale.
     """
-    table = read_table(path)
+    table = read_table(path, limits)
     keys, errors = check_headers(table, ORDER_COLUMNS)
     if errors:
         return ImportReport(errors=errors)
     moment = _moment(ZoneInfo(timezone))
     report = ImportReport()
+    seen: dict[str, int] = {}
     async with db.uow() as uow:
         session = uow.session
-        customers = await code_map(session, Customer.code, Customer.id)
-        seen: dict[str, int] = {}
-        parsed: list[_OrderRow] = []
-        for row in iter_rows(table, keys):
-            if isinstance(row, RowError):
-                errors.append(row)
-                continue
-            order = _order_values(row, customers, moment)
-            _check_duplicate(row, _cell(row.cells.get("code")) or None, seen)
-            if row.problems:
-                errors.extend(row_errors(row))
-            elif order is not None:
-                parsed.append(order)
-        if errors:
-            return ImportReport(errors=errors)
-
-        existing = await code_map(session, Order.code, Order.id)
-        new_rows: list[dict[str, Any]] = []
-        changed_rows: list[dict[str, Any]] = []
-        for order in parsed:
-            order_id = existing.get(order.code)
-            if order_id is None:
-                new_rows.append(
-                    {"discount": 0, "payment_terms": None, **order.values,
-                     "code": order.code, "customer_id": order.customer_id}
-                )
-            else:
-                changed_rows.append({"id": order_id, "customer_id": order.customer_id,
-                                     **order.values})
-            report.customer_ids.add(order.customer_id)
-        await insert_rows(session, Order, _uniform(new_rows))
-        await _update(session, Order, changed_rows)
-        await _write_lines(session, parsed, existing)
+        for rows in _slices(iter_rows(table, keys)):
+            codes = {_cell(row.cells.get("customer_code")) for row in rows if isinstance(row, Row)}
+            customers = await code_map(session, Customer.code, Customer.id, sorted(codes))
+            parsed = _check_orders(rows, customers, moment, seen, report)
+            if report.errors:
+                continue  # from the first bad row on, the rest is only checked
+            await _write_orders(session, parsed, report)
+        if report.errors:
+            return _failed(report)
         await uow.commit()
-    report.created, report.updated = len(new_rows), len(changed_rows)
     return report
+
+
+def _check_orders(
+    rows: list[Row | RowError],
+    customers: dict[str, int],
+    moment: Callable[[str, Any], datetime],
+    seen: dict[str, int],
+    report: ImportReport,
+) -> list[_OrderRow]:
+    parsed: list[_OrderRow] = []
+    for row in rows:
+        if isinstance(row, RowError):
+            report.add_errors([row])
+            continue
+        order = _order_values(row, customers, moment)
+        _check_duplicate(row, _cell(row.cells.get("code")) or None, seen)
+        if row.problems:
+            report.add_errors(row_errors(row))
+        elif order is not None:
+            parsed.append(order)
+    return parsed
+
+
+async def _write_orders(
+    session: AsyncSession, parsed: list[_OrderRow], report: ImportReport
+) -> None:
+    existing = await code_map(session, Order.code, Order.id, [order.code for order in parsed])
+    new_rows: list[dict[str, Any]] = []
+    changed_rows: list[dict[str, Any]] = []
+    for order in parsed:
+        order_id = existing.get(order.code)
+        if order_id is None:
+            new_rows.append(
+                {"discount": 0, "payment_terms": None, **order.values,
+                 "code": order.code, "customer_id": order.customer_id}
+            )
+        else:
+            changed_rows.append({"id": order_id, "customer_id": order.customer_id,
+                                 **order.values})
+        report.customer_ids.add(order.customer_id)
+    await insert_rows(session, Order, _uniform(new_rows))
+    await _update(session, Order, changed_rows)
+    await _write_lines(session, parsed, existing)
+    report.created += len(new_rows)
+    report.updated += len(changed_rows)
 
 
 async def _write_lines(

@@ -21,7 +21,7 @@ from bot.sandbox.world import World
 
 log = logging.getLogger(__name__)
 
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 RETRY_FIRST, RETRY_MAX = 0.05, 1.0  # seconds between attempts at a refused update
 STOP: dict[str, Any] = {"stop": True}
 

@@ -31,7 +31,7 @@ from care.core.settings import Settings
 from care.core.text import utcnow
 
 SIGNING_KEY = "secret_key"
-WEBHOOK_SECRET = "webhook_secret"
+WEBHOOK_SECRET = "webhook_secret"  # noqa: S105 - the stored row's name, not a secret
 
 
 class KeysNotLoaded(RuntimeError):

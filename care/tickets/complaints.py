@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -488,7 +488,7 @@ class ComplaintService:
             return await uow.session.scalar(self._open_ticket_query(telegram_user_id))
 
     @staticmethod
-    def _open_ticket_query(telegram_user_id: int) -> Any:
+    def _open_ticket_query(telegram_user_id: int) -> Select[int]:
         return (
             select(Complaint.id)
             .join(Customer, Customer.id == Complaint.customer_id)

@@ -32,10 +32,9 @@ from matplotlib.figure import Figure
 from sqlalchemy import bindparam, select, text
 
 from care.analytics.loyalty import Loyalty, Vulnerability
-from care.analytics.ltv import COUNTED_ORDERS
 from care.analytics.segmentation import KINDS, SEGMENTS, Segmentation
 from care.core.db import Database
-from care.core.models import Complaint, Survey, UTCDateTime
+from care.core.models import COUNTED_ORDERS, Complaint, Survey, UTCDateTime
 from care.core.rendering import Renderer
 from care.core.settings import Settings
 from care.core.text import format_datetime, format_vnd, utcnow

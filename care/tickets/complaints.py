@@ -827,7 +827,7 @@ class ComplaintService:
                 )
                 .execution_options(synchronize_session=False)
             )
-            if not claimed.rowcount:  # type: ignore[attr-defined]
+            if not claimed.rowcount:  # type: ignore[attr-defined]  # typed Result, is a CursorResult
                 # Someone claimed it between our read and our write.
                 await session.rollback()
                 return await self._claim_refusal(complaint_id, staff_telegram_id)
@@ -923,7 +923,7 @@ class ComplaintService:
                 )
                 .execution_options(synchronize_session=False)
             )
-            if not resolved.rowcount:  # type: ignore[attr-defined]
+            if not resolved.rowcount:  # type: ignore[attr-defined]  # typed Result, is a CursorResult
                 name = staff.name
                 await session.rollback()
                 return StaffAction(

@@ -210,10 +210,14 @@ def build_services(
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, warm: bool = True, **kwargs: object
+    settings: Settings,
+    *,
+    warm: bool = True,
+    database: Database | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> AsyncIterator[Services]:
     """Services started and closed around a block: for CLI commands and scripts."""
-    services = build_services(settings, **kwargs)  # type: ignore[arg-type]
+    services = build_services(settings, database=database, clock=clock)
     await services.start(warm=warm)
     try:
         yield services

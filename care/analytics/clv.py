@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -103,7 +102,8 @@ def _bgnbd_log_likelihood(
 ) -> NDArray[np.float64]:
     """``bgnbd_log_likelihood`` with the distinct purchase counts of ``x`` found once (a fit
     evaluates it a hundred times on the same customers)."""
-    common = counts.map(lambda v: gammaln(r + v)) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
+    log_alpha = float(np.log(alpha))  # numpy's stubs type a ufunc of a scalar as Any
+    common = counts.map(lambda v: gammaln(r + v)) - gammaln(r) + r * log_alpha - betaln(a, b)
     still_alive = counts.map(lambda v: betaln(a, b + v)) - (r + x) * np.log(alpha + T)
     repeat = x > 0
     dropped = np.full_like(x, -np.inf)
@@ -217,7 +217,9 @@ def _unconditional_part(
         # The formula is 0/0 at a = 1; the limit is continuous, so step just off it.
         a = 1.0 + 1e-7
 
-    def part(x: NDArray[np.float64], T: NDArray[np.float64], t: NDArray[np.float64]) -> Any:
+    def part(
+        x: NDArray[np.float64], T: NDArray[np.float64], t: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
         z = t / (alpha + T + t)
         tail = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
         return (a + b + x - 1) / (a - 1) * (1.0 - tail)
@@ -267,7 +269,7 @@ def _gamma_gamma_log_likelihood(
         counts.map(lambda v: gammaln(p * v + q))
         - counts.map(lambda v: gammaln(p * v))
         - gammaln(q)
-        + q * np.log(gamma)
+        + q * float(np.log(gamma))
         + (px - 1) * np.log(m_x)
         + px * np.log(x)
         - (px + q) * np.log(gamma + x * m_x)
@@ -425,7 +427,7 @@ class _Distinct:
         values, index = np.unique(array, return_inverse=True)
         return cls(values, index.reshape(array.shape))
 
-    def map(self, f: Callable[[NDArray[np.float64]], NDArray[np.float64]]) -> NDArray[np.float64]:
+    def map(self, f: Callable[[NDArray[np.float64]], ArrayLike]) -> NDArray[np.float64]:
         """``f`` of every element, computed once per distinct value."""
         return np.asarray(f(self.values), dtype=float)[self.index]
 

@@ -20,9 +20,10 @@ returned); days are calendar days of the shop's time zone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, text
@@ -51,6 +52,13 @@ class WatchedCustomer:
     window_amount: int
     order_decline: float  # 1 - window rate / baseline rate (negative = grew)
     amount_decline: float | None  # None when the baseline spend was zero
+
+
+# A row of the observation query: id, code, name, phone, then the order counts and sums of
+# the baseline and of the window (SUM gives Decimal on PostgreSQL, int on SQLite).
+_ActiveRow = tuple[
+    int, str, str, str | None, int | Decimal, int | Decimal, int | Decimal, int | Decimal
+]
 
 
 @dataclass(frozen=True)
@@ -160,7 +168,8 @@ class Loyalty:
             "window_end": midnight(campaign.starts_on + timedelta(days=window_days)),
         }
         regions = await self._regions_like(campaign.region)
-        observed, vulnerable = 0, []
+        observed = 0
+        vulnerable: list[WatchedCustomer] = []
         if regions:
             observed, vulnerable = await self._observe(
                 regions, params, baseline_days, max(window_days, 1), window_days > 0
@@ -227,7 +236,7 @@ class Loyalty:
                     text(active + "SELECT COUNT(*) FROM active").bindparams(*binds), values  # noqa: S608 - names and numbers from code, values bound
                 )
             ).scalar_one()
-            rows = []
+            rows: Sequence[_ActiveRow] = ()
             if started:
                 rows = (
                     await s.execute(
@@ -237,7 +246,7 @@ class Loyalty:
                         ).bindparams(*binds),
                         values,
                     )
-                ).all()
+                ).tuples().all()
         vulnerable = [
             _watched(row, baseline_days, window_days) for row in rows
         ]
@@ -245,7 +254,7 @@ class Loyalty:
         return int(observed), vulnerable
 
 
-def _watched(row: tuple, baseline_days: int, window_days: int) -> WatchedCustomer:
+def _watched(row: _ActiveRow, baseline_days: int, window_days: int) -> WatchedCustomer:
     cid, code, name, phone, b_n, b_amount, w_n, w_amount = row
     b_n, b_amount, w_n, w_amount = int(b_n), int(b_amount), int(w_n), int(w_amount)
     order_decline = 1.0 - (w_n / window_days) / (b_n / baseline_days)

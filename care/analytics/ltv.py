@@ -28,11 +28,11 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from care.analytics import clv
 from care.core.models import COUNTED_ORDERS
@@ -84,7 +84,11 @@ def periods_of_days(days: NDArray[np.int64], period: str) -> NDArray[np.int64]:
     return _period_number(months // 12 + 1970, months % 12 + 1, period)
 
 
-def _period_number(year: Any, month: Any, period: str) -> Any:
+# A calendar number: a plain int or a numpy array of them.
+_Number = TypeVar("_Number", int, NDArray[np.int64])
+
+
+def _period_number(year: _Number, month: _Number, period: str) -> _Number:
     """The period formula, for numbers and numpy arrays alike."""
     if period == "month":
         return year * 12 + month - 1
@@ -98,7 +102,8 @@ def _period_number(year: Any, month: Any, period: str) -> Any:
 def rate_per_month(discount_rate: float, period: str) -> float:
     """The monthly rate equivalent to ``discount_rate`` per period (CLV discounts by month)."""
     months = 12 // PERIODS_PER_YEAR[period]
-    return (1.0 + discount_rate) ** (1.0 / months) - 1.0
+    growth: float = (1.0 + discount_rate) ** (1.0 / months)
+    return growth - 1.0
 
 
 # --------------------------------------------------------------------------- the time frame
@@ -141,9 +146,11 @@ class Frame:
         """Finish the SQL sums of many customers: the discount back to their first period,
         rounded to whole VND (half to even)."""
         exponent = -(self.as_of_period - np.asarray(first_period, dtype=np.int64) + 1)
-        return np.rint(
+        # numpy's stubs type the ufunc of exponent * log_rate as Any; the result is floats.
+        rounded: NDArray[np.float64] = np.rint(
             np.asarray(discounted, dtype=float) * np.exp(exponent * self.log_rate)
-        ).astype(np.int64)
+        )
+        return rounded.astype(np.int64)
 
     def discount_factor(self, period: int) -> float:
         """(1 + delta)^(as-of period - period): the weight of a margin earned in ``period``,
@@ -361,8 +368,8 @@ class ClvInputs:
 
 
 def clv_inputs(
-    purchase_days: NDArray, first_day: NDArray, last_day: NDArray,
-    margin: NDArray, first_margin: NDArray, as_of_day: int,
+    purchase_days: ArrayLike, first_day: ArrayLike, last_day: ArrayLike,
+    margin: ArrayLike, first_margin: ArrayLike, as_of_day: int,
 ) -> ClvInputs:
     """x = purchase days after the first, t_x and T in weeks, m_x = mean margin of repeats.
 
@@ -387,7 +394,7 @@ def fit_clv(inputs: ClvInputs, *, seed: int = 0, sample: int = FIT_SAMPLE) -> Cl
     a million, at a fraction of the time. Predictions cover every customer.
     """
     n = inputs.x.size
-    pick = slice(None)
+    pick: slice | NDArray[np.int64] = slice(None)
     if n > sample:
         pick = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
     x, t_x, T, m_x = inputs.x[pick], inputs.t_x[pick], inputs.T[pick], inputs.m_x[pick]

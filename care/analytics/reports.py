@@ -19,27 +19,32 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from markupsafe import Markup
 from matplotlib import rc_context
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.analytics.loyalty import Loyalty, Vulnerability
-from care.analytics.ltv import COUNTED_ORDERS
 from care.analytics.segmentation import KINDS, SEGMENTS, Segmentation
 from care.core.db import Database
-from care.core.models import Complaint, Survey, UTCDateTime
+from care.core.models import COUNTED_ORDERS, Complaint, Survey, UTCDateTime
 from care.core.rendering import Renderer
 from care.core.settings import Settings
 from care.core.text import format_datetime, format_vnd, utcnow
 from care.tickets import CATEGORY_ORDER, DIMENSIONS, SurveySummary, summarise_surveys
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 CHARTS = (
     "tiers", "segments", "revenue_by_tier", "pareto", "ltv", "complaints", "surveys",
@@ -52,7 +57,7 @@ PROSPECTS_SHOWN = 20
 QUESTIONS_SHOWN = 10
 COLOURS = ("#1f6f8b", "#e8a33d", "#99a8b2", "#6c4f70", "#3f8f5f", "#c8553d", "#8d99ae",
            "#2b2d42")
-STYLE = {
+STYLE: dict[RcKeyType, object] = {
     "font.family": "DejaVu Sans",  # ships with matplotlib, covers Vietnamese
     "font.size": 9,
     "svg.fonttype": "path",
@@ -151,7 +156,7 @@ class Reports:
                         Complaint.created_at >= since, Complaint.created_at < cutoff
                     )
                 )
-            ).all()
+            ).tuples().all()
             surveys = list(
                 await s.scalars(
                     select(Survey).where(
@@ -230,7 +235,7 @@ def _month_start(day: date, back: int = 0) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-async def _pareto(s) -> list[tuple[float, float]]:
+async def _pareto(s: AsyncSession) -> list[tuple[float, float]]:
     """Cumulative share of positive LTV by share of customers, in PARETO_POINTS steps."""
     rows = (
         await s.execute(
@@ -256,7 +261,7 @@ async def _pareto(s) -> list[tuple[float, float]]:
     return points
 
 
-async def _ltv_histogram(s) -> list[tuple[int, int, int]]:
+async def _ltv_histogram(s: AsyncSession) -> list[tuple[int, int, int]]:
     """Customers per LTV bin, bins evenly spaced on a log scale between min and max."""
     low, high = (
         await s.execute(
@@ -276,7 +281,7 @@ async def _ltv_histogram(s) -> list[tuple[int, int, int]]:
     arms = " ".join(
         f"WHEN historical_ltv < {int(edge)} THEN {i}" for i, edge in enumerate(edges[1:])
     )
-    rows = dict(
+    rows: dict[int, int] = dict(
         (
             await s.execute(
                 text(
@@ -292,7 +297,7 @@ async def _ltv_histogram(s) -> list[tuple[int, int, int]]:
 
 
 def _by_month(
-    rows: list[tuple[str, datetime]], zone: ZoneInfo, first: date, last_day: date
+    rows: Sequence[tuple[str, datetime]], zone: ZoneInfo, first: date, last_day: date
 ) -> dict[date, dict[str, int]]:
     months: dict[date, dict[str, int]] = {}
     month = first
@@ -308,9 +313,9 @@ def _by_month(
     return months
 
 
-async def _unmet(s, cutoff: datetime) -> UnmetDemand:
+async def _unmet(s: AsyncSession, cutoff: datetime) -> UnmetDemand:
     bound = [bindparam("cutoff", type_=UTCDateTime())]
-    by_status = dict(
+    by_status: dict[str, int] = dict(
         (
             await s.execute(
                 text(
@@ -406,9 +411,10 @@ def _figure(width: float = 7.5, height: float = 3.4) -> Figure:
     return figure
 
 
-def _no_data(ax, label: Label) -> None:
-    width, _ = ax.figure.get_size_inches()
-    ax.figure.set_size_inches(width, 1.6)
+def _no_data(ax: Axes, label: Label) -> None:
+    figure = cast(Figure, ax.figure)  # every chart's axes sit on a Figure, not a SubFigure
+    width, _ = figure.get_size_inches()
+    figure.set_size_inches(width, 1.6)
     ax.set_axis_off()
     ax.text(0.5, 0.5, label("report.no_data"), ha="center", va="center", fontsize=12,
             color="#777777", transform=ax.transAxes)
@@ -570,14 +576,15 @@ def chart_surveys(d: ReportData, label: Label) -> Figure:
 def chart_vulnerability(d: ReportData, label: Label) -> Figure:
     fig = _figure(9.0, 3.2)
     ax = fig.subplots()
-    rows = [v for v in d.vulnerabilities if v.index is not None]
-    if not rows:
+    shown = [(v.campaign, v.index) for v in d.vulnerabilities if v.index is not None]
+    if not shown:
         _no_data(ax, label)
         return fig
-    names = [f"{_plain(v.campaign.competitor)}\n{_plain(v.campaign.region)}" for v in rows]
-    bars = ax.bar(names, [v.index for v in rows], color=COLOURS[5])
-    ax.bar_label(bars, labels=[f"{v.index:.1f}%" for v in rows], padding=2)
-    ax.set_ylim(0, max(100.0, max(v.index for v in rows) * 1.1))
+    names = [f"{_plain(c.competitor)}\n{_plain(c.region)}" for c, _ in shown]
+    indexes = [index for _, index in shown]
+    bars = ax.bar(names, indexes, color=COLOURS[5])
+    ax.bar_label(bars, labels=[f"{index:.1f}%" for index in indexes], padding=2)
+    ax.set_ylim(0, max(100.0, max(indexes) * 1.1))
     ax.set_ylabel(label("report.axis.vi"))
     return fig
 

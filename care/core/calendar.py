@@ -14,7 +14,8 @@ from functools import cache
 
 from holidays import HolidayBase
 from holidays.calendars.chinese import VIETNAMESE_CALENDAR
-from holidays.groups import ChineseCalendarHolidays, InternationalHolidays
+from holidays.groups.chinese import ChineseCalendarHolidays
+from holidays.groups.international import InternationalHolidays
 
 # The greeting days a shop can enable (settings.holidays_enabled), in calendar order.
 NEW_YEAR = "new_year"
@@ -40,16 +41,16 @@ _VN_MID_AUTUMN = {
 class _GreetingDays(HolidayBase, ChineseCalendarHolidays, InternationalHolidays):
     """A holidays-package calendar of our greeting days, keyed by our holiday names."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, years: int) -> None:
         ChineseCalendarHolidays.__init__(self, calendar=VIETNAMESE_CALENDAR)
         InternationalHolidays.__init__(self)
-        super().__init__(*args, **kwargs)
+        super().__init__(years=years)
 
     def _populate(self, year: int) -> None:
         super()._populate(year)
         self._add_new_years_day(NEW_YEAR)
         self._add_chinese_new_years_day(TET)
-        self._add_womens_day(WOMENS_DAY)
+        self._add_holiday_mar_8(WOMENS_DAY)  # International Women's Day
         mid_autumn = _VN_MID_AUTUMN.get(year) or self._mid_autumn_festival
         if mid_autumn is not None:
             self._add_holiday(MID_AUTUMN, mid_autumn)

@@ -18,8 +18,10 @@ from typing import Any
 
 import yaml
 from jinja2 import (
+    BaseLoader,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     TemplateError,
     select_autoescape,
 )
@@ -58,7 +60,7 @@ class Renderer:
         self.default_language = default_language
         self.env = self._environment(FileSystemLoader(str(templates_dir)))
 
-    def _environment(self, loader: Any = None) -> SandboxedEnvironment:
+    def _environment(self, loader: BaseLoader | None = None) -> SandboxedEnvironment:
         env = SandboxedEnvironment(
             loader=loader,
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
@@ -116,7 +118,7 @@ class Renderer:
         env.filters.update(self.env.filters)
         return env
 
-    def from_string(self, source: str, *, html: bool = True) -> Any:
+    def from_string(self, source: str, *, html: bool = True) -> Template:
         """Compile a staff-written template; a syntax error raises TemplateProblem now."""
         env = self.env if html else self._plain
         try:

@@ -55,7 +55,7 @@ def format_number(value: float, language: str, decimals: int = 1) -> str:
     """A figure such as a mean score: "4,5" for Vietnamese readers, "4.5" for English ones."""
     text = f"{value:,.{decimals}f}"
     if language == "vi":
-        text = text.translate(str.maketrans({",": ".", ".": ","}))
+        text = text.translate(str.maketrans(",.", ".,"))
     return text
 
 

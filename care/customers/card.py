@@ -10,6 +10,7 @@ next one. Plain data: the Telegram handler renders it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -179,7 +180,7 @@ class CustomerCards:
                     return [_match(c) for c in by_phone][:MAX_MATCHES]
             rows = (
                 await s.execute(select(Customer.id, Customer.name).where(alive))
-            ).all()
+            ).tuples().all()
             ids = _by_name(query, rows)
             if not ids:
                 return []
@@ -221,7 +222,7 @@ class CustomerCards:
                     select(Complaint.category, Complaint.status, Complaint.created_at)
                     .where(Complaint.customer_id == customer_id)
                 )
-            ).all()
+            ).tuples().all()
             surveys = (
                 await s.scalars(
                     select(Survey).where(
@@ -265,7 +266,7 @@ def _phone_or_none(text: str) -> str | None:
         return None
 
 
-def _by_name(query: str, rows: list[tuple[int, str]]) -> list[int]:
+def _by_name(query: str, rows: Sequence[tuple[int, str]]) -> list[int]:
     """Customer ids by name, best first.
 
     Names holding every word typed as a whole word win ("lan" finds Lan, not Lành); then
@@ -320,7 +321,7 @@ def _metrics(m: CustomerMetrics) -> Metrics:
     )
 
 
-def _complaint_counts(rows: list[tuple[str, str, datetime]]) -> ComplaintCounts:
+def _complaint_counts(rows: Sequence[tuple[str, str, datetime]]) -> ComplaintCounts:
     if not rows:
         return ComplaintCounts()
     return ComplaintCounts(

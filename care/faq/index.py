@@ -314,7 +314,7 @@ class FaqIndex:
             return FaqMatch("none")
         preferred = self._language_masks.get(language) if language else None
         readings: dict[str, tuple[tuple[int, float], ...]] = {}  # shared by both passes
-        if preferred is None:
+        if preferred is None or language is None:
             return self._search(folded, _ALL_STOP_WORDS, None, limit, readings)
         found = self._search(folded, self._stop_words(language), preferred, limit, readings)
         if found.kind == "none":

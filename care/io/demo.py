@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
@@ -202,6 +202,17 @@ PAYMENT_TERMS_COMPANY = (
 # --- what gets generated -------------------------------------------------------------------
 
 
+class OrderLineRow(TypedDict):
+    """One line of a generated order, as its order_lines row."""
+
+    product_code: str
+    product_name: str
+    quantity: int
+    unit_price: int
+    discount: int
+    amount: int
+
+
 @dataclass
 class DemoShop:
     """Rows ready to insert; each order carries its lines under ``"lines"``."""
@@ -364,7 +375,7 @@ class _Generator:
     ) -> dict[str, Any]:
         rng = self.rng
         company = customer["kind"] == "organization"
-        lines = []
+        lines: list[OrderLineRow] = []
         for product_code, quantity in basket:
             name, price = self.products[product_code]
             lines.append({
@@ -464,7 +475,7 @@ class _Generator:
 
     def demo_customer(self) -> None:
         """The customer the demo links to its Telegram account, with a story to show."""
-        customer = {
+        customer: dict[str, Any] = {
             "code": DEMO_CUSTOMER_CODE,
             "kind": "individual",
             "name": "Nguyễn Thị Lan",  # "Lan" in the demo chat

@@ -20,7 +20,6 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import Any
 
 MAX_LINE = 998  # RFC 5322
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -36,7 +35,7 @@ class _WirePolicy(Compat32):
     to the same result, most of the time it takes to write out an e-mail.
     """
 
-    def _fold(self, name: str, value: Any, sanitize: bool) -> str:
+    def _fold(self, name: str, value: str | Header, sanitize: bool) -> str:
         if (
             isinstance(value, str)
             and value.isascii()
@@ -45,7 +44,9 @@ class _WirePolicy(Compat32):
             and "\r" not in value
         ):
             return f"{name}: {value}{self.linesep}"
-        return super()._fold(name, value, sanitize)  # type: ignore[misc]
+        # Compat32._fold exists at run time but typeshed leaves the private method out.
+        folded: str = super()._fold(name, value, sanitize)  # type: ignore[misc]
+        return folded
 
 
 WIRE = _WirePolicy(linesep="\r\n", max_line_length=MAX_LINE)

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -488,7 +488,7 @@ class ComplaintService:
             return await uow.session.scalar(self._open_ticket_query(telegram_user_id))
 
     @staticmethod
-    def _open_ticket_query(telegram_user_id: int) -> Any:
+    def _open_ticket_query(telegram_user_id: int) -> Select[int]:
         return (
             select(Complaint.id)
             .join(Customer, Customer.id == Complaint.customer_id)
@@ -827,7 +827,7 @@ class ComplaintService:
                 )
                 .execution_options(synchronize_session=False)
             )
-            if not claimed.rowcount:  # type: ignore[attr-defined]
+            if not claimed.rowcount:  # type: ignore[attr-defined]  # typed Result, is a CursorResult
                 # Someone claimed it between our read and our write.
                 await session.rollback()
                 return await self._claim_refusal(complaint_id, staff_telegram_id)
@@ -923,7 +923,7 @@ class ComplaintService:
                 )
                 .execution_options(synchronize_session=False)
             )
-            if not resolved.rowcount:  # type: ignore[attr-defined]
+            if not resolved.rowcount:  # type: ignore[attr-defined]  # typed Result, is a CursorResult
                 name = staff.name
                 await session.rollback()
                 return StaffAction(

@@ -180,7 +180,7 @@ class DeadlineWatch:
                         .values({column.key: now})
                         .execution_options(synchronize_session=False)
                     )
-                    if not marked.rowcount:  # type: ignore[attr-defined]
+                    if not marked.rowcount:  # type: ignore[attr-defined]  # typed Result, is a CursorResult
                         continue  # another run got there first
                     key = breach_key(ticket, kind)
                     body = renderer.chat(

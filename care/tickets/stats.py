@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from statistics import mean, median
+from statistics import mean
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -129,11 +129,21 @@ def durations(rows: list[_Row], now: datetime) -> Durations:
         > r.resolution_due
     )
     return Durations(
-        median_first_response=median(first) if first else None,
-        median_resolution=median(resolved) if resolved else None,
+        median_first_response=_median(first) if first else None,
+        median_resolution=_median(resolved) if resolved else None,
         first_response_breaches=first_breaches,
         resolution_breaches=resolution_breaches,
     )
+
+
+def _median(spans: list[timedelta]) -> timedelta:
+    """The middle span, or the mean of the middle two: statistics.median's rule, which that
+    function documents for numbers only."""
+    ordered = sorted(spans)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def summarise_surveys(surveys: list[Survey]) -> SurveySummary:

@@ -15,7 +15,10 @@ from care.core.text import format_date, format_phone
 from care.customers import CustomerView, Erased
 from care.services import Services
 
-app = typer.Typer(help="A customer's data on their request.", no_args_is_help=True)
+app = typer.Typer(
+    help="A customer's personal data: erase it on request (`customer forget CODE`).",
+    no_args_is_help=True,
+)
 
 
 @app.command()

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
 
+from bot.application import CareApplication
 from bot.context import CareContext
 from bot.handlers import (
     complaints,
@@ -67,6 +68,7 @@ def build_application(
 
     application = (
         Application.builder()
+        .application_class(CareApplication)
         .token(settings.token())
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.file_base_url)
@@ -81,7 +83,8 @@ def build_application(
     application.bot_data["services"] = services
     application.bot_data["flood_guard"] = FloodGuard(settings.flood_messages_per_minute)
 
-    # Before any area: log every inbound update, then drop a flooding user's extras.
+    # Before any area: drop a flooding user's extras (writing nothing), then look up who
+    # wrote, once for the update, and log the inbound message.
     for handler, group in guards.handlers():
         application.add_handler(handler, group=group)
     # The areas, in the order they claim an update (the first match in group 0 wins):

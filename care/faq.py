@@ -17,11 +17,11 @@ from typing import Any
 
 import yaml
 from rapidfuzz import fuzz, process
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Update, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from care.db import Database
+from care.db import Database, UnitOfWork
 from care.faq_index import FaqIndex, MatchKind, Phrasing
 from care.importers import (
     CellError,
@@ -165,9 +165,18 @@ class FaqService:
     # --- customers ask ------------------------------------------------------------------------
 
     async def ask(
-        self, text: str, language: str | None = None, customer_id: int | None = None
+        self,
+        text: str,
+        language: str | None = None,
+        customer_id: int | None = None,
+        *,
+        uow: UnitOfWork | None = None,
     ) -> FaqAnswer:
-        """Answer, suggest up to three entries, or record the question as unanswered."""
+        """Answer, suggest up to three entries, or record the question as unanswered.
+
+        In the caller's ``uow`` (the bot's update) the hit or the unanswered question is
+        stored when the caller commits; without one, at once.
+        """
         language = language or self.settings.default_language
         text = clean(text)
         folded = fold(text)
@@ -178,9 +187,9 @@ class FaqService:
         candidates = [c for c in match.candidates if c.entry_id in snapshot.entries]
         if match.kind == "answer" and candidates:
             entry = snapshot.entries[candidates[0].entry_id]
-            async with self.db.uow() as uow:
-                await _count_hit(uow.session, entry.id)
-                await uow.commit()
+            async with self.db.uow(within=uow) as work:
+                work.later(_hit(entry.id))
+                await work.commit()
             return FaqAnswer("answer", entry=entry)
         if match.kind != "none" and candidates:
             suggestions = tuple(
@@ -188,8 +197,8 @@ class FaqService:
                 for c in candidates[:SUGGESTIONS]
             )
             return FaqAnswer("suggest", suggestions=suggestions)
-        async with self.db.uow() as uow:
-            uow.session.add(
+        async with self.db.uow(within=uow) as work:
+            work.session.add(
                 UnansweredQuestion(
                     customer_id=customer_id,
                     language=language,
@@ -198,7 +207,7 @@ class FaqService:
                     created_at=self.clock(),
                 )
             )
-            await uow.commit()
+            await work.commit()
         return FaqAnswer("none")
 
     async def entry(self, entry_id: int, *, count_hit: bool = False) -> FaqEntryView | None:
@@ -446,13 +455,19 @@ def _distinct(alternates: Iterable[str], question: str) -> list[str]:
     return kept
 
 
-async def _count_hit(session: AsyncSession, entry_id: int) -> None:
-    # updated_at stays: a hit is not an edit, and it keeps the change fingerprint.
-    await session.execute(
-        update(FaqEntry)
-        .where(FaqEntry.id == entry_id)
-        .values(hits=FaqEntry.hits + 1, updated_at=FaqEntry.updated_at)
+def _hit(entry_id: int) -> Update:
+    # On the table: the ORM has nothing to keep in step with a counter. updated_at stays
+    # (a hit is not an edit, and it keeps the change fingerprint).
+    entries = FaqEntry.__table__
+    return (
+        update(entries)
+        .where(entries.c.id == entry_id)
+        .values(hits=entries.c.hits + 1, updated_at=entries.c.updated_at)
     )
+
+
+async def _count_hit(session: AsyncSession, entry_id: int) -> None:
+    await session.execute(_hit(entry_id))
 
 
 async def _entry_keys(session: AsyncSession) -> dict[tuple[str, str], int]:

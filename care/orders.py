@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from care.db import Database
+from care.db import Database, UnitOfWork
 from care.models import Order, OrderKind
 from care.text import clean
 
@@ -65,11 +65,13 @@ class OrderService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def recent(self, customer_id: int, limit: int = RECENT_ORDERS) -> list[OrderSummary]:
+    async def recent(
+        self, customer_id: int, limit: int = RECENT_ORDERS, *, uow: UnitOfWork | None = None
+    ) -> list[OrderSummary]:
         """The customer's latest orders (inquiries left out), newest first."""
-        async with self.db.uow() as uow:
+        async with self.db.uow(within=uow) as work:
             orders = (
-                await uow.session.scalars(
+                await work.session.scalars(
                     select(Order)
                     .where(Order.customer_id == customer_id, Order.kind == OrderKind.ORDER)
                     .order_by(Order.placed_at.desc(), Order.id.desc())
@@ -80,7 +82,9 @@ class OrderService:
                 OrderSummary(o.code, o.kind, o.status, o.placed_at, o.amount) for o in orders
             ]
 
-    async def by_code(self, customer_id: int, code: str) -> OrderDetail | None:
+    async def by_code(
+        self, customer_id: int, code: str, *, uow: UnitOfWork | None = None
+    ) -> OrderDetail | None:
         """One order or inquiry of this customer by its code; None if not theirs or unknown."""
         key = code_key(code)
         if not key:
@@ -88,8 +92,8 @@ class OrderService:
         stored = func.upper(Order.code)
         for separator in ("-", "_", "/", ".", " "):
             stored = func.replace(stored, separator, "")
-        async with self.db.uow() as uow:
-            order = await uow.session.scalar(
+        async with self.db.uow(within=uow) as work:
+            order = await work.session.scalar(
                 select(Order)
                 .where(Order.customer_id == customer_id, stored == key)
                 .options(selectinload(Order.lines))

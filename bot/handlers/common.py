@@ -1,14 +1,18 @@
 """What every handler does the same way: pick the language, render, reply, log.
 
 Handlers stay thin: parse the update, call a care service, then ``reply`` with a
-template name. Replies are logged as outbound interactions here, once for all.
+template name. Replies are logged as outbound interactions here, once for all, in the
+update's unit of work: ``reply`` and ``edit`` answer the person who wrote, so they store
+the update's work (the log entry of the answer included) just before the answer goes out;
+what is sent elsewhere (``send``: the staff chat, another customer) is stored with the rest
+of the update. A message that fails to go out takes its log entry back.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from telegram import (
     InlineKeyboardButton,
@@ -28,6 +32,7 @@ from care.customers import InvalidInput
 from care.models import Direction
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+T = TypeVar("T")
 
 
 def user_id(update: Update) -> int:
@@ -82,11 +87,15 @@ async def reply(
     text = render(update, context, template, **values)
     chat = update.effective_chat
     assert chat is not None
-    message = await chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-    await log_outbound(
-        context, chat.id, update.effective_user.id if update.effective_user else None, text
+    user = update.effective_user
+    return await logged(
+        context,
+        lambda: chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=markup),
+        chat.id,
+        user.id if user else None,
+        text,
+        store_first=True,
     )
-    return message
 
 
 async def refuse_too_long(
@@ -125,12 +134,17 @@ async def edit(
     if query is None or query.message is None:
         await reply(update, context, template, markup=markup, **values)
         return
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
-    await log_outbound(context, query.message.chat.id, query.from_user.id, text)
+
+    async def edited() -> None:
+        try:
+            await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+
+    await logged(
+        context, edited, query.message.chat.id, query.from_user.id, text, store_first=True
+    )
 
 
 async def send(
@@ -143,15 +157,53 @@ async def send(
     reply_to: int | None = None,
 ) -> Message:
     """Send already-rendered HTML to any chat (the staff chat, another customer)."""
-    message = await context.bot.send_message(
+    return await logged(
+        context,
+        lambda: context.bot.send_message(
+            chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            reply_to_message_id=reply_to,
+        ),
         chat_id,
+        None,
         text,
-        parse_mode=ParseMode.HTML,
-        reply_markup=markup,
-        reply_to_message_id=reply_to,
+        customer_id=customer_id,
     )
-    await log_outbound(context, chat_id, None, text, customer_id=customer_id)
-    return message
+
+
+async def logged(
+    context: CareContext,
+    sending: Callable[[], Awaitable[T]],
+    chat_id: int,
+    telegram_user_id: int | None,
+    text: str,
+    *,
+    customer_id: int | None = None,
+    store_first: bool = False,
+) -> T:
+    """Send (``sending``) a message logged as outbound in the update's unit of work;
+    ``store_first`` stores the update's work, this entry included, before it goes out.
+
+    Outside an update (a conversation's timeout) it is logged once sent, on its own.
+    """
+    work = context.work
+    if work is None:
+        result = await sending()
+        await log_outbound(context, chat_id, telegram_user_id, text, customer_id=customer_id)
+        return result
+    entry = context.services.interactions.add(
+        work,
+        **await _outbound(context, chat_id, telegram_user_id, text, customer_id),
+    )
+    if store_first:
+        await context.commit()
+    try:
+        return await sending()
+    except BaseException:
+        context.services.interactions.withdraw(work, entry)
+        raise
 
 
 async def log_outbound(
@@ -162,14 +214,35 @@ async def log_outbound(
     *,
     customer_id: int | None = None,
 ) -> None:
-    await context.services.interactions.record(
-        direction=Direction.OUTBOUND,
-        telegram_user_id=telegram_user_id if chat_id > 0 else None,
-        chat_id=chat_id,
-        kind="message",
-        text=text,
-        customer_id=customer_id,
-    )
+    """Log a message the bot has sent (stored with the update's work, if in one)."""
+    values = await _outbound(context, chat_id, telegram_user_id, text, customer_id)
+    work = context.work
+    if work is None:
+        await context.services.interactions.record(**values)
+    else:
+        context.services.interactions.add(work, **values)
+
+
+async def _outbound(
+    context: CareContext,
+    chat_id: int,
+    telegram_user_id: int | None,
+    text: str,
+    customer_id: int | None,
+) -> dict[str, Any]:
+    """The log entry of a message to ``chat_id``: a private chat is the person's own, and
+    tied to their customer record."""
+    person = telegram_user_id if chat_id > 0 else None
+    if customer_id is None and person is not None and context.work is not None:
+        customer_id = await context.customer_id_of(person)
+    return {
+        "direction": Direction.OUTBOUND,
+        "telegram_user_id": person,
+        "chat_id": chat_id,
+        "kind": "message",
+        "text": text,
+        "customer_id": customer_id,
+    }
 
 
 async def answer_callback(

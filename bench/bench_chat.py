@@ -72,6 +72,7 @@ FIRST_USER = 700_000
 TARGET_RATIO = 2.0
 SETTLE_SECONDS = 1.1  # one persistence interval after the last answer
 PACE_SECONDS = 1.05  # Telegram lets a chat take about one message a second
+FLOOD_LIMIT = 120  # messages a minute a customer may write here (the default is 20)
 
 # What customers type: answered, answered despite missing diacritics or typos, vague
 # ("did you mean"), and questions the FAQ has no answer for (kept as unmet demand).
@@ -327,6 +328,9 @@ async def main(arguments: argparse.Namespace) -> None:
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             telegram_token=TOKEN, staff_chat_id=None, outbox_dir=Path(folder) / "outbox",
+            # The customers write about once a second, faster than flood control lets a
+            # person write for long: every message must be answered here.
+            flood_messages_per_minute=FLOOD_LIMIT,
             **database,
         )
         try:

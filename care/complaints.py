@@ -26,7 +26,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -875,8 +875,9 @@ def latest_open_ticket(customer_id: Any) -> Any:
 
 def _latest_open(query: Any) -> Any:
     """``query`` (of complaint ids) narrowed to the latest ticket still open."""
+    # or_ rather than in_: plain parameters, nothing to expand at each execution.
     return (
-        query.where(Complaint.status.in_(OPEN_STATUSES))
+        query.where(or_(*(Complaint.status == status for status in OPEN_STATUSES)))
         .order_by(Complaint.created_at.desc(), Complaint.id.desc())
         .limit(1)
     )

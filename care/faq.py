@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from rapidfuzz import fuzz, process
-from sqlalchemy import Update, delete, func, select, update
+from sqlalchemy import Update, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -118,6 +118,7 @@ class FaqService:
         self.settings = settings
         self.clock = clock
         self._snapshot = _Snapshot(self._build([]), {}, ())
+        self._hit = _hit_statement()  # one statement for every hit: built once
 
     # --- the index ------------------------------------------------------------------------
 
@@ -188,7 +189,7 @@ class FaqService:
         if match.kind == "answer" and candidates:
             entry = snapshot.entries[candidates[0].entry_id]
             async with self.db.uow(within=uow) as work:
-                work.later(_hit(entry.id))
+                work.later(self._hit, {"entry_id": entry.id})
                 await work.commit()
             return FaqAnswer("answer", entry=entry)
         if match.kind != "none" and candidates:
@@ -226,7 +227,7 @@ class FaqService:
                 return None
             view = _view(found)
             if count_hit:
-                await _count_hit(uow.session, entry_id)
+                await uow.session.execute(self._hit, {"entry_id": entry_id})
                 await uow.commit()
             return view
 
@@ -455,19 +456,18 @@ def _distinct(alternates: Iterable[str], question: str) -> list[str]:
     return kept
 
 
-def _hit(entry_id: int) -> Update:
-    # On the table: the ORM has nothing to keep in step with a counter. updated_at stays
-    # (a hit is not an edit, and it keeps the change fingerprint).
+def _hit_statement() -> Update:
+    """One more hit for the entry ``entry_id`` (a bound parameter).
+
+    On the table: the ORM has nothing to keep in step with a counter. updated_at stays
+    (a hit is not an edit, and it keeps the change fingerprint).
+    """
     entries = FaqEntry.__table__
     return (
         update(entries)
-        .where(entries.c.id == entry_id)
+        .where(entries.c.id == bindparam("entry_id"))
         .values(hits=entries.c.hits + 1, updated_at=entries.c.updated_at)
     )
-
-
-async def _count_hit(session: AsyncSession, entry_id: int) -> None:
-    await session.execute(_hit(entry_id))
 
 
 async def _entry_keys(session: AsyncSession) -> dict[tuple[str, str], int]:

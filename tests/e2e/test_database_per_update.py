@@ -8,6 +8,7 @@ stored what it would store after the update, so nothing the update caused is mis
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,11 @@ async def test_a_message_relayed_to_an_open_ticket_costs_one_session_and_one_com
     with DatabaseUse(bot.services.db.engine) as use:
         await lan.sends("Em đợi đến bao giờ ạ?")
         relayed = await bot.sandbox.wait_for(bot.staff_chat, lambda m: "đợi đến" in m.text)
+        # Posted first, then stored with where it was posted: wait for that commit.
+        for _ in range(50):
+            if use.commits:
+                break
+            await asyncio.sleep(0.1)
         await settled(bot)
 
     assert ticket.code in relayed.text
@@ -173,3 +179,22 @@ async def test_a_flooding_customers_extra_messages_write_nothing(bot):
     assert (use.sessions, use.commits, use.writes) == (0, 0, [])
     assert await logged(bot, lan) == before
     assert sum("hơi nhanh" in m.text for m in lan.messages) == 1
+
+
+async def test_an_answer_that_cannot_be_delivered_is_taken_back_from_the_log(bot):
+    await bot.services.faq.import_file(DEMO_FAQ)
+    lan, _ = await linked_customer(bot)
+    await lan.sends("cua hang mo cua luc may gio")
+    bot.sandbox.block(lan.user)  # before the bot has even fetched her question
+
+    await settled(bot)
+
+    # Stored before it was sent, the answer that then failed is taken back when the
+    # update ends (give it that moment: the bot went quiet with the failed send).
+    for _ in range(50):
+        said = [entry for entry in await logged(bot, lan) if entry[0] == "out"]
+        if not said:
+            break
+        await asyncio.sleep(0.1)
+    assert said == []
+    assert ("in", "cua hang mo cua luc may gio") in await logged(bot, lan)

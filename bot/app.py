@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.ext import Application, ContextTypes, Defaults
 
+from bot.application import CareApplication
 from bot.context import CareContext
 from bot.handlers import (
     complaints,
@@ -72,6 +73,7 @@ def build_application(
 
     application = (
         Application.builder()
+        .application_class(CareApplication)
         .token(settings.token())
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.file_base_url)
@@ -100,7 +102,8 @@ def build_application(
         application, interval=settings.ticket_card_retry_seconds
     )
 
-    # Before any area: log every inbound update, then drop a flooding user's extras.
+    # Before any area: drop a flooding user's extras (writing nothing), then look up who
+    # wrote, once for the update, and log the inbound message.
     for handler, group in guards.handlers():
         application.add_handler(handler, group=group)
     # The areas, in the order they claim an update (the first match in group 0 wins):

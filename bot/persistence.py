@@ -4,6 +4,10 @@ python-telegram-bot asks a ``BasePersistence`` for its state at start and hands 
 changes every ``update_interval`` seconds and at shutdown. We keep them as JSON rows in
 ``bot_state``; ``bot_data`` holds the live services and is never stored. Values put in
 ``user_data`` or ``chat_data`` must therefore be JSON-friendly (str, int, lists, dicts).
+
+python-telegram-bot hands back the user's and the chat's data after every update, changed
+or not; only what differs from what is stored is written, so a question to the FAQ costs
+no write here (an empty dict is stored as no row at all).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             update_interval=update_interval,
         )
         self.db = db
+        # What each row holds now, as JSON text (absent: no row), to skip unchanged data.
+        self._stored: dict[tuple[str, str], str] = {}
 
     # --- reading at start ------------------------------------------------------------
 
@@ -37,7 +43,11 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
             rows = await uow.session.execute(
                 select(BotState.key, BotState.data).where(BotState.kind == kind)
             )
-            return {key: data for key, data in rows}
+            found = {key: data for key, data in rows}
+        for key, data in found.items():
+            if data:
+                self._stored[(kind, key)] = _text(data)
+        return found
 
     async def get_user_data(self) -> dict[int, dict[str, Any]]:
         return {int(key): data or {} for key, data in (await self._rows("user")).items()}
@@ -58,6 +68,9 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
     # --- writing changes -------------------------------------------------------------
 
     async def _put(self, kind: str, key: str, data: Any) -> None:
+        text = None if data is None or data == {} else _text(data)
+        if self._stored.get((kind, key)) == text:
+            return
         async with self.db.uow() as uow:
             row = await uow.session.scalar(
                 select(BotState).where(BotState.kind == kind, BotState.key == key)
@@ -71,6 +84,10 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
                 row.data = data
                 row.updated_at = utcnow()
             await uow.commit()
+        if text is None:
+            self._stored.pop((kind, key), None)
+        else:
+            self._stored[(kind, key)] = text
 
     async def update_user_data(self, user_id: int, data: dict[str, Any]) -> None:
         await self._put("user", str(user_id), dict(data))
@@ -102,6 +119,7 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
                 delete(BotState).where(BotState.kind == kind, BotState.key == key)
             )
             await uow.commit()
+        self._stored.pop((kind, key), None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[str, Any]) -> None:
         """The database is written only by this process: nothing to refresh."""
@@ -114,3 +132,8 @@ class DatabasePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[s
 
     async def flush(self) -> None:
         """Every change is committed when it is handed over: nothing buffered."""
+
+
+def _text(data: Any) -> str:
+    """Stored data as comparable JSON text (keys sorted, so equal data compares equal)."""
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)

@@ -1,14 +1,18 @@
 """What every handler does the same way: pick the language, render, reply, log.
 
 Handlers stay thin: parse the update, call a care service, then ``reply`` with a
-template name. Replies are logged as outbound interactions here, once for all.
+template name. Replies are logged as outbound interactions here, once for all, in the
+update's unit of work: ``reply`` and ``edit`` answer the person who wrote, so they store
+the update's work (the log entry of the answer included) just before the answer goes out;
+what is sent elsewhere (``send``: the staff chat, another customer) is stored with the rest
+of the update. A message that fails to go out takes its log entry back.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from telegram import (
     InlineKeyboardButton,
@@ -29,6 +33,7 @@ from care.core.models import Direction
 from care.customers import InvalidInput
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
+T = TypeVar("T")
 
 
 def user_id(update: Update) -> int:
@@ -84,15 +89,15 @@ async def reply(
     text = render(update, context, template, **values)
     chat = update.effective_chat
     assert chat is not None
-    message = await send_html(context.bot, chat.id, text, reply_markup=markup)
-    await log_outbound(
+    user = update.effective_user
+    return await logged(
         context,
+        lambda: send_html(context.bot, chat.id, text, reply_markup=markup),
         chat.id,
-        update.effective_user.id if update.effective_user else None,
+        user.id if user else None,
         text,
-        message_id=message.message_id,
+        store_first=True,
     )
-    return message
 
 
 async def refuse_too_long(
@@ -132,14 +137,16 @@ async def edit(
     if query is None or query.message is None:
         await reply(update, context, template, markup=markup, **values)
         return
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
-    await log_outbound(
-        context, query.message.chat.id, query.from_user.id, text,
-        message_id=query.message.message_id,
+
+    async def edited() -> None:
+        try:
+            await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+
+    await logged(
+        context, edited, query.message.chat.id, query.from_user.id, text, store_first=True
     )
 
 
@@ -160,12 +167,57 @@ async def send(
     staff chat), so that erasing them reaches it; ``internal`` marks staff work in a
     private chat (a group is always internal).
     """
-    message = await send_html(context.bot, chat_id, text, reply_markup=markup, reply_to=reply_to)
-    await log_outbound(
-        context, chat_id, None, text, customer_id=customer_id, message_id=message.message_id,
+    return await logged(
+        context,
+        lambda: send_html(context.bot, chat_id, text, reply_markup=markup, reply_to=reply_to),
+        chat_id,
+        None,
+        text,
+        customer_id=customer_id,
         internal=internal,
     )
-    return message
+
+
+async def logged(
+    context: CareContext,
+    sending: Callable[[], Awaitable[T]],
+    chat_id: int,
+    telegram_user_id: int | None,
+    text: str,
+    *,
+    customer_id: int | None = None,
+    internal: bool = False,
+    store_first: bool = False,
+) -> T:
+    """Send (``sending``) a message logged as outbound in the update's unit of work;
+    ``store_first`` stores the update's work, this entry included, before it goes out.
+    Otherwise the entry, still waiting for the commit, learns the sent message's id, so
+    that erasing a customer can find the staff-chat messages about them.
+
+    Outside an update (a conversation's timeout) it is logged once sent, on its own.
+    """
+    work = context.work
+    if work is None:
+        result = await sending()
+        await log_outbound(
+            context, chat_id, telegram_user_id, text, customer_id=customer_id,
+            message_id=getattr(result, "message_id", None), internal=internal,
+        )
+        return result
+    entry = context.services.interactions.add(
+        work,
+        **await _outbound(context, chat_id, telegram_user_id, text, customer_id, internal),
+    )
+    if store_first:
+        await context.commit()
+    try:
+        result = await sending()
+    except BaseException:
+        context.services.interactions.withdraw(work, entry)
+        raise
+    if not store_first:
+        entry["message_id"] = getattr(result, "message_id", None)
+    return result
 
 
 async def log_outbound(
@@ -178,18 +230,41 @@ async def log_outbound(
     message_id: int | None = None,
     internal: bool = False,
 ) -> None:
-    """Log a message the bot sent. One to a group (the staff chat: Telegram gives groups
-    negative ids) is internal: it may concern a customer but is not their own record."""
-    await context.services.interactions.record(
-        direction=Direction.OUTBOUND,
-        telegram_user_id=telegram_user_id if chat_id > 0 else None,
-        chat_id=chat_id,
-        kind="message",
-        text=text,
-        customer_id=customer_id,
-        message_id=message_id,
-        internal=internal or chat_id < 0,
-    )
+    """Log a message the bot has sent (stored with the update's work, if in one). One to a
+    group (the staff chat: Telegram gives groups negative ids) is internal: it may concern a
+    customer but is not their own record."""
+    values = await _outbound(context, chat_id, telegram_user_id, text, customer_id, internal)
+    values["message_id"] = message_id
+    work = context.work
+    if work is None:
+        await context.services.interactions.record(**values)
+    else:
+        context.services.interactions.add(work, **values)
+
+
+async def _outbound(
+    context: CareContext,
+    chat_id: int,
+    telegram_user_id: int | None,
+    text: str,
+    customer_id: int | None,
+    internal: bool = False,
+) -> dict[str, Any]:
+    """The log entry of a message to ``chat_id``: a private chat is the person's own, and
+    tied to their customer record unless it is staff work."""
+    internal = internal or chat_id < 0
+    person = telegram_user_id if chat_id > 0 else None
+    if customer_id is None and person is not None and not internal and context.work is not None:
+        customer_id = await context.customer_id_of(person)
+    return {
+        "direction": Direction.OUTBOUND,
+        "telegram_user_id": person,
+        "chat_id": chat_id,
+        "kind": "message",
+        "text": text,
+        "customer_id": customer_id,
+        "internal": internal,
+    }
 
 
 async def answer_callback(

@@ -56,6 +56,7 @@ from care.tickets import (
     ComplaintError,
     Draft,
     NotLinked,
+    Relay,
     Ticket,
     tier_or_default,
 )
@@ -515,29 +516,26 @@ def relay_handler() -> MessageHandler[Any, Any]:
     the update passes on to the handlers after this one (the FAQ)."""
 
     async def relay(update: Update, context: CareContext) -> None:
-        text, photo = _content(update)
         complaints = context.services.complaints
-        if len(text or "") <= context.services.settings.max_text_length:
-            # Storing the message finds the open ticket: one look per message.
-            relayed = await complaints.customer_message(user_id(update), text, photo)
-            if relayed is not None:
-                await post_customer_message(
-                    context, relayed.ticket, relayed.message_id, text, photo
-                )
-                return
-        elif await complaints.open_ticket_id(user_id(update)) is not None:
-            await refuse_too_long(update, context, text, "complaint_too_long")
+        ticket_id = context.open_ticket_id  # looked up with the customer, before any handler
+        if ticket_id is None:
+            await pass_on(update, context, handler)  # no ticket is open with them
             return
-        await pass_on(update, context, handler)  # no ticket is open with them
+        text, photo = _content(update)
+        if await refuse_too_long(update, context, text, "complaint_too_long"):
+            return
+        relayed = await complaints.relay(ticket_id, text, photo, uow=context.work)
+        await post_customer_message(context, relayed, text, photo)
 
     handler = MessageHandler(PRIVATE & CONTENT, relay)
     return handler
 
 
 async def post_customer_message(
-    context: CareContext, ticket: Ticket, message_id: int, text: str | None, photo: str | None
+    context: CareContext, relayed: Relay, text: str | None, photo: str | None
 ) -> None:
     """Show a customer's message under their ticket's card, and remember where it is."""
+    ticket = relayed.ticket
     chat = ticket.staff_chat_id or context.services.settings.staff_chat_id
     if chat is None:
         return
@@ -556,7 +554,9 @@ async def post_customer_message(
         )
     else:
         posted = await send(context, chat, html, reply_to=reply_to, customer_id=ticket.customer_id)
-    await context.services.complaints.attach_staff_message(message_id, posted.message_id)
+    await context.services.complaints.attach_staff_message(
+        relayed, posted.message_id, uow=context.work
+    )
 
 
 def handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:

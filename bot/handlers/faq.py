@@ -20,7 +20,6 @@ from bot.handlers.common import (
     message_text,
     refuse_too_long,
     reply,
-    user_id,
 )
 
 BUTTON_TEXT_MAX = 60
@@ -35,9 +34,9 @@ async def ask(update: Update, context: CareContext) -> None:
     text = message_text(update)
     if await refuse_too_long(update, context, text, "faq_too_long"):
         return
-    customer = await context.services.customers.by_telegram(user_id(update))
+    customer = context.customer
     answer = await context.services.faq.ask(
-        text, language(update, context), customer.id if customer else None
+        text, language(update, context), customer.id if customer else None, uow=context.work
     )
     if answer.kind == "answer" and answer.entry is not None:
         await reply(

@@ -1,7 +1,12 @@
-"""Steps every update passes before the area handlers: the interaction log and flood control.
+"""Steps every update passes before the area handlers: flood control, then who wrote and
+the interaction log.
 
-They run as ``TypeHandler``s in negative groups (see bot/app.py). Flood control stops an
-update with ``ApplicationHandlerStop`` so no area handler sees it.
+They run as ``TypeHandler``s in negative groups (see bot/app.py). Flood control comes
+first and writes nothing: it stops a flooding user's extra updates with
+``ApplicationHandlerStop`` before anything is looked up or logged. Then the customer behind
+the update is looked up, once for the whole update (``context.customer``), and the
+inbound message is logged in the update's unit of work, to be stored with the rest of
+what the update does.
 """
 
 from __future__ import annotations
@@ -10,14 +15,16 @@ import time
 from collections import defaultdict, deque
 
 from telegram import Update
+from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot.context import CareContext
-from bot.handlers.common import reply
+from bot.handlers.common import render
 from care.core.models import Direction
+from care.customers import Sender
 
-LOG_GROUP = -3
-FLOOD_GROUP = -2
+FLOOD_GROUP = -3
+LOG_GROUP = -2
 
 
 class FloodGuard:
@@ -64,27 +71,41 @@ def _describe(update: Update) -> tuple[str, str | None]:
 
 
 async def log_inbound(update: Update, context: CareContext) -> None:
-    """Every inbound message is an interaction, whatever handles it afterwards.
+    """Every inbound message is an interaction, whatever handles it afterwards; the sender's
+    customer record is looked up here, once, for every handler of the update.
 
     Only a private chat is a customer's own conversation; what is said in a group (the
     staff chat) is internal and joins nobody's customer record.
     """
     user = update.effective_user
     chat = update.effective_chat
+    services = context.services
+    work = context.work
+    sender = await services.customers.sender(user.id, uow=work) if user else Sender(None)
+    context.identify(sender)
+    customer = sender.customer
     kind, text = _describe(update)
     message = update.message or update.edited_message
-    await context.services.interactions.record(
-        direction=Direction.INBOUND,
-        telegram_user_id=user.id if user else None,
-        chat_id=chat.id if chat else None,
-        kind=kind,
-        text=text,
-        message_id=message.message_id if message else None,
-        internal=chat is not None and chat.type != "private",
-    )
+    internal = chat is not None and chat.type != "private"
+    values = {
+        "direction": Direction.INBOUND,
+        "telegram_user_id": user.id if user else None,
+        "chat_id": chat.id if chat else None,
+        "kind": kind,
+        "text": text,
+        "customer_id": customer.id if customer and not internal else None,
+        "message_id": message.message_id if message else None,
+        "internal": internal,
+    }
+    if work is None:
+        await services.interactions.record(**values)
+    else:
+        context.inbound_entry = services.interactions.add(work, **values)
 
 
 async def flood_control(update: Update, context: CareContext) -> None:
+    """Drop a flooding user's extra updates; warn them once a minute. Nothing is written:
+    neither the dropped messages nor the warning go to the database."""
     user = update.effective_user
     chat = update.effective_chat
     if user is None or chat is None or chat.type != "private":
@@ -93,12 +114,12 @@ async def flood_control(update: Update, context: CareContext) -> None:
     if guard.allow(user.id):
         return
     if guard.should_warn(user.id):
-        await reply(update, context, "slow_down")
+        await chat.send_message(render(update, context, "slow_down"), parse_mode=ParseMode.HTML)
     raise ApplicationHandlerStop
 
 
 def handlers() -> list[tuple[BaseHandler, int]]:
     return [
-        (TypeHandler(Update, log_inbound), LOG_GROUP),
         (TypeHandler(Update, flood_control), FLOOD_GROUP),
+        (TypeHandler(Update, log_inbound), LOG_GROUP),
     ]

@@ -101,7 +101,7 @@ async def _already(update: Update, context: CareContext, customer: CustomerView 
 
 
 async def start_linking(update: Update, context: CareContext) -> int:
-    customer = await context.services.customers.by_telegram(user_id(update))
+    customer = context.customer
     if customer is not None:
         return await _already(update, context, customer)
     await ask_to_link(update, context, "link_prompt")
@@ -115,6 +115,7 @@ async def contact_shared(update: Update, context: CareContext) -> int:
     if message.contact.user_id != user_id(update):
         await reply(update, context, "link_not_own", markup=share_contact_keyboard(update, context))
         return _done(context)
+    await context.commit()  # linking adopts the messages written before it
     result = await context.services.customers.link_by_phone(
         user_id(update), message.contact.phone_number
     )
@@ -134,6 +135,8 @@ async def contact_shared(update: Update, context: CareContext) -> int:
 
 async def _finish(update: Update, context: CareContext, result: LinkResult) -> int:
     """Tell the outcome of a link or registration attempt and end the conversation."""
+    if result.outcome == LinkOutcome.LINKED:
+        context.customer = result.customer
     if result.outcome == LinkOutcome.ALREADY:
         return await _already(update, context, result.customer)
     if result.outcome == LinkOutcome.INVALID_PHONE:
@@ -232,6 +235,7 @@ async def _register(update: Update, context: CareContext) -> int:
         await reply(update, context, "link_expired")
         return _done(context)
     birthday = draft.get("birthday")
+    await context.commit()  # registering adopts the messages written before it
     result = await context.services.customers.register(
         user_id(update),
         name=draft["name"],
@@ -261,7 +265,7 @@ async def got_customer_code(update: Update, context: CareContext) -> int | str:
         limit = context.services.settings.link_code_emails_per_day
         await reply(update, context, "link_code_customer_limit", limit=limit)
         return _done(context)
-    customer = await context.services.customers.by_telegram(user_id(update))
+    customer = context.customer
     return await _already(update, context, customer)
 
 
@@ -277,6 +281,7 @@ _CODE_REPLIES: dict[CodeOutcome, tuple[str, int | str]] = {
 
 
 async def got_code(update: Update, context: CareContext) -> int | str:
+    await context.commit()  # linking adopts the messages written before it
     result = await context.services.customers.verify_link_code(
         user_id(update), message_text(update)
     )
@@ -286,7 +291,7 @@ async def got_code(update: Update, context: CareContext) -> int | str:
         template, step = _CODE_REPLIES[result.outcome]
         await reply(update, context, template, tries_left=result.tries_left)
         return _done(context) if step == END else step
-    customer = await context.services.customers.by_telegram(user_id(update))
+    customer = context.customer
     return await _already(update, context, customer)
 
 

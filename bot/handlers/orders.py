@@ -18,7 +18,7 @@ from telegram.ext import (
 )
 
 from bot.context import CareContext
-from bot.handlers.common import answer_callback, inline_grid, label, reply, user_id
+from bot.handlers.common import answer_callback, inline_grid, label, reply
 from bot.handlers.linking import ask_to_link
 from care.core.settings import Settings
 from care.core.text import clean
@@ -46,7 +46,7 @@ def _status(update: Update, context: CareContext, status: str) -> str:
 
 async def _customer(update: Update, context: CareContext) -> CustomerView | None:
     """The linked customer, or None after asking the user to link first."""
-    customer = await context.services.customers.by_telegram(user_id(update))
+    customer = context.customer
     if customer is None:
         await ask_to_link(update, context)
     return customer
@@ -58,7 +58,7 @@ async def list_orders(update: Update, context: CareContext) -> None:
         return
     if update.callback_query is not None:
         await answer_callback(update, context)
-    orders = await context.services.orders.recent(customer.id)
+    orders = await context.services.orders.recent(customer.id, uow=context.work)
     if not orders:
         await reply(update, context, "orders_none")
         return
@@ -86,7 +86,9 @@ async def show_order(update: Update, context: CareContext, code: str) -> None:
     if update.callback_query is not None:
         await answer_callback(update, context)
     code = clean(code)
-    order: OrderDetail | None = await context.services.orders.by_code(customer.id, code)
+    order: OrderDetail | None = await context.services.orders.by_code(
+        customer.id, code, uow=context.work
+    )
     if order is None:
         await reply(update, context, "orders_not_found")
         return

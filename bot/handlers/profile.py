@@ -102,7 +102,7 @@ def _values(
 
 
 async def show_profile(update: Update, context: CareContext) -> None:
-    customer = await context.services.customers.by_telegram(user_id(update))
+    customer = context.customer
     if customer is None:
         await ask_to_link(update, context)
         return
@@ -161,7 +161,7 @@ async def ask_birthday(update: Update, context: CareContext) -> int | str:
 
 
 async def _ask(update: Update, context: CareContext, template: str, state: str) -> int | str:
-    if await context.services.customers.by_telegram(user_id(update)) is None:
+    if context.customer is None:
         return await _not_linked(update, context)
     await answer_callback(update, context)
     await reply(update, context, template)
@@ -219,7 +219,7 @@ async def edit_timed_out(update: object, context: CareContext) -> None:
 
 
 async def unlink_ask(update: Update, context: CareContext) -> None:
-    customer = await context.services.customers.by_telegram(user_id(update))
+    customer = context.customer
     if customer is None:
         await _not_linked(update, context)
         return
@@ -240,12 +240,13 @@ async def unlink_yes(update: Update, context: CareContext) -> None:
     if customer is None:
         await _not_linked(update, context)
         return
+    context.customer = None
     await answer_callback(update, context)
     await edit(update, context, "profile_unlinked", name=customer.name)
 
 
 async def unlink_no(update: Update, context: CareContext) -> None:
-    if await context.services.customers.by_telegram(user_id(update)) is None:
+    if context.customer is None:
         await _not_linked(update, context)
         return
     await answer_callback(update, context)
@@ -266,6 +267,7 @@ async def stop(update: Update, context: CareContext) -> None:
 
 async def my_data(update: Update, context: CareContext) -> None:
     """Everything held about the customer, as a UTF-8 JSON document."""
+    await context.commit()  # this very request is part of the copy
     data = await context.services.customers.export(user_id(update))
     if data is None:
         await ask_to_link(update, context)
@@ -280,7 +282,7 @@ async def my_data(update: Update, context: CareContext) -> None:
 
 
 async def forget_ask(update: Update, context: CareContext) -> None:
-    if await context.services.customers.by_telegram(user_id(update)) is None:
+    if context.customer is None:
         await reply(update, context, "forget_nothing")
         return
     markup = inline(
@@ -299,10 +301,12 @@ async def forget_yes(update: Update, context: CareContext) -> None:
     person is no longer anyone's customer of record.
     """
     person = user_id(update)
+    await context.commit()  # what the update logged is erased with the rest
     erased = await context.services.customers.forget(person)
     if erased is None:
         await _nothing_to_forget(update, context)
         return
+    context.customer = None
     await answer_callback(update, context)
     query = update.callback_query
     assert query is not None
@@ -318,7 +322,7 @@ async def forget_yes(update: Update, context: CareContext) -> None:
 
 
 async def forget_no(update: Update, context: CareContext) -> None:
-    if await context.services.customers.by_telegram(user_id(update)) is None:
+    if context.customer is None:
         await _nothing_to_forget(update, context)
         return
     await answer_callback(update, context)

@@ -84,7 +84,7 @@ async def _staff_or_refuse(update: Update, context: CareContext) -> StaffMember 
     if staff is not None:
         message = update.message
         if message is not None and message.chat.type == "private":
-            await context.services.interactions.mark_internal(message.chat.id, message.message_id)
+            await context.mark_staff_work(message.chat.id, message.message_id)
         return staff
     if update.callback_query is not None:
         await answer_callback(update, context, "ticket.not_staff", alert=True)

@@ -219,7 +219,7 @@ async def _comment(
     step = await context.services.surveys.comment(survey_id, user_id(update), text)
     context.user_data.pop(PENDING_COMMENT, None)  # type: ignore[union-attr]
     if step.relay is not None:
-        await post_customer_message(context, step.relay.ticket, step.relay.message_id, text, None)
+        await post_customer_message(context, step.relay, text, None)
     await reply(update, context, "survey_done", shop=context.services.settings.shop_name)
     return END
 

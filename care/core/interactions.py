@@ -11,9 +11,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 
-from care.core.db import Database
+from care.core.db import Database, UnitOfWork
 from care.core.models import Customer, Direction, Interaction
 from care.core.text import utcnow
 
@@ -48,11 +48,21 @@ def interaction_values(
 
 
 class InteractionLog:
-    """Records what customers say and what we answer, for learning and for audits."""
+    """Records what customers say and what we answer, for learning and for audits.
+
+    ``record`` stores one message in a transaction of its own; ``add`` puts it in the
+    caller's unit of work (the bot's per-update unit), stored when that unit commits.
+    """
 
     def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self.db = db
         self.clock = clock
+        self._insert = insert(Interaction.__table__)  # one statement: rows go in together
+
+    @property
+    def insert_statement(self) -> Any:
+        """The statement ``add`` queues its entries with."""
+        return self._insert
 
     async def record(
         self,
@@ -99,3 +109,51 @@ class InteractionLog:
                 .values(internal=True, customer_id=None)
             )
             await uow.commit()
+
+    def add(
+        self,
+        uow: UnitOfWork,
+        *,
+        direction: Direction,
+        telegram_user_id: int | None,
+        chat_id: int | None,
+        kind: str,
+        text: str | None,
+        customer_id: int | None,
+        channel: str = "telegram",
+        message_id: int | None = None,
+        internal: bool = False,
+    ) -> dict[str, Any]:
+        """Log one message in ``uow``, tied to ``customer_id`` as the caller knows it (no
+        lookup here: the caller has looked the customer up once for its whole update).
+
+        The entry is written when ``uow`` commits, with the other entries of the unit in
+        one statement; the returned values identify it for ``withdraw``.
+        """
+        entry = interaction_values(
+            direction=direction,
+            telegram_user_id=telegram_user_id,
+            chat_id=chat_id,
+            kind=kind,
+            text=text,
+            at=self.clock(),
+            channel=channel,
+            customer_id=customer_id,
+            message_id=message_id,
+            internal=internal,
+        )
+        uow.later(self._insert, entry)
+        return entry
+
+    def withdraw(self, uow: UnitOfWork, entry: dict[str, Any]) -> None:
+        """Take back an entry logged for a message that then could not be sent.
+
+        An entry already committed is deleted (one row with exactly its values: rows that
+        equal it in every column are the same entry twice, either one may go).
+        """
+        if uow.take_back(entry):
+            return
+        same = [getattr(Interaction, name).is_not_distinct_from(value)
+                for name, value in entry.items()]
+        one = select(Interaction.id).where(*same).order_by(Interaction.id.desc()).limit(1)
+        uow.later(delete(Interaction).where(Interaction.id == one.scalar_subquery()))

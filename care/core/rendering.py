@@ -59,6 +59,12 @@ class Renderer:
         self.timezone = timezone
         self.default_language = default_language
         self.env = self._environment(FileSystemLoader(str(templates_dir)))
+        self._plain = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+        self._plain.filters.update(self.env.filters)
+        # Labels with values are compiled once: a keyboard of order buttons renders one
+        # for every order, every time someone asks.
+        self._labels: dict[tuple[str, str], Any] = {}
+        self._strings_dirs = {lang: templates_dir / lang / "strings" for lang in LANGUAGES}
 
     def _environment(self, loader: BaseLoader | None = None) -> SandboxedEnvironment:
         env = SandboxedEnvironment(
@@ -105,18 +111,15 @@ class Renderer:
         HTML get it escaped by the template that includes it.
         """
         lang = self.language(language)
-        source = _strings(self.templates_dir / lang / "strings").get(key)
+        source = _strings(self._strings_dirs[lang]).get(key)
         if source is None:
             raise KeyError(f"no string {key!r} for language {lang!r}")
         if not context:
             return source
-        return self._plain.from_string(source).render(**context)
-
-    @property
-    def _plain(self) -> SandboxedEnvironment:
-        env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-        env.filters.update(self.env.filters)
-        return env
+        template = self._labels.get((lang, key))
+        if template is None:
+            template = self._labels[(lang, key)] = self._plain.from_string(source)
+        return template.render(**context)
 
     def from_string(self, source: str, *, html: bool = True) -> Template:
         """Compile a staff-written template; a syntax error raises TemplateProblem now."""

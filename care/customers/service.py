@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -41,6 +41,7 @@ from care.core.models import (
     PolicyGrant,
     Survey,
 )
+from care.core.queries import latest_open_ticket
 from care.core.rendering import LANGUAGES, Renderer
 from care.core.settings import Settings
 from care.core.text import as_utc, clean, normalise_phone, parse_date, to_local, utcnow
@@ -87,6 +88,15 @@ class CustomerView:
     @classmethod
     def of(cls, customer: Customer) -> CustomerView:
         return cls(**{name: getattr(customer, name) for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who is behind a Telegram account, as a chat message needs to know: the linked
+    customer (None if none) and the ticket open with them (None if none)."""
+
+    customer: CustomerView | None
+    open_ticket_id: int | None = None
 
 
 class LinkOutcome(StrEnum):
@@ -190,14 +200,39 @@ class CustomerService:
         self.renderer = renderer
         self.clock = clock
         self.outbox = outbox
+        # Built once: the bot runs it for every update, and building it costs more than
+        # running it.
+        self._sender_query = select(
+            *(getattr(Customer, name) for name in CustomerView.__dataclass_fields__),
+            latest_open_ticket(Customer.id),
+        ).where(
+            Customer.telegram_user_id == bindparam("telegram_user_id"),
+            Customer.erased_at.is_(None),
+        )
 
     # --- finding -----------------------------------------------------------------------
 
-    async def by_telegram(self, telegram_user_id: int) -> CustomerView | None:
-        """The customer this Telegram account is linked to, if any."""
-        async with self.db.uow() as uow:
-            customer = await _linked(uow.session, telegram_user_id)
+    async def by_telegram(
+        self, telegram_user_id: int, *, uow: UnitOfWork | None = None
+    ) -> CustomerView | None:
+        """The customer this Telegram account is linked to, if any (in ``uow`` if given)."""
+        async with self.db.uow(within=uow) as work:
+            customer = await _linked(work.session, telegram_user_id)
             return CustomerView.of(customer) if customer else None
+
+    async def sender(self, telegram_user_id: int, *, uow: UnitOfWork | None = None) -> Sender:
+        """The customer linked to this Telegram account and their open ticket, in one query
+        (the bot asks once per update, before any handler)."""
+        async with self.db.uow(within=uow) as work:
+            row = (
+                await work.session.execute(
+                    self._sender_query, {"telegram_user_id": telegram_user_id}
+                )
+            ).first()
+        if row is None:
+            return Sender(None)
+        *values, ticket_id = row
+        return Sender(CustomerView(*values), ticket_id)
 
     # --- linking -----------------------------------------------------------------------
 

@@ -17,11 +17,11 @@ from typing import Any
 
 import yaml
 from rapidfuzz import fuzz, process
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Update, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from care.core.db import Database
+from care.core.db import Database, UnitOfWork
 from care.core.models import FaqAlternate, FaqEntry, UnansweredQuestion
 from care.core.settings import Settings
 from care.core.text import clean, fold, utcnow
@@ -118,6 +118,7 @@ class FaqService:
         self.settings = settings
         self.clock = clock
         self._snapshot = _Snapshot(self._build([]), {}, ())
+        self._hit = _hit_statement()  # one statement for every hit: built once
 
     # --- the index ------------------------------------------------------------------------
 
@@ -165,9 +166,18 @@ class FaqService:
     # --- customers ask ------------------------------------------------------------------------
 
     async def ask(
-        self, text: str, language: str | None = None, customer_id: int | None = None
+        self,
+        text: str,
+        language: str | None = None,
+        customer_id: int | None = None,
+        *,
+        uow: UnitOfWork | None = None,
     ) -> FaqAnswer:
-        """Answer, suggest up to three entries, or record the question as unanswered."""
+        """Answer, suggest up to three entries, or record the question as unanswered.
+
+        In the caller's ``uow`` (the bot's update) the hit or the unanswered question is
+        stored when the caller commits; without one, at once.
+        """
         language = language or self.settings.default_language
         text = clean(text)
         folded = fold(text)
@@ -178,9 +188,9 @@ class FaqService:
         candidates = [c for c in match.candidates if c.entry_id in snapshot.entries]
         if match.kind == "answer" and candidates:
             entry = snapshot.entries[candidates[0].entry_id]
-            async with self.db.uow() as uow:
-                await _count_hit(uow.session, entry.id)
-                await uow.commit()
+            async with self.db.uow(within=uow) as work:
+                work.later(self._hit, {"entry_id": entry.id})
+                await work.commit()
             return FaqAnswer("answer", entry=entry)
         if match.kind != "none" and candidates:
             suggestions = tuple(
@@ -188,8 +198,8 @@ class FaqService:
                 for c in candidates[:SUGGESTIONS]
             )
             return FaqAnswer("suggest", suggestions=suggestions)
-        async with self.db.uow() as uow:
-            uow.session.add(
+        async with self.db.uow(within=uow) as work:
+            work.session.add(
                 UnansweredQuestion(
                     customer_id=customer_id,
                     language=language,
@@ -198,7 +208,7 @@ class FaqService:
                     created_at=self.clock(),
                 )
             )
-            await uow.commit()
+            await work.commit()
         return FaqAnswer("none")
 
     async def entry(self, entry_id: int, *, count_hit: bool = False) -> FaqEntryView | None:
@@ -217,7 +227,7 @@ class FaqService:
                 return None
             view = _view(found)
             if count_hit:
-                await _count_hit(uow.session, entry_id)
+                await uow.session.execute(self._hit, {"entry_id": entry_id})
                 await uow.commit()
             return view
 
@@ -446,12 +456,17 @@ def _distinct(alternates: Iterable[str], question: str) -> list[str]:
     return kept
 
 
-async def _count_hit(session: AsyncSession, entry_id: int) -> None:
-    # updated_at stays: a hit is not an edit, and it keeps the change fingerprint.
-    await session.execute(
-        update(FaqEntry)
-        .where(FaqEntry.id == entry_id)
-        .values(hits=FaqEntry.hits + 1, updated_at=FaqEntry.updated_at)
+def _hit_statement() -> Update:
+    """One more hit for the entry ``entry_id`` (a bound parameter).
+
+    On the table: the ORM has nothing to keep in step with a counter. updated_at stays
+    (a hit is not an edit, and it keeps the change fingerprint).
+    """
+    entries = FaqEntry.__table__
+    return (
+        update(entries)
+        .where(entries.c.id == bindparam("entry_id"))
+        .values(hits=entries.c.hits + 1, updated_at=entries.c.updated_at)
     )
 
 

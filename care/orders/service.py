@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import selectinload
 
-from care.core.db import Database
+from care.core.db import Database, UnitOfWork
 from care.core.models import Order, OrderKind
 from care.core.text import clean
 
@@ -64,23 +64,27 @@ class OrderService:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Built once, columns only: asked for every /orders.
+        self._recent = (
+            select(Order.code, Order.kind, Order.status, Order.placed_at, Order.amount)
+            .where(Order.customer_id == bindparam("customer_id"), Order.kind == OrderKind.ORDER)
+            .order_by(Order.placed_at.desc(), Order.id.desc())
+            .limit(bindparam("limit"))
+        )
 
-    async def recent(self, customer_id: int, limit: int = RECENT_ORDERS) -> list[OrderSummary]:
+    async def recent(
+        self, customer_id: int, limit: int = RECENT_ORDERS, *, uow: UnitOfWork | None = None
+    ) -> list[OrderSummary]:
         """The customer's latest orders (inquiries left out), newest first."""
-        async with self.db.uow() as uow:
-            orders = (
-                await uow.session.scalars(
-                    select(Order)
-                    .where(Order.customer_id == customer_id, Order.kind == OrderKind.ORDER)
-                    .order_by(Order.placed_at.desc(), Order.id.desc())
-                    .limit(limit)
-                )
-            ).all()
-            return [
-                OrderSummary(o.code, o.kind, o.status, o.placed_at, o.amount) for o in orders
-            ]
+        async with self.db.uow(within=uow) as work:
+            rows = await work.session.execute(
+                self._recent, {"customer_id": customer_id, "limit": limit}
+            )
+            return [OrderSummary(*row) for row in rows]
 
-    async def by_code(self, customer_id: int, code: str) -> OrderDetail | None:
+    async def by_code(
+        self, customer_id: int, code: str, *, uow: UnitOfWork | None = None
+    ) -> OrderDetail | None:
         """One order or inquiry of this customer by its code; None if not theirs or unknown."""
         key = code_key(code)
         if not key:
@@ -88,8 +92,8 @@ class OrderService:
         stored = func.upper(Order.code)
         for separator in ("-", "_", "/", ".", " "):
             stored = func.replace(stored, separator, "")
-        async with self.db.uow() as uow:
-            order = await uow.session.scalar(
+        async with self.db.uow(within=uow) as work:
+            order = await work.session.scalar(
                 select(Order)
                 .where(Order.customer_id == customer_id, stored == key)
                 .options(selectinload(Order.lines))

@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from care.core.db import Database
+from care.core.db import Database, UnitOfWork
 from care.core.models import (
     Complaint,
     ComplaintCategory,
@@ -48,6 +48,7 @@ from care.core.models import (
     Staff,
     Survey,
 )
+from care.core.queries import OPEN_TICKET_STATUSES, latest_open
 from care.core.settings import Settings
 from care.core.text import clean, format_duration
 from care.outreach import Message, Outbox, enqueue_rows
@@ -56,7 +57,7 @@ from care.tickets import sla
 CODE_PREFIX = "KN-"
 _CODE = re.compile(r"^\s*#?(?:kn)?[-\s]?0*(\d{1,9})\s*$", re.IGNORECASE)
 CUSTOMER, STAFF, SYSTEM = "customer", "staff", "system"
-OPEN_STATUSES = (ComplaintStatus.OPEN, ComplaintStatus.CLAIMED)
+OPEN_STATUSES = OPEN_TICKET_STATUSES
 CATEGORIES = tuple(c.value for c in ComplaintCategory)
 SEVERITIES = tuple(s.value for s in Severity)
 RECENT_ORDERS = 5
@@ -237,10 +238,16 @@ class StaffAction:
 
 @dataclass(frozen=True)
 class Relay:
-    """A customer message stored on their open ticket, to be posted under its card."""
+    """A customer message stored on their open ticket, to be posted under its card.
+
+    Relayed in a caller's unit of work, the message is stored when the caller commits:
+    its ``message_id`` is None until then, and ``attach_staff_message`` notes the staff
+    chat's message on it before it is written.
+    """
 
     ticket: Ticket
-    message_id: int
+    message_id: int | None
+    unsaved: ComplaintMessage | None = field(default=None, repr=False, compare=False)
 
 
 # --- the service ---------------------------------------------------------------------------
@@ -482,22 +489,12 @@ class ComplaintService:
         )
         return complaint
 
-    async def open_ticket_id(self, telegram_user_id: int) -> int | None:
-        """The ticket open with this customer (the latest, if several), or None."""
-        async with self.db.uow() as uow:
-            return await uow.session.scalar(self._open_ticket_query(telegram_user_id))
-
     @staticmethod
-    def _open_ticket_query(telegram_user_id: int) -> Select[int]:
-        return (
+    def _open_ticket_query(telegram_user_id: int) -> Any:
+        return latest_open(
             select(Complaint.id)
             .join(Customer, Customer.id == Complaint.customer_id)
-            .where(
-                Customer.telegram_user_id == telegram_user_id,
-                Complaint.status.in_(OPEN_STATUSES),
-            )
-            .order_by(Complaint.created_at.desc(), Complaint.id.desc())
-            .limit(1)
+            .where(Customer.telegram_user_id == telegram_user_id)
         )
 
     async def customer_message(
@@ -510,22 +507,32 @@ class ComplaintService:
             complaint_id = await session.scalar(self._open_ticket_query(telegram_user_id))
             if complaint_id is None:
                 return None
-            message = ComplaintMessage(
-                complaint_id=complaint_id,
-                author=CUSTOMER,
-                text=clean(text) if text else None,
-                photo_file_id=photo_file_id,
-                created_at=now,
-            )
-            session.add(message)
-            await session.execute(
-                update(Complaint).where(Complaint.id == complaint_id).values(updated_at=now)
-            )
+            message = _customer_message(uow, complaint_id, text, photo_file_id, now)
             await uow.commit()
             message_id = message.id
         ticket = await self.ticket(complaint_id)
         assert ticket is not None
         return Relay(ticket, message_id)
+
+    async def relay(
+        self,
+        complaint_id: int,
+        text: str | None,
+        photo_file_id: str | None = None,
+        *,
+        uow: UnitOfWork | None = None,
+    ) -> Relay:
+        """Store what a customer wrote on their open ticket ``complaint_id`` (as
+        ``CustomerService.sender`` found it), with the ticket as staff see it, to post under
+        its card."""
+        async with self.db.uow(within=uow) as work:
+            message = _customer_message(work, complaint_id, text, photo_file_id, self.clock())
+            ticket = await self._ticket(work.session, complaint_id)
+            assert ticket is not None
+            await work.commit()
+        if message.id is None:  # waits for the caller's commit
+            return Relay(ticket, None, unsaved=message)
+        return Relay(ticket, message.id)
 
     # --- where tickets stand in the staff chat ---------------------------------------------
 
@@ -558,15 +565,25 @@ class ComplaintService:
                     first.staff_chat_message_id = photo_message_id
             await uow.commit()
 
-    async def attach_staff_message(self, message_id: int, staff_chat_message_id: int) -> None:
+    async def attach_staff_message(
+        self,
+        message: int | Relay,
+        staff_chat_message_id: int,
+        *,
+        uow: UnitOfWork | None = None,
+    ) -> None:
         """The staff-chat message that shows a stored exchange (for reply mapping)."""
-        async with self.db.uow() as uow:
-            await uow.session.execute(
+        if isinstance(message, Relay) and message.unsaved is not None:
+            message.unsaved.staff_chat_message_id = staff_chat_message_id  # written with it
+            return
+        message_id = message.message_id if isinstance(message, Relay) else message
+        async with self.db.uow(within=uow) as work:
+            work.later(
                 update(ComplaintMessage)
                 .where(ComplaintMessage.id == message_id)
                 .values(staff_chat_message_id=staff_chat_message_id)
             )
-            await uow.commit()
+            await work.commit()
 
     async def find_by_staff_message(self, staff_chat_message_id: int) -> int | None:
         """The ticket a staff-chat message belongs to: its card or one of its exchanges."""
@@ -976,3 +993,23 @@ class ComplaintService:
 def _order_choice(order: Order) -> OrderChoice:
     return OrderChoice(order.id, order.code, order.placed_at, order.amount, order.status)
 
+
+
+def _customer_message(
+    uow: UnitOfWork,
+    complaint_id: int,
+    text: str | None,
+    photo_file_id: str | None,
+    now: datetime,
+) -> ComplaintMessage:
+    """A customer's message on a ticket, added to ``uow``; the ticket counts as updated."""
+    message = ComplaintMessage(
+        complaint_id=complaint_id,
+        author=CUSTOMER,
+        text=clean(text) if text else None,
+        photo_file_id=photo_file_id,
+        created_at=now,
+    )
+    uow.session.add(message)
+    uow.later(update(Complaint).where(Complaint.id == complaint_id).values(updated_at=now))
+    return message

@@ -8,7 +8,7 @@ StaffService (who may work the staff chat).
 
 from care.customers.card import CustomerCards, CustomerMatch
 from care.customers.erasure import ERASED_MARK, ERASED_NAME, Erased, mentions_of
-from care.customers.policies import Policies, PolicyProblem, parse_vnd
+from care.customers.policies import Policies, PolicyProblem
 from care.customers.service import (
     CodeOutcome,
     CodeRequest,
@@ -45,5 +45,4 @@ __all__ = [
     "normalise_email",
     "parse_birthday",
     "parse_name",
-    "parse_vnd",
 ]

@@ -1,4 +1,4 @@
-"""Text, money, date and phone handling: the one place that normalises and formats.
+"""Text, money, date, phone and e-mail handling: the one place that normalises and formats.
 
 Everything that compares what a customer typed, or shows money, dates and times,
 goes through here so the whole system folds and formats the same way.
@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from email_validator import EmailNotValidError, validate_email
 
 # NFD decomposes most Vietnamese letters into base + combining marks, but not đ/Đ,
 # which are letters of their own; they are folded explicitly.
@@ -242,3 +243,19 @@ def phone_spellings(e164: str) -> set[str]:
         written = phonenumbers.format_number(parsed, style)
         spellings |= {written, re.sub(r"[^\d+]", "", written)}
     return spellings
+
+
+# --- e-mail ----------------------------------------------------------------------------
+
+
+def normalise_email(text: str) -> str:
+    """An e-mail address as it is stored and compared: the domain lower-cased and
+    IDNA-normalised, the local part NFC, surrounding spaces gone.
+
+    Only the syntax is checked, never the network (nothing may reach the internet).
+    Raises ValueError when the text is not an e-mail address.
+    """
+    try:
+        return validate_email(text.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"not an e-mail address: {text!r}") from exc

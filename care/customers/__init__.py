@@ -17,8 +17,8 @@ from care.customers.service import (
     InvalidInput,
     LinkOutcome,
     LinkResult,
-    normalise_email,
     parse_birthday,
+    parse_email,
     parse_name,
 )
 from care.customers.staff import StaffError, StaffMember, StaffService
@@ -42,7 +42,7 @@ __all__ = [
     "StaffMember",
     "StaffService",
     "mentions_of",
-    "normalise_email",
     "parse_birthday",
+    "parse_email",
     "parse_name",
 ]

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,7 +39,7 @@ from care.core.models import (
     OrderStatus,
     Product,
 )
-from care.core.text import clean, fold, normalise_phone, parse_date, parse_vnd
+from care.core.text import clean, fold, normalise_email, normalise_phone, parse_date, parse_vnd
 
 T = TypeVar("T")
 
@@ -351,8 +350,8 @@ def _phone(column: str, value: Any) -> str:
 
 def _email(column: str, value: Any) -> str:
     try:
-        return validate_email(_cell(value), check_deliverability=False).normalized
-    except EmailNotValidError:
+        return normalise_email(_cell(value))
+    except ValueError:
         raise CellError(f"{column} {_shown(value)} is not an e-mail address") from None
 
 

@@ -10,6 +10,7 @@ from care.core.text import (
     format_date,
     format_datetime,
     format_vnd,
+    normalise_email,
     normalise_phone,
     parse_date,
     parse_vnd,
@@ -127,3 +128,21 @@ def test_an_amount_is_read_the_way_vietnamese_shops_write_it(written, amount):
 def test_an_amount_that_cannot_be_read_for_sure_is_refused(written, reason):
     with pytest.raises(ValueError, match=re.escape(reason)):
         parse_vnd(written)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("  lan@example.com ", "lan@example.com"),
+        ("Lan.Nguyen@Example.COM", "Lan.Nguyen@example.com"),
+        ("lan@bücher.example", "lan@bücher.example"),
+    ],
+)
+def test_an_email_address_is_stored_in_one_form(typed, stored):
+    assert normalise_email(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["lan", "lan@", "@example.com", "lan@@example.com", ""])
+def test_what_is_not_an_email_address_is_refused(typed):
+    with pytest.raises(ValueError, match="not an e-mail address"):
+        normalise_email(typed)

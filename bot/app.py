@@ -175,15 +175,8 @@ async def _register_commands(
         staff_commands = [
             BotCommand(name, renderer.label(lang, f"command.{name}"))
             for name in STAFF_COMMANDS
-            if _has_label(services, lang, f"command.{name}")
+            if renderer.has_label(lang, f"command.{name}")
         ]
         if staff_commands:
             await app.bot.set_my_commands(staff_commands, scope=BotCommandScopeChat(staff_chat))
 
-
-def _has_label(services: Services, lang: str, key: str) -> bool:
-    try:
-        services.renderer.label(lang, key)
-    except KeyError:
-        return False
-    return True

@@ -34,7 +34,14 @@ from bot.handlers.complaints import (
 from bot.handlers.surveys import csat_markup
 from care.analytics import CHARTS
 from care.core.settings import Settings
-from care.core.text import format_duration, format_number, format_percent, parse_date, to_local
+from care.core.text import (
+    format_date,
+    format_duration,
+    format_number,
+    format_percent,
+    parse_date,
+    to_local,
+)
 from care.customers import StaffMember
 from care.tickets import ComplaintStatistics, Result, StaffAction, Ticket, parse_ticket_code
 
@@ -362,7 +369,7 @@ def stats_values(context: CareContext, stats: ComplaintStatistics) -> dict[str, 
         return format_number(value, lang) if value is not None else none
 
     def period(since: date | None, until: date | None) -> str:
-        return f"{since:%d/%m/%Y} – {until:%d/%m/%Y}" if since and until else ""
+        return f"{format_date(since)} – {format_date(until)}" if since and until else ""
 
     surveys = stats.surveys
     return {

@@ -100,15 +100,33 @@ class Renderer:
         """A short string (button label, command description) from the strings tables.
 
         Labels are plain text for buttons and command lists; callers that put one into
-        HTML get it escaped by the template that includes it.
+        HTML get it escaped by the template that includes it. A missing key is a
+        KeyError: a label the code relies on must exist in every language.
         """
         lang = self.language(language)
-        source = _strings(self.templates_dir / lang / "strings").get(key)
+        source = self._labels(lang).get(key)
         if source is None:
             raise KeyError(f"no string {key!r} for language {lang!r}")
-        if not context:
-            return source
-        return self._plain.from_string(source).render(**context)
+        return self._fill(source, context)
+
+    def label_or(
+        self, language: str | None, key: str, default: str, /, **context: Any
+    ) -> str:
+        """A label, or ``default`` where the strings tables have none: for words the shop
+        chose itself (a renamed tier, a new order status) that no table can know."""
+        source = self._labels(language).get(key)
+        return default if source is None else self._fill(source, context)
+
+    def has_label(self, language: str | None, key: str) -> bool:
+        """Whether the strings tables of a language define ``key``."""
+        return key in self._labels(language)
+
+    def _labels(self, language: str | None) -> dict[str, str]:
+        """The strings table of a language (shared and cached: do not change it)."""
+        return _strings(self.templates_dir / self.language(language) / "strings")
+
+    def _fill(self, source: str, context: dict[str, Any]) -> str:
+        return self._plain.from_string(source).render(**context) if context else source
 
     @property
     def _plain(self) -> SandboxedEnvironment:

@@ -106,7 +106,9 @@ def build_application(
     # The areas, in the order they claim an update (the first match in group 0 wins):
     # commands and menus first, free text (the FAQ) last.
     application.add_handlers(start.handlers())
-    # The staff chat: ticket buttons, replies to customers, /tickets /ticket /resolve /stats.
+    # The staff chat: ticket buttons, replies to customers, /tickets /ticket /resolve /stats,
+    # behind one guard (in its own group) that refuses anyone not in the staff register.
+    application.add_handler(staff.guard(settings), group=staff.GUARD_GROUP)
     application.add_handlers(staff.handlers(settings))
     # The complaint intake conversation (/complaint, menu:complaint), then stale form buttons.
     application.add_handlers(complaints.handlers(settings))

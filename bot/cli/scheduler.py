@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from bot.cli.common import console, run
-from care.core.models import Campaign, CampaignStatus, OutboxMessage, ScheduledJob
+from care.core.models import Campaign, CampaignStatus, OutboxMessage
 from care.core.text import format_datetime, to_local
 from care.outreach import OPEN_STATUSES
 
@@ -63,12 +63,6 @@ def jobs() -> None:
                     .order_by(Campaign.scheduled_at)
                 )
             )
-            one_offs = list(
-                await uow.session.scalars(
-                    select(ScheduledJob).where(ScheduledJob.done_at.is_(None))
-                    .order_by(ScheduledJob.run_at)
-                )
-            )
             waiting = (
                 await uow.session.execute(
                     select(
@@ -80,14 +74,12 @@ def jobs() -> None:
                     .group_by(OutboxMessage.status)
                 )
             ).all()
-        if campaigns or one_offs:
-            later = Table(title="One-off jobs (kept in the database)")
+        if campaigns:
+            later = Table(title="Scheduled campaigns")
             for column in ("kind", "what", "runs at"):
                 later.add_column(column)
             for campaign in campaigns:
                 later.add_row("campaign", campaign.name, _when(campaign.scheduled_at, tz))
-            for job in one_offs:
-                later.add_row(job.kind, str(job.ref_id or ""), _when(job.run_at, tz))
             console.print(later)
         for status, count, earliest in waiting:
             console.print(f"outbox: {count} {status}, the earliest due {_when(earliest, tz)}")

@@ -24,7 +24,6 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup, escape
 
 from care.core import text
 
@@ -142,12 +141,6 @@ class Renderer:
         except TemplateError as exc:
             raise TemplateProblem(str(exc)) from exc
 
-    def render_string(self, source: str, /, *, html: bool = True, **context: Any) -> str:
-        """Render a staff-written template in the sandbox, reporting any problem."""
-        try:
-            return self.from_string(source, html=html).render(**context).strip()
-        except TemplateError as exc:
-            raise TemplateProblem(str(exc)) from exc
 
 
 @cache
@@ -160,8 +153,3 @@ def _strings(folder: Path) -> dict[str, str]:
                     raise ValueError(f"string {key!r} defined twice ({path})")
                 table[key] = value
     return table
-
-
-def html_escape(value: object) -> Markup:
-    """Escape one user string for Telegram HTML outside a template."""
-    return escape(str(value))

@@ -109,7 +109,9 @@ def build_application(
     # The areas, in the order they claim an update (the first match in group 0 wins):
     # commands and menus first, free text (the FAQ) last.
     application.add_handlers(start.handlers())
-    # The staff chat: ticket buttons, replies to customers, /tickets /ticket /resolve /stats.
+    # The staff chat: ticket buttons, replies to customers, /tickets /ticket /resolve /stats,
+    # behind one guard (in its own group) that refuses anyone not in the staff register.
+    application.add_handler(staff.guard(settings), group=staff.GUARD_GROUP)
     application.add_handlers(staff.handlers(settings))
     # The complaint intake conversation (/complaint, menu:complaint), then stale form buttons.
     application.add_handlers(complaints.handlers(settings))
@@ -178,15 +180,8 @@ async def _register_commands(
         staff_commands = [
             BotCommand(name, renderer.label(lang, f"command.{name}"))
             for name in STAFF_COMMANDS
-            if _has_label(services, lang, f"command.{name}")
+            if renderer.has_label(lang, f"command.{name}")
         ]
         if staff_commands:
             await app.bot.set_my_commands(staff_commands, scope=BotCommandScopeChat(staff_chat))
 
-
-def _has_label(services: Services, lang: str, key: str) -> bool:
-    try:
-        services.renderer.label(lang, key)
-    except KeyError:
-        return False
-    return True

@@ -37,14 +37,13 @@ import typer
 import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import func, select
 
 from bot.cli.common import console, fail, load_settings, run
 from bot.cli.scheduler import telegram_bot
-from care.core.models import CampaignStatus, OutboxMessage, OutboxStatus
+from care.core.models import CampaignStatus, OutboxStatus
 from care.core.rendering import TemplateProblem
 from care.core.text import format_datetime, parse_date
-from care.outreach import CampaignError, CampaignProgress, CampaignSpec
+from care.outreach import CampaignError, CampaignProgress, CampaignSpec, campaign_due
 
 if TYPE_CHECKING:
     from care.services import Services
@@ -421,20 +420,7 @@ async def _follow(
 
 
 async def _due_soon(services: Services, progress: CampaignProgress) -> bool:
-    """Whether some of the campaign's rows are being sent or due now (not all waiting for
-    the morning or a retry)."""
-    async with services.db.uow() as uow:
-        count = await uow.session.scalar(
-            select(func.count()).where(
-                OutboxMessage.campaign_id == progress.campaign.id,
-                (OutboxMessage.status == OutboxStatus.SENDING)
-                | (
-                    (OutboxMessage.status == OutboxStatus.PENDING)
-                    & (OutboxMessage.next_attempt_at <= services.clock())
-                ),
-            )
-        )
-    return bool(count)
+    return await campaign_due(services.db, progress.campaign.id, services.clock())
 
 
 def _print_progress(progress: CampaignProgress, services: Services) -> None:

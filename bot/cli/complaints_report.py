@@ -14,6 +14,7 @@ from rich.table import Table
 
 from bot.cli.common import console, fail, run
 from bot.cli.segment import parse_day
+from care.core.text import format_date
 from care.services import Services
 from care.tickets import ComplaintStatistics, Durations
 
@@ -52,8 +53,8 @@ def complaints(since: str | None = SINCE, until: str | None = UNTIL) -> None:
 
 
 def print_statistics(stats: ComplaintStatistics, start: date | None, end: date | None) -> None:
-    period = f"{start:%d/%m/%Y}" if start else "the beginning"
-    period += f" – {end:%d/%m/%Y}" if end else " – today"
+    period = format_date(start) if start else "the beginning"
+    period += f" – {format_date(end)}" if end else " – today"
     console.print(f"[bold]Complaints from {period}[/bold]: {stats.total}")
 
     counts = Table("category", "n", "severity", "n", "status", "n", title="Counts")

@@ -92,20 +92,10 @@ async def _demo(lines: list[str] | None, language: str, directory: Path) -> None
 
 
 async def _prepare(services: Services) -> None:
-    """Schema, demo data and the demo staff member, once per demo folder."""
-    from sqlalchemy import select
-
-    from care.core.models import Staff
-
+    """Schema, demo data and the demo staff member (registering again is harmless)."""
     await services.start()
     await services.seed_demo()
-    async with services.db.uow() as uow:
-        known = await uow.session.scalar(
-            select(Staff.id).where(Staff.telegram_user_id == DEMO_STAFF_ID)
-        )
-        if known is None:
-            uow.session.add(Staff(telegram_user_id=DEMO_STAFF_ID, name="Minh", role="manager"))
-            await uow.commit()
+    await services.staff.add(DEMO_STAFF_ID, "Minh", "manager")
 
 
 def _print(text: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import typer
@@ -10,7 +11,7 @@ from rich.table import Table
 from bot.cli.common import console, fail, run
 from bot.cli.segment import parse_day
 from care.analytics import LoyaltyProblem, Vulnerability
-from care.core.text import format_vnd
+from care.core.text import format_date, format_vnd
 from care.services import Services
 
 app = typer.Typer(
@@ -63,7 +64,7 @@ def list_campaigns() -> None:
     for v in rows:
         c = v.campaign
         table.add_row(
-            str(c.id), c.competitor, c.region, f"{c.starts_on:%d/%m/%Y}–{c.ends_on:%d/%m/%Y}",
+            str(c.id), c.competitor, c.region, _span(c.starts_on, c.ends_on),
             _window(v), str(v.observed), str(len(v.vulnerable)), _vi(v),
         )
     console.print(table)
@@ -91,14 +92,14 @@ def _vi(v: Vulnerability) -> str:
 def _window(v: Vulnerability) -> str:
     if v.window_days == 0:
         return "not started"
-    text = f"{v.window_start:%d/%m/%Y}–{v.window_end:%d/%m/%Y} ({v.window_days} days)"
+    text = f"{_span(v.window_start, v.window_end)} ({v.window_days} days)"
     return text if v.window_complete else text + ", running"
 
 
 def _print_vi(v: Vulnerability, *, customers: bool) -> None:
     c = v.campaign
     console.print(
-        f"#{c.id} {c.competitor} in {c.region}, {c.starts_on:%d/%m/%Y}–{c.ends_on:%d/%m/%Y}:"
+        f"#{c.id} {c.competitor} in {c.region}, {_span(c.starts_on, c.ends_on)}:"
         f" window {_window(v)}, baseline {v.baseline_days} days", highlight=False,
     )
     console.print(
@@ -132,3 +133,7 @@ def _print_vi(v: Vulnerability, *, customers: bool) -> None:
             f"{100 * decline:.0f}%",
         )
     console.print(table)
+
+
+def _span(first: date, last: date) -> str:
+    return f"{format_date(first)}–{format_date(last)}"

@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from bot.cli.common import console, fail, run
-from care.core.text import format_date, format_vnd
-from care.customers import CustomerMatch, PolicyProblem, parse_vnd
+from care.core.text import format_date, format_vnd, parse_vnd
+from care.customers import CustomerMatch, PolicyProblem
 from care.services import Services
 
 app = typer.Typer(help="Care policies: grant them, list them, see suggestions.",
@@ -35,12 +35,13 @@ def grant(
     policy: str = typer.Option(..., "--policy", help="A policy key (see `policy suggest`) or"
                                " free text, e.g. 'Tặng quà sinh nhật'."),
     note: str | None = typer.Option(None, "--note", help="Why, or what exactly."),
-    value: str = typer.Option("0", "--value", help="Its value in VND, e.g. 100.000."),
+    value: str = typer.Option("0", "--value",
+                              help="Its value in VND, e.g. 100.000, 500k or 1,5tr."),
 ) -> None:
     """Record that a customer received a policy (voucher, gift, free service...)."""
     try:
         amount = parse_vnd(value)
-    except PolicyProblem as exc:
+    except ValueError as exc:
         fail(str(exc))
 
     async def body(services: Services) -> Any:

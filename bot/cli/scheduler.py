@@ -7,12 +7,10 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select
 
 from bot.cli.common import console, run
-from care.core.models import Campaign, CampaignStatus, OutboxMessage, ScheduledJob
 from care.core.text import format_datetime, to_local
-from care.outreach import OPEN_STATUSES
+from care.outreach import outbox_backlog, scheduled_campaigns
 
 if TYPE_CHECKING:
     from telegram import Bot
@@ -55,42 +53,20 @@ def jobs() -> None:
             table.add_row(job_id, name, trigger, _when(next_time, tz))
         console.print(table)
 
-        async with services.db.uow() as uow:
-            campaigns = list(
-                await uow.session.scalars(
-                    select(Campaign)
-                    .where(Campaign.status == CampaignStatus.SCHEDULED)
-                    .order_by(Campaign.scheduled_at)
-                )
-            )
-            one_offs = list(
-                await uow.session.scalars(
-                    select(ScheduledJob).where(ScheduledJob.done_at.is_(None))
-                    .order_by(ScheduledJob.run_at)
-                )
-            )
-            waiting = (
-                await uow.session.execute(
-                    select(
-                        OutboxMessage.status,
-                        func.count(),
-                        func.min(OutboxMessage.next_attempt_at),
-                    )
-                    .where(OutboxMessage.status.in_(OPEN_STATUSES))
-                    .group_by(OutboxMessage.status)
-                )
-            ).all()
-        if campaigns or one_offs:
-            later = Table(title="One-off jobs (kept in the database)")
-            for column in ("kind", "what", "runs at"):
+        campaigns = await scheduled_campaigns(services.db)
+        waiting = await outbox_backlog(services.db)
+        if campaigns:
+            later = Table(title="Scheduled campaigns")
+            for column in ("campaign", "starts at"):
                 later.add_column(column)
             for campaign in campaigns:
-                later.add_row("campaign", campaign.name, _when(campaign.scheduled_at, tz))
-            for job in one_offs:
-                later.add_row(job.kind, str(job.ref_id or ""), _when(job.run_at, tz))
+                later.add_row(campaign.name, _when(campaign.scheduled_at, tz))
             console.print(later)
-        for status, count, earliest in waiting:
-            console.print(f"outbox: {count} {status}, the earliest due {_when(earliest, tz)}")
+        for open_rows in waiting:
+            console.print(
+                f"outbox: {open_rows.count} {open_rows.status},"
+                f" the earliest due {_when(open_rows.earliest, tz)}"
+            )
 
     run(body)
 

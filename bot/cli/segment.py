@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.cli.common import console, fail, run
-from care.core.text import parse_date
+from care.core.text import format_date, parse_date
 
 if TYPE_CHECKING:
     from care.analytics import RecomputeSummary
@@ -81,7 +81,7 @@ def _print_summary(s: RecomputeSummary) -> None:
     from care.analytics import KINDS, SEGMENTS
 
     console.print(
-        f"as of {s.as_of:%d/%m/%Y}: {s.customers:,} customers, {s.buyers:,} have bought;"
+        f"as of {format_date(s.as_of)}: {s.customers:,} customers, {s.buyers:,} have bought;"
         f" {s.seconds:.1f} s"
     )
     tiers = Table(title="Tiers (80/20 on historical LTV)")

@@ -89,10 +89,7 @@ def staff_label(context: CareContext, key: str, /, **values: Any) -> str:
 
 def label_or(context: CareContext, key: str, fallback: str) -> str:
     """A label in the staff chat's language, or the raw value for words without one."""
-    try:
-        return staff_label(context, key)
-    except KeyError:
-        return fallback
+    return context.services.renderer.label_or(staff_language(context), key, fallback)
 
 
 def tier_label(context: CareContext, tier: str | None) -> str:

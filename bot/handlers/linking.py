@@ -42,8 +42,8 @@ from care.customers import (
     InvalidInput,
     LinkOutcome,
     LinkResult,
-    normalise_email,
     parse_birthday,
+    parse_email,
     parse_name,
 )
 
@@ -199,7 +199,7 @@ async def got_name(update: Update, context: CareContext) -> str:
 async def got_email(update: Update, context: CareContext) -> str:
     text = message_text(update)
     try:
-        _draft(context)["email"] = normalise_email(text)
+        _draft(context)["email"] = parse_email(text)
     except InvalidInput:
         await reply(update, context, "profile_invalid_email", text=text)
         return REG_EMAIL

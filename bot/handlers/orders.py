@@ -18,7 +18,7 @@ from telegram.ext import (
 )
 
 from bot.context import CareContext
-from bot.handlers.common import answer_callback, inline_grid, label, reply
+from bot.handlers.common import answer_callback, inline_grid, label, language, reply
 from bot.handlers.linking import ask_to_link
 from care.core.settings import Settings
 from care.core.text import clean
@@ -38,10 +38,9 @@ class OrderCodeFilter(filters.MessageFilter):
 
 
 def _status(update: Update, context: CareContext, status: str) -> str:
-    try:
-        return label(update, context, f"orders.status.{status}")
-    except KeyError:
-        return label(update, context, "orders.status.unknown", status=status)
+    unknown = label(update, context, "orders.status.unknown", status=status)
+    lang = language(update, context)
+    return context.services.renderer.label_or(lang, f"orders.status.{status}", unknown)
 
 
 async def _customer(update: Update, context: CareContext) -> CustomerView | None:

@@ -2,8 +2,9 @@
 
 Only people in the staff register (``carebot staff add``) may press a card's buttons, reply
 to customers or use the commands; anyone else, in the staff chat or in private, is refused
-and nothing changes. The care service checks the register again in the transaction that
-makes the change, so the front end's check is for a helpful answer, not the only guard.
+by one guard (``StaffGuard``) and nothing changes. The care service checks the register
+again in the transaction that makes the change, so the guard is for a helpful answer, not
+the only check.
 
 Resolving asks for the note the customer will read. In a group that works best as a
 Telegram reply: the Resolve button posts a prompt, and the reply to that prompt is the
@@ -18,7 +19,15 @@ from typing import Any
 
 from telegram import ForceReply, Message, Update
 from telegram.constants import ChatAction
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.context import CareContext
 from bot.handlers.common import answer_callback, message_text, send
@@ -34,8 +43,14 @@ from bot.handlers.complaints import (
 from bot.handlers.surveys import csat_markup
 from care.analytics import CHARTS
 from care.core.settings import Settings
-from care.core.text import format_duration, format_number, format_percent, parse_date, to_local
-from care.customers import StaffMember
+from care.core.text import (
+    format_date,
+    format_duration,
+    format_number,
+    format_percent,
+    parse_date,
+    to_local,
+)
 from care.tickets import ComplaintStatistics, Result, StaffAction, Ticket, parse_ticket_code
 
 log = logging.getLogger("carebot.bot")
@@ -46,6 +61,8 @@ MAX_LIST = 25
 MAX_HISTORY = 30
 MAX_LINE = 300
 STATS_DAYS = 30
+# After the interaction log and flood control (bot/handlers/guards.py), before the areas.
+GUARD_GROUP = -1
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -73,28 +90,49 @@ async def _notice(update: Update, context: CareContext, key: str, /, **values: A
     return await _answer(update, context, "ticket_notice", text=staff_label(context, key, **values))
 
 
-async def _staff_or_refuse(update: Update, context: CareContext) -> StaffMember | None:
-    """The registered staff member behind this update; everyone else is refused.
+class StaffGuard:
+    """The staff check, once for every staff handler: runs in a group before the areas.
 
-    A staff member's command is staff work, not something they said as a customer: it
-    leaves their own customer record (they may be a customer too).
+    An update one of the staff handlers would take (a card's button, a command, a reply
+    to the bot in the staff chat) from anyone not in the register is refused with a clear
+    answer and goes no further (``ApplicationHandlerStop``); the handlers themselves can
+    then assume a registered staff member. A staff member's work in private is marked
+    internal: it leaves their own customer record (they may be a customer too).
     """
-    user = update.effective_user
-    staff = await context.services.staff.get(user.id if user else None)
-    if staff is not None:
+
+    def __init__(self, work: list[BaseHandler[Any, Any, Any]]) -> None:
+        self.work = work
+
+    def is_staff_work(self, update: Update, context: CareContext) -> bool:
+        taker = next((h for h in self.work if h.check_update(update)), None)
+        if taker is None:
+            return False
+        return taker.callback is not on_reply or _replies_to_the_bot(update, context)
+
+    async def __call__(self, update: Update, context: CareContext) -> None:
+        if not self.is_staff_work(update, context):
+            return
+        user = update.effective_user
+        staff = await context.services.staff.get(user.id if user else None)
+        if staff is None:
+            await _refuse(update, context)
+            raise ApplicationHandlerStop
         message = update.message
         if message is not None and message.chat.type == "private":
             await context.mark_staff_work(message.chat.id, message.message_id)
-        return staff
+
+
+async def _refuse(update: Update, context: CareContext) -> None:
+    """Tell someone outside the register that this is staff work, and how to join."""
+    user = update.effective_user
     if update.callback_query is not None:
         await answer_callback(update, context, "ticket.not_staff", alert=True)
-    else:
-        chat = update.effective_chat
-        in_staff_chat = chat is not None and chat.id == context.services.settings.staff_chat_id
-        await _answer(
-            update, context, "staff_refused", hint=in_staff_chat, user_id=user.id if user else 0
-        )
-    return None
+        return
+    chat = update.effective_chat
+    in_staff_chat = chat is not None and chat.id == context.services.settings.staff_chat_id
+    await _answer(
+        update, context, "staff_refused", hint=in_staff_chat, user_id=user.id if user else 0
+    )
 
 
 def _refusal_key(action: StaffAction) -> str:
@@ -118,9 +156,6 @@ async def on_ticket_button(update: Update, context: CareContext) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     _, action, raw_id = query.data.split(":")
-    staff = await _staff_or_refuse(update, context)
-    if staff is None:
-        return
     ticket_id = int(raw_id)
     if action == "claim":
         await _claim(update, context, ticket_id)
@@ -221,14 +256,11 @@ async def on_reply(update: Update, context: CareContext) -> None:
     """A reply to the bot's message in the staff chat: a resolution note (to a prompt) or a
     message for the customer, words and/or a photo (to a card, a photo or a relayed
     customer message)."""
-    message = update.effective_message
-    assert message is not None and message.reply_to_message is not None
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and message.reply_to_message is not None and user is not None
     replied = message.reply_to_message
-    if replied.from_user is None or replied.from_user.id != context.bot.id:
+    if not _replies_to_the_bot(update, context):
         return  # staff talking among themselves
-    staff = await _staff_or_refuse(update, context)
-    if staff is None:
-        return
     text = message.text or message.caption or ""
     photo = message.photo[-1].file_id if message.photo else None
     prompts = context.chat_data.get(PROMPTS, {})  # type: ignore[union-attr]
@@ -247,22 +279,30 @@ async def on_reply(update: Update, context: CareContext) -> None:
     # Any length: with the signature, a long answer reaches the customer in pages, a long
     # caption under the photo and the rest as text.
     action = await complaints.staff_reply(
-        ticket_id, staff.telegram_user_id, text, message.message_id, photo_file_id=photo
+        ticket_id, user.id, text, message.message_id, photo_file_id=photo
     )
     if not action.ok:
         await _notice(update, context, _refusal_key(action), **_refusal_values(action))
         return
     ticket = action.ticket
-    assert ticket is not None and update.effective_user is not None
+    assert ticket is not None
     await tell_customer(
         context,
         ticket,
         "ticket_staff_reply_customer",
-        name=update.effective_user.first_name,
+        name=user.first_name,
         shop=context.services.settings.shop_name,
         code=ticket.code,
         text=text,
         photo=photo,
+    )
+
+
+def _replies_to_the_bot(update: Update, context: CareContext) -> bool:
+    message = update.effective_message
+    replied = message.reply_to_message if message is not None else None
+    return replied is not None and replied.from_user is not None and (
+        replied.from_user.id == context.bot.id
     )
 
 
@@ -271,8 +311,6 @@ async def on_reply(update: Update, context: CareContext) -> None:
 
 async def tickets_command(update: Update, context: CareContext) -> None:
     """/tickets: open tickets, most urgent first, with their age and who holds them."""
-    if await _staff_or_refuse(update, context) is None:
-        return
     services = context.services
     now = services.clock()
     lang = staff_language(context)
@@ -301,8 +339,6 @@ async def tickets_command(update: Update, context: CareContext) -> None:
 
 async def ticket_command(update: Update, context: CareContext) -> None:
     """/ticket KN-000123: one ticket with its history."""
-    if await _staff_or_refuse(update, context) is None:
-        return
     args = context.args or []
     if not args:
         await _notice(update, context, "staff.usage_ticket")
@@ -316,8 +352,6 @@ async def ticket_command(update: Update, context: CareContext) -> None:
 
 async def resolve_command(update: Update, context: CareContext) -> None:
     """/resolve KN-000123 the note the customer will read."""
-    if await _staff_or_refuse(update, context) is None:
-        return
     parts = message_text(update).split(maxsplit=2)
     ticket_id = parse_ticket_code(parts[1]) if len(parts) > 1 else None
     if ticket_id is None or len(parts) < 3 or not parts[2].strip():
@@ -328,8 +362,6 @@ async def resolve_command(update: Update, context: CareContext) -> None:
 
 async def stats_command(update: Update, context: CareContext) -> None:
     """/stats [from [to]]: the complaint and satisfaction figures (the last 30 days)."""
-    if await _staff_or_refuse(update, context) is None:
-        return
     services = context.services
     args = context.args or []
     try:
@@ -362,7 +394,7 @@ def stats_values(context: CareContext, stats: ComplaintStatistics) -> dict[str, 
         return format_number(value, lang) if value is not None else none
 
     def period(since: date | None, until: date | None) -> str:
-        return f"{since:%d/%m/%Y} – {until:%d/%m/%Y}" if since and until else ""
+        return f"{format_date(since)} – {format_date(until)}" if since and until else ""
 
     surveys = stats.surveys
     return {
@@ -445,8 +477,6 @@ def _detail_values(context: CareContext, ticket: Ticket) -> dict[str, Any]:
 
 async def customer_command(update: Update, context: CareContext) -> None:
     """/customer CODE|phone|name: the customer card (profile, value, history, policies)."""
-    if await _staff_or_refuse(update, context) is None:
-        return
     parts = message_text(update).split(maxsplit=1)
     query = parts[1].strip() if len(parts) > 1 else ""
     if not query:
@@ -485,8 +515,6 @@ async def customer_command(update: Update, context: CareContext) -> None:
 
 async def report_command(update: Update, context: CareContext) -> None:
     """/report: the management report's charts as photos, where it was asked for."""
-    if await _staff_or_refuse(update, context) is None:
-        return
     chat = update.effective_chat
     assert chat is not None
     services = context.services
@@ -502,9 +530,14 @@ async def report_command(update: Update, context: CareContext) -> None:
 # --- wiring ----------------------------------------------------------------------------------
 
 
+def guard(settings: Settings) -> TypeHandler[Update, CareContext, None]:
+    """The staff check for everything ``handlers`` takes; add it in ``GUARD_GROUP``."""
+    return TypeHandler(Update, StaffGuard(handlers(settings)))
+
+
 def handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
-    """Staff commands work in the staff chat and in private (for registered staff only);
-    card buttons and replies belong to the staff chat."""
+    """Staff commands work in the staff chat and in private; card buttons and replies
+    belong to the staff chat. Only registered staff reach them: see ``guard``."""
     if settings.staff_chat_id is not None:
         staff_chat = filters.Chat(chat_id=settings.staff_chat_id)
         where = staff_chat | filters.ChatType.PRIVATE

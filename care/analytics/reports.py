@@ -194,10 +194,7 @@ class Reports:
         lang = self.renderer.language(language)
 
         def label(key: str, **context: object) -> str:
-            try:
-                return self.renderer.label(lang, key, **context)
-            except KeyError:
-                return key.rsplit(".", 1)[-1]
+            return self.renderer.label_or(lang, key, key.rsplit(".", 1)[-1], **context)
 
         return label
 

@@ -629,19 +629,6 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
 
 
-class ScheduledJob(Base):
-    """A one-off job that must survive restarts (a campaign to start on a date)."""
-
-    __tablename__ = "scheduled_jobs"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(50))
-    ref_id: Mapped[int | None] = mapped_column(Integer)
-    run_at: Mapped[datetime]
-    done_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
 # --- bot state ----------------------------------------------------------------------------
 
 

@@ -26,7 +26,6 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup, escape
 
 from care.core import text
 
@@ -63,7 +62,7 @@ class Renderer:
         self._plain.filters.update(self.env.filters)
         # Labels with values are compiled once: a keyboard of order buttons renders one
         # for every order, every time someone asks.
-        self._labels: dict[tuple[str, str], Any] = {}
+        self._compiled: dict[tuple[str, str], Any] = {}
         self._strings_dirs = {lang: templates_dir / lang / "strings" for lang in LANGUAGES}
 
     def _environment(self, loader: BaseLoader | None = None) -> SandboxedEnvironment:
@@ -108,17 +107,39 @@ class Renderer:
         """A short string (button label, command description) from the strings tables.
 
         Labels are plain text for buttons and command lists; callers that put one into
-        HTML get it escaped by the template that includes it.
+        HTML get it escaped by the template that includes it. A missing key is a
+        KeyError: a label the code relies on must exist in every language.
         """
         lang = self.language(language)
-        source = _strings(self._strings_dirs[lang]).get(key)
+        source = self._labels(lang).get(key)
         if source is None:
             raise KeyError(f"no string {key!r} for language {lang!r}")
+        return self._fill(lang, key, source, context)
+
+    def label_or(
+        self, language: str | None, key: str, default: str, /, **context: Any
+    ) -> str:
+        """A label, or ``default`` where the strings tables have none: for words the shop
+        chose itself (a renamed tier, a new order status) that no table can know."""
+        lang = self.language(language)
+        source = self._labels(lang).get(key)
+        return default if source is None else self._fill(lang, key, source, context)
+
+    def has_label(self, language: str | None, key: str) -> bool:
+        """Whether the strings tables of a language define ``key``."""
+        return key in self._labels(language)
+
+    def _labels(self, language: str | None) -> dict[str, str]:
+        """The strings table of a language (shared and cached: do not change it)."""
+        return _strings(self._strings_dirs[self.language(language)])
+
+    def _fill(self, lang: str, key: str, source: str, context: dict[str, Any]) -> str:
+        """A label with its placeholders filled; each label is compiled once."""
         if not context:
             return source
-        template = self._labels.get((lang, key))
+        template = self._compiled.get((lang, key))
         if template is None:
-            template = self._labels[(lang, key)] = self._plain.from_string(source)
+            template = self._compiled[(lang, key)] = self._plain.from_string(source)
         return template.render(**context)
 
     def from_string(self, source: str, *, html: bool = True) -> Template:
@@ -129,12 +150,6 @@ class Renderer:
         except TemplateError as exc:
             raise TemplateProblem(str(exc)) from exc
 
-    def render_string(self, source: str, /, *, html: bool = True, **context: Any) -> str:
-        """Render a staff-written template in the sandbox, reporting any problem."""
-        try:
-            return self.from_string(source, html=html).render(**context).strip()
-        except TemplateError as exc:
-            raise TemplateProblem(str(exc)) from exc
 
 
 @cache
@@ -147,8 +162,3 @@ def _strings(folder: Path) -> dict[str, str]:
                     raise ValueError(f"string {key!r} defined twice ({path})")
                 table[key] = value
     return table
-
-
-def html_escape(value: object) -> Markup:
-    """Escape one user string for Telegram HTML outside a template."""
-    return escape(str(value))

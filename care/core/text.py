@@ -1,4 +1,4 @@
-"""Text, money, date and phone handling: the one place that normalises and formats.
+"""Text, money, date, phone and e-mail handling: the one place that normalises and formats.
 
 Everything that compares what a customer typed, or shows money, dates and times,
 goes through here so the whole system folds and formats the same way.
@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from email_validator import EmailNotValidError, validate_email
 
 # NFD decomposes most Vietnamese letters into base + combining marks, but not đ/Đ,
 # which are letters of their own; they are folded explicitly.
@@ -49,6 +50,61 @@ def format_vnd(amount: int) -> str:
     value = int(amount)
     sign = "-" if value < 0 else ""
     return f"{sign}{abs(value):,} ₫".replace(",", ".")
+
+
+# Words and marks around an amount that say "đồng" and nothing more.
+_CURRENCY = re.compile(r"₫|vnđ|vnd|đồng|dong|đ")
+# Shorthand multipliers as shops write them: 500k, 500 nghìn, 1.5tr, 1,5 triệu, 2 tỷ.
+_UNITS: dict[str, int] = {
+    "k": 1_000, "nghìn": 1_000, "nghin": 1_000, "ngàn": 1_000, "ngan": 1_000,
+    "tr": 1_000_000, "triệu": 1_000_000, "trieu": 1_000_000,
+    "tỷ": 1_000_000_000, "tỉ": 1_000_000_000, "ty": 1_000_000_000,
+}
+_UNIT_WORDS = "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True))
+_WITH_UNIT = re.compile(
+    rf"(?P<whole>\d+)(?:[.,](?P<fraction>\d+))?(?P<unit>{_UNIT_WORDS})(?P<tail>\d*)"
+)
+_GROUPED = re.compile(r"\d{1,3}(?:\.\d{3})+|\d{1,3}(?:,\d{3})+|\d+")
+_DECIMAL = re.compile(r"\d+(?:[.,]\d+)+")
+
+
+def parse_vnd(text: str) -> int:
+    """Read a whole amount of đồng written the way Vietnamese shops write it.
+
+    - Thousands grouped by dots, commas or spaces, or not at all: "1.250.000",
+      "1,250,000", "1 250 000", "1250000", with or without "₫", "đ", "VND", "đồng".
+    - A multiplier, whose number may carry a decimal part with either mark:
+      "500k" / "500 nghìn" (x 1.000), "1.5tr" / "1,5 triệu" (x 1.000.000), "2 tỷ";
+      the spoken form puts the decimals after the unit: "1tr2" is 1.200.000, "2k5" 2.500.
+    - Without a multiplier, a dot or comma followed by anything but groups of three
+      digits ("2.5", "12,5", "1250000.5") is refused: đồng have no decimals, and reading
+      "2.5" as 2.500 or as 2.500.000 would be a guess a thousandfold wrong either way.
+      So is "1.250k": 1.250 đồng or 1.250.000? Write "1.250.000" or "1,25tr".
+
+    Raises ValueError with a message fit to show the person who wrote the amount.
+    """
+    shown = text.strip()
+    raw = _CURRENCY.sub("", unicodedata.normalize("NFC", shown).lower())
+    raw = _SPACES.sub("", raw)
+    if raw.startswith("-"):
+        raise ValueError(f"'{shown}' must not be negative")
+    if _GROUPED.fullmatch(raw):
+        return int(re.sub(r"[.,]", "", raw))
+    if _DECIMAL.fullmatch(raw):
+        raise ValueError(f"'{shown}' is not a whole number of đồng")
+    match = _WITH_UNIT.fullmatch(raw)
+    if match is None or (match["fraction"] and match["tail"]):
+        raise ValueError(f"'{shown}' is not an amount in đồng")
+    if len(match["fraction"] or "") > 2:
+        raise ValueError(f"'{shown}' is ambiguous: write it in full (1.250.000) or with at most "
+                         "two decimals (1,25tr)")
+    factor: int = _UNITS[match["unit"]]
+    fraction = match["fraction"] or match["tail"]
+    scale: int = 10 ** len(fraction)
+    parts = int(fraction or 0) * factor
+    if parts % scale:
+        raise ValueError(f"'{shown}' is not a whole number of đồng")
+    return int(match["whole"]) * factor + parts // scale
 
 
 def format_number(value: float, language: str, decimals: int = 1) -> str:
@@ -187,3 +243,19 @@ def phone_spellings(e164: str) -> set[str]:
         written = phonenumbers.format_number(parsed, style)
         spellings |= {written, re.sub(r"[^\d+]", "", written)}
     return spellings
+
+
+# --- e-mail ----------------------------------------------------------------------------
+
+
+def normalise_email(text: str) -> str:
+    """An e-mail address as it is stored and compared: the domain lower-cased and
+    IDNA-normalised, the local part NFC, surrounding spaces gone.
+
+    Only the syntax is checked, never the network (nothing may reach the internet).
+    Raises ValueError when the text is not an e-mail address.
+    """
+    try:
+        return validate_email(text.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"not an e-mail address: {text!r}") from exc

@@ -8,7 +8,7 @@ StaffService (who may work the staff chat).
 
 from care.customers.card import CustomerCards, CustomerMatch
 from care.customers.erasure import ERASED_MARK, ERASED_NAME, Erased, mentions_of
-from care.customers.policies import Policies, PolicyProblem, parse_vnd
+from care.customers.policies import Policies, PolicyProblem
 from care.customers.service import (
     CodeOutcome,
     CodeRequest,
@@ -18,8 +18,8 @@ from care.customers.service import (
     LinkOutcome,
     LinkResult,
     Sender,
-    normalise_email,
     parse_birthday,
+    parse_email,
     parse_name,
 )
 from care.customers.staff import StaffError, StaffMember, StaffService
@@ -44,8 +44,7 @@ __all__ = [
     "StaffMember",
     "StaffService",
     "mentions_of",
-    "normalise_email",
     "parse_birthday",
+    "parse_email",
     "parse_name",
-    "parse_vnd",
 ]

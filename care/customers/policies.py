@@ -35,7 +35,6 @@ and a note; the card lists them so nobody gives the same gift twice.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -118,18 +117,6 @@ def suggested_keys(tier: str | None, segment: str | None,
     for key, because in keys:
         unique.setdefault(key, because)
     return list(unique.items())
-
-
-def parse_vnd(text: str) -> int:
-    """Read an amount staff typed: "100000", "100.000", "100,000", "100.000 ₫", "100k"."""
-    raw = text.strip().lower().replace("₫", "").replace("vnd", "").replace("đ", "").strip()
-    factor = 1
-    if raw.endswith("k"):
-        raw, factor = raw[:-1], 1000
-    digits = re.sub(r"[\s.,]", "", raw)
-    if not digits.isdigit():
-        raise PolicyProblem(f"not an amount in VND: {text!r}")
-    return int(digits) * factor
 
 
 class Policies:

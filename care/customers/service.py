@@ -22,7 +22,6 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +43,15 @@ from care.core.models import (
 from care.core.queries import latest_open_ticket
 from care.core.rendering import LANGUAGES, Renderer
 from care.core.settings import Settings
-from care.core.text import as_utc, clean, normalise_phone, parse_date, to_local, utcnow
+from care.core.text import (
+    as_utc,
+    clean,
+    normalise_email,
+    normalise_phone,
+    parse_date,
+    to_local,
+    utcnow,
+)
 from care.customers.erasure import Erased, erase, remove_files
 from care.outreach import Message, Outbox, Skip
 
@@ -156,11 +163,12 @@ def code_matches(code: str, stored: str) -> bool:
     return hmac.compare_digest(hash_code(code, salt), stored)
 
 
-def normalise_email(text: str) -> str:
-    """The address as it should be stored, or InvalidInput("email")."""
+def parse_email(text: str) -> str:
+    """An address a customer typed, as it is stored (see normalise_email), or
+    InvalidInput("email")."""
     try:
-        return validate_email(text.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
+        return normalise_email(text)
+    except ValueError as exc:
         raise InvalidInput("email") from exc
 
 
@@ -310,7 +318,7 @@ class CustomerService:
             e164 = normalise_phone(phone)
         except ValueError as exc:
             raise InvalidInput("phone") from exc
-        email = normalise_email(email) if email else None
+        email = parse_email(email) if email else None
         async with self.db.uow() as uow:
             session = uow.session
             mine = await _linked(session, telegram_user_id)
@@ -510,7 +518,7 @@ class CustomerService:
 
     async def set_email(self, telegram_user_id: int, text: str) -> CustomerView | None:
         """Store a validated e-mail address; InvalidInput("email") for a malformed one."""
-        email = normalise_email(text)
+        email = parse_email(text)
         return await self._update(telegram_user_id, email=email, email_unreachable=False)
 
     async def set_birthday(self, telegram_user_id: int, text: str) -> CustomerView | None:

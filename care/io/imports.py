@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,7 +39,7 @@ from care.core.models import (
     OrderStatus,
     Product,
 )
-from care.core.text import clean, fold, normalise_phone, parse_date
+from care.core.text import clean, fold, normalise_email, normalise_phone, parse_date, parse_vnd
 
 T = TypeVar("T")
 
@@ -351,8 +350,8 @@ def _phone(column: str, value: Any) -> str:
 
 def _email(column: str, value: Any) -> str:
     try:
-        return validate_email(_cell(value), check_deliverability=False).normalized
-    except EmailNotValidError:
+        return normalise_email(_cell(value))
+    except ValueError:
         raise CellError(f"{column} {_shown(value)} is not an e-mail address") from None
 
 
@@ -418,26 +417,18 @@ def _quantity(column: str, value: Any) -> int:
     return _whole(column, value, positive=True)
 
 
-_CURRENCY = re.compile(r"₫|vnđ|vnd|đồng|dong|đ", re.IGNORECASE)
-_GROUPED = re.compile(r"\d{1,3}(?:\.\d{3})+|\d{1,3}(?:,\d{3})+|\d+")
-
-
 def _vnd(column: str, value: Any) -> int:
-    """Whole đồng, written the way shops write them: 1.250.000, 1,250,000, 1250000 ₫."""
+    """Whole đồng: typed XLSX numbers as they are, text as ``parse_vnd`` reads it."""
     if isinstance(value, float) and not value.is_integer():
         raise CellError(f"{column} {_shown(value)} is not a whole number of đồng")
     if isinstance(value, int | float) and not isinstance(value, bool):
         if value < 0:
             raise CellError(f"{column} {_shown(value)} must not be negative")
         return int(value)
-    text = _CURRENCY.sub("", _cell(value)).replace(" ", "").replace("\xa0", "")
-    if text.startswith("-"):
-        raise CellError(f"{column} {_shown(value)} must not be negative")
-    if _GROUPED.fullmatch(text):
-        return int(re.sub(r"[.,]", "", text))
-    if re.fullmatch(r"\d+[.,]\d+", text):
-        raise CellError(f"{column} {_shown(value)} is not a whole number of đồng")
-    raise CellError(f"{column} {_shown(value)} is not an amount in đồng")
+    try:
+        return parse_vnd(_cell(value))
+    except ValueError as exc:
+        raise CellError(f"{column} {exc}") from None
 
 
 _LOCAL_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y")

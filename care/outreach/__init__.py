@@ -1,6 +1,6 @@
 """Messages the system sends on its own: the outbox and its rules (consent, quiet hours,
-frequency caps), campaigns, the care programme (thanks, greetings, newsletters, surveys) and
-e-mail building.
+frequency caps), campaigns, the care programme (thanks, greetings, newsletters, surveys),
+e-mail building, and what waits to be sent (waiting.py).
 """
 
 from care.outreach.campaigns import SKIP_CANCELLED, CampaignError, CampaignProgress, CampaignSpec
@@ -29,6 +29,13 @@ from care.outreach.outbox import (
 )
 from care.outreach.programme import CareProgramme, survey_callback
 from care.outreach.unsubscribe import UnsubscribeLinks
+from care.outreach.waiting import (
+    OutboxBacklog,
+    ScheduledCampaign,
+    campaign_due,
+    outbox_backlog,
+    scheduled_campaigns,
+)
 
 __all__ = [
     "OPEN_STATUSES",
@@ -45,20 +52,25 @@ __all__ = [
     "Delivered",
     "Message",
     "Outbox",
+    "OutboxBacklog",
     "OutboxRow",
     "Outcome",
     "RetryLater",
+    "ScheduledCampaign",
     "Skip",
     "Undeliverable",
     "UnsubscribeLinks",
+    "campaign_due",
     "channel_usable",
     "check_chat_html",
     "email_wire",
     "eml_file_name",
     "enqueue_rows",
     "message_id",
+    "outbox_backlog",
     "quiet_until",
     "retry_delay",
+    "scheduled_campaigns",
     "sender",
     "survey_callback",
 ]

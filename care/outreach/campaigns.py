@@ -590,7 +590,4 @@ class Campaigns:
         )
 
     def _reason_label(self, language: str, reason: str) -> str:
-        try:
-            return self.renderer.label(language, f"care.skip.{reason}")
-        except KeyError:
-            return reason
+        return self.renderer.label_or(language, f"care.skip.{reason}", reason)

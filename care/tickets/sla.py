@@ -128,10 +128,7 @@ class DeadlineWatch:
         self.clock = clock
 
     def _tier_label(self, language: str, tier: str) -> str:
-        try:
-            return self.renderer.label(language, f"segmentation.tier.{tier}")
-        except KeyError:  # a tier the shop named itself
-            return tier
+        return self.renderer.label_or(language, f"segmentation.tier.{tier}", tier)
 
     async def check(self, now: datetime | None = None) -> list[Breach]:
         """Remind the staff chat, once, of every open ticket that has just passed a target.

@@ -69,6 +69,29 @@ async def test_a_stranger_cannot_reply_resolve_or_use_staff_commands(bot):
     assert not any("em xử lý" in m.text for m in lan.messages)
 
 
+STAFF_COMMANDS = ["/tickets", "/ticket KN-000001", "/resolve KN-000001 xong", "/stats",
+                  "/customer Lan", "/report"]
+
+
+async def test_every_staff_command_is_refused_to_a_stranger_and_answered_for_staff(bot):
+    tuan = await bot.staff_member("Tuấn", registered=False)
+    minh = await bot.staff_member("Minh")
+    for command in STAFF_COMMANDS:
+        refusal = await tuan.says(command, timeout=10)
+        assert refusal.text.startswith("⛔ Chức năng này chỉ dành cho nhân viên"), command
+    listed = await minh.says("/tickets")
+    assert "Phiếu đang mở" in listed.text and "⛔" not in listed.text
+
+
+async def test_staff_talking_among_themselves_is_left_alone(bot):
+    minh = await bot.staff_member("Minh")
+    tuan = await bot.staff_member("Tuấn", registered=False)
+    said = bot.sandbox.send_text(minh.user, "Ai trực hôm nay?", chat_id=bot.staff_chat)
+    await tuan.says_in(bot.staff_chat, "Em ạ", reply_to=said["message_id"])
+    await bot.sandbox.wait_idle(quiet=0.5)
+    assert bot.sandbox.sent(bot.staff_chat) == []
+
+
 async def test_a_staff_member_removed_from_the_register_is_refused_at_once(bot):
     _, _, ticket, card = await filed_ticket(bot)
     minh = await bot.staff_member("Minh")

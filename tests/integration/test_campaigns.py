@@ -295,6 +295,10 @@ def test_the_cli_creates_previews_and_dry_runs_a_yaml_campaign(cli_env: Path) ->
     assert dry.exit_code == 0 and "audience: 0" in dry.output
     listed = runner.invoke(cli, ["campaign", "list"])
     assert "scheduled" in listed.output
+    jobs = runner.invoke(cli, ["scheduler", "jobs"])
+    assert jobs.exit_code == 0, jobs.output
+    assert "Scheduled campaigns" in jobs.output and "Tết 2027" in jobs.output
+    assert "01/02/2027 09:00" in jobs.output
 
 
 def test_the_cli_reports_problems_in_one_line(cli_env: Path) -> None:

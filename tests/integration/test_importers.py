@@ -440,7 +440,8 @@ async def test_order_validation_rules(
 @pytest.mark.parametrize(
     ("written", "amount"),
     [("1.250.000", 1_250_000), ("1,250,000", 1_250_000), ("1250000 ₫", 1_250_000),
-     ("1.250.000 đ", 1_250_000), ("1 250 000 VND", 1_250_000), ("0", 0)],
+     ("1.250.000 đ", 1_250_000), ("1 250 000 VND", 1_250_000), ("0", 0),
+     ("1,25 triệu", 1_250_000), ("500k", 500_000)],
 )
 async def test_amounts_written_the_way_shops_write_them(
     services: Services, tmp_path: Path, written: str, amount: int

@@ -1,5 +1,6 @@
 """Folding, money, dates and phones: the formats customers and staff see everywhere."""
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -9,8 +10,10 @@ from care.core.text import (
     format_date,
     format_datetime,
     format_vnd,
+    normalise_email,
     normalise_phone,
     parse_date,
+    parse_vnd,
 )
 
 
@@ -72,3 +75,74 @@ def test_the_usual_ways_of_writing_a_vietnamese_number_are_one_number(typed):
 def test_what_is_not_a_phone_number_is_refused(typed):
     with pytest.raises(ValueError):
         normalise_phone(typed)
+
+
+@pytest.mark.parametrize(
+    ("written", "amount"),
+    [
+        ("1.250.000", 1_250_000),
+        ("1,250,000", 1_250_000),
+        ("1250000", 1_250_000),
+        ("1 250 000", 1_250_000),
+        ("1.250.000 ₫", 1_250_000),
+        ("1.250.000đ", 1_250_000),
+        ("1.250.000 VND", 1_250_000),
+        ("1.250.000 đồng", 1_250_000),
+        ("1.250", 1_250),
+        ("0", 0),
+        ("500k", 500_000),
+        ("500K", 500_000),
+        ("500 nghìn", 500_000),
+        ("500 ngàn", 500_000),
+        ("1.5k", 1_500),
+        ("2k5", 2_500),
+        ("1.5tr", 1_500_000),
+        ("1,5 triệu", 1_500_000),
+        ("1,25tr", 1_250_000),
+        ("1tr2", 1_200_000),
+        ("1tr250", 1_250_000),
+        ("2 triệu đồng", 2_000_000),
+        ("1,2 tỷ", 1_200_000_000),
+    ],
+)
+def test_an_amount_is_read_the_way_vietnamese_shops_write_it(written, amount):
+    assert parse_vnd(written) == amount
+
+
+@pytest.mark.parametrize(
+    ("written", "reason"),
+    [
+        # Đồng have no decimals: 2.500 and 2.500.000 are both fair readings of "2.5".
+        ("2.5", "'2.5' is not a whole number of đồng"),
+        ("12,5", "'12,5' is not a whole number of đồng"),
+        ("1250000.5", "'1250000.5' is not a whole number of đồng"),
+        ("1.2345tr", "'1.2345tr' is ambiguous"),
+        ("1.250k", "'1.250k' is ambiguous"),
+        ("1k2345", "'1k2345' is not a whole number of đồng"),
+        ("-1.250.000", "'-1.250.000' must not be negative"),
+        ("một triệu", "'một triệu' is not an amount in đồng"),
+        ("k", "'k' is not an amount in đồng"),
+        ("", "'' is not an amount in đồng"),
+    ],
+)
+def test_an_amount_that_cannot_be_read_for_sure_is_refused(written, reason):
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        parse_vnd(written)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("  lan@example.com ", "lan@example.com"),
+        ("Lan.Nguyen@Example.COM", "Lan.Nguyen@example.com"),
+        ("lan@bücher.example", "lan@bücher.example"),
+    ],
+)
+def test_an_email_address_is_stored_in_one_form(typed, stored):
+    assert normalise_email(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["lan", "lan@", "@example.com", "lan@@example.com", ""])
+def test_what_is_not_an_email_address_is_refused(typed):
+    with pytest.raises(ValueError, match="not an e-mail address"):
+        normalise_email(typed)

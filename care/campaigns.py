@@ -15,6 +15,7 @@ send, it is marked done and a summary goes to the staff chat through the outbox.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ from care.settings import Settings
 
 SKIP_TEMPLATE_ERROR = "template_error"
 SKIP_CANCELLED = "cancelled"
+PAGE = 500  # audience members loaded at a time
+PLAN_BATCH = 100  # audience members rendered at a time in the worker thread
 
 
 class CampaignError(ValueError):
@@ -350,22 +353,42 @@ class Campaigns:
             query = query.where(
                 Customer.consent_telegram.is_(True) | Customer.consent_email.is_(True)
             )
-        result = await session.execute(query)
-        return [(row[0], row[1]) for row in result]
+        members: list[tuple[Customer, CustomerMetrics | None]] = []
+        while True:  # a page at a time: loading ORM objects is Python on the event loop
+            after = members[-1][0].id if members else 0
+            page = (await session.execute(query.where(Customer.id > after).limit(PAGE))).all()
+            members.extend((row[0], row[1]) for row in page)
+            if len(page) < PAGE:
+                return members
 
     async def _plan_all(
         self, session: AsyncSession, campaign: Campaign, now: datetime
-    ) -> list[tuple[Customer, dict[str, Any] | None, Route | Skip]]:
-        """Every audience member's row (None for a key already spent) and route."""
+    ) -> list[tuple[Customer, dict[str, Any], Route | Skip]]:
+        """Every audience member's row and route, but for those whose key is spent.
+
+        Rendering and building the e-mails is most of a campaign's work (about a
+        millisecond a customer): it runs in a worker thread, ``PLAN_BATCH`` customers at a
+        time, so the bot's event loop keeps answering customers meanwhile.
+        """
         members = await self.audience(session, campaign)
         since = now - timedelta(days=self.settings.frequency_cap_days)
         counts = await recent_marketing_counts(session, [c.id for c, _ in members], since)
         spent = await existing_keys(session, [_campaign_key(campaign.id, c.id) for c, _ in members])
+        todo = [m for m in members if _campaign_key(campaign.id, m[0].id) not in spent]
+        planned: list[tuple[Customer, dict[str, Any], Route | Skip]] = []
+        for start in range(0, len(todo), PLAN_BATCH):
+            batch = todo[start : start + PLAN_BATCH]
+            planned += await asyncio.to_thread(self._plan_batch, campaign, batch, counts, now)
+        return planned
+
+    def _plan_batch(
+        self, campaign: Campaign, members: list[tuple[Customer, CustomerMetrics | None]],
+        counts: dict[int, int], now: datetime,
+    ) -> list[tuple[Customer, dict[str, Any], Route | Skip]]:
+        """The rows of some audience members (no database: runs in a worker thread)."""
         planned = []
         for customer, metrics in members:
             key = _campaign_key(campaign.id, customer.id)
-            if key in spent:
-                continue
             build = self.message_for(campaign, self.context(campaign, customer, metrics))
             fields: dict[str, Any] = {  # the same for the message and for its skip
                 "key": key,
@@ -453,7 +476,7 @@ class Campaigns:
             campaign = await uow.session.get(Campaign, campaign_id)
             assert campaign is not None
             planned = await self._plan_all(uow.session, campaign, now)
-            queued = await enqueue_rows(uow.session, [row for _, row, _ in planned if row])
+            queued = await enqueue_rows(uow.session, [row for _, row, _ in planned])
             await uow.commit()
         return queued
 

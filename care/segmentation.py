@@ -69,6 +69,7 @@ nightly runs loses nothing.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import functools
 import io
 import math
@@ -84,7 +85,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import Date, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from care import clv, ltv
 from care.db import Database
@@ -337,8 +338,17 @@ _CHANGE_COLUMNS = ("customer_id", "field", "old_value", "new_value", "changed_at
 _CHANGES_TABLE = "classification_changes"
 DAYS_TABLE = "seg_days"
 PG_WORK_MEM = "256MB"
-WRITE_CHUNK = 100_000
-"""Rows built and written at a time, so memory stays flat however many customers there are."""
+WRITE_CHUNK = 10_000
+"""Rows built and written at a time, so memory stays flat however many customers there
+are; building them holds Python's lock for a few milliseconds, not tens."""
+FETCH_CHUNK = 10_000
+"""Rows SQLite hands over at a time: turning them into numpy runs on the event loop, so
+each piece must take a few milliseconds, not the tens a hundred thousand take."""
+SQLITE_SLICE = 5_000
+"""Customers whose metrics one SQLite transaction replaces: some 25 ms of holding the
+database's one write lock, which the bot's writes wait for."""
+SQLITE_YIELD = 1.0
+"""After each slice the lock is left free this many times as long as the slice held it."""
 
 
 def _purchases_sql(
@@ -419,6 +429,18 @@ class Scored:
     expected: NDArray[np.float64]
     p_alive: NDArray[np.float64]
     clv: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class _RunData:
+    """What a run reads before it computes (see ``Segmentation._read``)."""
+
+    purchases: NDArray
+    customers: NDArray
+    kinds: list[str]
+    stored: NDArray
+    vocabularies: dict[str, list[str]]
+    stamps: tuple[Any, Any]  # the run's time and day as the driver takes them
 
 
 def score(
@@ -630,72 +652,63 @@ class Segmentation:
         """Recompute RFM, segments, LTV, CLV and tiers of every customer as of a day.
 
         ``as_of`` computes as if today were that day: later orders are ignored. Without it,
-        today in the shop's time zone. The nightly job calls this without arguments.
+        today in the shop's time zone. The nightly job calls this without arguments, in the
+        bot's process: every step that costs CPU runs in a worker thread (see the module's
+        docstring), so the bot keeps answering meanwhile.
         """
         names, cutoffs = self.tier_names, list(self.settings.tier_cutoffs)
         check_tiers(names, cutoffs)
         frame = self.frame(as_of)
-        dialect = self.db.dialect
         clock = _StepClock(progress)
         now = self.clock()
-        params: dict[str, Any] = {**ltv.frame_params(frame, dialect), "cutoff": frame.cutoff}
-        if dialect == "postgresql":
-            params["offset_since"] = ltv.offset_constant_since(frame.timezone, frame.cutoff)
-        async with self.db.uow() as uow:
-            session = uow.session
-            try:
-                await _prepare(session, dialect, frame)
-                purchases = await _fetch_purchases(session, dialect, frame.period, params)
-                clock.done(0)
+        data = await self._read(frame, now)
+        clock.done(0)
 
-                inputs = ltv.clv_inputs(
-                    purchases["purchase_days"], purchases["first_day"], purchases["last_day"],
-                    purchases["margin"], purchases["first_margin"], frame.as_of_day,
-                )
-                fit = ltv.fit_clv(inputs, seed=frame.as_of_day)
-                clock.done(1)
+        purchases = data.purchases
+        inputs = await asyncio.to_thread(
+            ltv.clv_inputs,
+            purchases["purchase_days"], purchases["first_day"], purchases["last_day"],
+            purchases["margin"], purchases["first_margin"], frame.as_of_day,
+        )
+        fit = await asyncio.to_thread(ltv.fit_clv, inputs, seed=frame.as_of_day)
+        clock.done(1)
 
-                prediction = ltv.predict(
-                    fit, inputs,
-                    monthly_discount_rate=ltv.rate_per_month(frame.discount_rate, frame.period),
-                )
-                del inputs
-                clock.done(2)
+        prediction = await asyncio.to_thread(
+            ltv.predict, fit, inputs,
+            monthly_discount_rate=ltv.rate_per_month(frame.discount_rate, frame.period),
+        )
+        del inputs
+        clock.done(2)
 
-                customers, kinds = await _fetch_customers(session)
-                scored = score(customers, purchases, prediction, frame, cutoffs)
-                del purchases, prediction
-                clock.done(3)
+        scored = await asyncio.to_thread(
+            score, data.customers, purchases, prediction, frame, cutoffs
+        )
+        del purchases, prediction
+        clock.done(3)
 
-                stamps = await _driver_values(session, now, frame.as_of)
-                stored, vocabularies = await _fetch_stored(session)
-                changes = change_rows(stored, vocabularies, scored, names, *stamps)
-                del stored
-                for rows in changes.values():
-                    await _bulk_insert(session, _CHANGES_TABLE, _CHANGE_COLUMNS, rows)
-                clock.done(4)
+        changes = await asyncio.to_thread(
+            change_rows, data.stored, data.vocabularies, scored, names, *data.stamps
+        )
+        clock.done(4)
 
-                buyer = scored.buyer
-                by_kind = _kind_counts_of(
-                    customers["kind"][buyer], kinds,
-                    kind_segment_codes(
-                        customers["kind"][buyer], scored.ids[buyer], scored.recency[buyer],
-                        scored.frequency[buyer], scored.monetary[buyer],
-                    ),
-                )
-                clock.done(5)
+        buyer = scored.buyer
+        kinds = data.customers["kind"][buyer]
+        by_kind = await asyncio.to_thread(
+            lambda: _kind_counts_of(
+                kinds, data.kinds,
+                kind_segment_codes(
+                    kinds, scored.ids[buyer], scored.recency[buyer], scored.frequency[buyer],
+                    scored.monetary[buyer],
+                ),
+            )
+        )
+        clock.done(5)
 
-                await _write_metrics(session, scored, names, *stamps)
-                session.add(
-                    _run_record(
-                        frame.as_of, now, clock.elapsed(), scored, fit,
-                        len(changes["tier"]), len(changes["segment"]),
-                    )
-                )
-                await uow.commit()
-                clock.done(6)
-            finally:
-                await _drop_temp(session, dialect)
+        run = _run_record(
+            frame.as_of, now, 0.0, scored, fit, len(changes["tier"]), len(changes["segment"])
+        )
+        await self._write(scored, changes, names, data.stamps, run, clock)
+        clock.done(6)
         return RecomputeSummary(
             as_of=frame.as_of,
             customers=int(scored.ids.size),
@@ -710,6 +723,77 @@ class Segmentation:
             step_seconds=clock.seconds,
             step_cpu_seconds=clock.cpu_seconds,
         )
+
+    async def _read(self, frame: ltv.Frame, now: datetime) -> _RunData:
+        """Everything a run computes from, read in one transaction (one snapshot) that
+        writes nothing: on SQLite a transaction that reads and later writes fails when
+        someone else (the bot) has written in between."""
+        dialect = self.db.dialect
+        params: dict[str, Any] = {**ltv.frame_params(frame, dialect), "cutoff": frame.cutoff}
+        if dialect == "postgresql":
+            params["offset_since"] = ltv.offset_constant_since(frame.timezone, frame.cutoff)
+        async with self.db.uow() as uow:
+            session = uow.session
+            try:
+                await _prepare(session, dialect, frame)
+                purchases = await _fetch_purchases(session, dialect, frame.period, params)
+                customers, kinds = await _fetch_customers(session)
+                stored, vocabularies = await _fetch_stored(session)
+                stamps = await _driver_values(session, now, frame.as_of)
+            finally:
+                await _drop_temp(session, dialect)
+        return _RunData(purchases, customers, kinds, stored, vocabularies, stamps)
+
+    async def _write(
+        self, scored: Scored, changes: dict[str, list[tuple[Any, ...]]], names: Sequence[str],
+        stamps: tuple[Any, Any], run: SegmentationRun, clock: _StepClock,
+    ) -> None:
+        """Store the run: the changes, every customer's metrics, the run's record.
+
+        PostgreSQL: in one transaction, which nobody waits for but readers of
+        customer_metrics (see ``_write_metrics``). SQLite has one writer at a time, and a
+        customer's message waits for whoever writes: there the metrics are replaced a
+        slice of customers at a time (``SQLITE_SLICE``), each slice with its changes in a
+        short transaction of its own, so the bot's writes slip in between. Meanwhile
+        readers see some customers with the new figures and the rest with the previous
+        ones (a failure half-way leaves it so until the next run); the run's record,
+        written last, says when a run completed.
+        """
+        if self.db.dialect == "postgresql":
+            async with self.db.uow() as uow:
+                session = uow.session
+                for rows in changes.values():
+                    await _bulk_insert(session, _CHANGES_TABLE, _CHANGE_COLUMNS, rows)
+                await _write_metrics(session, scored, names, *stamps)
+                run.seconds = clock.elapsed()
+                session.add(run)
+                await uow.commit()
+            return
+        slices = _slices(scored.ids, SQLITE_SLICE)
+        builders = [
+            functools.partial(metric_rows, scored, names, stamps[1], stamps[0], start, stop)
+            for start, stop, _, _ in slices
+        ]
+        index = 0
+        async for rows in _built_ahead(builders):
+            _, _, low, high = slices[index]
+            index += 1
+            held = timer.perf_counter()
+            async with self.db.uow() as uow:
+                session = uow.session
+                await _replace_metrics(session, low, high, rows)
+                for field_rows in changes.values():
+                    await _bulk_insert(
+                        session, _CHANGES_TABLE, _CHANGE_COLUMNS, _between(field_rows, low, high)
+                    )
+                await uow.commit()
+            # SQLite's lock is not fair: a writer waiting for it polls it now and then, and
+            # would never find it free if the next slice took it at once.
+            await asyncio.sleep(SQLITE_YIELD * (timer.perf_counter() - held))
+        async with self.db.uow() as uow:
+            run.seconds = clock.elapsed()
+            uow.session.add(run)
+            await uow.commit()
 
     # ----------------------------------------------------------------- one customer
 
@@ -1140,9 +1224,9 @@ async def _stored_kind_segments(session: AsyncSession) -> tuple[NDArray, list[st
         WHERE m.frequency > 0
     """
     buyers = await _fetch_rows(session, sql, params, _BUYERS)
-    codes = kind_segment_codes(
-        buyers["kind"], buyers["customer_id"], buyers["recency_days"], buyers["frequency"],
-        buyers["monetary"],
+    codes = await asyncio.to_thread(
+        kind_segment_codes, buyers["kind"], buyers["customer_id"], buyers["recency_days"],
+        buyers["frequency"], buyers["monetary"],
     )
     return buyers, kinds, codes
 
@@ -1155,35 +1239,21 @@ async def _distinct(session: AsyncSession, column: str, source: str) -> list[str
 async def _write_metrics(
     session: AsyncSession, scored: Scored, names: Sequence[str], now: Any, as_of: Any
 ) -> None:
-    """Replace customer_metrics with the run's rows, a chunk at a time (``now`` and
-    ``as_of`` as the driver takes them).
+    """Replace customer_metrics with the run's rows on PostgreSQL, a chunk at a time
+    (``now`` and ``as_of`` as the driver takes them), in the caller's transaction.
 
-    What slows a bulk load down is set aside for it and restored before the commit, as
-    the model declares it; a failure rolls everything back, these included.
-
-    - PostgreSQL: the foreign key to customers. Checked row by row it locks each
-      customer's row and doubles the time of the load; added back, it checks all rows in
-      one join (they come from the customers table in this same transaction). The table
-      is then locked anyway, so it is emptied with TRUNCATE, which leaves no million dead
-      rows behind for vacuum. Until the commit, readers of customer_metrics and writers
-      of customers wait (seconds, once a night); readers then see the new rows.
-    - SQLite: the secondary indexes, built afterwards in one sort each rather than
-      updated row by row. Readers keep reading the previous metrics meanwhile (WAL).
+    The foreign key to customers is set aside for the load and restored before the
+    commit, as the model declares it (a failure rolls everything back, it included).
+    Checked row by row it locks each customer's row and doubles the time of the load;
+    added back, it checks all rows in one join (they come from the customers table). The
+    table is then locked anyway, so it is emptied with TRUNCATE, which leaves no million
+    dead rows behind for vacuum. Until the commit, readers of customer_metrics and
+    writers of customers wait (seconds, once a night); readers then see the new rows.
     """
-    dialect = (await session.connection()).dialect.name
-    table = CustomerMetrics.__table__
-    set_aside: list[Any]
-    if dialect == "postgresql":
-        set_aside = list(table.foreign_key_constraints)
-        drop, restore = DropConstraint, AddConstraint
-        empty = "TRUNCATE customer_metrics"
-    else:
-        set_aside = sorted(table.indexes, key=lambda index: str(index.name))
-        drop, restore = DropIndex, CreateIndex
-        empty = "DELETE FROM customer_metrics"
+    set_aside = list(CustomerMetrics.__table__.foreign_key_constraints)
     for item in set_aside:
-        await session.execute(drop(item))
-    await session.execute(text(empty))
+        await session.execute(DropConstraint(item))
+    await session.execute(text("TRUNCATE customer_metrics"))
     chunks = [
         functools.partial(metric_rows, scored, names, as_of, now, start, start + WRITE_CHUNK)
         for start in range(0, scored.ids.size, WRITE_CHUNK)
@@ -1191,16 +1261,16 @@ async def _write_metrics(
     async for rows in _built_ahead(chunks):
         await _bulk_insert(session, "customer_metrics", _METRIC_COLUMNS, rows)
     for item in set_aside:
-        await session.execute(restore(item))
+        await session.execute(AddConstraint(item))
 
 
 async def _built_ahead(builders: Sequence[Callable[[], Any]]) -> AsyncIterator[Any]:
-    """What each builder builds, in order; the next is built in a thread meanwhile, so
-    Python builds rows while the database stores the previous ones."""
+    """What each builder builds, in order, each built in a worker thread (the first
+    too), the next while the database stores the previous one."""
     following: asyncio.Task[Any] | None = None
     try:
         for index, builder in enumerate(builders):
-            current = await following if following else builder()
+            current = await (following or asyncio.to_thread(builder))
             following = (
                 asyncio.create_task(asyncio.to_thread(builders[index + 1]))
                 if index + 1 < len(builders)
@@ -1210,6 +1280,48 @@ async def _built_ahead(builders: Sequence[Callable[[], Any]]) -> AsyncIterator[A
     finally:
         if following is not None:
             following.cancel()
+
+
+def _slices(
+    ids: NDArray[np.int64], size: int
+) -> list[tuple[int, int, int | None, int | None]]:
+    """(start, stop, low, high) of each slice of ``size`` rows of the sorted ``ids``.
+
+    Together the slices' id ranges [low, high) cover every id there is (None: unbounded),
+    so replacing each range also removes the metrics of customers no longer in the run.
+    """
+    n = int(ids.size)
+    starts = list(range(0, n, size)) or [0]
+    out = []
+    for start in starts:
+        stop = min(start + size, n)
+        low = int(ids[start]) if start > 0 else None
+        high = int(ids[stop]) if stop < n else None
+        out.append((start, stop, low, high))
+    return out
+
+
+def _between(
+    rows: list[tuple[Any, ...]], low: int | None, high: int | None
+) -> list[tuple[Any, ...]]:
+    """The rows (sorted by customer id, their first value) with an id in [low, high)."""
+    first = 0 if low is None else bisect.bisect_left(rows, low, key=lambda row: row[0])
+    last = len(rows) if high is None else bisect.bisect_left(rows, high, key=lambda row: row[0])
+    return rows[first:last]
+
+
+async def _replace_metrics(
+    session: AsyncSession, low: int | None, high: int | None, rows: list[tuple[Any, ...]]
+) -> None:
+    """Replace the stored metrics of the customers with an id in [low, high) by ``rows``."""
+    bounds = []
+    if low is not None:
+        bounds.append("customer_id >= :low")
+    if high is not None:
+        bounds.append("customer_id < :high")
+    where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
+    await session.execute(text(f"DELETE FROM customer_metrics{where}"), {"low": low, "high": high})
+    await _bulk_insert(session, "customer_metrics", _METRIC_COLUMNS, rows)
 
 
 async def _driver_values(session: AsyncSession, now: datetime, as_of: date) -> tuple[Any, Any]:
@@ -1246,10 +1358,10 @@ async def _fetch_rows(
     if hasattr(driver, "copy_from_query"):  # asyncpg
         buffer = io.BytesIO()
         await driver.copy_from_query(statement.string, *args, output=buffer, format="binary")
-        return _from_binary_copy(buffer.getbuffer(), dtype)
+        return await asyncio.to_thread(_from_binary_copy, buffer.getbuffer(), dtype)
     cursor = await driver.execute(statement.string, args)
     chunks = []
-    while rows := await cursor.fetchmany(WRITE_CHUNK):
+    while rows := await cursor.fetchmany(FETCH_CHUNK):
         chunks.append(np.fromiter(rows, dtype=dtype, count=len(rows)))
     await cursor.close()
     return np.concatenate(chunks) if chunks else np.empty(0, dtype=dtype)

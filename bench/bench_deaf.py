@@ -111,6 +111,7 @@ async def serve_bot(database: Path, base_url: str, outbox: Path) -> None:
     scheduler_log = logging.getLogger("carebot.scheduler")
     scheduler_log.setLevel(logging.INFO)
     scheduler_log.addHandler(Report())
+    scheduler_log.propagate = False
     settings = bot_settings(database, base_url, outbox)
     services = build_services(settings)
     application = build_application(settings, services, **care_programme(services))

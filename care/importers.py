@@ -9,6 +9,7 @@ record, so exporting, editing and re-importing is safe.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -511,16 +512,14 @@ def _customer_values(row: Row) -> tuple[str | None, dict[str, Any]]:
     return code, values
 
 
-async def import_customers(db: Database, path: Path | str) -> ImportReport:
-    """Create or update customers from a file; all rows or none (see the module doc).
-
-    Raises ImportFileError only when the file itself cannot be read; bad rows are in
-    the report's ``errors`` and nothing is written.
-    """
+def _parse_customers(
+    path: Path | str,
+) -> tuple[list[tuple[str, dict[str, Any]]], list[RowError]]:
+    """Every good row's code and values, and every bad row's errors (no database)."""
     table = read_table(path)
     keys, errors = check_headers(table, CUSTOMER_COLUMNS)
     if errors:
-        return ImportReport(errors=errors)
+        return [], errors
     seen: dict[str, int] = {}
     parsed: list[tuple[str, dict[str, Any]]] = []
     for row in iter_rows(table, keys):
@@ -533,6 +532,17 @@ async def import_customers(db: Database, path: Path | str) -> ImportReport:
             errors.extend(row_errors(row))
         elif code is not None:
             parsed.append((code, values))
+    return parsed, errors
+
+
+async def import_customers(db: Database, path: Path | str) -> ImportReport:
+    """Create or update customers from a file; all rows or none (see the module doc).
+
+    Raises ImportFileError only when the file itself cannot be read; bad rows are in
+    the report's ``errors`` and nothing is written. Reading and checking the file runs in
+    a worker thread: a big spreadsheet takes seconds, and the bot runs on this loop.
+    """
+    parsed, errors = await asyncio.to_thread(_parse_customers, path)
     if errors:
         return ImportReport(errors=errors)
 
@@ -635,6 +645,29 @@ def _order_values(
     return _OrderRow(code, customer_id, values, product or None, quantity or 1)
 
 
+def _parse_orders(
+    path: Path | str, customers: dict[str, int], moment: Callable[[str, Any], datetime]
+) -> tuple[list[_OrderRow], list[RowError]]:
+    """Every good row as an order, and every bad row's errors (no database)."""
+    table = read_table(path)
+    keys, errors = check_headers(table, ORDER_COLUMNS)
+    if errors:
+        return [], errors
+    seen: dict[str, int] = {}
+    parsed: list[_OrderRow] = []
+    for row in iter_rows(table, keys):
+        if isinstance(row, RowError):
+            errors.append(row)
+            continue
+        order = _order_values(row, customers, moment)
+        _check_duplicate(row, _cell(row.cells.get("code")) or None, seen)
+        if row.problems:
+            errors.extend(row_errors(row))
+        elif order is not None:
+            parsed.append(order)
+    return parsed, errors
+
+
 async def import_orders(
     db: Database, path: Path | str, *, timezone: str = "Asia/Ho_Chi_Minh"
 ) -> ImportReport:
@@ -642,28 +675,14 @@ async def import_orders(
 
     Times without an offset are read in ``timezone`` (the shop's) and stored in UTC.
     The report's ``customer_ids`` are the customers whose classification is now stale.
+    Reading and checking the file runs in a worker thread, as for customers.
     """
-    table = read_table(path)
-    keys, errors = check_headers(table, ORDER_COLUMNS)
-    if errors:
-        return ImportReport(errors=errors)
     moment = _moment(ZoneInfo(timezone))
     report = ImportReport()
     async with db.uow() as uow:
         session = uow.session
         customers = await code_map(session, Customer.code, Customer.id)
-        seen: dict[str, int] = {}
-        parsed: list[_OrderRow] = []
-        for row in iter_rows(table, keys):
-            if isinstance(row, RowError):
-                errors.append(row)
-                continue
-            order = _order_values(row, customers, moment)
-            _check_duplicate(row, _cell(row.cells.get("code")) or None, seen)
-            if row.problems:
-                errors.extend(row_errors(row))
-            elif order is not None:
-                parsed.append(order)
+        parsed, errors = await asyncio.to_thread(_parse_orders, path, customers, moment)
         if errors:
             return ImportReport(errors=errors)
 

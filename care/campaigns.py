@@ -15,7 +15,6 @@ send, it is marked done and a summary goes to the staff chat through the outbox.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,11 +52,13 @@ from care.outbox import (
 )
 from care.rendering import LANGUAGES, Renderer, TemplateProblem
 from care.settings import Settings
+from care.text import utcnow
+from care.workers import worker
 
 SKIP_TEMPLATE_ERROR = "template_error"
 SKIP_CANCELLED = "cancelled"
 PAGE = 500  # audience members loaded at a time
-PLAN_BATCH = 100  # audience members rendered at a time in the worker thread
+PLAN_BATCH = 500  # audience members rendered at a time in the worker process
 
 
 class CampaignError(ValueError):
@@ -367,8 +368,8 @@ class Campaigns:
         """Every audience member's row and route, but for those whose key is spent.
 
         Rendering and building the e-mails is most of a campaign's work (about a
-        millisecond a customer): it runs in a worker thread, ``PLAN_BATCH`` customers at a
-        time, so the bot's event loop keeps answering customers meanwhile.
+        millisecond a customer): it runs in a worker process (care.workers), ``PLAN_BATCH``
+        customers at a time, so the bot keeps answering customers meanwhile.
         """
         members = await self.audience(session, campaign)
         since = now - timedelta(days=self.settings.frequency_cap_days)
@@ -376,16 +377,24 @@ class Campaigns:
         spent = await existing_keys(session, [_campaign_key(campaign.id, c.id) for c, _ in members])
         todo = [m for m in members if _campaign_key(campaign.id, m[0].id) not in spent]
         planned: list[tuple[Customer, dict[str, Any], Route | Skip]] = []
-        for start in range(0, len(todo), PLAN_BATCH):
-            batch = todo[start : start + PLAN_BATCH]
-            planned += await asyncio.to_thread(self._plan_batch, campaign, batch, counts, now)
+        if not todo:
+            return planned
+        async with worker() as work:
+            for start in range(0, len(todo), PLAN_BATCH):
+                batch = todo[start : start + PLAN_BATCH]
+                mine = {c.id: counts[c.id] for c, _ in batch if c.id in counts}
+                rows = await work(plan_batch, self.settings, campaign, batch, mine, now)
+                planned += [
+                    (customer, row, route)
+                    for (customer, _), (row, route) in zip(batch, rows, strict=True)
+                ]
         return planned
 
     def _plan_batch(
         self, campaign: Campaign, members: list[tuple[Customer, CustomerMetrics | None]],
         counts: dict[int, int], now: datetime,
-    ) -> list[tuple[Customer, dict[str, Any], Route | Skip]]:
-        """The rows of some audience members (no database: runs in a worker thread)."""
+    ) -> list[tuple[dict[str, Any], Route | Skip]]:
+        """The row and route of each of some audience members (no database needed)."""
         planned = []
         for customer, metrics in members:
             key = _campaign_key(campaign.id, customer.id)
@@ -404,7 +413,7 @@ class Campaigns:
                 )
             except TemplateProblem:
                 placed = self.outbox.skipped(customer, reason=SKIP_TEMPLATE_ERROR, **fields)
-            planned.append((customer, placed.row, placed.route))
+            planned.append((placed.row, placed.route))
         return planned
 
     async def dry_run(self, name: str) -> DryRun:
@@ -461,21 +470,28 @@ class Campaigns:
         return await self._start(campaign.id)
 
     async def _start(self, campaign_id: int) -> int:
+        """Plan every message, then claim the campaign and queue them in one transaction.
+
+        Planning only reads, so on SQLite, where one writer at a time holds the database,
+        the bot's writes go on while the messages are rendered; the transaction that
+        writes is the short one at the end. Should another process start the campaign
+        meanwhile, the claim finds it started and this plan is dropped.
+        """
         now = self.clock()
+        startable = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+        async with self.db.uow() as uow:
+            campaign = await uow.session.get(Campaign, campaign_id)
+            if campaign is None or campaign.status not in startable:
+                return 0
+            planned = await self._plan_all(uow.session, campaign, now)
         async with self.db.uow() as uow:
             result = await uow.session.execute(
                 update(Campaign)
-                .where(
-                    Campaign.id == campaign_id,
-                    Campaign.status.in_([CampaignStatus.DRAFT, CampaignStatus.SCHEDULED]),
-                )
+                .where(Campaign.id == campaign_id, Campaign.status.in_(startable))
                 .values(status=CampaignStatus.RUNNING, started_at=now, updated_at=now)
             )
             if not result.rowcount:  # type: ignore[attr-defined]
                 return 0
-            campaign = await uow.session.get(Campaign, campaign_id)
-            assert campaign is not None
-            planned = await self._plan_all(uow.session, campaign, now)
             queued = await enqueue_rows(uow.session, [row for _, row, _ in planned])
             await uow.commit()
         return queued
@@ -617,3 +633,18 @@ class Campaigns:
             return self.renderer.label(language, f"care.skip.{reason}")
         except KeyError:
             return reason
+
+
+
+def plan_batch(
+    settings: Settings, campaign: Campaign,
+    members: list[tuple[Customer, CustomerMetrics | None]], counts: dict[int, int],
+    now: datetime,
+) -> list[tuple[dict[str, Any], Route | Skip]]:
+    """``Campaigns._plan_batch`` in a worker process (no database: planning needs none).
+    The planner is made per batch; compiling the templates again costs little beside
+    rendering hundreds of messages."""
+    renderer = Renderer(timezone=settings.timezone, default_language=settings.default_language)
+    outbox = Outbox(settings, renderer, None)  # type: ignore[arg-type]
+    planner = Campaigns(settings, None, renderer, outbox, utcnow)  # type: ignore[arg-type]
+    return planner._plan_batch(campaign, members, counts, now)

@@ -43,21 +43,27 @@ together. Segments within individuals and within organizations are computed on d
 (``Segmentation.kind_segment_counts`` and the export), not stored: they change with every
 run and nothing else reads them.
 
-A full run (``recompute``) is one transaction in four steps:
+A full run (``recompute``) runs inside the bot's process (the nightly job), so it is made
+never to hold up a conversation: it reads, computes in a worker process, then writes.
 
-1. one pass of SQL over the counted orders, in the order of the index on them
-   (``ix_orders_counted``: by customer, then time), so the database sums each customer as
-   it reads and never sorts; it yields one row of numbers per customer who bought,
-   fetched as numpy arrays (binary COPY on PostgreSQL). Local days and months come from
-   a per-run table of days on SQLite, and from a fixed UTC offset on PostgreSQL wherever
-   the zone has kept one (care.ltv);
-2. the CLV models are fitted and evaluated on those arrays (care.ltv, care.clv);
-3. every customer's id and kind is fetched, and so are the tiers and segments the
-   previous run stored; scores, segments, tiers, the changes against the previous run
-   and the counts are then computed with numpy on whole arrays (no loop over customers);
-4. customer_metrics is rewritten in bulk (COPY on PostgreSQL), the changes go to
+1. Reading, one transaction that writes nothing (one snapshot): one pass of SQL over the
+   counted orders, in the order of the index on them (``ix_orders_counted``: by
+   customer, then time), so the database sums each customer as it reads and never sorts;
+   it yields one row of numbers per customer who bought, fetched as numpy arrays (binary
+   COPY on PostgreSQL, a few thousand rows at a time on SQLite). Local days and months
+   come from a per-run table of days on SQLite, and from a fixed UTC offset on
+   PostgreSQL wherever the zone has kept one (care.ltv). Every customer's id and kind is
+   fetched, and so are the tiers and segments the previous run stored.
+2. Computing, in a worker process (care.workers) at a lower priority than the bot: the
+   CLV models are fitted and evaluated on those arrays (care.ltv, care.clv); scores,
+   segments, tiers, the changes against the previous run and the counts are computed
+   with numpy on whole arrays (no loop over customers).
+3. Writing: customer_metrics is rewritten in bulk, the changes go to
    ``classification_changes`` (a customer's first classification is not a change), and
-   the run itself, with the models it fitted, to ``segmentation_runs``.
+   the run itself, with the models it fitted, to ``segmentation_runs``. On PostgreSQL
+   that is one transaction (COPY); on SQLite, where a writer holds the whole database,
+   it is a short transaction per slice of customers, so that the bot's own writes (every
+   message it receives is logged) never wait long (see ``Segmentation._write``).
 
 ``reclassify_customer`` re-scores one customer after a new order against the quintile
 boundaries and value cut-offs of the last full run, read back from customer_metrics (the
@@ -69,7 +75,6 @@ nightly runs loses nothing.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import functools
 import io
 import math
@@ -97,6 +102,7 @@ from care.models import (
 )
 from care.settings import Settings
 from care.text import utcnow
+from care.workers import worker
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(step, done, total)`` while a run advances."""
@@ -507,19 +513,49 @@ def _changed(
     return keys[old] != new
 
 
-def change_rows(
-    stored: NDArray, vocabularies: dict[str, list[str]], scored: Scored,
-    names: Sequence[str], now: Any, as_of: Any,
-) -> dict[str, list[tuple[Any, ...]]]:
-    """The tier and segment changes against the stored metrics, as rows to insert
-    (``_CHANGE_COLUMNS``; ``now`` and ``as_of`` as the driver takes them).
+@dataclass(frozen=True)
+class FieldChanges:
+    """The customers whose tier (or segment) differs from the one the previous run
+    stored, as arrays: labels are indexes into ``old_labels`` and ``new_labels``."""
+
+    field: str
+    ids: NDArray[np.int64]  # sorted
+    old: NDArray[np.int64]
+    new: NDArray[np.int64]
+    old_labels: list[str | None]
+    new_labels: list[str | None]
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def rows(
+        self, low: int | None, high: int | None, now: Any, as_of: Any
+    ) -> list[tuple[Any, ...]]:
+        """The changes of customers with an id in [low, high) as rows to insert
+        (``_CHANGE_COLUMNS``; ``now`` and ``as_of`` as the driver takes them)."""
+        first = 0 if low is None else int(np.searchsorted(self.ids, low))
+        last = len(self) if high is None else int(np.searchsorted(self.ids, high))
+        old = np.array(self.old_labels, dtype=object)[self.old[first:last]]
+        new = np.array(self.new_labels, dtype=object)[self.new[first:last]]
+        return [
+            (customer_id, self.field, before, after, now, as_of)
+            for customer_id, before, after in zip(
+                self.ids[first:last].tolist(), old.tolist(), new.tolist(), strict=True
+            )
+        ]
+
+
+def changes_of(
+    stored: NDArray, vocabularies: dict[str, list[str]], scored: Scored, names: Sequence[str]
+) -> list[FieldChanges]:
+    """The tier and segment changes against the stored metrics.
 
     ``stored`` holds the previous run's codes (see ``_fetch_stored``). A customer's first
     classification is not a change, and erased customers have none.
     """
     found, present = _positions(scored.ids, stored["customer_id"])
     ids = stored["customer_id"][present]
-    out: dict[str, list[tuple[Any, ...]]] = {}
+    out = []
     for field_name, new, labels in (
         ("tier", scored.tier, list(names)),
         ("segment", scored.segment, list(SEGMENTS)),
@@ -528,14 +564,12 @@ def change_rows(
         new = new[found[present]]
         vocabulary = vocabularies[field_name]
         changed = _changed(old, vocabulary, new, labels)
-        old_labels = np.array([*vocabulary, None], dtype=object)[old[changed]]
-        new_labels = np.array([*labels, None], dtype=object)[new[changed]]
-        out[field_name] = [
-            (customer_id, field_name, before, after, now, as_of)
-            for customer_id, before, after in zip(
-                ids[changed].tolist(), old_labels.tolist(), new_labels.tolist(), strict=True
+        out.append(
+            FieldChanges(
+                field_name, ids[changed], old[changed].astype(np.int64),
+                new[changed].astype(np.int64), [*vocabulary, None], [*labels, None],
             )
-        ]
+        )
     return out
 
 
@@ -591,6 +625,41 @@ def _kind_counts_of(
         if kind in out or mine.any():
             out[kind] = _counts_of(segments[mine], SEGMENTS)
     return out
+
+
+def fit_models(purchases: NDArray, as_of_day: int) -> ltv.ClvFit:
+    """The CLV models fitted on the run's purchase summaries (a worker's step)."""
+    return ltv.fit_clv(_clv_inputs(purchases, as_of_day), seed=as_of_day)
+
+
+def predict_clv(fit: ltv.ClvFit, purchases: NDArray, frame: ltv.Frame) -> ltv.ClvPrediction:
+    """Every buyer's CLV with the run's models (a worker's step)."""
+    return ltv.predict(
+        fit, _clv_inputs(purchases, frame.as_of_day),
+        monthly_discount_rate=ltv.rate_per_month(frame.discount_rate, frame.period),
+    )
+
+
+def _clv_inputs(purchases: NDArray, as_of_day: int) -> ltv.ClvInputs:
+    return ltv.clv_inputs(
+        purchases["purchase_days"], purchases["first_day"], purchases["last_day"],
+        purchases["margin"], purchases["first_margin"], as_of_day,
+    )
+
+
+def kind_counts(
+    kinds: NDArray, vocabulary: Sequence[str], scored: Scored
+) -> dict[str, dict[str, int]]:
+    """Buyers per segment scored within each kind (a worker's step); ``kinds`` are the
+    codes of every customer's kind, aligned with ``scored``."""
+    buyer = scored.buyer
+    return _kind_counts_of(
+        kinds[buyer], vocabulary,
+        kind_segment_codes(
+            kinds[buyer], scored.ids[buyer], scored.recency[buyer], scored.frequency[buyer],
+            scored.monetary[buyer],
+        ),
+    )
 
 
 class _StepClock:
@@ -663,62 +732,33 @@ class Segmentation:
         now = self.clock()
         data = await self._read(frame, now)
         clock.done(0)
+        async with worker() as work:
+            fit = await work(fit_models, data.purchases, frame.as_of_day)
+            clock.done(1)
+            prediction = await work(predict_clv, fit, data.purchases, frame)
+            clock.done(2)
+            scored = await work(score, data.customers, data.purchases, prediction, frame, cutoffs)
+            del prediction
+            clock.done(3)
+            changes = await work(changes_of, data.stored, data.vocabularies, scored, names)
+            clock.done(4)
+            by_kind = await work(kind_counts, data.customers["kind"], data.kinds, scored)
+            clock.done(5)
 
-        purchases = data.purchases
-        inputs = await asyncio.to_thread(
-            ltv.clv_inputs,
-            purchases["purchase_days"], purchases["first_day"], purchases["last_day"],
-            purchases["margin"], purchases["first_margin"], frame.as_of_day,
-        )
-        fit = await asyncio.to_thread(ltv.fit_clv, inputs, seed=frame.as_of_day)
-        clock.done(1)
-
-        prediction = await asyncio.to_thread(
-            ltv.predict, fit, inputs,
-            monthly_discount_rate=ltv.rate_per_month(frame.discount_rate, frame.period),
-        )
-        del inputs
-        clock.done(2)
-
-        scored = await asyncio.to_thread(
-            score, data.customers, purchases, prediction, frame, cutoffs
-        )
-        del purchases, prediction
-        clock.done(3)
-
-        changes = await asyncio.to_thread(
-            change_rows, data.stored, data.vocabularies, scored, names, *data.stamps
-        )
-        clock.done(4)
-
-        buyer = scored.buyer
-        kinds = data.customers["kind"][buyer]
-        by_kind = await asyncio.to_thread(
-            lambda: _kind_counts_of(
-                kinds, data.kinds,
-                kind_segment_codes(
-                    kinds, scored.ids[buyer], scored.recency[buyer], scored.frequency[buyer],
-                    scored.monetary[buyer],
-                ),
-            )
-        )
-        clock.done(5)
-
-        run = _run_record(
-            frame.as_of, now, 0.0, scored, fit, len(changes["tier"]), len(changes["segment"])
-        )
+        tier_changes, segment_changes = (len(field) for field in changes)
+        run = _run_record(frame.as_of, now, 0.0, scored, fit, tier_changes, segment_changes)
         await self._write(scored, changes, names, data.stamps, run, clock)
         clock.done(6)
         return RecomputeSummary(
             as_of=frame.as_of,
             customers=int(scored.ids.size),
-            buyers=int(buyer.sum()),
+            buyers=int(scored.buyer.sum()),
             tiers=_counts_of(scored.tier, names),
             segments=_counts_of(scored.segment, SEGMENTS),
             segments_by_kind=by_kind,
             fit=fit,
-            tier_changes=len(changes["tier"]),
-            segment_changes=len(changes["segment"]),
+            tier_changes=tier_changes,
+            segment_changes=segment_changes,
             seconds=clock.elapsed(),
             step_seconds=clock.seconds,
             step_cpu_seconds=clock.cpu_seconds,
@@ -745,47 +785,44 @@ class Segmentation:
         return _RunData(purchases, customers, kinds, stored, vocabularies, stamps)
 
     async def _write(
-        self, scored: Scored, changes: dict[str, list[tuple[Any, ...]]], names: Sequence[str],
+        self, scored: Scored, changes: list[FieldChanges], names: Sequence[str],
         stamps: tuple[Any, Any], run: SegmentationRun, clock: _StepClock,
     ) -> None:
         """Store the run: the changes, every customer's metrics, the run's record.
 
-        PostgreSQL: in one transaction, which nobody waits for but readers of
+        The rows are built a slice of customers at a time in a worker thread (a few
+        milliseconds each, the next slice while the database stores the previous one).
+        PostgreSQL stores them in one transaction, which nobody waits for but readers of
         customer_metrics (see ``_write_metrics``). SQLite has one writer at a time, and a
-        customer's message waits for whoever writes: there the metrics are replaced a
-        slice of customers at a time (``SQLITE_SLICE``), each slice with its changes in a
-        short transaction of its own, so the bot's writes slip in between. Meanwhile
-        readers see some customers with the new figures and the rest with the previous
-        ones (a failure half-way leaves it so until the next run); the run's record,
-        written last, says when a run completed.
+        customer's message waits for whoever writes: there each slice's metrics and
+        changes are a short transaction of its own (``SQLITE_SLICE`` customers), and the
+        bot's writes slip in between. Meanwhile readers see some customers with the new
+        figures and the rest with the previous ones (a failure half-way leaves it so until
+        the next run); the run's record, written last, says when a run completed.
         """
-        if self.db.dialect == "postgresql":
+        now, as_of = stamps
+        postgresql = self.db.dialect == "postgresql"
+        slices = _slices(scored.ids, WRITE_CHUNK if postgresql else SQLITE_SLICE)
+        builders = [
+            functools.partial(_slice_rows, scored, changes, names, now, as_of, low, high, start,
+                              stop)
+            for start, stop, low, high in slices
+        ]
+        if postgresql:
             async with self.db.uow() as uow:
-                session = uow.session
-                for rows in changes.values():
-                    await _bulk_insert(session, _CHANGES_TABLE, _CHANGE_COLUMNS, rows)
-                await _write_metrics(session, scored, names, *stamps)
+                await _write_metrics(uow.session, _built_ahead(builders))
                 run.seconds = clock.elapsed()
-                session.add(run)
+                uow.session.add(run)
                 await uow.commit()
             return
-        slices = _slices(scored.ids, SQLITE_SLICE)
-        builders = [
-            functools.partial(metric_rows, scored, names, stamps[1], stamps[0], start, stop)
-            for start, stop, _, _ in slices
-        ]
         index = 0
-        async for rows in _built_ahead(builders):
+        async for metrics, changed in _built_ahead(builders):
             _, _, low, high = slices[index]
             index += 1
             held = timer.perf_counter()
             async with self.db.uow() as uow:
-                session = uow.session
-                await _replace_metrics(session, low, high, rows)
-                for field_rows in changes.values():
-                    await _bulk_insert(
-                        session, _CHANGES_TABLE, _CHANGE_COLUMNS, _between(field_rows, low, high)
-                    )
+                await _replace_metrics(uow.session, low, high, metrics)
+                await _bulk_insert(uow.session, _CHANGES_TABLE, _CHANGE_COLUMNS, changed)
                 await uow.commit()
             # SQLite's lock is not fair: a writer waiting for it polls it now and then, and
             # would never find it free if the next slice took it at once.
@@ -1237,10 +1274,10 @@ async def _distinct(session: AsyncSession, column: str, source: str) -> list[str
 
 
 async def _write_metrics(
-    session: AsyncSession, scored: Scored, names: Sequence[str], now: Any, as_of: Any
+    session: AsyncSession, pieces: AsyncIterator[tuple[list[Any], list[Any]]]
 ) -> None:
-    """Replace customer_metrics with the run's rows on PostgreSQL, a chunk at a time
-    (``now`` and ``as_of`` as the driver takes them), in the caller's transaction.
+    """Replace customer_metrics on PostgreSQL with the run's rows, and record the changes,
+    a piece (metric rows, change rows) at a time, in the caller's transaction.
 
     The foreign key to customers is set aside for the load and restored before the
     commit, as the model declares it (a failure rolls everything back, it included).
@@ -1254,14 +1291,21 @@ async def _write_metrics(
     for item in set_aside:
         await session.execute(DropConstraint(item))
     await session.execute(text("TRUNCATE customer_metrics"))
-    chunks = [
-        functools.partial(metric_rows, scored, names, as_of, now, start, start + WRITE_CHUNK)
-        for start in range(0, scored.ids.size, WRITE_CHUNK)
-    ]
-    async for rows in _built_ahead(chunks):
-        await _bulk_insert(session, "customer_metrics", _METRIC_COLUMNS, rows)
+    async for metrics, changed in pieces:
+        await _bulk_insert(session, "customer_metrics", _METRIC_COLUMNS, metrics)
+        await _bulk_insert(session, _CHANGES_TABLE, _CHANGE_COLUMNS, changed)
     for item in set_aside:
         await session.execute(AddConstraint(item))
+
+
+def _slice_rows(
+    scored: Scored, changes: list[FieldChanges], names: Sequence[str], now: Any, as_of: Any,
+    low: int | None, high: int | None, start: int, stop: int,
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The metric rows ``start:stop`` and the change rows of ids in [low, high)."""
+    metrics = metric_rows(scored, names, as_of, now, start, stop)
+    changed = [row for field in changes for row in field.rows(low, high, now, as_of)]
+    return metrics, changed
 
 
 async def _built_ahead(builders: Sequence[Callable[[], Any]]) -> AsyncIterator[Any]:
@@ -1299,15 +1343,6 @@ def _slices(
         high = int(ids[stop]) if stop < n else None
         out.append((start, stop, low, high))
     return out
-
-
-def _between(
-    rows: list[tuple[Any, ...]], low: int | None, high: int | None
-) -> list[tuple[Any, ...]]:
-    """The rows (sorted by customer id, their first value) with an id in [low, high)."""
-    first = 0 if low is None else bisect.bisect_left(rows, low, key=lambda row: row[0])
-    last = len(rows) if high is None else bisect.bisect_left(rows, high, key=lambda row: row[0])
-    return rows[first:last]
 
 
 async def _replace_metrics(

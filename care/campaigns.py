@@ -485,14 +485,15 @@ class Campaigns:
                 return 0
             planned = await self._plan_all(uow.session, campaign, now)
         async with self.db.uow() as uow:
+            # Rows first: on SQLite the write lock is taken once they are ready to go in.
+            queued = await enqueue_rows(uow.session, [row for _, row, _ in planned])
             result = await uow.session.execute(
                 update(Campaign)
                 .where(Campaign.id == campaign_id, Campaign.status.in_(startable))
                 .values(status=CampaignStatus.RUNNING, started_at=now, updated_at=now)
             )
             if not result.rowcount:  # type: ignore[attr-defined]
-                return 0
-            queued = await enqueue_rows(uow.session, [row for _, row, _ in planned])
+                return 0  # started elsewhere meanwhile: these rows roll back
             await uow.commit()
         return queued
 

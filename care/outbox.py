@@ -24,6 +24,7 @@ body is derived from it, with the unsubscribe link and headers RFC 8058 asks for
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,7 +39,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from care.db import Database
 from care.email_message import build_email, sender, wire_bytes
@@ -74,7 +75,7 @@ SKIP_OPTED_OUT = "opted_out"  # consent withdrawn after the message was queued
 SKIP_TELEGRAM_BLOCKED = "telegram_blocked"
 
 STAFF = "staff"  # the template family of messages to the staff chat
-ENQUEUE_CHUNK = 200  # rows handed to the driver at a time (the loop runs between chunks)
+ENQUEUE_CHUNK = 500  # rows handed to the driver at a time (the loop runs between chunks)
 
 # Channel preferences: the first usable channel wins; "_only" forbids the other one.
 PREFERENCES = {
@@ -515,12 +516,19 @@ async def enqueue_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     """Insert outbox rows, ignoring any whose idempotency key exists; returns how many were new.
 
     Runs in the caller's transaction, so the rows commit (or roll back) with their cause.
-    One statement compiled once takes every row (SQLAlchemy's "insertmanyvalues", the
-    ids coming back tell how many were new): compiling a statement with the values of
-    hundreds of rows in it would cost a millisecond a row, on the event loop.
+    Thousands of rows (a campaign) must neither hold the event loop nor, on SQLite, the
+    database's one write lock for long, as every message a customer sends waits for
+    both. So no statement is compiled with the values of hundreds of rows in it (that
+    costs a millisecond a row): on SQLite the rows are turned into the driver's values in
+    a worker thread and handed to the driver's executemany, which inserts them in C; on
+    PostgreSQL one statement compiled once takes them all (SQLAlchemy's
+    "insertmanyvalues", the ids coming back tell how many were new).
     """
     if not rows:
         return 0
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        return await _enqueue_sqlite(connection, rows)
     statement = (
         _insert(session)(OutboxMessage)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
@@ -530,6 +538,38 @@ async def enqueue_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     for start in range(0, len(rows), ENQUEUE_CHUNK):
         result = await session.execute(statement, list(rows[start : start + ENQUEUE_CHUNK]))
         inserted += len(result.all())
+    return inserted
+
+
+async def _enqueue_sqlite(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> int:
+    columns = list(rows[0])
+    table = OutboxMessage.__table__
+    dialect = connection.dialect
+    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+
+    def values() -> list[tuple[Any, ...]]:
+        return [
+            tuple(
+                value if process is None or value is None else process(value)
+                for value, process in zip(
+                    (row[name] for name in columns), processors, strict=True
+                )
+            )
+            for row in rows
+        ]
+
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)})"
+        f" VALUES ({', '.join('?' * len(columns))})"
+        " ON CONFLICT (idempotency_key) DO NOTHING"
+    )
+    driver = (await connection.get_raw_connection()).driver_connection
+    prepared = await asyncio.to_thread(values) if len(rows) > ENQUEUE_CHUNK else values()
+    inserted = 0
+    for start in range(0, len(prepared), ENQUEUE_CHUNK):
+        cursor = await driver.executemany(sql, prepared[start : start + ENQUEUE_CHUNK])
+        inserted += max(cursor.rowcount, 0)
+        await cursor.close()
     return inserted
 
 

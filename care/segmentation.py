@@ -343,6 +343,7 @@ _METRIC_COLUMNS = (
 _CHANGE_COLUMNS = ("customer_id", "field", "old_value", "new_value", "changed_at", "as_of")
 _CHANGES_TABLE = "classification_changes"
 DAYS_TABLE = "seg_days"
+SUMS_TABLE = "seg_purchases"
 PG_WORK_MEM = "256MB"
 WRITE_CHUNK = 10_000
 """Rows built and written at a time, so memory stays flat however many customers there
@@ -1194,6 +1195,7 @@ async def _prepare(session: AsyncSession, dialect: str, frame: ltv.Frame) -> Non
 async def _drop_temp(session: AsyncSession, dialect: str) -> None:
     if dialect == "sqlite":
         await session.execute(text(f"DROP TABLE IF EXISTS temp.{DAYS_TABLE}"))
+        await session.execute(text(f"DROP TABLE IF EXISTS temp.{SUMS_TABLE}"))
 
 
 async def _ensure_sqlite_exp(session: AsyncSession) -> None:
@@ -1219,10 +1221,24 @@ async def _fetch_purchases(
         rows = await _fetch_rows(session, sql, params, _PURCHASES)
     else:
         sql = _purchases_sql(dialect, period, days_table=DAYS_TABLE)
-        rows = await _fetch_rows(session, sql, params, _PURCHASES)
+        rows = await _fetch_summed(session, sql, params)
         if rows["undated"].any():
-            rows = await _fetch_rows(session, _purchases_sql(dialect, period), params, _PURCHASES)
+            rows = await _fetch_summed(session, _purchases_sql(dialect, period), params)
     return rows[_by_id(rows["customer_id"])]
+
+
+async def _fetch_summed(session: AsyncSession, sql: str, params: dict[str, Any]) -> NDArray:
+    """The purchase summaries on SQLite, summed into a temporary table first.
+
+    Summing runs in SQLite's C code for seconds. Inside one statement it keeps Python's
+    interpreter lock released throughout; handing over each row as it is summed would
+    take the lock back tens of thousands of times a second, away from the bot's loop.
+    """
+    await session.execute(text(f"DROP TABLE IF EXISTS temp.{SUMS_TABLE}"))
+    await _execute(session, f"CREATE TEMPORARY TABLE {SUMS_TABLE} AS {sql}", params)
+    rows = await _fetch_rows(session, f"SELECT * FROM temp.{SUMS_TABLE}", {}, _PURCHASES)
+    await session.execute(text(f"DROP TABLE temp.{SUMS_TABLE}"))
+    return rows
 
 
 async def _fetch_customers(session: AsyncSession) -> tuple[NDArray, list[str]]:

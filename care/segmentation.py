@@ -80,7 +80,7 @@ import io
 import math
 import re
 import time as timer
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
@@ -348,9 +348,10 @@ PG_WORK_MEM = "256MB"
 WRITE_CHUNK = 10_000
 """Rows built and written at a time, so memory stays flat however many customers there
 are; building them holds Python's lock for a few milliseconds, not tens."""
-FETCH_CHUNK = 10_000
+FETCH_CHUNK = 2_000
 """Rows SQLite hands over at a time: turning them into numpy runs on the event loop, so
-each piece must take a few milliseconds, not the tens a hundred thousand take."""
+each piece must take a millisecond or two, not the tens a hundred thousand take; and
+rows that live that briefly never reach the garbage collector's oldest generation."""
 SQLITE_SLICE = 5_000
 """Customers whose metrics one SQLite transaction replaces: some 25 ms of holding the
 database's one write lock, which the bot's writes wait for."""
@@ -576,7 +577,7 @@ def changes_of(
 
 def metric_rows(
     scored: Scored, names: Sequence[str], as_of: Any, now: Any, start: int, stop: int
-) -> list[tuple[Any, ...]]:
+) -> Iterator[tuple[Any, ...]]:
     """Rows ``start:stop`` of customer_metrics (``_METRIC_COLUMNS`` order)."""
     part = slice(start, stop)
     buyer = scored.buyer[part]
@@ -600,7 +601,10 @@ def metric_rows(
         _nullable(clv, no_clv),
         [now] * count,
     ]
-    return list(zip(*columns, strict=True))
+    # The rows are made one at a time as the driver takes them: a list of thousands of
+    # tuples alive at once would be promoted through the garbage collector's generations
+    # and set off full collections, which hold the interpreter lock for a tenth of a second.
+    return zip(*columns, strict=True)
 
 
 def _nullable(values: NDArray, missing: NDArray[np.bool_]) -> list[Any]:
@@ -1317,7 +1321,7 @@ async def _write_metrics(
 def _slice_rows(
     scored: Scored, changes: list[FieldChanges], names: Sequence[str], now: Any, as_of: Any,
     low: int | None, high: int | None, start: int, stop: int,
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+) -> tuple[Iterator[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The metric rows ``start:stop`` and the change rows of ids in [low, high)."""
     metrics = metric_rows(scored, names, as_of, now, start, stop)
     changed = [row for field in changes for row in field.rows(low, high, now, as_of)]
@@ -1362,7 +1366,7 @@ def _slices(
 
 
 async def _replace_metrics(
-    session: AsyncSession, low: int | None, high: int | None, rows: list[tuple[Any, ...]]
+    session: AsyncSession, low: int | None, high: int | None, rows: Iterable[tuple[Any, ...]]
 ) -> None:
     """Replace the stored metrics of the customers with an id in [low, high) by ``rows``."""
     bounds = []
@@ -1453,7 +1457,7 @@ def _from_binary_copy(data: memoryview, dtype: np.dtype) -> NDArray:
 
 
 async def _bulk_insert(
-    session: AsyncSession, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    session: AsyncSession, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
 ) -> None:
     """Many rows into a table: COPY on PostgreSQL, executemany on SQLite."""
     if not rows:

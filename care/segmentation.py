@@ -44,9 +44,11 @@ together. Segments within individuals and within organizations are computed on d
 run and nothing else reads them.
 
 A full run (``recompute``) runs inside the bot's process (the nightly job), so it is made
-never to hold up a conversation: it reads, computes in a worker process, then writes.
+never to hold up a conversation: a worker process (care.workers), at a lower priority than
+the bot, reads and computes; the bot's process then writes.
 
-1. Reading, one transaction that writes nothing (one snapshot): one pass of SQL over the
+1. Reading, in the worker on a connection of its own (SQLite sums in the process that
+   queries it), one transaction that writes nothing (one snapshot): one pass of SQL over the
    counted orders, in the order of the index on them (``ix_orders_counted``: by
    customer, then time), so the database sums each customer as it reads and never sorts;
    it yields one row of numbers per customer who bought, fetched as numpy arrays (binary
@@ -54,8 +56,7 @@ never to hold up a conversation: it reads, computes in a worker process, then wr
    come from a per-run table of days on SQLite, and from a fixed UTC offset on
    PostgreSQL wherever the zone has kept one (care.ltv). Every customer's id and kind is
    fetched, and so are the tiers and segments the previous run stored.
-2. Computing, in a worker process (care.workers) at a lower priority than the bot: the
-   CLV models are fitted and evaluated on those arrays (care.ltv, care.clv); scores,
+2. Computing, in the worker: the CLV models are fitted and evaluated on those arrays (care.ltv, care.clv); scores,
    segments, tiers, the changes against the previous run and the counts are computed
    with numpy on whole arrays (no loop over customers).
 3. Writing: customer_metrics is rewritten in bulk, the changes go to
@@ -84,11 +85,12 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterable, Itera
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Date, bindparam, select, text
+from sqlalchemy import Date, bindparam, make_url, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
@@ -632,6 +634,58 @@ def _kind_counts_of(
     return out
 
 
+async def read_run_data(db: Database, frame: ltv.Frame, now: datetime) -> _RunData:
+    """Everything a run computes from, read in one transaction (one snapshot) that
+    writes nothing: on SQLite a transaction that reads and later writes fails when
+    someone else (the bot) has written in between."""
+    dialect = db.dialect
+    params: dict[str, Any] = {**ltv.frame_params(frame, dialect), "cutoff": frame.cutoff}
+    if dialect == "postgresql":
+        params["offset_since"] = ltv.offset_constant_since(frame.timezone, frame.cutoff)
+    async with db.uow() as uow:
+        session = uow.session
+        try:
+            await _prepare(session, dialect, frame)
+            purchases = await _fetch_purchases(session, dialect, frame.period, params)
+            customers, kinds = await _fetch_customers(session)
+            stored, vocabularies = await _fetch_stored(session)
+            stamps = await _driver_values(session, now, frame.as_of)
+        finally:
+            await _drop_temp(session, dialect)
+    return _RunData(purchases, customers, kinds, stored, vocabularies, stamps)
+
+
+def read_alone(url: str, schema: str | None, frame: ltv.Frame, now: datetime) -> _RunData:
+    """``read_run_data`` in a worker process, on a connection of its own.
+
+    SQLite runs inside the process that queries it: summing ten million orders is seconds
+    of processor time, which belongs in the worker, not beside the bot. On PostgreSQL the
+    server sums, and the worker reads the result.
+    """
+
+    async def read() -> _RunData:
+        db = Database(url, schema=schema)
+        try:
+            return await read_run_data(db, frame, now)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+def _worker_url(db: Database) -> str | None:
+    """The database's URL as a worker process can open it (a SQLite file by its absolute
+    path); None for a database only this process can see (SQLite in memory)."""
+    url = make_url(db.url)
+    if url.get_backend_name() != "sqlite":
+        return db.url
+    if url.database in (None, "", ":memory:") or url.query:
+        return None
+    return url.set(database=str(Path(url.database).resolve())).render_as_string(
+        hide_password=False
+    )
+
+
 def fit_models(purchases: NDArray, as_of_day: int) -> ltv.ClvFit:
     """The CLV models fitted on the run's purchase summaries (a worker's step)."""
     return ltv.fit_clv(_clv_inputs(purchases, as_of_day), seed=as_of_day)
@@ -735,9 +789,13 @@ class Segmentation:
         frame = self.frame(as_of)
         clock = _StepClock(progress)
         now = self.clock()
-        data = await self._read(frame, now)
-        clock.done(0)
         async with worker() as work:
+            where = _worker_url(self.db)
+            if where is None:
+                data = await read_run_data(self.db, frame, now)
+            else:
+                data = await work(read_alone, where, self.db.schema, frame, now)
+            clock.done(0)
             fit = await work(fit_models, data.purchases, frame.as_of_day)
             clock.done(1)
             prediction = await work(predict_clv, fit, data.purchases, frame)
@@ -768,26 +826,6 @@ class Segmentation:
             step_seconds=clock.seconds,
             step_cpu_seconds=clock.cpu_seconds,
         )
-
-    async def _read(self, frame: ltv.Frame, now: datetime) -> _RunData:
-        """Everything a run computes from, read in one transaction (one snapshot) that
-        writes nothing: on SQLite a transaction that reads and later writes fails when
-        someone else (the bot) has written in between."""
-        dialect = self.db.dialect
-        params: dict[str, Any] = {**ltv.frame_params(frame, dialect), "cutoff": frame.cutoff}
-        if dialect == "postgresql":
-            params["offset_since"] = ltv.offset_constant_since(frame.timezone, frame.cutoff)
-        async with self.db.uow() as uow:
-            session = uow.session
-            try:
-                await _prepare(session, dialect, frame)
-                purchases = await _fetch_purchases(session, dialect, frame.period, params)
-                customers, kinds = await _fetch_customers(session)
-                stored, vocabularies = await _fetch_stored(session)
-                stamps = await _driver_values(session, now, frame.as_of)
-            finally:
-                await _drop_temp(session, dialect)
-        return _RunData(purchases, customers, kinds, stored, vocabularies, stamps)
 
     async def _write(
         self, scored: Scored, changes: list[FieldChanges], names: Sequence[str],

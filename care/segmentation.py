@@ -48,17 +48,18 @@ never to hold up a conversation: a worker process (care.workers), at a lower pri
 the bot, reads and computes; the bot's process then writes.
 
 1. Reading, in the worker on a connection of its own (SQLite sums in the process that
-   queries it), one transaction that writes nothing (one snapshot): one pass of SQL over the
-   counted orders, in the order of the index on them (``ix_orders_counted``: by
-   customer, then time), so the database sums each customer as it reads and never sorts;
-   it yields one row of numbers per customer who bought, fetched as numpy arrays (binary
-   COPY on PostgreSQL, a few thousand rows at a time on SQLite). Local days and months
-   come from a per-run table of days on SQLite, and from a fixed UTC offset on
-   PostgreSQL wherever the zone has kept one (care.ltv). Every customer's id and kind is
-   fetched, and so are the tiers and segments the previous run stored.
-2. Computing, in the worker: the CLV models are fitted and evaluated on those arrays (care.ltv, care.clv); scores,
-   segments, tiers, the changes against the previous run and the counts are computed
-   with numpy on whole arrays (no loop over customers).
+   queries it), one transaction that writes nothing (one snapshot): one pass of SQL over
+   the counted orders, in the order of the index on them (``ix_orders_counted``: by
+   customer, then time), so the database sums each customer as it reads and never
+   sorts; it yields one row of numbers per customer who bought, fetched as numpy arrays
+   (binary COPY on PostgreSQL, summed into a temporary table first on SQLite). Local
+   days and months come from a per-run table of days on SQLite, and from a fixed UTC
+   offset on PostgreSQL wherever the zone has kept one (care.ltv). Every customer's id
+   and kind is fetched, and so are the tiers and segments the previous run stored.
+2. Computing, in the worker: the CLV models are fitted and evaluated on those arrays
+   (care.ltv, care.clv); scores, segments, tiers, the changes against the previous run
+   and the counts are computed with numpy on whole arrays (no loop over customers). Only
+   the results cross back to the bot's process.
 3. Writing: customer_metrics is rewritten in bulk, the changes go to
    ``classification_changes`` (a customer's first classification is not a change), and
    the run itself, with the models it fitted, to ``segmentation_runs``. On PostgreSQL
@@ -78,6 +79,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import itertools
 import math
 import re
 import time as timer
@@ -354,10 +356,10 @@ FETCH_CHUNK = 2_000
 """Rows SQLite hands over at a time: turning them into numpy runs on the event loop, so
 each piece must take a millisecond or two, not the tens a hundred thousand take; and
 rows that live that briefly never reach the garbage collector's oldest generation."""
-SQLITE_SLICE = 5_000
-"""Customers whose metrics one SQLite transaction replaces: some 25 ms of holding the
+SQLITE_SLICE = 2_000
+"""Customers whose metrics one SQLite transaction replaces: some 20 ms of holding the
 database's one write lock, which the bot's writes wait for."""
-SQLITE_YIELD = 1.0
+SQLITE_YIELD = 2.0
 """After each slice the lock is left free this many times as long as the slice held it."""
 
 
@@ -673,6 +675,44 @@ def read_alone(url: str, schema: str | None, frame: ltv.Frame, now: datetime) ->
     return asyncio.run(read())
 
 
+@dataclass(frozen=True)
+class _Computed:
+    """What a worker hands back from ``compute``: the run's results and its steps' times."""
+
+    stamps: tuple[Any, Any]
+    fit: ltv.ClvFit
+    scored: Scored
+    changes: list[FieldChanges]
+    by_kind: dict[str, dict[str, int]]
+    seconds: list[float]  # wall time of STEPS[0] to STEPS[5]
+
+
+def compute(
+    source: str | _RunData, schema: str | None, frame: ltv.Frame, now: datetime,
+    cutoffs: Sequence[float], names: Sequence[str],
+) -> _Computed:
+    """A run's steps before writing, in one call to a worker process: reading (from the
+    database at the URL ``source``, or the data read already), fitting, predicting,
+    scoring, the changes and the counts. Only the results cross back to the bot's
+    process, once: handing a million customers' arrays over costs a copy each way under
+    the bot's interpreter lock."""
+    marks = [timer.perf_counter()]
+    data = read_alone(source, schema, frame, now) if isinstance(source, str) else source
+    marks.append(timer.perf_counter())
+    fit = fit_models(data.purchases, frame.as_of_day)
+    marks.append(timer.perf_counter())
+    prediction = predict_clv(fit, data.purchases, frame)
+    marks.append(timer.perf_counter())
+    scored = score(data.customers, data.purchases, prediction, frame, cutoffs)
+    marks.append(timer.perf_counter())
+    changes = changes_of(data.stored, data.vocabularies, scored, names)
+    marks.append(timer.perf_counter())
+    by_kind = kind_counts(data.customers["kind"], data.kinds, scored)
+    marks.append(timer.perf_counter())
+    seconds = [later - earlier for earlier, later in itertools.pairwise(marks)]
+    return _Computed(data.stamps, fit, scored, changes, by_kind, seconds)
+
+
 def _worker_url(db: Database) -> str | None:
     """The database's URL as a worker process can open it (a SQLite file by its absolute
     path); None for a database only this process can see (SQLite in memory)."""
@@ -742,6 +782,18 @@ class _StepClock:
             following = STEPS[index + 1] if index + 1 < len(STEPS) else "done"
             self.progress(following, index + 1, len(STEPS))
 
+    def replay(self, seconds: Sequence[float]) -> None:
+        """The first steps, done elsewhere (in a worker) and timed there: their wall
+        times as measured there, this process's CPU meanwhile shared out in proportion."""
+        now, now_cpu = timer.perf_counter(), timer.process_time()
+        total = sum(seconds) or 1.0
+        for index, step_seconds in enumerate(seconds):
+            self.seconds[STEPS[index]] = step_seconds
+            self.cpu_seconds[STEPS[index]] = (now_cpu - self._marks[1]) * step_seconds / total
+            if self.progress:
+                self.progress(STEPS[index + 1], index + 1, len(STEPS))
+        self._marks = (now, now_cpu)
+
     def elapsed(self) -> float:
         return timer.perf_counter() - self.started
 
@@ -790,27 +842,16 @@ class Segmentation:
         clock = _StepClock(progress)
         now = self.clock()
         async with worker() as work:
-            where = _worker_url(self.db)
-            if where is None:
-                data = await read_run_data(self.db, frame, now)
-            else:
-                data = await work(read_alone, where, self.db.schema, frame, now)
-            clock.done(0)
-            fit = await work(fit_models, data.purchases, frame.as_of_day)
-            clock.done(1)
-            prediction = await work(predict_clv, fit, data.purchases, frame)
-            clock.done(2)
-            scored = await work(score, data.customers, data.purchases, prediction, frame, cutoffs)
-            del prediction
-            clock.done(3)
-            changes = await work(changes_of, data.stored, data.vocabularies, scored, names)
-            clock.done(4)
-            by_kind = await work(kind_counts, data.customers["kind"], data.kinds, scored)
-            clock.done(5)
+            source: str | _RunData | None = _worker_url(self.db)
+            if source is None:  # a database only this process sees: read here
+                source = await read_run_data(self.db, frame, now)
+            done = await work(compute, source, self.db.schema, frame, now, cutoffs, names)
+        clock.replay(done.seconds)
+        fit, scored, changes = done.fit, done.scored, done.changes
 
         tier_changes, segment_changes = (len(field) for field in changes)
         run = _run_record(frame.as_of, now, 0.0, scored, fit, tier_changes, segment_changes)
-        await self._write(scored, changes, names, data.stamps, run, clock)
+        await self._write(scored, changes, names, done.stamps, run, clock)
         clock.done(6)
         return RecomputeSummary(
             as_of=frame.as_of,
@@ -818,7 +859,7 @@ class Segmentation:
             buyers=int(scored.buyer.sum()),
             tiers=_counts_of(scored.tier, names),
             segments=_counts_of(scored.segment, SEGMENTS),
-            segments_by_kind=by_kind,
+            segments_by_kind=done.by_kind,
             fit=fit,
             tier_changes=tier_changes,
             segment_changes=segment_changes,

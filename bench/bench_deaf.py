@@ -10,7 +10,8 @@ The bot runs in a process of its own exactly as ``carebot run`` runs it (the ser
 the Application with the care programme, ``bot.runner.running``: the scheduler and its
 jobs in the bot's event loop), long polling the sandbox Bot API server, which runs in this
 process together with 20 customers. Each customer asks an FAQ question once a second (the
-20 spread evenly over the second, so 20 questions a second reach the bot) and the latency
+20 spread evenly over the second, so 20 questions a second reach the bot; ``--interval``
+sets another pace) and the latency
 of a reply is the time from the question entering the sandbox to the bot's sendMessage
 arriving there. The customers do not wait for an answer before asking again, so a bot that
 stops answering gets the questions piling up, as it would in life.
@@ -101,7 +102,7 @@ async def serve_bot(database: Path, base_url: str, outbox: Path) -> None:
     from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED
 
     from bot.app import build_application, care_programme
-    from bot.runner import running
+    from bot.runner import running, settle_heap
     from care.services import build_services
 
     class Report(logging.Handler):
@@ -119,6 +120,7 @@ async def serve_bot(database: Path, base_url: str, outbox: Path) -> None:
     probe = asyncio.create_task(loop_lag_probe(lags))
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR2, _print_tasks)
     async with running(application, services, poll_timeout=10):
+        settle_heap()
         scheduler = application.bot_data["care_scheduler"].scheduler
         names = {EVENT_JOB_SUBMITTED: "start", EVENT_JOB_EXECUTED: "end", EVENT_JOB_ERROR: "error"}
 
@@ -488,6 +490,8 @@ def append(args: argparse.Namespace, results: list[dict[str, Any]], load: float)
     command = "`.venv/bin/python bench/bench_deaf.py"
     if (args.customers, args.orders) != (1_000_000, 10_000_000):
         command += f" --customers {args.customers} --orders {args.orders}"
+    if args.interval != 1.0:
+        command += f" --interval {args.interval:g}"
     if args.only:
         command += f" --only {args.only}"
     lines = [
@@ -498,10 +502,11 @@ def append(args: argparse.Namespace, results: list[dict[str, Any]], load: float)
         "",
         f"Machine: {machine(load)}",
         "",
-        f"Load: {CUSTOMERS} customers each asking an FAQ question once a second through the "
-        "sandbox (20 a second), the bot as `carebot run` runs it in a process of its own, "
-        f"flood guard at {FLOOD_PER_MINUTE}/min. Latency: question into the sandbox to the "
-        "answer's sendMessage at the sandbox. Idle: the same run, before the job.",
+        f"Load: {CUSTOMERS} customers each asking an FAQ question every {args.interval:g} s "
+        f"through the sandbox ({CUSTOMERS / args.interval:g} questions a second), the bot as "
+        "`carebot run` runs it (SQLite) in a process of its own, flood guard at "
+        f"{FLOOD_PER_MINUTE}/min. Latency: question into the sandbox to the answer's "
+        "sendMessage at the sandbox. Idle: the same run, the 30 s before the job.",
         "",
         "| part | job | idle p50 / p99 / max | during the job p50 / p99 / max | loop lag max "
         "idle / during | target (p99) |",

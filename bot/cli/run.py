@@ -9,7 +9,7 @@ import typer
 
 from bot.app import build_application, care_programme
 from bot.cli.common import fail, load_settings
-from bot.runner import running, until_signalled
+from bot.runner import running, settle_heap, until_signalled
 from care.services import build_services
 from care.settings import MissingSetting
 
@@ -45,6 +45,7 @@ def run(
             else None
         )
         async with running(application, services, webhook=hook):
+            settle_heap()
             logging.getLogger("carebot").info("CareBot is running; Ctrl+C stops it")
             await until_signalled()
 

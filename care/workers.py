@@ -12,7 +12,9 @@ plain functions and data, which cross over pickled: the data a step needs, never
 session or a connection (the database stays with the bot's process and its event loop).
 Workers start from a fork server that has the heavy modules (numpy, scipy, Jinja2)
 loaded already, so a worker is ready in a fraction of a second; once the block ends it
-exits.
+exits. As with every start method but fork, a worker imports the main module of the
+process again: a script that runs the bot starts it under ``if __name__ == "__main__":``
+(the ``carebot`` command does).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ after the Application has shut down and flushed its state.
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -77,3 +78,16 @@ async def until_signalled(ready: Callable[[], None] | None = None) -> None:
     if ready is not None:
         ready()
     await stop.wait()
+
+
+def settle_heap() -> None:
+    """Take what start-up built (modules, the Application, the services) out of the
+    garbage collector's sight, for the life of the process.
+
+    A full collection walks every object the collector tracks, on whichever thread
+    triggers it, holding the interpreter lock: with the libraries of a running bot loaded
+    that is a fifth of a second and more, a stall every customer waiting for an answer
+    feels. What exists once start-up is over lives as long as the process anyway.
+    """
+    gc.collect()
+    gc.freeze()

@@ -80,7 +80,12 @@ async def _recompute_segments(services: Services) -> None:
     if recompute is None:
         log.info("no segmentation service; nightly recomputation skipped")
         return
-    await recompute()
+    summary = await recompute()
+    steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in summary.step_seconds.items())
+    log.info(
+        "segmentation as of %s: %d customers, %d buyers, in %.1f s (%s)",
+        summary.as_of, summary.customers, summary.buyers, summary.seconds, steps,
+    )
 
 
 def build_scheduler(services: Services, dispatcher: Dispatcher | None = None) -> AsyncIOScheduler:

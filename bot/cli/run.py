@@ -37,7 +37,7 @@ def run(
         async with one_poller(settings, webhook=webhook):
             # Only now the bot's libraries: a second poller is turned away before paying them.
             from bot.app import build_application, care_programme
-            from bot.runner import running, until_signalled
+            from bot.runner import running, settle_heap, until_signalled
             from care.services import build_services
 
             services = build_services(settings)
@@ -46,6 +46,7 @@ def run(
             url = settings.webhook_url if webhook else None
             log = logging.getLogger("carebot")
             async with running(application, services, webhook=url):
+                settle_heap()
                 await until_signalled(ready=lambda: log.info("CareBot is running; Ctrl+C stops it"))
 
     try:

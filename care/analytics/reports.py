@@ -202,7 +202,9 @@ class Reports:
         """The whole report as one self-contained HTML page."""
         data = await self.data(as_of)
         label = self.labels(language)
-        charts = {name: Markup(svg) for name, svg in charts_svg(data, label).items()}  # noqa: S704 - SVG drawn by matplotlib, its text as paths
+        async with self._drawing:  # in a worker thread, as for ``pngs``
+            drawn = await asyncio.to_thread(charts_svg, data, label)
+        charts = {name: Markup(svg) for name, svg in drawn.items()}  # noqa: S704 - SVG drawn by matplotlib, its text as paths
         template = self.renderer.env.get_template("report/report.html")
         lang = self.renderer.language(language)
         return template.render(

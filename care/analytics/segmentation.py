@@ -43,21 +43,29 @@ together. Segments within individuals and within organizations are computed on d
 (``Segmentation.kind_segment_counts`` and the export), not stored: they change with every
 run and nothing else reads them.
 
-A full run (``recompute``) is one transaction in four steps:
+A full run (``recompute``) runs inside the bot's process (the nightly job), so it is made
+never to hold up a conversation: a worker process (care.core.workers), at a lower priority than
+the bot, reads and computes; the bot's process then writes.
 
-1. one pass of SQL over the counted orders, in the order of the index on them
-   (``ix_orders_counted``: by customer, then time), so the database sums each customer as
-   it reads and never sorts; it yields one row of numbers per customer who bought,
-   fetched as numpy arrays (binary COPY on PostgreSQL). Local days and months come from
-   a per-run table of days on SQLite, and from a fixed UTC offset on PostgreSQL wherever
-   the zone has kept one (care.analytics.ltv);
-2. the CLV models are fitted and evaluated on those arrays (care.analytics.ltv, care.analytics.clv);
-3. every customer's id and kind is fetched, and so are the tiers and segments the
-   previous run stored; scores, segments, tiers, the changes against the previous run
-   and the counts are then computed with numpy on whole arrays (no loop over customers);
-4. customer_metrics is rewritten in bulk (COPY on PostgreSQL), the changes go to
+1. Reading, in the worker on a connection of its own (SQLite sums in the process that
+   queries it), one transaction that writes nothing (one snapshot): one pass of SQL over
+   the counted orders, in the order of the index on them (``ix_orders_counted``: by
+   customer, then time), so the database sums each customer as it reads and never
+   sorts; it yields one row of numbers per customer who bought, fetched as numpy arrays
+   (binary COPY on PostgreSQL, summed into a temporary table first on SQLite). Local
+   days and months come from a per-run table of days on SQLite, and from a fixed UTC
+   offset on PostgreSQL wherever the zone has kept one (care.analytics.ltv). Every customer's id
+   and kind is fetched, and so are the tiers and segments the previous run stored.
+2. Computing, in the worker: the CLV models are fitted and evaluated on those arrays
+   (care.analytics.ltv, care.analytics.clv); scores, segments, tiers, the changes against
+   the previous run and the counts are computed with numpy on whole arrays (no loop over
+   customers). Only the results cross back to the bot's process.
+3. Writing: customer_metrics is rewritten in bulk, the changes go to
    ``classification_changes`` (a customer's first classification is not a change), and
-   the run itself, with the models it fitted, to ``segmentation_runs``.
+   the run itself, with the models it fitted, to ``segmentation_runs``. On PostgreSQL
+   that is one transaction (COPY); on SQLite, where a writer holds the whole database,
+   it is a short transaction per slice of customers, so that the bot's own writes (every
+   message it receives is logged) never wait long (see ``Segmentation._write``).
 
 ``reclassify_customer`` re-scores one customer after a new order against the quintile
 boundaries and value cut-offs of the last full run, read back from customer_metrics (the
@@ -71,20 +79,22 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import itertools
 import math
 import re
 import time as timer
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Date, bindparam, select, text
+from sqlalchemy import Date, bindparam, make_url, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from care.analytics import clv, ltv
 from care.core.db import Database
@@ -96,6 +106,7 @@ from care.core.models import (
 )
 from care.core.settings import Settings
 from care.core.text import utcnow
+from care.core.workers import worker
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(step, done, total)`` while a run advances."""
@@ -336,9 +347,20 @@ _METRIC_COLUMNS = (
 _CHANGE_COLUMNS = ("customer_id", "field", "old_value", "new_value", "changed_at", "as_of")
 _CHANGES_TABLE = "classification_changes"
 DAYS_TABLE = "seg_days"
+SUMS_TABLE = "seg_purchases"
 PG_WORK_MEM = "256MB"
-WRITE_CHUNK = 100_000
-"""Rows built and written at a time, so memory stays flat however many customers there are."""
+WRITE_CHUNK = 10_000
+"""Rows built and written at a time, so memory stays flat however many customers there
+are; building them holds Python's lock for a few milliseconds, not tens."""
+FETCH_CHUNK = 2_000
+"""Rows SQLite hands over at a time: turning them into numpy runs on the event loop, so
+each piece must take a millisecond or two, not the tens a hundred thousand take; and
+rows that live that briefly never reach the garbage collector's oldest generation."""
+SQLITE_SLICE = 2_000
+"""Customers whose metrics one SQLite transaction replaces: some 20 ms of holding the
+database's one write lock, which the bot's writes wait for."""
+SQLITE_YIELD = 2.0
+"""After each slice the lock is left free this many times as long as the slice held it."""
 
 
 def _purchases_sql(
@@ -421,6 +443,18 @@ class Scored:
     clv: NDArray[np.float64]
 
 
+@dataclass(frozen=True)
+class _RunData:
+    """What a run reads before it computes (see ``Segmentation._read``)."""
+
+    purchases: NDArray
+    customers: NDArray
+    kinds: list[str]
+    stored: NDArray
+    vocabularies: dict[str, list[str]]
+    stamps: tuple[Any, Any]  # the run's time and day as the driver takes them
+
+
 def score(
     customers: NDArray, purchases: NDArray, prediction: ltv.ClvPrediction, frame: ltv.Frame,
     cutoffs: Sequence[float],
@@ -485,19 +519,49 @@ def _changed(
     return keys[old] != new
 
 
-def change_rows(
-    stored: NDArray, vocabularies: dict[str, list[str]], scored: Scored,
-    names: Sequence[str], now: Any, as_of: Any,
-) -> dict[str, list[tuple[Any, ...]]]:
-    """The tier and segment changes against the stored metrics, as rows to insert
-    (``_CHANGE_COLUMNS``; ``now`` and ``as_of`` as the driver takes them).
+@dataclass(frozen=True)
+class FieldChanges:
+    """The customers whose tier (or segment) differs from the one the previous run
+    stored, as arrays: labels are indexes into ``old_labels`` and ``new_labels``."""
+
+    field: str
+    ids: NDArray[np.int64]  # sorted
+    old: NDArray[np.int64]
+    new: NDArray[np.int64]
+    old_labels: list[str | None]
+    new_labels: list[str | None]
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def rows(
+        self, low: int | None, high: int | None, now: Any, as_of: Any
+    ) -> list[tuple[Any, ...]]:
+        """The changes of customers with an id in [low, high) as rows to insert
+        (``_CHANGE_COLUMNS``; ``now`` and ``as_of`` as the driver takes them)."""
+        first = 0 if low is None else int(np.searchsorted(self.ids, low))
+        last = len(self) if high is None else int(np.searchsorted(self.ids, high))
+        old = np.array(self.old_labels, dtype=object)[self.old[first:last]]
+        new = np.array(self.new_labels, dtype=object)[self.new[first:last]]
+        return [
+            (customer_id, self.field, before, after, now, as_of)
+            for customer_id, before, after in zip(
+                self.ids[first:last].tolist(), old.tolist(), new.tolist(), strict=True
+            )
+        ]
+
+
+def changes_of(
+    stored: NDArray, vocabularies: dict[str, list[str]], scored: Scored, names: Sequence[str]
+) -> list[FieldChanges]:
+    """The tier and segment changes against the stored metrics.
 
     ``stored`` holds the previous run's codes (see ``_fetch_stored``). A customer's first
     classification is not a change, and erased customers have none.
     """
     found, present = _positions(scored.ids, stored["customer_id"])
     ids = stored["customer_id"][present]
-    out: dict[str, list[tuple[Any, ...]]] = {}
+    out = []
     for field_name, new, labels in (
         ("tier", scored.tier, list(names)),
         ("segment", scored.segment, list(SEGMENTS)),
@@ -506,20 +570,18 @@ def change_rows(
         new = new[found[present]]
         vocabulary = vocabularies[field_name]
         changed = _changed(old, vocabulary, new, labels)
-        old_labels = np.array([*vocabulary, None], dtype=object)[old[changed]]
-        new_labels = np.array([*labels, None], dtype=object)[new[changed]]
-        out[field_name] = [
-            (customer_id, field_name, before, after, now, as_of)
-            for customer_id, before, after in zip(
-                ids[changed].tolist(), old_labels.tolist(), new_labels.tolist(), strict=True
+        out.append(
+            FieldChanges(
+                field_name, ids[changed], old[changed].astype(np.int64),
+                new[changed].astype(np.int64), [*vocabulary, None], [*labels, None],
             )
-        ]
+        )
     return out
 
 
 def metric_rows(
     scored: Scored, names: Sequence[str], as_of: Any, now: Any, start: int, stop: int
-) -> list[tuple[Any, ...]]:
+) -> Iterator[tuple[Any, ...]]:
     """Rows ``start:stop`` of customer_metrics (``_METRIC_COLUMNS`` order)."""
     part = slice(start, stop)
     buyer = scored.buyer[part]
@@ -543,7 +605,10 @@ def metric_rows(
         _nullable(clv, no_clv),
         [now] * count,
     ]
-    return list(zip(*columns, strict=True))
+    # The rows are made one at a time as the driver takes them: a list of thousands of
+    # tuples alive at once would be promoted through the garbage collector's generations
+    # and set off full collections, which hold the interpreter lock for a tenth of a second.
+    return zip(*columns, strict=True)
 
 
 def _nullable(values: NDArray, missing: NDArray[np.bool_]) -> list[Any]:
@@ -571,6 +636,131 @@ def _kind_counts_of(
     return out
 
 
+async def read_run_data(db: Database, frame: ltv.Frame, now: datetime) -> _RunData:
+    """Everything a run computes from, read in one transaction (one snapshot) that
+    writes nothing: on SQLite a transaction that reads and later writes fails when
+    someone else (the bot) has written in between."""
+    dialect = db.dialect
+    params: dict[str, Any] = {**ltv.frame_params(frame, dialect), "cutoff": frame.cutoff}
+    if dialect == "postgresql":
+        params["offset_since"] = ltv.offset_constant_since(frame.timezone, frame.cutoff)
+    async with db.uow() as uow:
+        session = uow.session
+        try:
+            await _prepare(session, dialect, frame)
+            purchases = await _fetch_purchases(session, dialect, frame.period, params)
+            customers, kinds = await _fetch_customers(session)
+            stored, vocabularies = await _fetch_stored(session)
+            stamps = await _driver_values(session, now, frame.as_of)
+        finally:
+            await _drop_temp(session, dialect)
+    return _RunData(purchases, customers, kinds, stored, vocabularies, stamps)
+
+
+def read_alone(url: str, schema: str | None, frame: ltv.Frame, now: datetime) -> _RunData:
+    """``read_run_data`` in a worker process, on a connection of its own.
+
+    SQLite runs inside the process that queries it: summing ten million orders is seconds
+    of processor time, which belongs in the worker, not beside the bot. On PostgreSQL the
+    server sums, and the worker reads the result.
+    """
+
+    async def read() -> _RunData:
+        db = Database(url, schema=schema)
+        try:
+            return await read_run_data(db, frame, now)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+@dataclass(frozen=True)
+class _Computed:
+    """What a worker hands back from ``compute``: the run's results and its steps' times."""
+
+    stamps: tuple[Any, Any]
+    fit: ltv.ClvFit
+    scored: Scored
+    changes: list[FieldChanges]
+    by_kind: dict[str, dict[str, int]]
+    seconds: list[float]  # wall time of STEPS[0] to STEPS[5]
+
+
+def compute(
+    source: str | _RunData, schema: str | None, frame: ltv.Frame, now: datetime,
+    cutoffs: Sequence[float], names: Sequence[str],
+) -> _Computed:
+    """A run's steps before writing, in one call to a worker process: reading (from the
+    database at the URL ``source``, or the data read already), fitting, predicting,
+    scoring, the changes and the counts. Only the results cross back to the bot's
+    process, once: handing a million customers' arrays over costs a copy each way under
+    the bot's interpreter lock."""
+    marks = [timer.perf_counter()]
+    data = read_alone(source, schema, frame, now) if isinstance(source, str) else source
+    marks.append(timer.perf_counter())
+    fit = fit_models(data.purchases, frame.as_of_day)
+    marks.append(timer.perf_counter())
+    prediction = predict_clv(fit, data.purchases, frame)
+    marks.append(timer.perf_counter())
+    scored = score(data.customers, data.purchases, prediction, frame, cutoffs)
+    marks.append(timer.perf_counter())
+    changes = changes_of(data.stored, data.vocabularies, scored, names)
+    marks.append(timer.perf_counter())
+    by_kind = kind_counts(data.customers["kind"], data.kinds, scored)
+    marks.append(timer.perf_counter())
+    seconds = [later - earlier for earlier, later in itertools.pairwise(marks)]
+    return _Computed(data.stamps, fit, scored, changes, by_kind, seconds)
+
+
+def _worker_url(db: Database) -> str | None:
+    """The database's URL as a worker process can open it (a SQLite file by its absolute
+    path); None for a database only this process can see (SQLite in memory)."""
+    url = make_url(db.url)
+    if url.get_backend_name() != "sqlite":
+        return db.url
+    if url.database in (None, "", ":memory:") or url.query:
+        return None
+    return url.set(database=str(Path(url.database).resolve())).render_as_string(
+        hide_password=False
+    )
+
+
+def fit_models(purchases: NDArray, as_of_day: int) -> ltv.ClvFit:
+    """The CLV models fitted on the run's purchase summaries (a worker's step)."""
+    return ltv.fit_clv(_clv_inputs(purchases, as_of_day), seed=as_of_day)
+
+
+def predict_clv(fit: ltv.ClvFit, purchases: NDArray, frame: ltv.Frame) -> ltv.ClvPrediction:
+    """Every buyer's CLV with the run's models (a worker's step)."""
+    return ltv.predict(
+        fit, _clv_inputs(purchases, frame.as_of_day),
+        monthly_discount_rate=ltv.rate_per_month(frame.discount_rate, frame.period),
+    )
+
+
+def _clv_inputs(purchases: NDArray, as_of_day: int) -> ltv.ClvInputs:
+    return ltv.clv_inputs(
+        purchases["purchase_days"], purchases["first_day"], purchases["last_day"],
+        purchases["margin"], purchases["first_margin"], as_of_day,
+    )
+
+
+def kind_counts(
+    kinds: NDArray, vocabulary: Sequence[str], scored: Scored
+) -> dict[str, dict[str, int]]:
+    """Buyers per segment scored within each kind (a worker's step); ``kinds`` are the
+    codes of every customer's kind, aligned with ``scored``."""
+    buyer = scored.buyer
+    return _kind_counts_of(
+        kinds[buyer], vocabulary,
+        kind_segment_codes(
+            kinds[buyer], scored.ids[buyer], scored.recency[buyer], scored.frequency[buyer],
+            scored.monetary[buyer],
+        ),
+    )
+
+
 class _StepClock:
     """Wall and CPU time of each of a run's ``STEPS``, reported to ``progress`` as it goes."""
 
@@ -591,6 +781,18 @@ class _StepClock:
         if self.progress:
             following = STEPS[index + 1] if index + 1 < len(STEPS) else "done"
             self.progress(following, index + 1, len(STEPS))
+
+    def replay(self, seconds: Sequence[float]) -> None:
+        """The first steps, done elsewhere (in a worker) and timed there: their wall
+        times as measured there, this process's CPU meanwhile shared out in proportion."""
+        now, now_cpu = timer.perf_counter(), timer.process_time()
+        total = sum(seconds) or 1.0
+        for index, step_seconds in enumerate(seconds):
+            self.seconds[STEPS[index]] = step_seconds
+            self.cpu_seconds[STEPS[index]] = (now_cpu - self._marks[1]) * step_seconds / total
+            if self.progress:
+                self.progress(STEPS[index + 1], index + 1, len(STEPS))
+        self._marks = (now, now_cpu)
 
     def elapsed(self) -> float:
         return timer.perf_counter() - self.started
@@ -630,86 +832,89 @@ class Segmentation:
         """Recompute RFM, segments, LTV, CLV and tiers of every customer as of a day.
 
         ``as_of`` computes as if today were that day: later orders are ignored. Without it,
-        today in the shop's time zone. The nightly job calls this without arguments.
+        today in the shop's time zone. The nightly job calls this without arguments, in the
+        bot's process: every step that costs CPU runs in a worker thread (see the module's
+        docstring), so the bot keeps answering meanwhile.
         """
         names, cutoffs = self.tier_names, list(self.settings.tier_cutoffs)
         check_tiers(names, cutoffs)
         frame = self.frame(as_of)
-        dialect = self.db.dialect
         clock = _StepClock(progress)
         now = self.clock()
-        params: dict[str, Any] = {**ltv.frame_params(frame, dialect), "cutoff": frame.cutoff}
-        if dialect == "postgresql":
-            params["offset_since"] = ltv.offset_constant_since(frame.timezone, frame.cutoff)
-        async with self.db.uow() as uow:
-            session = uow.session
-            try:
-                await _prepare(session, dialect, frame)
-                purchases = await _fetch_purchases(session, dialect, frame.period, params)
-                clock.done(0)
+        async with worker() as work:
+            source: str | _RunData | None = _worker_url(self.db)
+            if source is None:  # a database only this process sees: read here
+                source = await read_run_data(self.db, frame, now)
+            done = await work(compute, source, self.db.schema, frame, now, cutoffs, names)
+        clock.replay(done.seconds)
+        fit, scored, changes = done.fit, done.scored, done.changes
 
-                inputs = ltv.clv_inputs(
-                    purchases["purchase_days"], purchases["first_day"], purchases["last_day"],
-                    purchases["margin"], purchases["first_margin"], frame.as_of_day,
-                )
-                fit = ltv.fit_clv(inputs, seed=frame.as_of_day)
-                clock.done(1)
-
-                prediction = ltv.predict(
-                    fit, inputs,
-                    monthly_discount_rate=ltv.rate_per_month(frame.discount_rate, frame.period),
-                )
-                del inputs
-                clock.done(2)
-
-                customers, kinds = await _fetch_customers(session)
-                scored = score(customers, purchases, prediction, frame, cutoffs)
-                del purchases, prediction
-                clock.done(3)
-
-                stamps = await _driver_values(session, now, frame.as_of)
-                stored, vocabularies = await _fetch_stored(session)
-                changes = change_rows(stored, vocabularies, scored, names, *stamps)
-                del stored
-                for rows in changes.values():
-                    await _bulk_insert(session, _CHANGES_TABLE, _CHANGE_COLUMNS, rows)
-                clock.done(4)
-
-                buyer = scored.buyer
-                by_kind = _kind_counts_of(
-                    customers["kind"][buyer], kinds,
-                    kind_segment_codes(
-                        customers["kind"][buyer], scored.ids[buyer], scored.recency[buyer],
-                        scored.frequency[buyer], scored.monetary[buyer],
-                    ),
-                )
-                clock.done(5)
-
-                await _write_metrics(session, scored, names, *stamps)
-                session.add(
-                    _run_record(
-                        frame.as_of, now, clock.elapsed(), scored, fit,
-                        len(changes["tier"]), len(changes["segment"]),
-                    )
-                )
-                await uow.commit()
-                clock.done(6)
-            finally:
-                await _drop_temp(session, dialect)
+        tier_changes, segment_changes = (len(field) for field in changes)
+        run = _run_record(frame.as_of, now, 0.0, scored, fit, tier_changes, segment_changes)
+        await self._write(scored, changes, names, done.stamps, run, clock)
+        clock.done(6)
         return RecomputeSummary(
             as_of=frame.as_of,
             customers=int(scored.ids.size),
-            buyers=int(buyer.sum()),
+            buyers=int(scored.buyer.sum()),
             tiers=_counts_of(scored.tier, names),
             segments=_counts_of(scored.segment, SEGMENTS),
-            segments_by_kind=by_kind,
+            segments_by_kind=done.by_kind,
             fit=fit,
-            tier_changes=len(changes["tier"]),
-            segment_changes=len(changes["segment"]),
+            tier_changes=tier_changes,
+            segment_changes=segment_changes,
             seconds=clock.elapsed(),
             step_seconds=clock.seconds,
             step_cpu_seconds=clock.cpu_seconds,
         )
+
+    async def _write(
+        self, scored: Scored, changes: list[FieldChanges], names: Sequence[str],
+        stamps: tuple[Any, Any], run: SegmentationRun, clock: _StepClock,
+    ) -> None:
+        """Store the run: the changes, every customer's metrics, the run's record.
+
+        The rows are built a slice of customers at a time in a worker thread (a few
+        milliseconds each, the next slice while the database stores the previous one).
+        PostgreSQL stores them in one transaction, which nobody waits for but readers of
+        customer_metrics (see ``_write_metrics``). SQLite has one writer at a time, and a
+        customer's message waits for whoever writes: there each slice's metrics and
+        changes are a short transaction of its own (``SQLITE_SLICE`` customers), and the
+        bot's writes slip in between. Meanwhile readers see some customers with the new
+        figures and the rest with the previous ones (a failure half-way leaves it so until
+        the next run); the run's record, written last, says when a run completed.
+        """
+        now, as_of = stamps
+        postgresql = self.db.dialect == "postgresql"
+        slices = _slices(scored.ids, WRITE_CHUNK if postgresql else SQLITE_SLICE)
+        builders = [
+            functools.partial(_slice_rows, scored, changes, names, now, as_of, low, high, start,
+                              stop)
+            for start, stop, low, high in slices
+        ]
+        if postgresql:
+            async with self.db.uow() as uow:
+                await _write_metrics(uow.session, _built_ahead(builders))
+                run.seconds = clock.elapsed()
+                uow.session.add(run)
+                await uow.commit()
+            return
+        index = 0
+        async for metrics, changed in _built_ahead(builders):
+            _, _, low, high = slices[index]
+            index += 1
+            held = timer.perf_counter()
+            async with self.db.uow() as uow:
+                await _replace_metrics(uow.session, low, high, metrics)
+                await _bulk_insert(uow.session, _CHANGES_TABLE, _CHANGE_COLUMNS, changed)
+                await uow.commit()
+            # SQLite's lock is not fair: a writer waiting for it polls it now and then, and
+            # would never find it free if the next slice took it at once.
+            await asyncio.sleep(SQLITE_YIELD * (timer.perf_counter() - held))
+        async with self.db.uow() as uow:
+            run.seconds = clock.elapsed()
+            uow.session.add(run)
+            await uow.commit()
 
     # ----------------------------------------------------------------- one customer
 
@@ -1073,6 +1278,7 @@ async def _prepare(session: AsyncSession, dialect: str, frame: ltv.Frame) -> Non
 async def _drop_temp(session: AsyncSession, dialect: str) -> None:
     if dialect == "sqlite":
         await session.execute(text(f"DROP TABLE IF EXISTS temp.{DAYS_TABLE}"))
+        await session.execute(text(f"DROP TABLE IF EXISTS temp.{SUMS_TABLE}"))
 
 
 async def _ensure_sqlite_exp(session: AsyncSession) -> None:
@@ -1098,10 +1304,24 @@ async def _fetch_purchases(
         rows = await _fetch_rows(session, sql, params, _PURCHASES)
     else:
         sql = _purchases_sql(dialect, period, days_table=DAYS_TABLE)
-        rows = await _fetch_rows(session, sql, params, _PURCHASES)
+        rows = await _fetch_summed(session, sql, params)
         if rows["undated"].any():
-            rows = await _fetch_rows(session, _purchases_sql(dialect, period), params, _PURCHASES)
+            rows = await _fetch_summed(session, _purchases_sql(dialect, period), params)
     return rows[_by_id(rows["customer_id"])]
+
+
+async def _fetch_summed(session: AsyncSession, sql: str, params: dict[str, Any]) -> NDArray:
+    """The purchase summaries on SQLite, summed into a temporary table first.
+
+    Summing runs in SQLite's C code for seconds. Inside one statement it keeps Python's
+    interpreter lock released throughout; handing over each row as it is summed would
+    take the lock back tens of thousands of times a second, away from the bot's loop.
+    """
+    await session.execute(text(f"DROP TABLE IF EXISTS temp.{SUMS_TABLE}"))
+    await _execute(session, f"CREATE TEMPORARY TABLE {SUMS_TABLE} AS {sql}", params)
+    rows = await _fetch_rows(session, f"SELECT * FROM temp.{SUMS_TABLE}", {}, _PURCHASES)  # noqa: S608 - our own table name
+    await session.execute(text(f"DROP TABLE temp.{SUMS_TABLE}"))
+    return rows
 
 
 async def _fetch_customers(session: AsyncSession) -> tuple[NDArray, list[str]]:
@@ -1140,9 +1360,9 @@ async def _stored_kind_segments(session: AsyncSession) -> tuple[NDArray, list[st
         WHERE m.frequency > 0
     """  # noqa: S608 - names and numbers from code, values bound
     buyers = await _fetch_rows(session, sql, params, _BUYERS)
-    codes = kind_segment_codes(
-        buyers["kind"], buyers["customer_id"], buyers["recency_days"], buyers["frequency"],
-        buyers["monetary"],
+    codes = await asyncio.to_thread(
+        kind_segment_codes, buyers["kind"], buyers["customer_id"], buyers["recency_days"],
+        buyers["frequency"], buyers["monetary"],
     )
     return buyers, kinds, codes
 
@@ -1153,54 +1373,47 @@ async def _distinct(session: AsyncSession, column: str, source: str) -> list[str
 
 
 async def _write_metrics(
-    session: AsyncSession, scored: Scored, names: Sequence[str], now: Any, as_of: Any
+    session: AsyncSession, pieces: AsyncIterator[tuple[list[Any], list[Any]]]
 ) -> None:
-    """Replace customer_metrics with the run's rows, a chunk at a time (``now`` and
-    ``as_of`` as the driver takes them).
+    """Replace customer_metrics on PostgreSQL with the run's rows, and record the changes,
+    a piece (metric rows, change rows) at a time, in the caller's transaction.
 
-    What slows a bulk load down is set aside for it and restored before the commit, as
-    the model declares it; a failure rolls everything back, these included.
-
-    - PostgreSQL: the foreign key to customers. Checked row by row it locks each
-      customer's row and doubles the time of the load; added back, it checks all rows in
-      one join (they come from the customers table in this same transaction). The table
-      is then locked anyway, so it is emptied with TRUNCATE, which leaves no million dead
-      rows behind for vacuum. Until the commit, readers of customer_metrics and writers
-      of customers wait (seconds, once a night); readers then see the new rows.
-    - SQLite: the secondary indexes, built afterwards in one sort each rather than
-      updated row by row. Readers keep reading the previous metrics meanwhile (WAL).
+    The foreign key to customers is set aside for the load and restored before the
+    commit, as the model declares it (a failure rolls everything back, it included).
+    Checked row by row it locks each customer's row and doubles the time of the load;
+    added back, it checks all rows in one join (they come from the customers table). The
+    table is then locked anyway, so it is emptied with TRUNCATE, which leaves no million
+    dead rows behind for vacuum. Until the commit, readers of customer_metrics and
+    writers of customers wait (seconds, once a night); readers then see the new rows.
     """
-    dialect = (await session.connection()).dialect.name
-    table = CustomerMetrics.__table__
-    set_aside: list[Any]
-    if dialect == "postgresql":
-        set_aside = list(table.foreign_key_constraints)
-        drop, restore = DropConstraint, AddConstraint
-        empty = "TRUNCATE customer_metrics"
-    else:
-        set_aside = sorted(table.indexes, key=lambda index: str(index.name))
-        drop, restore = DropIndex, CreateIndex
-        empty = "DELETE FROM customer_metrics"
+    set_aside = list(CustomerMetrics.__table__.foreign_key_constraints)
     for item in set_aside:
-        await session.execute(drop(item))
-    await session.execute(text(empty))
-    chunks = [
-        functools.partial(metric_rows, scored, names, as_of, now, start, start + WRITE_CHUNK)
-        for start in range(0, scored.ids.size, WRITE_CHUNK)
-    ]
-    async for rows in _built_ahead(chunks):
-        await _bulk_insert(session, "customer_metrics", _METRIC_COLUMNS, rows)
+        await session.execute(DropConstraint(item))
+    await session.execute(text("TRUNCATE customer_metrics"))
+    async for metrics, changed in pieces:
+        await _bulk_insert(session, "customer_metrics", _METRIC_COLUMNS, metrics)
+        await _bulk_insert(session, _CHANGES_TABLE, _CHANGE_COLUMNS, changed)
     for item in set_aside:
-        await session.execute(restore(item))
+        await session.execute(AddConstraint(item))
+
+
+def _slice_rows(
+    scored: Scored, changes: list[FieldChanges], names: Sequence[str], now: Any, as_of: Any,
+    low: int | None, high: int | None, start: int, stop: int,
+) -> tuple[Iterator[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The metric rows ``start:stop`` and the change rows of ids in [low, high)."""
+    metrics = metric_rows(scored, names, as_of, now, start, stop)
+    changed = [row for field in changes for row in field.rows(low, high, now, as_of)]
+    return metrics, changed
 
 
 async def _built_ahead(builders: Sequence[Callable[[], Any]]) -> AsyncIterator[Any]:
-    """What each builder builds, in order; the next is built in a thread meanwhile, so
-    Python builds rows while the database stores the previous ones."""
+    """What each builder builds, in order, each built in a worker thread (the first
+    too), the next while the database stores the previous one."""
     following: asyncio.Task[Any] | None = None
     try:
         for index, builder in enumerate(builders):
-            current = await following if following else builder()
+            current = await (following or asyncio.to_thread(builder))
             following = (
                 asyncio.create_task(asyncio.to_thread(builders[index + 1]))
                 if index + 1 < len(builders)
@@ -1210,6 +1423,39 @@ async def _built_ahead(builders: Sequence[Callable[[], Any]]) -> AsyncIterator[A
     finally:
         if following is not None:
             following.cancel()
+
+
+def _slices(
+    ids: NDArray[np.int64], size: int
+) -> list[tuple[int, int, int | None, int | None]]:
+    """(start, stop, low, high) of each slice of ``size`` rows of the sorted ``ids``.
+
+    Together the slices' id ranges [low, high) cover every id there is (None: unbounded),
+    so replacing each range also removes the metrics of customers no longer in the run.
+    """
+    n = int(ids.size)
+    starts = list(range(0, n, size)) or [0]
+    out = []
+    for start in starts:
+        stop = min(start + size, n)
+        low = int(ids[start]) if start > 0 else None
+        high = int(ids[stop]) if stop < n else None
+        out.append((start, stop, low, high))
+    return out
+
+
+async def _replace_metrics(
+    session: AsyncSession, low: int | None, high: int | None, rows: Iterable[tuple[Any, ...]]
+) -> None:
+    """Replace the stored metrics of the customers with an id in [low, high) by ``rows``."""
+    bounds = []
+    if low is not None:
+        bounds.append("customer_id >= :low")
+    if high is not None:
+        bounds.append("customer_id < :high")
+    where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
+    await session.execute(text(f"DELETE FROM customer_metrics{where}"), {"low": low, "high": high})  # noqa: S608 - fixed bounds, values bound
+    await _bulk_insert(session, "customer_metrics", _METRIC_COLUMNS, rows)
 
 
 async def _driver_values(session: AsyncSession, now: datetime, as_of: date) -> tuple[Any, Any]:
@@ -1246,10 +1492,10 @@ async def _fetch_rows(
     if hasattr(driver, "copy_from_query"):  # asyncpg
         buffer = io.BytesIO()
         await driver.copy_from_query(statement.string, *args, output=buffer, format="binary")
-        return _from_binary_copy(buffer.getbuffer(), dtype)
+        return await asyncio.to_thread(_from_binary_copy, buffer.getbuffer(), dtype)
     cursor = await driver.execute(statement.string, args)
     chunks = []
-    while rows := await cursor.fetchmany(WRITE_CHUNK):
+    while rows := await cursor.fetchmany(FETCH_CHUNK):
         chunks.append(np.fromiter(rows, dtype=dtype, count=len(rows)))
     await cursor.close()
     return np.concatenate(chunks) if chunks else np.empty(0, dtype=dtype)
@@ -1290,7 +1536,7 @@ def _from_binary_copy(data: memoryview, dtype: np.dtype) -> NDArray:
 
 
 async def _bulk_insert(
-    session: AsyncSession, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
+    session: AsyncSession, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
 ) -> None:
     """Many rows into a table: COPY on PostgreSQL, executemany on SQLite."""
     if not rows:

@@ -62,6 +62,15 @@ class Keys:
             keys.append(key)
         self._keys = [key.encode() for key in keys]
 
+    def detached(self) -> Keys:
+        """A copy that signs and verifies without the database, for a worker process
+        (the keys must be loaded: it cannot read them there)."""
+        if self._keys is None:
+            raise KeysNotLoaded("the signing keys are not loaded: start the services first")
+        copy = Keys(self.settings, None)  # type: ignore[arg-type]
+        copy._keys = list(self._keys)
+        return copy
+
     @property
     def loaded(self) -> bool:
         return self._keys is not None

@@ -831,6 +831,29 @@ def _order_values(
     return _OrderRow(code, customer_id, values, product or None, quantity or 1)
 
 
+def _parse_orders(
+    path: Path | str, customers: dict[str, int], moment: Callable[[str, Any], datetime]
+) -> tuple[list[_OrderRow], list[RowError]]:
+    """Every good row as an order, and every bad row's errors (no database)."""
+    table = read_table(path)
+    keys, errors = check_headers(table, ORDER_COLUMNS)
+    if errors:
+        return [], errors
+    seen: dict[str, int] = {}
+    parsed: list[_OrderRow] = []
+    for row in iter_rows(table, keys):
+        if isinstance(row, RowError):
+            errors.append(row)
+            continue
+        order = _order_values(row, customers, moment)
+        _check_duplicate(row, _cell(row.cells.get("code")) or None, seen)
+        if row.problems:
+            errors.extend(row_errors(row))
+        elif order is not None:
+            parsed.append(order)
+    return parsed, errors
+
+
 async def import_orders(
     db: Database,
     path: Path | str,
@@ -842,6 +865,7 @@ async def import_orders(
 
     Times without an offset are read in ``timezone`` (the shop's) and stored in UTC.
     The report's ``customer_ids`` are the customers whose classification is now stale.
+    Reading and checking the file runs in a worker thread, as for customers.
     """
     table = read_table(path, limits)
     keys, errors = check_headers(table, ORDER_COLUMNS)

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from care.core.db import Database
+from care.core.keys import Keys
 from care.core.models import (
     Campaign,
     CampaignStatus,
@@ -40,6 +41,8 @@ from care.core.models import (
 )
 from care.core.rendering import LANGUAGES, Renderer, TemplateProblem
 from care.core.settings import Settings
+from care.core.text import utcnow
+from care.core.workers import worker
 from care.outreach.outbox import (
     OPEN_STATUSES,
     PREFERENCES,
@@ -55,6 +58,8 @@ from care.outreach.outbox import (
 
 SKIP_TEMPLATE_ERROR = "template_error"
 SKIP_CANCELLED = "cancelled"
+PAGE = 500  # audience members loaded at a time
+PLAN_BATCH = 500  # audience members rendered at a time in the worker process
 
 
 class CampaignError(ValueError):
@@ -350,22 +355,51 @@ class Campaigns:
             query = query.where(
                 Customer.consent_telegram.is_(True) | Customer.consent_email.is_(True)
             )
-        result = await session.execute(query)
-        return [(row[0], row[1]) for row in result]
+        members: list[tuple[Customer, CustomerMetrics | None]] = []
+        while True:  # a page at a time: loading ORM objects is Python on the event loop
+            after = members[-1][0].id if members else 0
+            page = (await session.execute(query.where(Customer.id > after).limit(PAGE))).all()
+            members.extend((row[0], row[1]) for row in page)
+            if len(page) < PAGE:
+                return members
 
     async def _plan_all(
         self, session: AsyncSession, campaign: Campaign, now: datetime
-    ) -> list[tuple[Customer, dict[str, Any] | None, Route | Skip]]:
-        """Every audience member's row (None for a key already spent) and route."""
+    ) -> list[tuple[Customer, dict[str, Any], Route | Skip]]:
+        """Every audience member's row and route, but for those whose key is spent.
+
+        Rendering and building the e-mails is most of a campaign's work (about a
+        millisecond a customer): it runs in a worker process (care.core.workers), ``PLAN_BATCH``
+        customers at a time, so the bot keeps answering customers meanwhile.
+        """
         members = await self.audience(session, campaign)
         since = now - timedelta(days=self.settings.frequency_cap_days)
         counts = await recent_marketing_counts(session, [c.id for c, _ in members], since)
         spent = await existing_keys(session, [_campaign_key(campaign.id, c.id) for c, _ in members])
+        todo = [m for m in members if _campaign_key(campaign.id, m[0].id) not in spent]
+        planned: list[tuple[Customer, dict[str, Any], Route | Skip]] = []
+        if not todo:
+            return planned
+        async with worker() as work:
+            for start in range(0, len(todo), PLAN_BATCH):
+                batch = todo[start : start + PLAN_BATCH]
+                mine = {c.id: counts[c.id] for c, _ in batch if c.id in counts}
+                keys = self.outbox.keys.detached()
+                rows = await work(plan_batch, self.settings, keys, campaign, batch, mine, now)
+                planned += [
+                    (customer, row, route)
+                    for (customer, _), (row, route) in zip(batch, rows, strict=True)
+                ]
+        return planned
+
+    def _plan_batch(
+        self, campaign: Campaign, members: list[tuple[Customer, CustomerMetrics | None]],
+        counts: dict[int, int], now: datetime,
+    ) -> list[tuple[dict[str, Any], Route | Skip]]:
+        """The row and route of each of some audience members (no database needed)."""
         planned = []
         for customer, metrics in members:
             key = _campaign_key(campaign.id, customer.id)
-            if key in spent:
-                continue
             build = self.message_for(campaign, self.context(campaign, customer, metrics))
             fields: dict[str, Any] = {  # the same for the message and for its skip
                 "key": key,
@@ -381,7 +415,7 @@ class Campaigns:
                 )
             except TemplateProblem:
                 placed = self.outbox.skipped(customer, reason=SKIP_TEMPLATE_ERROR, **fields)
-            planned.append((customer, placed.row, placed.route))
+            planned.append((placed.row, placed.route))
         return planned
 
     async def dry_run(self, name: str) -> DryRun:
@@ -438,22 +472,30 @@ class Campaigns:
         return await self._start(campaign.id)
 
     async def _start(self, campaign_id: int) -> int:
+        """Plan every message, then claim the campaign and queue them in one transaction.
+
+        Planning only reads, so on SQLite, where one writer at a time holds the database,
+        the bot's writes go on while the messages are rendered; the transaction that
+        writes is the short one at the end. Should another process start the campaign
+        meanwhile, the claim finds it started and this plan is dropped.
+        """
         now = self.clock()
+        startable = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
         async with self.db.uow() as uow:
+            campaign = await uow.session.get(Campaign, campaign_id)
+            if campaign is None or campaign.status not in startable:
+                return 0
+            planned = await self._plan_all(uow.session, campaign, now)
+        async with self.db.uow() as uow:
+            # Rows first: on SQLite the write lock is taken once they are ready to go in.
+            queued = await enqueue_rows(uow.session, [row for _, row, _ in planned])
             result = await uow.session.execute(
                 update(Campaign)
-                .where(
-                    Campaign.id == campaign_id,
-                    Campaign.status.in_([CampaignStatus.DRAFT, CampaignStatus.SCHEDULED]),
-                )
+                .where(Campaign.id == campaign_id, Campaign.status.in_(startable))
                 .values(status=CampaignStatus.RUNNING, started_at=now, updated_at=now)
             )
             if not result.rowcount:  # type: ignore[attr-defined]
-                return 0
-            campaign = await uow.session.get(Campaign, campaign_id)
-            assert campaign is not None
-            planned = await self._plan_all(uow.session, campaign, now)
-            queued = await enqueue_rows(uow.session, [row for _, row, _ in planned if row])
+                return 0  # started elsewhere meanwhile: these rows roll back
             await uow.commit()
         return queued
 
@@ -591,3 +633,18 @@ class Campaigns:
 
     def _reason_label(self, language: str, reason: str) -> str:
         return self.renderer.label_or(language, f"care.skip.{reason}", reason)
+
+
+
+def plan_batch(
+    settings: Settings, keys: Keys, campaign: Campaign,
+    members: list[tuple[Customer, CustomerMetrics | None]], counts: dict[int, int],
+    now: datetime,
+) -> list[tuple[dict[str, Any], Route | Skip]]:
+    """``Campaigns._plan_batch`` in a worker process (no database: planning needs none).
+    The planner is made per batch; compiling the templates again costs little beside
+    rendering hundreds of messages."""
+    renderer = Renderer(timezone=settings.timezone, default_language=settings.default_language)
+    outbox = Outbox(settings, renderer, None, keys)  # type: ignore[arg-type]
+    planner = Campaigns(settings, None, renderer, outbox, utcnow)  # type: ignore[arg-type]
+    return planner._plan_batch(campaign, members, counts, now)

@@ -24,6 +24,7 @@ body is derived from it, with the unsubscribe link and headers RFC 8058 asks for
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -35,7 +36,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from care.core.db import Database
 from care.core.keys import Keys
@@ -73,6 +74,7 @@ SKIP_OPTED_OUT = "opted_out"  # consent withdrawn after the message was queued
 SKIP_TELEGRAM_BLOCKED = "telegram_blocked"
 
 STAFF = "staff"  # the template family of messages to the staff chat
+ENQUEUE_CHUNK = 500  # rows handed to the driver at a time (the loop runs between chunks)
 
 # Channel preferences: the first usable channel wins; "_only" forbids the other one.
 PREFERENCES = {
@@ -465,17 +467,60 @@ async def enqueue_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     """Insert outbox rows, ignoring any whose idempotency key exists; returns how many were new.
 
     Runs in the caller's transaction, so the rows commit (or roll back) with their cause.
+    Thousands of rows (a campaign) must neither hold the event loop nor, on SQLite, the
+    database's one write lock for long, as every message a customer sends waits for
+    both. So no statement is compiled with the values of hundreds of rows in it (that
+    costs a millisecond a row): on SQLite the rows are turned into the driver's values in
+    a worker thread and handed to the driver's executemany, which inserts them in C; on
+    PostgreSQL one statement compiled once takes them all (SQLAlchemy's
+    "insertmanyvalues", the ids coming back tell how many were new).
     """
+    if not rows:
+        return 0
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        return await _enqueue_sqlite(connection, rows)
+    statement = (
+        _insert(session)(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxMessage.id)
+    )
     inserted = 0
-    for start in range(0, len(rows), 400):  # well under SQLite's bound-parameter limit
-        chunk = rows[start : start + 400]
-        statement = (
-            _insert(session)(OutboxMessage)
-            .values(list(chunk))
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        )
-        result = await session.execute(statement)
-        inserted += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+    for start in range(0, len(rows), ENQUEUE_CHUNK):
+        result = await session.execute(statement, list(rows[start : start + ENQUEUE_CHUNK]))
+        inserted += len(result.all())
+    return inserted
+
+
+async def _enqueue_sqlite(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> int:
+    columns = list(rows[0])
+    table = OutboxMessage.__table__
+    dialect = connection.dialect
+    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+
+    def values() -> list[tuple[Any, ...]]:
+        return [
+            tuple(
+                value if process is None or value is None else process(value)
+                for value, process in zip(
+                    (row[name] for name in columns), processors, strict=True
+                )
+            )
+            for row in rows
+        ]
+
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)})"  # noqa: S608 - own table and columns
+        f" VALUES ({', '.join('?' * len(columns))})"
+        " ON CONFLICT (idempotency_key) DO NOTHING"
+    )
+    driver = (await connection.get_raw_connection()).driver_connection
+    prepared = await asyncio.to_thread(values) if len(rows) > ENQUEUE_CHUNK else values()
+    inserted = 0
+    for start in range(0, len(prepared), ENQUEUE_CHUNK):
+        cursor = await driver.executemany(sql, prepared[start : start + ENQUEUE_CHUNK])
+        inserted += max(cursor.rowcount, 0)
+        await cursor.close()
     return inserted
 
 
@@ -531,6 +576,7 @@ class Outbox:
         self.settings = settings
         self.renderer = renderer
         self.db = db
+        self.keys = keys
         self.links = UnsubscribeLinks(settings, keys)
 
     def greeting_name(self, customer: Customer) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, extract, select
+from sqlalchemy import ColumnElement, exists, extract, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.core.calendar import ORGANIZATION_HOLIDAYS, holidays_on, unknown_holidays
@@ -51,6 +51,7 @@ from care.outreach.outbox import (
 log = logging.getLogger("carebot.care")
 
 CSAT_SCALE = range(1, 6)
+PAGE = 500  # customers loaded at a time by the scans that reach every customer
 
 
 def survey_callback(survey_id: int, score: int) -> str:
@@ -282,26 +283,22 @@ class CareProgramme:
             report.note = "no holiday now"
             return report
         async with self.db.uow() as uow:
-            customers = list(
-                await uow.session.scalars(
-                    select(Customer).where(Customer.erased_at.is_(None)).order_by(Customer.id)
-                )
-            )
-            for name in names:
-                wanted = [
-                    c for c in customers
-                    if c.kind != CustomerKind.ORGANIZATION or name in ORGANIZATION_HOLIDAYS
-                ]
-                keys = {c.id: f"holiday:{name}:{today.year}:{c.id}" for c in wanted}
-                spent = await existing_keys(uow.session, keys.values())
-                for customer in wanted:
-                    if keys[customer.id] in spent:
-                        continue
-                    await self._queue(
-                        uow.session, customer, report, key=keys[customer.id],
-                        category=MessageCategory.GREETING, template="care_holiday", now=now,
-                        holiday=name, year=today.year,
-                    )
+            async for customers in _pages(uow.session, Customer.erased_at.is_(None)):
+                for name in names:
+                    wanted = [
+                        c for c in customers
+                        if c.kind != CustomerKind.ORGANIZATION or name in ORGANIZATION_HOLIDAYS
+                    ]
+                    keys = {c.id: f"holiday:{name}:{today.year}:{c.id}" for c in wanted}
+                    spent = await existing_keys(uow.session, keys.values())
+                    for customer in wanted:
+                        if keys[customer.id] in spent:
+                            continue
+                        await self._queue(
+                            uow.session, customer, report, key=keys[customer.id],
+                            category=MessageCategory.GREETING, template="care_holiday",
+                            now=now, holiday=name, year=today.year,
+                        )
             await uow.commit()
         return report
 
@@ -327,21 +324,17 @@ class CareProgramme:
                 report.note = "nothing new this month"
                 return report
             items = [{"name": p.name, "price": p.price} for p in products]
-            customers = list(
-                await uow.session.scalars(
-                    select(Customer).where(Customer.erased_at.is_(None)).order_by(Customer.id)
-                )
-            )
-            keys = {c.id: f"newsletter:{month}:{c.id}" for c in customers}
-            spent = await existing_keys(uow.session, keys.values())
-            for customer in customers:
-                if keys[customer.id] in spent:
-                    continue
-                await self._queue(
-                    uow.session, customer, report, key=keys[customer.id],
-                    category=MessageCategory.MARKETING, template="care_newsletter", now=now,
-                    products=items, month=today,
-                )
+            async for customers in _pages(uow.session, Customer.erased_at.is_(None)):
+                keys = {c.id: f"newsletter:{month}:{c.id}" for c in customers}
+                spent = await existing_keys(uow.session, keys.values())
+                for customer in customers:
+                    if keys[customer.id] in spent:
+                        continue
+                    await self._queue(
+                        uow.session, customer, report, key=keys[customer.id],
+                        category=MessageCategory.MARKETING, template="care_newsletter",
+                        now=now, products=items, month=today,
+                    )
             await uow.commit()
         return report
 
@@ -390,6 +383,26 @@ class CareProgramme:
         }
         await self.campaigns.finish_done()
         return reports
+
+
+async def _pages(
+    session: AsyncSession, *where: ColumnElement[bool]
+) -> AsyncIterator[list[Customer]]:
+    """The customers matching ``where`` in id order, ``PAGE`` at a time: a scan of every
+    customer loads a page while the bot answers, not a million objects in one go."""
+    after = 0
+    while True:
+        page = list(
+            await session.scalars(
+                select(Customer).where(Customer.id > after, *where).order_by(Customer.id)
+                .limit(PAGE)
+            )
+        )
+        if page:
+            yield page
+        if len(page) < PAGE:
+            return
+        after = page[-1].id
 
 
 def _is_leap(year: int) -> bool:

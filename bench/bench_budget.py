@@ -88,8 +88,14 @@ def faq_questions() -> list[str]:
     return questions
 
 
-async def chatting(sandbox: SandboxServer, person: Person, questions: list[str],
-                   exchanges: list[dict[str, Any]], stop: asyncio.Event, seed: int) -> None:
+async def chatting(
+    sandbox: SandboxServer,
+    person: Person,
+    questions: list[str],
+    exchanges: list[dict[str, Any]],
+    stop: asyncio.Event,
+    seed: int,
+) -> None:
     """Ask, wait for the answer, think, ask again, until ``stop``."""
     rng = random.Random(seed)
     await asyncio.sleep(rng.uniform(0, THINK_SECONDS[1]))  # not all at the same instant
@@ -114,8 +120,9 @@ async def run_sandbox(count: int) -> None:
     async with SandboxServer(token=TOKEN, limits=Limits()) as sandbox:
         for n in range(count):
             sandbox.add_user(FIRST_CHAT + n, f"K{n}")
-        people = [Person(sandbox, sandbox.add_user(FIRST_ASKER + n, f"Hỏi {n}"))
-                  for n in range(ASKERS)]
+        people = [
+            Person(sandbox, sandbox.add_user(FIRST_ASKER + n, f"Hỏi {n}")) for n in range(ASKERS)
+        ]
         refused = watch_refusals(sandbox)
         print("ready", sandbox.base_url, flush=True)
         stop = asyncio.Event()
@@ -125,20 +132,27 @@ async def run_sandbox(count: int) -> None:
         print("polling", flush=True)
         exchanges: list[dict[str, Any]] = []
         questions = faq_questions()
-        askers = [asyncio.create_task(chatting(sandbox, person, questions, exchanges, stop, n))
-                  for n, person in enumerate(people)]
+        askers = [
+            asyncio.create_task(chatting(sandbox, person, questions, exchanges, stop, n))
+            for n, person in enumerate(people)
+        ]
         await stop.wait()
         await asyncio.gather(*askers)
         wall = time.time() - time.monotonic()  # to put the sandbox's clock on the wall's
         campaign = [m.time + wall for m in sandbox.sent() if m.chat_id < FIRST_ASKER]
-        print(json.dumps({
-            "busiest_second": busiest_second([m.time for m in sandbox.sent()]),
-            "refused": [(at + wall, kind, seconds) for at, kind, seconds in refused],
-            "exchanges": exchanges,
-            "campaign_times": [campaign[0], campaign[-1]] if campaign else [],
-            "campaign_received": len(campaign),
-            "too_many_requests": sandbox.stats.too_many_requests,
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "busiest_second": busiest_second([m.time for m in sandbox.sent()]),
+                    "refused": [(at + wall, kind, seconds) for at, kind, seconds in refused],
+                    "exchanges": exchanges,
+                    "campaign_times": [campaign[0], campaign[-1]] if campaign else [],
+                    "campaign_received": len(campaign),
+                    "too_many_requests": sandbox.stats.too_many_requests,
+                }
+            ),
+            flush=True,
+        )
 
 
 def watch_refusals(sandbox: SandboxServer) -> list[tuple[float, str, int]]:
@@ -176,10 +190,18 @@ async def seed(services: Services, count: int) -> None:
     now = services.clock()
     rows = [
         {
-            "code": f"KH{n:06d}", "kind": "individual", "name": f"Khách hàng {n}",
-            "telegram_user_id": FIRST_CHAT + n, "language": "vi" if n % 5 else "en",
-            "consent_telegram": True, "consent_email": False, "telegram_unreachable": False,
-            "email_unreachable": False, "source": "import", "created_at": now, "updated_at": now,
+            "code": f"KH{n:06d}",
+            "kind": "individual",
+            "name": f"Khách hàng {n}",
+            "telegram_user_id": FIRST_CHAT + n,
+            "language": "vi" if n % 5 else "en",
+            "consent_telegram": True,
+            "consent_email": False,
+            "telegram_unreachable": False,
+            "email_unreachable": False,
+            "source": "import",
+            "created_at": now,
+            "updated_at": now,
         }
         for n in range(count)
     ]
@@ -192,40 +214,54 @@ async def seed(services: Services, count: int) -> None:
 
 
 async def create_campaign(services: Services, name: str, at: datetime | None) -> None:
-    await services.care.campaigns.create(CampaignSpec.parse({
-        "name": name, "channel": "telegram_only", "template": TEMPLATE,
-        "offers": {"default": "giảm 15% cho đơn từ 500.000 ₫"}, "schedule": at,
-    }))
+    await services.care.campaigns.create(
+        CampaignSpec.parse(
+            {
+                "name": name,
+                "channel": "telegram_only",
+                "template": TEMPLATE,
+                "offers": {"default": "giảm 15% cho đơn từ 500.000 ₫"},
+                "schedule": at,
+            }
+        )
+    )
 
 
 def environment(settings: Settings, base_url: str, folder: Path) -> dict[str, str]:
     """What `carebot run` and `carebot campaign send` read: this run's database, the
     sandbox, no quiet hours; nothing from the developer's own CAREBOT_ settings."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("CAREBOT_")}
-    env.update({
-        "CAREBOT_DATABASE_URL": settings.database_url,
-        "CAREBOT_TELEGRAM_TOKEN": TOKEN,
-        "CAREBOT_TELEGRAM_BASE_URL": base_url,
-        "CAREBOT_OUTBOX_DIR": str(folder / "outbox"),
-        "CAREBOT_WEB_PORT": "0",
-        "CAREBOT_QUIET_HOURS_START": "00:00",
-        "CAREBOT_QUIET_HOURS_END": "00:00",
-    })
+    env.update(
+        {
+            "CAREBOT_DATABASE_URL": settings.database_url,
+            "CAREBOT_TELEGRAM_TOKEN": TOKEN,
+            "CAREBOT_TELEGRAM_BASE_URL": base_url,
+            "CAREBOT_OUTBOX_DIR": str(folder / "outbox"),
+            "CAREBOT_WEB_PORT": "0",
+            "CAREBOT_QUIET_HOURS_START": "00:00",
+            "CAREBOT_QUIET_HOURS_END": "00:00",
+        }
+    )
     if settings.database_schema:
         env["CAREBOT_DATABASE_SCHEMA"] = settings.database_schema
     return env
 
 
-async def one_way(way: str, count: int, baseline: float, folder: Path,
-                  settings: Settings) -> dict[str, Any]:
+async def one_way(
+    way: str, count: int, baseline: float, folder: Path, settings: Settings
+) -> dict[str, Any]:
     services = build_services(settings)
     await services.start()
     try:
         await seed(services, count)
         name = f"Bench {way}"
         sandbox = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--sandbox", str(count),
-            stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+            sys.executable,
+            __file__,
+            "--sandbox",
+            str(count),
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
         )
         assert sandbox.stdout is not None
         base_url = (await sandbox.stdout.readline()).decode().split()[-1]
@@ -235,8 +271,12 @@ async def one_way(way: str, count: int, baseline: float, folder: Path,
         else:
             await create_campaign(services, name, None)
         bot = await asyncio.create_subprocess_exec(
-            str(CAREBOT), "run", cwd=folder, env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=open(folder / f"bot-{way}.log", "wb"),  # noqa: ASYNC230, SIM115
+            str(CAREBOT),
+            "run",
+            cwd=folder,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=open(folder / f"bot-{way}.log", "wb"),  # noqa: ASYNC230, SIM115
         )
         shell_seconds = None
         try:
@@ -246,8 +286,13 @@ async def one_way(way: str, count: int, baseline: float, folder: Path,
             if way == "shell":
                 started = time.perf_counter()
                 shell = await asyncio.create_subprocess_exec(
-                    str(CAREBOT), "campaign", "send", name, cwd=folder,
-                    env={**env, "COLUMNS": "120"}, stdout=asyncio.subprocess.PIPE,
+                    str(CAREBOT),
+                    "campaign",
+                    "send",
+                    name,
+                    cwd=folder,
+                    env={**env, "COLUMNS": "120"},
+                    stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.STDOUT,
                 )
                 output, _ = await shell.communicate()
@@ -298,12 +343,21 @@ def window(exchanges: list[dict[str, Any]], start: float, end: float) -> dict[st
     }
 
 
-def figures(way: str, stats: dict[str, Any], started_at: float, count: int,
-            baseline: float, shell_seconds: float | None) -> dict[str, Any]:
+def figures(
+    way: str,
+    stats: dict[str, Any],
+    started_at: float,
+    count: int,
+    baseline: float,
+    shell_seconds: float | None,
+) -> dict[str, Any]:
     exchanges = stats["exchanges"]
     first, last = stats["campaign_times"]
-    phases = {"baseline": (0.0, started_at), "queueing": (started_at, first),
-              "sending": (first, last)}
+    phases = {
+        "baseline": (0.0, started_at),
+        "queueing": (started_at, first),
+        "sending": (first, last),
+    }
     return {
         "way": way,
         "baseline": window(exchanges, min(e["at"] for e in exchanges), started_at),
@@ -311,8 +365,11 @@ def figures(way: str, stats: dict[str, Any], started_at: float, count: int,
         "sending": window(exchanges, first, last),
         "too_many_requests": stats["too_many_requests"],
         "refused": [
-            {"kind": kind, "seconds": seconds,
-             "when": next((label for label, (a, b) in phases.items() if a <= at < b), "after")}
+            {
+                "kind": kind,
+                "seconds": seconds,
+                "when": next((label for label, (a, b) in phases.items() if a <= at < b), "after"),
+            }
             for at, kind, seconds in stats["refused"]
         ],
         "busiest_second": stats["busiest_second"],
@@ -328,26 +385,35 @@ def _refusals(result: dict[str, Any]) -> str:
     refused = result["refused"]
     if not refused:
         return ""
-    return " (" + ", ".join(
-        f"{r['kind']} chat while {r['when']}, retry after {r['seconds']} s" for r in refused
-    ) + ")"
+    return (
+        " ("
+        + ", ".join(
+            f"{r['kind']} chat while {r['when']}, retry after {r['seconds']} s" for r in refused
+        )
+        + ")"
+    )
 
 
 def report(result: dict[str, Any]) -> None:
     def line(label: str, w: dict[str, Any]) -> str:
-        return (f"  {label:<9} p50 {w['p50'] * 1000:5.0f} ms, p95 {w['p95'] * 1000:5.0f} ms, "
-                f"max {w['max'] * 1000:5.0f} ms ({w['asked']} questions in {w['seconds']:.0f} s"
-                f", unanswered {w['unanswered']})")
+        return (
+            f"  {label:<9} p50 {w['p50'] * 1000:5.0f} ms, p95 {w['p95'] * 1000:5.0f} ms, "
+            f"max {w['max'] * 1000:5.0f} ms ({w['asked']} questions in {w['seconds']:.0f} s"
+            f", unanswered {w['unanswered']})"
+        )
 
-    print(f"{result['way']}: {result['received']:,} of {result['count']:,} campaign messages "
-          f"at {result['rate']:.2f}/s; 429 answered: {result['too_many_requests']}"
-          f"{_refusals(result)}; busiest second at the sandbox: {result['busiest_second']}")
+    print(
+        f"{result['way']}: {result['received']:,} of {result['count']:,} campaign messages "
+        f"at {result['rate']:.2f}/s; 429 answered: {result['too_many_requests']}"
+        f"{_refusals(result)}; busiest second at the sandbox: {result['busiest_second']}"
+    )
     for label in ("baseline", "queueing", "sending"):
         print(line(label, result[label]))
 
 
-async def main(count: int, ways: list[str], baseline: float, record: bool,
-               postgresql: str | None) -> None:
+async def main(
+    count: int, ways: list[str], baseline: float, record: bool, postgresql: str | None
+) -> None:
     load_at_start = os.getloadavg()[0]
     results = []
     for way in ways:
@@ -360,7 +426,9 @@ async def main(count: int, ways: list[str], baseline: float, record: bool,
                 database = {"database_url": postgresql, "database_schema": schema}
             settings = Settings(
                 _env_file=None,  # type: ignore[call-arg]
-                telegram_token=TOKEN, outbox_dir=folder / "outbox", **database,
+                telegram_token=TOKEN,
+                outbox_dir=folder / "outbox",
+                **database,
             )
             try:
                 result = await one_way(way, count, baseline, folder, settings)
@@ -373,11 +441,19 @@ async def main(count: int, ways: list[str], baseline: float, record: bool,
         append(results, count, baseline, postgresql, load_at_start, settings)
 
 
-def append(results: list[dict[str, Any]], count: int, baseline: float,
-           postgresql: str | None, load_at_start: float, settings: Settings) -> None:
+def append(
+    results: list[dict[str, Any]],
+    count: int,
+    baseline: float,
+    postgresql: str | None,
+    load_at_start: float,
+    settings: Settings,
+) -> None:
     def cell(w: dict[str, Any]) -> str:
-        return (f"{w['p50'] * 1000:.0f} / {w['p95'] * 1000:.0f} / {w['max'] * 1000:.0f} ms "
-                f"({w['asked']} asked, {w['unanswered']} not answered within 30 s)")
+        return (
+            f"{w['p50'] * 1000:.0f} / {w['p95'] * 1000:.0f} / {w['max'] * 1000:.0f} ms "
+            f"({w['asked']} asked, {w['unanswered']} not answered within 30 s)"
+        )
 
     dialect = "PostgreSQL" if postgresql else "SQLite"
     ways = ",".join(r["way"] for r in results)
@@ -416,7 +492,7 @@ def append(results: list[dict[str, Any]], count: int, baseline: float,
         )
     lines += [
         "",
-        "\"While queueing\" is from the campaign's start to its first message: the "
+        '"While queueing" is from the campaign\'s start to its first message: the '
         "scheduled way plans the 10,000 messages on the bot's own event loop (campaign "
         "planning off the loop is separate work); the shell way plans them in the shell's "
         "process, then the bot's dispatcher finds them on its next look at the outbox "
@@ -435,14 +511,23 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=10_000, help="the campaign's size")
     parser.add_argument("--way", choices=["scheduled", "shell", "both"], default="both")
-    parser.add_argument("--baseline", type=float, default=40.0,
-                        help="seconds of chatting with no campaign, first")
+    parser.add_argument(
+        "--baseline", type=float, default=40.0, help="seconds of chatting with no campaign, first"
+    )
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     parser.add_argument(
-        "--postgresql", metavar="URL",
+        "--postgresql",
+        metavar="URL",
         help="run on this PostgreSQL database (in a schema of its own) instead of SQLite",
     )
     arguments = parser.parse_args()
     ways = ["scheduled", "shell"] if arguments.way == "both" else [arguments.way]
-    asyncio.run(main(arguments.customers, ways, arguments.baseline, not arguments.no_record,
-                     arguments.postgresql))
+    asyncio.run(
+        main(
+            arguments.customers,
+            ways,
+            arguments.baseline,
+            not arguments.no_record,
+            arguments.postgresql,
+        )
+    )

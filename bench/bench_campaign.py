@@ -77,9 +77,9 @@ FIRST_CHAT = 100_000
 
 TEMPLATE = {
     "vi": "Chào {{ name }}! 🎁 Ưu đãi dành riêng cho hạng {{ tier }}: <b>{{ offer }}</b>.\n"
-          "Áp dụng đến hết tháng tại {{ shop_name }}. Gõ /stop để ngừng nhận tin khuyến mãi.",
+    "Áp dụng đến hết tháng tại {{ shop_name }}. Gõ /stop để ngừng nhận tin khuyến mãi.",
     "en": "Hello {{ name }}! 🎁 An offer for our {{ tier }} customers: <b>{{ offer }}</b>.\n"
-          "Valid all month at {{ shop_name }}. Send /stop to stop promotions.",
+    "Valid all month at {{ shop_name }}. Send /stop to stop promotions.",
 }
 
 
@@ -103,11 +103,19 @@ def free_port() -> int:
 async def seed(services: Services, count: int) -> None:
     rows = [
         {
-            "code": f"KH{n:06d}", "kind": "individual", "name": f"Khách hàng {n}",
-            "email": f"khach{n}@example.com", "telegram_user_id": FIRST_CHAT + n,
-            "language": "vi" if n % 5 else "en", "consent_telegram": True,
-            "consent_email": True, "telegram_unreachable": False, "email_unreachable": False,
-            "source": "import", "created_at": NOW, "updated_at": NOW,
+            "code": f"KH{n:06d}",
+            "kind": "individual",
+            "name": f"Khách hàng {n}",
+            "email": f"khach{n}@example.com",
+            "telegram_user_id": FIRST_CHAT + n,
+            "language": "vi" if n % 5 else "en",
+            "consent_telegram": True,
+            "consent_email": True,
+            "telegram_unreachable": False,
+            "email_unreachable": False,
+            "source": "import",
+            "created_at": NOW,
+            "updated_at": NOW,
         }
         for n in range(count)
     ]
@@ -119,11 +127,15 @@ async def seed(services: Services, count: int) -> None:
 
 async def start_campaign(services: Services, channel: str) -> tuple[str, float]:
     name = f"Bench {channel}"
-    spec = CampaignSpec.parse({
-        "name": name, "channel": channel, "template": TEMPLATE,
-        "subject": {"vi": "Ưu đãi từ {{ shop_name }}", "en": "An offer from {{ shop_name }}"},
-        "offers": {"default": "giảm 15% cho đơn từ 500.000 ₫"},
-    })
+    spec = CampaignSpec.parse(
+        {
+            "name": name,
+            "channel": channel,
+            "template": TEMPLATE,
+            "subject": {"vi": "Ưu đãi từ {{ shop_name }}", "en": "An offer from {{ shop_name }}"},
+            "offers": {"default": "giảm 15% cho đơn từ 500.000 ₫"},
+        }
+    )
     await services.care.campaigns.create(spec)
     started = time.perf_counter()
     await services.care.campaigns.start(name)
@@ -134,8 +146,12 @@ async def sandbox_process(count: int) -> tuple[asyncio.subprocess.Process, str]:
     """The sandbox Telegram in a process of its own, like Telegram is: the dispatcher's
     pauses then cannot bunch up the server's clock."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--sandbox", str(count),
-        stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+        sys.executable,
+        __file__,
+        "--sandbox",
+        str(count),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
     )
     assert process.stdout is not None
     line = (await process.stdout.readline()).decode().split()
@@ -161,13 +177,18 @@ async def run_sandbox(count: int) -> None:
         sent = sandbox.sent()
         chats = Counter(message.chat_id for message in sent)
         span = sent[-1].time - sent[0].time if len(sent) > 1 else 0.0
-        print(json.dumps({
-            "received": len(sent),
-            "chats": len(chats),
-            "twice": sum(1 for n in chats.values() if n > 1),
-            "too_many_requests": sandbox.stats.too_many_requests,
-            "server_rate": (len(sent) - 1) / span if span else 0.0,
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "received": len(sent),
+                    "chats": len(chats),
+                    "twice": sum(1 for n in chats.values() if n > 1),
+                    "too_many_requests": sandbox.stats.too_many_requests,
+                    "server_rate": (len(sent) - 1) / span if span else 0.0,
+                }
+            ),
+            flush=True,
+        )
 
 
 async def telegram_part(services: Services, count: int) -> dict[str, Any]:
@@ -214,8 +235,12 @@ class _NoEmail:
 async def smtp_sink(port: int) -> asyncio.subprocess.Process:
     """The SMTP server in a process of its own, as a mail server would be."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--smtp-sink", str(port),
-        stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+        sys.executable,
+        __file__,
+        "--smtp-sink",
+        str(port),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
     )
     assert process.stdout is not None
     await process.stdout.readline()  # "ready"
@@ -287,8 +312,11 @@ async def email_part(services: Services, count: int) -> dict[str, Any]:
         await dispatcher.close()
         received = await sink_count(sink)
         assert received == len(messages) == report["sent"], "the dispatcher lost e-mails"
-        print(f"  e-mail round {round_number + 1}: bare loop {count / bare_runs[-1]:.0f}/s, "
-              f"dispatcher {count / runs[-1]:.0f}/s", flush=True)
+        print(
+            f"  e-mail round {round_number + 1}: bare loop {count / bare_runs[-1]:.0f}/s, "
+            f"dispatcher {count / runs[-1]:.0f}/s",
+            flush=True,
+        )
     return {
         "enqueue_seconds": enqueue_seconds,
         "seconds": min(runs),
@@ -309,8 +337,13 @@ async def put_back(services: Services) -> None:
         await uow.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.channel == "email")
-            .values(status="pending", attempts=0, sent_at=None, claim_token=None,
-                    next_attempt_at=services.clock())
+            .values(
+                status="pending",
+                attempts=0,
+                sent_at=None,
+                claim_token=None,
+                next_attempt_at=services.clock(),
+            )
         )
         await uow.commit()
 
@@ -350,7 +383,9 @@ async def main(count: int, record: bool, postgresql: str | None) -> None:
             database = {"database_url": postgresql, "database_schema": schema}
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
-            telegram_token=TOKEN, staff_chat_id=None, outbox_dir=Path(folder) / "outbox",
+            telegram_token=TOKEN,
+            staff_chat_id=None,
+            outbox_dir=Path(folder) / "outbox",
             **database,
         )
         started = time.monotonic()  # the clock moves from 10:00, so retries come due
@@ -360,8 +395,10 @@ async def main(count: int, record: bool, postgresql: str | None) -> None:
         await services.start()
         try:
             await seed(services, count)
-            print(f"{count} customers on {services.db.dialect}; Telegram at "
-                  f"{settings.telegram_messages_per_second}/s …")
+            print(
+                f"{count} customers on {services.db.dialect}; Telegram at "
+                f"{settings.telegram_messages_per_second}/s …"
+            )
             tg = await telegram_part(services, count)
             print(
                 f"telegram: {tg['received']} in {tg['seconds']:.1f} s = {tg['rate']:.2f}/s, "
@@ -398,15 +435,19 @@ async def postgres_schema(url: str, schema: str, *, create: bool) -> None:
 
 
 def append(
-    count: int, tg: dict[str, Any], em: dict[str, Any], dialect: str, postgresql: str | None,
-    load_at_start: float, settings: Settings,
+    count: int,
+    tg: dict[str, Any],
+    em: dict[str, Any],
+    dialect: str,
+    postgresql: str | None,
+    load_at_start: float,
+    settings: Settings,
 ) -> None:
     ok = "met" if tg["rate"] >= TELEGRAM_TARGET and tg["too_many_requests"] == 0 else "MISSED"
     ok_mail = "met" if em["ratio"] >= EMAIL_TARGET_RATIO else "MISSED"
     lines = [
         "",
-        f"## Campaign to {count:,} customers, {dialect} "
-        f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
+        f"## Campaign to {count:,} customers, {dialect} ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
         "",
         f"`.venv/bin/python bench/bench_campaign.py --customers {count}"
         + (f" --postgresql {postgresql}`" if postgresql else "`"),
@@ -457,7 +498,8 @@ if __name__ == "__main__":
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     parser.add_argument(
-        "--postgresql", metavar="URL",
+        "--postgresql",
+        metavar="URL",
         help="run on this PostgreSQL database (in a schema of its own) instead of SQLite",
     )
     arguments = parser.parse_args()

@@ -142,15 +142,21 @@ async def run_sandbox(customers: int, messages: int) -> None:
         await asyncio.gather(*(customer(n) for n in range(customers)))
         wall = time.perf_counter() - started
         latencies.sort()
-        print("done", json.dumps({
-            "answered": len(latencies),
-            "failures": failures[:5],
-            "wall": wall,
-            "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
-            "p95_ms": 1000 * latencies[int(len(latencies) * 0.95)] if latencies else None,
-            "too_many_requests": sandbox.stats.too_many_requests,
-            "requests": dict(sandbox.stats.requests),
-        }), flush=True)
+        print(
+            "done",
+            json.dumps(
+                {
+                    "answered": len(latencies),
+                    "failures": failures[:5],
+                    "wall": wall,
+                    "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
+                    "p95_ms": 1000 * latencies[int(len(latencies) * 0.95)] if latencies else None,
+                    "too_many_requests": sandbox.stats.too_many_requests,
+                    "requests": dict(sandbox.stats.requests),
+                }
+            ),
+            flush=True,
+        )
         await loop.run_in_executor(None, sys.stdin.readline)  # "stop"
 
 
@@ -166,8 +172,14 @@ class SandboxProcess:
 
     async def __aenter__(self) -> SandboxProcess:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--sandbox", str(self.customers), str(self.messages),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+            sys.executable,
+            __file__,
+            "--sandbox",
+            str(self.customers),
+            str(self.messages),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
         )
         _, self.base_url, self.base_file_url = (await self._line()).split()
         return self
@@ -229,18 +241,19 @@ async def echo_run(sandbox: SandboxProcess) -> dict[str, Any]:
 async def carebot_run(
     sandbox: SandboxProcess, settings: Settings, profile: Any = None
 ) -> dict[str, Any]:
-    settings = settings.model_copy(update={
-        "telegram_base_url": sandbox.base_url, "telegram_base_file_url": sandbox.base_file_url,
-    })
+    settings = settings.model_copy(
+        update={
+            "telegram_base_url": sandbox.base_url,
+            "telegram_base_file_url": sandbox.base_file_url,
+        }
+    )
     services = build_services(settings, clock=clock())
     application = build_application(settings, services)
     async with running(application, services):
         return await measured(sandbox, profile)
 
 
-async def measured(
-    sandbox: SandboxProcess, profile: Any = None
-) -> dict[str, Any]:
+async def measured(sandbox: SandboxProcess, profile: Any = None) -> dict[str, Any]:
     """The customers' run, with this process's CPU time over it."""
     cpu, loop_cpu, wall = time.process_time(), time.thread_time(), time.perf_counter()
     if profile is not None:
@@ -286,11 +299,20 @@ async def seed(settings: Settings, customers: int) -> None:
 async def add_customers(services: Services, count: int) -> None:
     rows = [
         {
-            "code": f"KH{n:06d}", "kind": "individual", "name": f"Khách hàng {n}",
-            "phone": f"+8491{n:07d}", "email": f"khach{n}@example.com",
-            "telegram_user_id": FIRST_USER + n, "language": language_of(n),
-            "consent_telegram": True, "consent_email": True, "telegram_unreachable": False,
-            "email_unreachable": False, "source": "import", "created_at": NOW, "updated_at": NOW,
+            "code": f"KH{n:06d}",
+            "kind": "individual",
+            "name": f"Khách hàng {n}",
+            "phone": f"+8491{n:07d}",
+            "email": f"khach{n}@example.com",
+            "telegram_user_id": FIRST_USER + n,
+            "language": language_of(n),
+            "consent_telegram": True,
+            "consent_email": True,
+            "telegram_unreachable": False,
+            "email_unreachable": False,
+            "source": "import",
+            "created_at": NOW,
+            "updated_at": NOW,
         }
         for n in range(count)
     ]
@@ -299,10 +321,14 @@ async def add_customers(services: Services, count: int) -> None:
         ids = (await uow.session.scalars(select(Customer.id).order_by(Customer.id))).all()
         orders = [
             {
-                "code": f"DH{customer_id:06d}{k}", "customer_id": customer_id, "kind": "order",
+                "code": f"DH{customer_id:06d}{k}",
+                "customer_id": customer_id,
+                "kind": "order",
                 "status": ("delivered", "shipping", "confirmed")[k],
-                "placed_at": NOW - timedelta(days=10 * (k + 1)), "amount": 350_000 * (k + 1),
-                "margin": 70_000 * (k + 1), "discount": 0,
+                "placed_at": NOW - timedelta(days=10 * (k + 1)),
+                "amount": 350_000 * (k + 1),
+                "margin": 70_000 * (k + 1),
+                "discount": 0,
             }
             for customer_id in ids
             for k in range(3)
@@ -327,7 +353,9 @@ async def main(arguments: argparse.Namespace) -> None:
             database = {"database_url": arguments.postgresql, "database_schema": schema}
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
-            telegram_token=TOKEN, staff_chat_id=None, outbox_dir=Path(folder) / "outbox",
+            telegram_token=TOKEN,
+            staff_chat_id=None,
+            outbox_dir=Path(folder) / "outbox",
             # The customers write about once a second, faster than flood control lets a
             # person write for long: every message must be answered here.
             flood_messages_per_minute=FLOOD_LIMIT,
@@ -336,8 +364,11 @@ async def main(arguments: argparse.Namespace) -> None:
         try:
             await seed(settings, arguments.customers)
             dialect = "postgresql" if arguments.postgresql else "sqlite"
-            print(f"{arguments.customers} customers x {arguments.messages} messages, "
-                  f"{arguments.rounds} rounds, CareBot on {dialect} …", flush=True)
+            print(
+                f"{arguments.customers} customers x {arguments.messages} messages, "
+                f"{arguments.rounds} rounds, CareBot on {dialect} …",
+                flush=True,
+            )
             for round_number in range(arguments.rounds):
                 for kind in ("echo", "carebot"):
                     async with SandboxProcess(arguments.customers, arguments.messages) as sandbox:
@@ -347,12 +378,14 @@ async def main(arguments: argparse.Namespace) -> None:
                             wanted = profile if round_number == arguments.rounds - 1 else None
                             outcome = await carebot_run(sandbox, settings, wanted)
                     runs[kind].append(outcome)
-                    print(f"  round {round_number + 1} {kind:8}: {outcome['cpu_ms']:.2f} ms CPU "
-                          f"per message, {outcome['loop_cpu_ms']:.2f} ms of it in the event "
-                          f"loop's thread ({outcome['answered']} answered in "
-                          f"{outcome['wall']:.1f} s, p50 {outcome['p50_ms']:.0f} ms, p95 "
-                          f"{outcome['p95_ms']:.0f} ms, 429: {outcome['too_many_requests']})",
-                          flush=True)
+                    print(
+                        f"  round {round_number + 1} {kind:8}: {outcome['cpu_ms']:.2f} ms CPU "
+                        f"per message, {outcome['loop_cpu_ms']:.2f} ms of it in the event "
+                        f"loop's thread ({outcome['answered']} answered in "
+                        f"{outcome['wall']:.1f} s, p50 {outcome['p50_ms']:.0f} ms, p95 "
+                        f"{outcome['p95_ms']:.0f} ms, 429: {outcome['too_many_requests']})",
+                        flush=True,
+                    )
                     if outcome["failures"]:
                         print("    unanswered:", outcome["failures"], flush=True)
         finally:
@@ -360,9 +393,11 @@ async def main(arguments: argparse.Namespace) -> None:
                 await postgres_schema(arguments.postgresql, schema, create=False)
     best = {kind: min(outcomes, key=lambda o: o["cpu_ms"]) for kind, outcomes in runs.items()}
     ratio = best["carebot"]["cpu_ms"] / best["echo"]["cpu_ms"]
-    print(f"CPU per message, best of {arguments.rounds}: CareBot {best['carebot']['cpu_ms']:.2f} "
-          f"ms, echo bot {best['echo']['cpu_ms']:.2f} ms; ratio {ratio:.2f}x "
-          f"(target ≤ {TARGET_RATIO:.0f}x: {'met' if ratio <= TARGET_RATIO else 'MISSED'})")
+    print(
+        f"CPU per message, best of {arguments.rounds}: CareBot {best['carebot']['cpu_ms']:.2f} "
+        f"ms, echo bot {best['echo']['cpu_ms']:.2f} ms; ratio {ratio:.2f}x "
+        f"(target ≤ {TARGET_RATIO:.0f}x: {'met' if ratio <= TARGET_RATIO else 'MISSED'})"
+    )
     if profile is not None:
         print(profile.output_text(unicode=True, show_all=False, time="percent_of_total"))
         await asyncio.to_thread(
@@ -466,11 +501,15 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=25, help="messages per customer")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
-    parser.add_argument("--profile", metavar="FILE",
-                        help="profile the last CareBot run (pyinstrument) and write it to FILE "
-                        "as HTML; the text summary is printed")
     parser.add_argument(
-        "--postgresql", metavar="URL",
+        "--profile",
+        metavar="FILE",
+        help="profile the last CareBot run (pyinstrument) and write it to FILE "
+        "as HTML; the text summary is printed",
+    )
+    parser.add_argument(
+        "--postgresql",
+        metavar="URL",
         help="run CareBot on this PostgreSQL database (in a schema of its own) instead of SQLite",
     )
     asyncio.run(main(parser.parse_args()))

@@ -66,7 +66,11 @@ def run(rounds: int) -> dict[str, list[tuple[float, float, float]]]:
     carebot = carebot_script()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
     figures: dict[str, list[tuple[float, float, float]]] = {
-        "baseline": [], "help": [], "staff_fresh": [], "staff_again": [], "everything": []
+        "baseline": [],
+        "help": [],
+        "staff_fresh": [],
+        "staff_again": [],
+        "everything": [],
     }
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
@@ -79,9 +83,10 @@ def run(rounds: int) -> dict[str, list[tuple[float, float, float]]]:
             figures["staff_fresh"].append(measure([carebot, "staff", "list"], db_env, work))
             figures["staff_again"].append(measure([carebot, "staff", "list"], db_env, work))
             figures["everything"].append(measure([sys.executable, "-c", EVERYTHING], env, ROOT))
-            print(f"round {n + 1}/{rounds}: " + ", ".join(
-                f"{name} {runs[-1][0]:.2f} s" for name, runs in figures.items()
-            ))
+            print(
+                f"round {n + 1}/{rounds}: "
+                + ", ".join(f"{name} {runs[-1][0]:.2f} s" for name, runs in figures.items())
+            )
     return figures
 
 
@@ -120,23 +125,33 @@ def main(rounds: int, record: bool) -> None:
         return f"{wall / base_wall:.1f}x wall, {cpu / base_cpu:.1f}x CPU"
 
     rows = [
-        ("`python -c \"import typer, rich\"` (baseline)", figures["baseline"], ""),
-        ("`carebot --help`", figures["help"],
-         f"≤ {TARGET_RATIO:.0f}x baseline wall: {ratio:.1f}x, {verdict} "
-         f"({help_cpu / base_cpu:.1f}x CPU)"),
-        ("`carebot staff list`, fresh SQLite file (runs the migrations)",
-         figures["staff_fresh"], versus("staff_fresh")),
-        ("`carebot staff list`, same file again", figures["staff_again"],
-         versus("staff_again")),
-        (f"reference: importing what every command imported before (`{EVERYTHING}`)",
-         figures["everything"], versus("everything")),
+        ('`python -c "import typer, rich"` (baseline)', figures["baseline"], ""),
+        (
+            "`carebot --help`",
+            figures["help"],
+            f"≤ {TARGET_RATIO:.0f}x baseline wall: {ratio:.1f}x, {verdict} "
+            f"({help_cpu / base_cpu:.1f}x CPU)",
+        ),
+        (
+            "`carebot staff list`, fresh SQLite file (runs the migrations)",
+            figures["staff_fresh"],
+            versus("staff_fresh"),
+        ),
+        ("`carebot staff list`, same file again", figures["staff_again"], versus("staff_again")),
+        (
+            f"reference: importing what every command imported before (`{EVERYTHING}`)",
+            figures["everything"],
+            versus("everything"),
+        ),
     ]
     print(f"\nmedians of {rounds} rounds:")
     for label, runs, note in rows:
         wall, cpu, rss = medians(runs)
         print(f"  {label}: {wall:.3f} s wall, {cpu:.3f} s CPU, {rss:.0f} MB  {note}")
-    print(f"--help / baseline = {ratio:.2f} (target ≤ {TARGET_RATIO:.0f}): {verdict}; "
-          f"RSS {help_rss:.0f} MB vs {base_rss:.0f} MB")
+    print(
+        f"--help / baseline = {ratio:.2f} (target ≤ {TARGET_RATIO:.0f}): {verdict}; "
+        f"RSS {help_rss:.0f} MB vs {base_rss:.0f} MB"
+    )
     if record:
         append(rounds, rows, load_at_start)
 
@@ -160,9 +175,7 @@ def append(rounds: int, rows: list, load_at_start: float) -> None:
     for label, runs, note in rows:
         wall, cpu, rss = medians(runs)
         spread = ", ".join(f"{r[0]:.2f}" for r in runs)
-        lines.append(
-            f"| {label} | {wall:.3f} s | {cpu:.3f} s | {rss:.0f} MB | {spread} | {note} |"
-        )
+        lines.append(f"| {label} | {wall:.3f} s | {cpu:.3f} s | {rss:.0f} MB | {spread} | {note} |")
     lines.append("")
     with RESULTS.open("a", encoding="utf-8") as out:
         out.write("\n".join(lines))

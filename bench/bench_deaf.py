@@ -69,9 +69,9 @@ TARGET_MS = 500.0
 CAMPAIGN = "Bench deaf"
 TEMPLATE = {
     "vi": "Chào {{ name }}! 🎁 Ưu đãi dành riêng cho hạng {{ tier }}: <b>{{ offer }}</b>.\n"
-          "Áp dụng đến hết tháng tại {{ shop_name }}. Gõ /stop để ngừng nhận tin khuyến mãi.",
+    "Áp dụng đến hết tháng tại {{ shop_name }}. Gõ /stop để ngừng nhận tin khuyến mãi.",
     "en": "Hello {{ name }}! 🎁 An offer for our {{ tier }} customers: <b>{{ offer }}</b>.\n"
-          "Valid all month at {{ shop_name }}. Send /stop to stop promotions.",
+    "Valid all month at {{ shop_name }}. Send /stop to stop promotions.",
 }
 
 
@@ -125,8 +125,12 @@ async def serve_bot(database: Path, base_url: str, outbox: Path) -> None:
         names = {EVENT_JOB_SUBMITTED: "start", EVENT_JOB_EXECUTED: "end", EVENT_JOB_ERROR: "error"}
 
         def on_job(event: Any) -> None:
-            say(job=event.job_id, event=names[event.code], t=time.monotonic(),
-                error=repr(getattr(event, "exception", None) or ""))
+            say(
+                job=event.job_id,
+                event=names[event.code],
+                t=time.monotonic(),
+                error=repr(getattr(event, "exception", None) or ""),
+            )
 
         scheduler.add_listener(on_job, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         say(ready=True, t=time.monotonic())
@@ -224,10 +228,17 @@ async def campaign_database(database: Path, count: int) -> None:
         now = datetime.now(UTC)
         rows = [
             {
-                "code": f"KH{n:06d}", "kind": "individual", "name": f"Khách hàng {n}",
-                "email": f"khach{n}@example.com", "language": "vi" if n % 5 else "en",
-                "consent_telegram": False, "consent_email": True, "telegram_unreachable": False,
-                "email_unreachable": False, "source": "import", "created_at": now,
+                "code": f"KH{n:06d}",
+                "kind": "individual",
+                "name": f"Khách hàng {n}",
+                "email": f"khach{n}@example.com",
+                "language": "vi" if n % 5 else "en",
+                "consent_telegram": False,
+                "consent_email": True,
+                "telegram_unreachable": False,
+                "email_unreachable": False,
+                "source": "import",
+                "created_at": now,
                 "updated_at": now,
             }
             for n in range(count)
@@ -238,11 +249,20 @@ async def campaign_database(database: Path, count: int) -> None:
             await uow.commit()
         report = await services.faq.import_file(DEMO_FAQ)
         assert not report.errors, report.errors
-        await services.care.campaigns.create(CampaignSpec.parse({
-            "name": CAMPAIGN, "channel": "email_only", "template": TEMPLATE,
-            "subject": {"vi": "Ưu đãi từ {{ shop_name }}", "en": "An offer from {{ shop_name }}"},
-            "offers": {"default": "giảm 15% cho đơn từ 500.000 ₫"},
-        }))
+        await services.care.campaigns.create(
+            CampaignSpec.parse(
+                {
+                    "name": CAMPAIGN,
+                    "channel": "email_only",
+                    "template": TEMPLATE,
+                    "subject": {
+                        "vi": "Ưu đãi từ {{ shop_name }}",
+                        "en": "An offer from {{ shop_name }}",
+                    },
+                    "offers": {"default": "giảm 15% cho đơn từ 500.000 ₫"},
+                }
+            )
+        )
     finally:
         await services.close()
 
@@ -262,8 +282,15 @@ class BotProcess:
     @classmethod
     async def start(cls, database: Path, base_url: str, outbox: Path) -> BotProcess:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "--bot", str(database), base_url, str(outbox),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT,
+            sys.executable,
+            __file__,
+            "--bot",
+            str(database),
+            base_url,
+            str(outbox),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
             limit=64 * 1024 * 1024,
         )
         return cls(process)
@@ -344,10 +371,13 @@ class Customers:
         self._stop.set()
         await asyncio.gather(*self._tasks)
         await self.sandbox.world.wait_until(
-            lambda: all(
-                len(self.sandbox.sent(u.id)) - self.seen[u.id] >= len(self.asked[u.id])
-                for u in self.users
-            ) or None,
+            lambda: (
+                all(
+                    len(self.sandbox.sent(u.id)) - self.seen[u.id] >= len(self.asked[u.id])
+                    for u in self.users
+                )
+                or None
+            ),
             grace,
         )
 
@@ -356,7 +386,7 @@ class Customers:
         out: list[tuple[float, float]] = []
         unanswered = wrong = 0
         for user in self.users:
-            replies = self.sandbox.sent(user.id)[self.seen[user.id]:]
+            replies = self.sandbox.sent(user.id)[self.seen[user.id] :]
             for index, (asked, expected) in enumerate(self.asked[user.id]):
                 if index >= len(replies):
                     unanswered += 1
@@ -405,11 +435,19 @@ async def run_part(
                 commanded = time.monotonic()
                 bot.send(kind)
                 started = await bot.wait(
-                    lambda e: e.get("job") == job and e.get("event") == "start"
-                    and e["t"] >= commanded, 120)
+                    lambda e: (
+                        e.get("job") == job and e.get("event") == "start" and e["t"] >= commanded
+                    ),
+                    120,
+                )
                 ended = await bot.wait(
-                    lambda e: e.get("job") == job and e.get("event") in ("end", "error")
-                    and e["t"] >= started["t"], job_timeout)
+                    lambda e: (
+                        e.get("job") == job
+                        and e.get("event") in ("end", "error")
+                        and e["t"] >= started["t"]
+                    ),
+                    job_timeout,
+                )
                 if ended["event"] == "error":
                     raise RuntimeError(f"the {job} job failed: {ended['error']}")
                 await asyncio.sleep(3)
@@ -429,18 +467,22 @@ async def run_part(
         "unanswered": unanswered,
         "wrong": wrong,
         "too_many_requests": too_many,
-        "idle_lag_ms": 1000 * max(
-            (lag for t, lag in lags if load_start <= t < commanded), default=0.0),
-        "busy_lag_ms": 1000 * max(
-            (lag for t, lag in lags if started["t"] <= t <= ended["t"]), default=0.0),
+        "idle_lag_ms": 1000
+        * max((lag for t, lag in lags if load_start <= t < commanded), default=0.0),
+        "busy_lag_ms": 1000
+        * max((lag for t, lag in lags if started["t"] <= t <= ended["t"]), default=0.0),
     }
     print(describe(result), flush=True)
     for event in bot.events:
         if "log" in event and "segmentation as of" in event["log"]:
             print(event["log"], flush=True)
     result["raw"] = {
-        "samples": samples, "lags": lags, "events": bot.events[:-1],
-        "commanded": commanded, "started": started, "ended": ended,
+        "samples": samples,
+        "lags": lags,
+        "events": bot.events[:-1],
+        "commanded": commanded,
+        "started": started,
+        "ended": ended,
     }
     return result
 
@@ -516,7 +558,8 @@ def append(args: argparse.Namespace, results: list[dict[str, Any]], load: float)
         i, b = r["idle"], r["busy"]
         what = (
             f"nightly segmentation, {args.customers:,} customers / {args.orders:,} orders"
-            if r["kind"] == "segment" else f"campaign planning, {args.campaign:,} e-mails"
+            if r["kind"] == "segment"
+            else f"campaign planning, {args.campaign:,} e-mails"
         )
         lines.append(
             f"| {what} | {r['job_seconds']:.1f} s | {i['p50']:.0f} / {i['p99']:.0f} / "
@@ -525,7 +568,8 @@ def append(args: argparse.Namespace, results: list[dict[str, Any]], load: float)
         )
     lost = ", ".join(
         f"{r['kind']}: {r['unanswered']} unanswered, {r['wrong']} wrong, "
-        f"{r['too_many_requests']} × 429" for r in results
+        f"{r['too_many_requests']} × 429"
+        for r in results
     )
     lines += ["", f"Answers: {lost}.", ""]
     with RESULTS.open("a", encoding="utf-8") as out:

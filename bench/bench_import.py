@@ -41,8 +41,19 @@ MIDDLE = ["Văn", "Thị", "Minh", "Ngọc", "Hữu", "Thanh", "Quốc", "Thu"]
 GIVEN = ["An", "Bình", "Châu", "Dũng", "Hà", "Lan", "Mai", "Nam", "Phúc", "Trang", "Vy"]
 REGIONS = ["Hà Nội", "TP. Hồ Chí Minh", "Đà Nẵng", "Hải Phòng", "Cần Thơ", "Huế"]
 HEADER = [
-    "code", "kind", "name", "phone", "email", "birthday", "region", "language",
-    "contact_person", "address", "occupation", "size", "marketing_consent",
+    "code",
+    "kind",
+    "name",
+    "phone",
+    "email",
+    "birthday",
+    "region",
+    "language",
+    "contact_person",
+    "address",
+    "occupation",
+    "size",
+    "marketing_consent",
 ]
 BASELINE = (
     "import csv, sys\n"
@@ -61,21 +72,23 @@ def write_customers(path: Path, rows: int, seed: int = 20261202) -> None:
         for n in range(rows):
             company = n % 10 == 0
             name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
-            writer.writerow([
-                f"KH{n:07d}",
-                "organization" if company else "individual",
-                f"Công ty TNHH {rng.choice(GIVEN)} {n}" if company else name,
-                f"09{n:08d}",
-                f"khach{n}@example.com" if n % 3 else "",
-                f"{rng.randint(1950, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                rng.choice(REGIONS),
-                "en" if n % 20 == 0 else "vi",
-                name if company else "",
-                f"{rng.randint(1, 300)} Đường Lê Lợi, {rng.choice(REGIONS)}",
-                "Kinh doanh" if company else "",
-                str(rng.randint(1, 50)) if company else str(rng.randint(1, 6)),
-                "có" if n % 2 else "không",
-            ])
+            writer.writerow(
+                [
+                    f"KH{n:07d}",
+                    "organization" if company else "individual",
+                    f"Công ty TNHH {rng.choice(GIVEN)} {n}" if company else name,
+                    f"09{n:08d}",
+                    f"khach{n}@example.com" if n % 3 else "",
+                    f"{rng.randint(1950, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                    rng.choice(REGIONS),
+                    "en" if n % 20 == 0 else "vi",
+                    name if company else "",
+                    f"{rng.randint(1, 300)} Đường Lê Lợi, {rng.choice(REGIONS)}",
+                    "Kinh doanh" if company else "",
+                    str(rng.randint(1, 50)) if company else str(rng.randint(1, 6)),
+                    "có" if n % 2 else "không",
+                ]
+            )
 
 
 def measure(argv: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
@@ -130,21 +143,31 @@ def main(rows: int, record: bool) -> None:
         # The schema first, so the import's figures are the import's alone.
         measure([carebot, "staff", "list"], env, work)
         figures = [
-            ("`python` reading the file with the csv module (baseline)",
-             measure([sys.executable, "-c", BASELINE, str(path)], env, work)),
-            ("`carebot import customers`, every row new",
-             measure([carebot, "import", "customers", str(path)], env, work)),
-            ("`carebot import customers`, the same file again (every row updated)",
-             measure([carebot, "import", "customers", str(path)], env, work)),
+            (
+                "`python` reading the file with the csv module (baseline)",
+                measure([sys.executable, "-c", BASELINE, str(path)], env, work),
+            ),
+            (
+                "`carebot import customers`, every row new",
+                measure([carebot, "import", "customers", str(path)], env, work),
+            ),
+            (
+                "`carebot import customers`, the same file again (every row updated)",
+                measure([carebot, "import", "customers", str(path)], env, work),
+            ),
         ]
     base_wall = figures[0][1][0]
     worst_rss = max(rss for _, (_, _, rss) in figures[1:])
     verdict = "met" if worst_rss < TARGET_RSS_MB else "MISSED"
     for label, (wall, cpu, rss) in figures:
-        print(f"  {label}: {wall:.2f} s wall ({wall / base_wall:.0f}x baseline), "
-              f"{cpu:.2f} s CPU, {rss:.0f} MB peak RSS")
-    print(f"peak RSS {worst_rss:.0f} MB (target < {TARGET_RSS_MB:.0f} MB): {verdict}; "
-          f"before: {BEFORE}")
+        print(
+            f"  {label}: {wall:.2f} s wall ({wall / base_wall:.0f}x baseline), "
+            f"{cpu:.2f} s CPU, {rss:.0f} MB peak RSS"
+        )
+    print(
+        f"peak RSS {worst_rss:.0f} MB (target < {TARGET_RSS_MB:.0f} MB): {verdict}; "
+        f"before: {BEFORE}"
+    )
     if record:
         append(rows, size_mb, figures, worst_rss, verdict, load_at_start)
 

@@ -51,20 +51,50 @@ TARGET_FLOOR_FACTOR = 3.0
 TARGET_PEAK_MB = 2048.0
 
 REGIONS = (
-    "Hà Nội", "TP. Hồ Chí Minh", "Đà Nẵng", "Hải Phòng", "Cần Thơ", "Bình Dương",
-    "Đồng Nai", "Khánh Hoà", "Thừa Thiên Huế", "Quảng Ninh", "Nghệ An", "Lâm Đồng",
+    "Hà Nội",
+    "TP. Hồ Chí Minh",
+    "Đà Nẵng",
+    "Hải Phòng",
+    "Cần Thơ",
+    "Bình Dương",
+    "Đồng Nai",
+    "Khánh Hoà",
+    "Thừa Thiên Huế",
+    "Quảng Ninh",
+    "Nghệ An",
+    "Lâm Đồng",
 )
 ORDER_STATUSES = ("delivered", "cancelled", "returned")
 INQUIRY_STATUSES = ("open", "quoted", "converted", "lost")
 STAMP = "2026-01-01 00:00:00.000000"
 
 ORDER_COLUMNS = (
-    "id", "code", "customer_id", "kind", "status", "placed_at", "amount", "margin", "discount",
-    "created_at", "updated_at",
+    "id",
+    "code",
+    "customer_id",
+    "kind",
+    "status",
+    "placed_at",
+    "amount",
+    "margin",
+    "discount",
+    "created_at",
+    "updated_at",
 )
 CUSTOMER_COLUMNS = (
-    "id", "code", "kind", "name", "region", "language", "consent_telegram", "consent_email",
-    "telegram_unreachable", "email_unreachable", "source", "created_at", "updated_at",
+    "id",
+    "code",
+    "kind",
+    "name",
+    "region",
+    "language",
+    "consent_telegram",
+    "consent_email",
+    "telegram_unreachable",
+    "email_unreachable",
+    "source",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -123,8 +153,21 @@ def _customer_rows(data: dict[str, np.ndarray]) -> Any:
         start=1,
     ):
         name = f"Công ty Khách {i}" if kind else f"Khách hàng {i}"
-        yield (i, f"KH{i:07d}", kinds[kind], name, REGIONS[region], "vi", 0, 0, 0, 0,
-               "import", STAMP, STAMP)
+        yield (
+            i,
+            f"KH{i:07d}",
+            kinds[kind],
+            name,
+            REGIONS[region],
+            "vi",
+            0,
+            0,
+            0,
+            0,
+            "import",
+            STAMP,
+            STAMP,
+        )
 
 
 def _order_rows(data: dict[str, np.ndarray]) -> Any:
@@ -269,12 +312,18 @@ async def load_postgres(url: str, schema: str, folder: Path) -> None:
         for name, _ in indexes:
             await con.execute(f"DROP INDEX {name}")
         await con.copy_to_table(
-            "customers", source=folder / "customers.csv", columns=list(CUSTOMER_COLUMNS),
-            format="csv", schema_name=schema,
+            "customers",
+            source=folder / "customers.csv",
+            columns=list(CUSTOMER_COLUMNS),
+            format="csv",
+            schema_name=schema,
         )
         await con.copy_to_table(
-            "orders", source=folder / "orders.csv", columns=list(ORDER_COLUMNS),
-            format="csv", schema_name=schema,
+            "orders",
+            source=folder / "orders.csv",
+            columns=list(ORDER_COLUMNS),
+            format="csv",
+            schema_name=schema,
         )
         for _, create in indexes:
             await con.execute(create)
@@ -443,10 +492,12 @@ async def _recompute(url: str, schema: str | None, clear: bool) -> dict[str, Any
         "tiers": summary.tiers,
         "total_ltv": int(total_ltv),
         "changes": summary.tier_changes + summary.segment_changes,
-        "bgnbd": None if fit.bgnbd is None else [fit.bgnbd.r, fit.bgnbd.alpha, fit.bgnbd.a,
-                                                 fit.bgnbd.b, fit.bgnbd.log_likelihood],
-        "gamma_gamma": None if fit.gamma_gamma is None else [
-            fit.gamma_gamma.p, fit.gamma_gamma.q, fit.gamma_gamma.gamma],
+        "bgnbd": None
+        if fit.bgnbd is None
+        else [fit.bgnbd.r, fit.bgnbd.alpha, fit.bgnbd.a, fit.bgnbd.b, fit.bgnbd.log_likelihood],
+        "gamma_gamma": None
+        if fit.gamma_gamma is None
+        else [fit.gamma_gamma.p, fit.gamma_gamma.q, fit.gamma_gamma.gamma],
     }
 
 
@@ -474,11 +525,14 @@ def child(argv: list[str]) -> int:
 def _spawn(*argv: str) -> dict[str, Any]:
     process = subprocess.run(
         [sys.executable, __file__, "--child", *argv],
-        capture_output=True, text=True, cwd=ROOT, check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     for line in process.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     raise RuntimeError(f"step {argv[0]} failed:\n{process.stdout}\n{process.stderr}")
 
 
@@ -520,14 +574,16 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=10_000_000)
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument(
-        "--backends", default="sqlite,postgresql,duckdb",
+        "--backends",
+        default="sqlite,postgresql,duckdb",
         help="comma-separated: sqlite, postgresql, duckdb",
     )
     parser.add_argument("--pg-url", default=os.environ.get("CAREBOT_BENCH_PG_URL", PG_URL))
     parser.add_argument("--fresh", action="store_true", help="regenerate and reload the data")
     parser.add_argument("--no-record", action="store_true", help="do not append to RESULTS.md")
     parser.add_argument(
-        "--clean", action="store_true",
+        "--clean",
+        action="store_true",
         help="delete this scale's generated files and PostgreSQL schema, then stop",
     )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -592,11 +648,13 @@ def report(args: argparse.Namespace, results: dict[str, Any], load: str) -> list
             ok_time = r["seconds"] <= TARGET_SECONDS
             ok_floor = floor is None or r["seconds"] <= TARGET_FLOOR_FACTOR * floor
             ok_mem = r["peak_mb"] <= TARGET_PEAK_MB
-            target = ", ".join([
-                f"<{TARGET_SECONDS:.0f} s {'met' if ok_time else 'MISSED'}",
-                f"<{TARGET_FLOOR_FACTOR:.0f}x DuckDB {'met' if ok_floor else 'MISSED'}",
-                f"<{TARGET_PEAK_MB / 1024:.0f} GB {'met' if ok_mem else 'MISSED'}",
-            ])
+            target = ", ".join(
+                [
+                    f"<{TARGET_SECONDS:.0f} s {'met' if ok_time else 'MISSED'}",
+                    f"<{TARGET_FLOOR_FACTOR:.0f}x DuckDB {'met' if ok_floor else 'MISSED'}",
+                    f"<{TARGET_PEAK_MB / 1024:.0f} GB {'met' if ok_mem else 'MISSED'}",
+                ]
+            )
         lines.append(
             f"| {key} | {r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {r['peak_mb']:.0f} |"
             f" {ratio} | {target} |"
@@ -609,9 +667,11 @@ def report(args: argparse.Namespace, results: dict[str, Any], load: str) -> list
             f"{name} {sec:.1f} ({r['step_cpu'].get(name, 0):.1f})"
             for name, sec in r["steps"].items()
         )
-        lines.append(f"- {key}, wall (CPU of this process) per step in s: {steps};"
-                     f" per-kind segments from stored metrics {r['kind_segments_seconds']:.1f} s;"
-                     f" changes recorded {r['changes']:,}")
+        lines.append(
+            f"- {key}, wall (CPU of this process) per step in s: {steps};"
+            f" per-kind segments from stored metrics {r['kind_segments_seconds']:.1f} s;"
+            f" changes recorded {r['changes']:,}"
+        )
     for key, r in results.items():
         if r.get("bgnbd"):
             rr, alpha, a, b, ll = r["bgnbd"]

@@ -27,8 +27,9 @@ DISCOUNT_RATE = 0.01
 
 
 def floor_sql(as_of: date) -> str:
-    cutoff = datetime.combine(as_of + timedelta(days=1), datetime.min.time(),
-                              tzinfo=ZoneInfo(TIMEZONE)).astimezone(UTC)
+    cutoff = datetime.combine(
+        as_of + timedelta(days=1), datetime.min.time(), tzinfo=ZoneInfo(TIMEZONE)
+    ).astimezone(UTC)
     as_of_day = (as_of - date(1970, 1, 1)).days
     as_of_period = period_index(as_of, "month")
     log_rate = math.log1p(DISCOUNT_RATE)
@@ -109,8 +110,9 @@ def run_floor(path: Path, as_of: date) -> dict[str, Any]:
         buyers, total_ltv = con.execute(
             "SELECT COUNT(*) FILTER (WHERE frequency > 0), SUM(ltv) FROM floor_metrics"
         ).fetchone()
-        tiers = dict(con.execute("SELECT tier, COUNT(*) FROM floor_metrics GROUP BY tier")
-                     .fetchall())
+        tiers = dict(
+            con.execute("SELECT tier, COUNT(*) FROM floor_metrics GROUP BY tier").fetchall()
+        )
         threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
     finally:
         con.close()

@@ -184,4 +184,3 @@ async def _register_commands(
         ]
         if staff_commands:
             await app.bot.set_my_commands(staff_commands, scope=BotCommandScopeChat(staff_chat))
-

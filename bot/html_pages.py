@@ -147,8 +147,10 @@ def _page(
     body = _trimmed(units[start:stop])
     if not content or not body:
         return None, stop, closing
-    html = "".join(u.raw for u in reopened) + body + "".join(
-        f"</{u.opens}>" for u in reversed(closing)
+    html = (
+        "".join(u.raw for u in reopened)
+        + body
+        + "".join(f"</{u.opens}>" for u in reversed(closing))
     )
     return html, stop, closing
 

@@ -131,6 +131,10 @@ class RetryingRequest(HTTPXRequest):
             attempt += 1
             log.warning(
                 "%s failed (%s): attempt %d of %d in %.2f s",
-                api_method, problem, attempt, self.attempts, wait,
+                api_method,
+                problem,
+                attempt,
+                self.attempts,
+                wait,
             )
             await asyncio.sleep(wait)

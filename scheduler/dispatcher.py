@@ -118,9 +118,7 @@ class _Group:
     handled: int  # claimed, skipped or deferred here (not taken by another dispatcher)
 
 
-Sender = Callable[
-    [list[OutboxRow], SendJournal, DrainReport], Awaitable[list[asyncio.Task[None]]]
-]
+Sender = Callable[[list[OutboxRow], SendJournal, DrainReport], Awaitable[list[asyncio.Task[None]]]]
 """A lane's way of sending a claimed group; returns the requests still in flight."""
 
 
@@ -266,8 +264,10 @@ class Dispatcher:
             with orphan as records:
                 if records is not None and not records.finished:  # finished: all settled
                     recovered += sum((await self._settle(records)).values())
-        live = [path.name.removesuffix(send_journal.SUFFIX)
-                for path in self.journal_dir.glob(f"*{send_journal.SUFFIX}")]
+        live = [
+            path.name.removesuffix(send_journal.SUFFIX)
+            for path in self.journal_dir.glob(f"*{send_journal.SUFFIX}")
+        ]
         now = self.services.clock()
         async with self.db.uow() as uow:
             result = await uow.session.execute(
@@ -275,16 +275,17 @@ class Dispatcher:
                 .where(
                     OutboxMessage.status == OutboxStatus.SENDING,
                     OutboxMessage.next_attempt_at < now,
-                    OutboxMessage.claim_token.is_(None)
-                    | OutboxMessage.claim_token.not_in(live),
+                    OutboxMessage.claim_token.is_(None) | OutboxMessage.claim_token.not_in(live),
                 )
                 .values(status=OutboxStatus.UNCERTAIN, last_error=INTERRUPTED)
             )
             await uow.commit()
         abandoned = result.rowcount or 0  # type: ignore[attr-defined]
         if recovered or abandoned:
-            log.warning("%d outbox message(s) were interrupted while sending; settled",
-                        recovered + abandoned)
+            log.warning(
+                "%d outbox message(s) were interrupted while sending; settled",
+                recovered + abandoned,
+            )
         return recovered + abandoned
 
     async def _lane(self, channel: str, send: Sender, report: DrainReport) -> None:
@@ -315,9 +316,7 @@ class Dispatcher:
                             in_flight = await send(group.claimed, group.journal, report)
                     finally:
                         previous = closing
-                        closing = asyncio.ensure_future(
-                            self._close_group(group, in_flight, report)
-                        )
+                        closing = asyncio.ensure_future(self._close_group(group, in_flight, report))
                         if previous is not None:
                             await previous
                     if ahead is None:
@@ -382,8 +381,9 @@ class Dispatcher:
             result = await uow.session.execute(
                 select(*columns).where(*due).order_by(*order).limit(limit)
             )
-            rows += [row for row in (OutboxRow(**r._mapping) for r in result)
-                     if row.id not in first]
+            rows += [
+                row for row in (OutboxRow(**r._mapping) for r in result) if row.id not in first
+            ]
             return rows[:limit]
 
     # --- the lanes ------------------------------------------------------------------------
@@ -577,21 +577,33 @@ class Dispatcher:
         now = self.services.clock()
         settled = DrainReport()
         async with self.db.engine.begin() as connection:  # Core: no ORM work per row
-            rows: list[Any] = claimed if claimed is not None else list(
-                await connection.execute(
-                    select(*[getattr(OutboxMessage, name) for name in LOGGED_COLUMNS]).where(
-                        OutboxMessage.claim_token == records.token,
-                        OutboxMessage.status == OutboxStatus.SENDING,
+            rows: list[Any] = (
+                claimed
+                if claimed is not None
+                else list(
+                    await connection.execute(
+                        select(*[getattr(OutboxMessage, name) for name in LOGGED_COLUMNS]).where(
+                            OutboxMessage.claim_token == records.token,
+                            OutboxMessage.status == OutboxStatus.SENDING,
+                        )
                     )
                 )
             )
             sent = [(row, records.accepted[row.id]) for row in rows if row.id in records.accepted]
-            unknown = [row.id for row in rows
-                       if row.id in records.handed_over and row.id not in records.accepted]
-            untouched = [row.id for row in rows
-                         if row.id not in records.handed_over and row.id not in records.accepted]
-            mine = (OutboxMessage.claim_token == records.token,
-                    OutboxMessage.status == OutboxStatus.SENDING)
+            unknown = [
+                row.id
+                for row in rows
+                if row.id in records.handed_over and row.id not in records.accepted
+            ]
+            untouched = [
+                row.id
+                for row in rows
+                if row.id not in records.handed_over and row.id not in records.accepted
+            ]
+            mine = (
+                OutboxMessage.claim_token == records.token,
+                OutboxMessage.status == OutboxStatus.SENDING,
+            )
             if sent:
                 await connection.execute(
                     update(OutboxMessage)
@@ -612,9 +624,7 @@ class Dispatcher:
                 )
                 settled["uncertain"] = result.rowcount
             if untouched:
-                cancelled = select(Campaign.id).where(
-                    Campaign.status == CampaignStatus.CANCELLED
-                )
+                cancelled = select(Campaign.id).where(Campaign.status == CampaignStatus.CANCELLED)
                 result = await connection.execute(  # their campaign was cancelled meanwhile
                     update(OutboxMessage)
                     .where(
@@ -622,8 +632,12 @@ class Dispatcher:
                         OutboxMessage.campaign_id.in_(cancelled),
                         *mine,
                     )
-                    .values(status=OutboxStatus.SKIPPED, skip_reason=SKIP_CANCELLED,
-                            attempts=OutboxMessage.attempts - 1, claim_token=None)
+                    .values(
+                        status=OutboxStatus.SKIPPED,
+                        skip_reason=SKIP_CANCELLED,
+                        attempts=OutboxMessage.attempts - 1,
+                        claim_token=None,
+                    )
                 )
                 settled["skipped"] = result.rowcount
                 result = await connection.execute(

@@ -191,4 +191,3 @@ class NoLock:
 
     async def held_elsewhere(self) -> bool:
         return False
-

@@ -40,6 +40,8 @@ from care.outreach import (
 log = logging.getLogger("carebot.email")
 
 DEAD_MAILBOX_CODES = {550, 551, 553}
+
+
 @dataclass(frozen=True)
 class OutgoingEmail:
     """An e-mail ready for the wire: who gets it, its Message-ID and its bytes."""
@@ -108,8 +110,9 @@ class SmtpChannel:
             await self.client.rcpt(email.recipient)
             await self.client.data(email.data)
         except aiosmtplib.SMTPRecipientRefused as exc:
-            outcome = _by_code(exc.code, f"{exc.code} {exc.message}",
-                               dead=exc.code in DEAD_MAILBOX_CODES)
+            outcome = _by_code(
+                exc.code, f"{exc.code} {exc.message}", dead=exc.code in DEAD_MAILBOX_CODES
+            )
         except aiosmtplib.SMTPResponseException as exc:
             outcome = _by_code(exc.code, f"{exc.code} {exc.message}")
         except ValueError as exc:  # an address that cannot be sent to at all

@@ -84,7 +84,11 @@ async def _recompute_segments(services: Services) -> None:
     steps = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in summary.step_seconds.items())
     log.info(
         "segmentation as of %s: %d customers, %d buyers, in %.1f s (%s)",
-        summary.as_of, summary.customers, summary.buyers, summary.seconds, steps,
+        summary.as_of,
+        summary.customers,
+        summary.buyers,
+        summary.seconds,
+        steps,
     )
 
 

@@ -102,7 +102,10 @@ class TelegramChannel:
 
         async def request() -> str:
             message = await self.bot.send_message(
-                chat_id=chat_id, text=text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                chat_id=chat_id,
+                text=text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
                 **self._paced,
             )
             return str(message.message_id)
@@ -125,7 +128,9 @@ class TelegramChannel:
                 if "no text in the message" not in message:
                     raise
                 await self.bot.edit_message_caption(
-                    chat_id=chat_id, message_id=message_id, caption=text,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    caption=text,
                     parse_mode=ParseMode.HTML,
                 )
             return str(message_id)
@@ -158,4 +163,3 @@ class TelegramChannel:
             answer = time.monotonic() - started
             self._answer_seconds = 0.9 * self._answer_seconds + 0.1 * answer
         return Delivered(detail)
-

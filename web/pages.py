@@ -22,7 +22,5 @@ def page(
     services: Services, language: str | None, name: str, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
     """``templates/web/<lang>/<name>.html`` in the reader's language, with the shop's name."""
-    html = services.renderer.page(
-        language, name, shop_name=services.settings.shop_name, **context
-    )
+    html = services.renderer.page(language, name, shop_name=services.settings.shop_name, **context)
     return HTMLResponse(html, status_code=status, headers=PRIVATE)

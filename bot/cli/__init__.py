@@ -17,54 +17,65 @@ class CarebotCommands(LazyGroup):
 
     lazy_commands = (
         LazyCommand(
-            "demo", "bot.cli.demo:demo",
+            "demo",
+            "bot.cli.demo:demo",
             "Chat with the bot as a demo customer, in the terminal, with nothing configured.",
         ),
         LazyCommand(
-            "run", "bot.cli.run:run",
+            "run",
+            "bot.cli.run:run",
             "Serve the bot with long polling (or a webhook) until Ctrl+C.",
         ),
         LazyCommand(
             "db", "bot.cli.db:app", "Database schema: apply migrations, show the revision."
         ),
         LazyCommand(
-            "seed-demo", "bot.cli.seed:seed_demo_command",
+            "seed-demo",
+            "bot.cli.seed:seed_demo_command",
             "Fill the database with demo customers, two years of orders, staff and the FAQ.",
         ),
         LazyCommand(
-            "import", "bot.cli.imports:app",
+            "import",
+            "bot.cli.imports:app",
             "Import customers and orders from CSV (UTF-8, , or ;) or XLSX files. "
             "A file with any bad row imports nothing.",
         ),
         LazyCommand("faq", "bot.cli.faq:app", "FAQ entries and unanswered questions."),
         LazyCommand(
-            "campaign", "bot.cli.campaign:app",
+            "campaign",
+            "bot.cli.campaign:app",
             "Campaigns: tier promotions, newsletters, announcements.",
         ),
         LazyCommand(
-            "scheduler", "bot.cli.scheduler:app",
+            "scheduler",
+            "bot.cli.scheduler:app",
             "The care programme's schedule: list jobs, run the scans, drain the outbox.",
         ),
         LazyCommand(
-            "segment", "bot.cli.segment:segment",
+            "segment",
+            "bot.cli.segment:segment",
             "Recompute RFM segments, lifetime value, 12-month CLV and tiers of every customer.",
         ),
         LazyCommand("export", "bot.cli.segment:export_app", "Export data to CSV or XLSX files."),
         LazyCommand(
-            "report", "bot.cli.report:app",
+            "report",
+            "bot.cli.report:app",
             "Reports: the HTML management report (the default) and others.",
         ),
         LazyCommand(
-            "loyalty", "bot.cli.loyalty:app",
+            "loyalty",
+            "bot.cli.loyalty:app",
             "Loyalty: watch competitor campaigns, list the customers they pull away.",
         ),
         LazyCommand(
-            "policy", "bot.cli.policy:app",
+            "policy",
+            "bot.cli.policy:app",
             "Care policies: grant them, list them, see suggestions.",
         ),
         LazyCommand("staff", "bot.cli.staff:app", "Staff who may work tickets in the staff chat."),
         LazyCommand(
-            "customer", "bot.cli.customer:app",
+            "customer",
+            "bot.cli.customer:app",
             "A customer's personal data: erase it on request (`customer forget CODE`).",
         ),
     )

@@ -342,8 +342,10 @@ async def _send_now(services: Services, name: str, dispatch: bool | None) -> Non
     lock = dispatcher_lock(services.db)
     resident = await lock.held_elsewhere()
     if dispatch and resident:
-        console.print("[yellow]a running bot sends this database's outbox; sending from here "
-                      "too, as asked, paced apart from its replies[/yellow]")
+        console.print(
+            "[yellow]a running bot sends this database's outbox; sending from here "
+            "too, as asked, paced apart from its replies[/yellow]"
+        )
     here = dispatch if dispatch is not None else not resident
     bot = telegram_bot(services) if here else None  # the token is checked before anything
     queued = await campaigns.start(name)
@@ -354,20 +356,22 @@ async def _send_now(services: Services, name: str, dispatch: bool | None) -> Non
     )
     if bot is None:
         if not resident:
-            console.print("no bot is running: they go out once `carebot run` starts; "
-                          "follow with `carebot campaign status`")
+            console.print(
+                "no bot is running: they go out once `carebot run` starts; "
+                "follow with `carebot campaign status`"
+            )
             return
-        console.print("the running bot sends them, replies to customers first; following "
-                      "(Ctrl+C stops following, not sending)")
+        console.print(
+            "the running bot sends them, replies to customers first; following "
+            "(Ctrl+C stops following, not sending)"
+        )
         await _follow(services, name)
     else:
         await _send_here(services, name, bot, lock if dispatch is None else None)
     _print_progress(await campaigns.progress(name), services)
 
 
-async def _send_here(
-    services: Services, name: str, bot: Any, lock: DispatcherLock | None
-) -> None:
+async def _send_here(services: Services, name: str, bot: Any, lock: DispatcherLock | None) -> None:
     """Send from this process until the campaign is done; if ``lock`` is given and a
     running bot takes it meanwhile, stop and leave the rest to that bot."""
     from scheduler.dispatcher import Dispatcher  # python-telegram-bot loads only to send

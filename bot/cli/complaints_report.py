@@ -58,8 +58,11 @@ def print_statistics(stats: ComplaintStatistics, start: date | None, end: date |
     console.print(f"[bold]Complaints from {period}[/bold]: {stats.total}")
 
     counts = Table("category", "n", "severity", "n", "status", "n", title="Counts")
-    columns = [list(stats.by_category.items()), list(stats.by_severity.items()),
-               list(stats.by_status.items())]
+    columns = [
+        list(stats.by_category.items()),
+        list(stats.by_severity.items()),
+        list(stats.by_status.items()),
+    ]
     for i in range(max(len(c) for c in columns)):
         row: list[str] = []
         for column in columns:
@@ -68,14 +71,29 @@ def print_statistics(stats: ComplaintStatistics, start: date | None, end: date |
         counts.add_row(*row)
     console.print(counts)
 
-    times = Table("month", "tickets", "resolved", "1st response", "resolution",
-                  "late 1st", "late res.",
-                  title="Medians and deadline breaches")
+    times = Table(
+        "month",
+        "tickets",
+        "resolved",
+        "1st response",
+        "resolution",
+        "late 1st",
+        "late res.",
+        title="Medians and deadline breaches",
+    )
     for month in stats.months:
-        times.add_row(f"{month.month:%m/%Y}", str(month.complaints), str(month.resolved),
-                      *_durations_row(month.durations))
-    times.add_row("[bold]all[/bold]", str(stats.total), str(stats.by_status.get("resolved", 0)),
-                  *_durations_row(stats.durations))
+        times.add_row(
+            f"{month.month:%m/%Y}",
+            str(month.complaints),
+            str(month.resolved),
+            *_durations_row(month.durations),
+        )
+    times.add_row(
+        "[bold]all[/bold]",
+        str(stats.total),
+        str(stats.by_status.get("resolved", 0)),
+        *_durations_row(stats.durations),
+    )
     console.print(times)
 
     if stats.repeat_complainers:
@@ -86,14 +104,21 @@ def print_statistics(stats: ComplaintStatistics, start: date | None, end: date |
     else:
         console.print("Repeat complainers: none")
 
-    surveys = Table("survey", "answers", "CSAT", "4-5", "NPS",
-                    *(d[:5] + "." for d in stats.surveys.dimensions),
-                    title="Satisfaction (CSAT mean 1-5, share of 4-5, NPS -100..100,"
-                    " SERVQUAL means 1-5)")
+    surveys = Table(
+        "survey",
+        "answers",
+        "CSAT",
+        "4-5",
+        "NPS",
+        *(d[:5] + "." for d in stats.surveys.dimensions),
+        title="Satisfaction (CSAT mean 1-5, share of 4-5, NPS -100..100, SERVQUAL means 1-5)",
+    )
     for name, summary in [("all", stats.surveys), *stats.by_trigger.items()]:
         share = summary.csat_satisfied_share
         surveys.add_row(
-            name, str(summary.responses), _number(summary.csat_mean),
+            name,
+            str(summary.responses),
+            _number(summary.csat_mean),
             _number(share * 100 if share is not None else None, "%"),
             _number(summary.nps),
             *[_number(v) for v in summary.dimensions.values()],

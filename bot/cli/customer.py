@@ -43,13 +43,14 @@ def forget(
         )
         return
     contact = ", ".join(
-        value for value in (
-            format_phone(customer.phone) if customer.phone else None, customer.email
-        ) if value
+        value
+        for value in (format_phone(customer.phone) if customer.phone else None, customer.email)
+        if value
     )
     console.print(
         f"{customer.code}: {customer.name}" + (f" ({contact})" if contact else ""),
-        highlight=False, markup=False,
+        highlight=False,
+        markup=False,
     )
     if not yes and not typer.confirm(
         "Erase this customer's personal data? This cannot be undone", default=False

@@ -56,8 +56,12 @@ def list_(
     table = Table("id", "lang", "category", "question", "alternates", "hits")
     for entry in entries:
         table.add_row(
-            str(entry.id), entry.language, entry.category or "", entry.question,
-            "\n".join(entry.alternates), str(entry.hits),
+            str(entry.id),
+            entry.language,
+            entry.category or "",
+            entry.question,
+            "\n".join(entry.alternates),
+            str(entry.hits),
         )
     console.print(table)
     console.print(f"{len(entries)} entries")
@@ -74,8 +78,11 @@ def unanswered(since: str | None = SINCE) -> None:
     table = Table("#", "asked", "lang", "last asked", "example")
     for number, group in enumerate(groups, start=1):
         table.add_row(
-            str(number), str(group.count), ",".join(group.languages),
-            format_datetime(group.last_asked, settings.timezone), group.example,
+            str(number),
+            str(group.count),
+            ",".join(group.languages),
+            format_datetime(group.last_asked, settings.timezone),
+            group.example,
         )
     console.print(table)
     console.print("Promote one: carebot faq add --from-unanswered N --question ... --answer ...")
@@ -89,7 +96,9 @@ def add(
     category: str | None = typer.Option(None, help="A category, e.g. delivery."),
     alternate: list[str] = typer.Option([], help="Another way to ask (repeatable)."),
     from_unanswered: int | None = typer.Option(
-        None, "--from-unanswered", min=1,
+        None,
+        "--from-unanswered",
+        min=1,
         help="Number N of `carebot faq unanswered`: that group's example becomes an alternate "
         "and its questions count as answered.",
     ),

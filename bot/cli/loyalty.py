@@ -42,8 +42,11 @@ def watch(
     result = run(body)
     if isinstance(result, str):
         fail(result)
-    console.print(f"watching campaign #{result.campaign.id}: {result.campaign.competitor},"
-                  f" {result.campaign.region}", highlight=False)
+    console.print(
+        f"watching campaign #{result.campaign.id}: {result.campaign.competitor},"
+        f" {result.campaign.region}",
+        highlight=False,
+    )
     _print_vi(result, customers=False)
 
 
@@ -64,8 +67,14 @@ def list_campaigns() -> None:
     for v in rows:
         c = v.campaign
         table.add_row(
-            str(c.id), c.competitor, c.region, _span(c.starts_on, c.ends_on),
-            _window(v), str(v.observed), str(len(v.vulnerable)), _vi(v),
+            str(c.id),
+            c.competitor,
+            c.region,
+            _span(c.starts_on, c.ends_on),
+            _window(v),
+            str(v.observed),
+            str(len(v.vulnerable)),
+            _vi(v),
         )
     console.print(table)
 
@@ -100,11 +109,13 @@ def _print_vi(v: Vulnerability, *, customers: bool) -> None:
     c = v.campaign
     console.print(
         f"#{c.id} {c.competitor} in {c.region}, {_span(c.starts_on, c.ends_on)}:"
-        f" window {_window(v)}, baseline {v.baseline_days} days", highlight=False,
+        f" window {_window(v)}, baseline {v.baseline_days} days",
+        highlight=False,
     )
     console.print(
         f"OS (active customers of the region) = {v.observed}, VS (declined) ="
-        f" {len(v.vulnerable)}, VI = {_vi(v)}", highlight=False,
+        f" {len(v.vulnerable)}, VI = {_vi(v)}",
+        highlight=False,
     )
     if not customers or not v.vulnerable:
         return
@@ -127,7 +138,9 @@ def _print_vi(v: Vulnerability, *, customers: bool) -> None:
     for w in v.vulnerable:
         decline = max(w.order_decline, w.amount_decline or w.order_decline)
         table.add_row(
-            w.code, w.name, w.phone or "",
+            w.code,
+            w.name,
+            w.phone or "",
             figures(w.baseline_orders, w.baseline_amount, v.baseline_days),
             figures(w.window_orders, w.window_amount, window),
             f"{100 * decline:.0f}%",

@@ -12,8 +12,9 @@ from care.core.text import format_date, format_vnd, parse_vnd
 from care.customers import CustomerMatch, PolicyProblem
 from care.services import Services
 
-app = typer.Typer(help="Care policies: grant them, list them, see suggestions.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Care policies: grant them, list them, see suggestions.", no_args_is_help=True
+)
 
 CUSTOMER = typer.Argument(..., help="Customer code, phone number or name.")
 
@@ -32,11 +33,15 @@ async def _one_customer(services: Services, query: str) -> CustomerMatch | str:
 @app.command()
 def grant(
     customer: str = CUSTOMER,
-    policy: str = typer.Option(..., "--policy", help="A policy key (see `policy suggest`) or"
-                               " free text, e.g. 'Tặng quà sinh nhật'."),
+    policy: str = typer.Option(
+        ...,
+        "--policy",
+        help="A policy key (see `policy suggest`) or free text, e.g. 'Tặng quà sinh nhật'.",
+    ),
     note: str | None = typer.Option(None, "--note", help="Why, or what exactly."),
-    value: str = typer.Option("0", "--value",
-                              help="Its value in VND, e.g. 100.000, 500k or 1,5tr."),
+    value: str = typer.Option(
+        "0", "--value", help="Its value in VND, e.g. 100.000, 500k or 1,5tr."
+    ),
 ) -> None:
     """Record that a customer received a policy (voucher, gift, free service...)."""
     try:
@@ -57,14 +62,16 @@ def grant(
     result = run(body)
     if isinstance(result, str):
         fail(result)
-    console.print(f"granted {policy!r} ({format_vnd(amount)}) to {result.code} {result.name}",
-                  highlight=False)
+    console.print(
+        f"granted {policy!r} ({format_vnd(amount)}) to {result.code} {result.name}", highlight=False
+    )
 
 
 @app.command("list")
 def list_grants(
-    customer: str | None = typer.Argument(None, help="Customer code, phone or name (default:"
-                                          " everyone)."),
+    customer: str | None = typer.Argument(
+        None, help="Customer code, phone or name (default: everyone)."
+    ),
     limit: int = typer.Option(50, "--limit", min=1),
 ) -> None:
     """Policies granted, newest first."""
@@ -88,8 +95,14 @@ def list_grants(
     for column in ("#", "customer", "policy", "value", "note", "granted"):
         table.add_column(column)
     for g in result:
-        table.add_row(str(g.id), g.customer_code, g.label, format_vnd(g.value),
-                      g.note or "", format_date(g.granted_at))
+        table.add_row(
+            str(g.id),
+            g.customer_code,
+            g.label,
+            format_vnd(g.value),
+            g.note or "",
+            format_date(g.granted_at),
+        )
     console.print(table)
 
 
@@ -109,7 +122,8 @@ def suggest(customer: str = CUSTOMER) -> None:
     found, card = result
     tier = card.metrics.tier if card and card.metrics else None
     segment = card.metrics.segment if card and card.metrics else None
-    console.print(f"{found.code} {found.name}: tier {tier or '—'}, segment {segment or '—'}",
-                  highlight=False)
+    console.print(
+        f"{found.code} {found.name}: tier {tier or '—'}, segment {segment or '—'}", highlight=False
+    )
     for s in card.suggested if card else []:
         console.print(f"  {s.key}: {s.label} (by {s.because})", highlight=False)

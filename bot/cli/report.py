@@ -52,7 +52,8 @@ app.command("complaints")(complaints)
 @app.command("charts")
 def charts(
     folder: Path = typer.Argument(..., help="Folder for the PNG files (created if missing)."),
-    as_of: str | None = AS_OF, lang: str | None = LANG,
+    as_of: str | None = AS_OF,
+    lang: str | None = LANG,
 ) -> None:
     """The report's charts as PNG files, one per chart."""
     day = parse_day(as_of)

@@ -42,7 +42,6 @@ def jobs() -> None:
     """List the jobs with their next run, scheduled campaigns and what waits in the outbox."""
     from scheduler.setup import build_scheduler, next_runs
 
-
     async def body(services: Services) -> None:
         tz = services.settings.timezone
         now = to_local(services.clock(), tz)
@@ -91,7 +90,6 @@ def dispatch(
 ) -> None:
     """Send everything due in the outbox now, then stop (the bot does this continuously)."""
     from scheduler.dispatcher import Dispatcher
-
 
     async def body(services: Services) -> None:
         if email_only:

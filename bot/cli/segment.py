@@ -52,8 +52,9 @@ def parse_day(text: str | None) -> date | None:
 
 def segment(
     as_of: str | None = typer.Option(
-        None, "--as-of", help="Compute as if today were this day (dd/mm/yyyy); later orders are"
-        " ignored.",
+        None,
+        "--as-of",
+        help="Compute as if today were this day (dd/mm/yyyy); later orders are ignored.",
     ),
 ) -> None:
     """Recompute RFM segments, lifetime value, 12-month CLV and tiers of every customer."""
@@ -63,7 +64,9 @@ def segment(
 
     async def body(services: Services) -> RecomputeSummary:
         columns = (
-            TextColumn("{task.description:<32}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description:<32}"),
+            BarColumn(),
+            MofNCompleteColumn(),
             TimeElapsedColumn(),
         )
         with Progress(*columns, console=console, transient=False) as progress:
@@ -97,7 +100,8 @@ def _print_summary(s: RecomputeSummary) -> None:
         segments.add_column(f"within {kind}s", justify="right")
     for name in SEGMENTS:
         segments.add_row(
-            name, f"{s.segments.get(name, 0):,}",
+            name,
+            f"{s.segments.get(name, 0):,}",
             *(f"{s.segments_by_kind.get(kind, {}).get(name, 0):,}" for kind in KINDS),
         )
     console.print(segments)
@@ -120,9 +124,7 @@ def _print_summary(s: RecomputeSummary) -> None:
         )
     else:
         console.print(f"Gamma-Gamma: not fitted: {fit.gamma_gamma_problem}", highlight=False)
-    console.print(
-        f"changes recorded: {s.tier_changes:,} tier, {s.segment_changes:,} segment"
-    )
+    console.print(f"changes recorded: {s.tier_changes:,} tier, {s.segment_changes:,} segment")
 
 
 @export_app.command("customers")
@@ -145,4 +147,3 @@ def export_customers(
 
     count = _guarded(body)
     console.print(f"wrote {count:,} customers to {file}")
-

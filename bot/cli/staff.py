@@ -50,8 +50,9 @@ def list_(
     members = run(body)
     table = Table("Telegram id", "name", "role", "active")
     for member in members:
-        table.add_row(str(member.telegram_user_id), member.name, member.role,
-                      "yes" if member.active else "no")
+        table.add_row(
+            str(member.telegram_user_id), member.name, member.role, "yes" if member.active else "no"
+        )
     console.print(table)
     console.print(f"{len(members)} staff")
 

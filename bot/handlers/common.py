@@ -145,9 +145,7 @@ async def edit(
             if "not modified" not in str(exc).lower():
                 raise
 
-    await logged(
-        context, edited, query.message.chat.id, query.from_user.id, text, store_first=True
-    )
+    await logged(context, edited, query.message.chat.id, query.from_user.id, text, store_first=True)
 
 
 async def send(
@@ -200,8 +198,13 @@ async def logged(
     if work is None:
         result = await sending()
         await log_outbound(
-            context, chat_id, telegram_user_id, text, customer_id=customer_id,
-            message_id=getattr(result, "message_id", None), internal=internal,
+            context,
+            chat_id,
+            telegram_user_id,
+            text,
+            customer_id=customer_id,
+            message_id=getattr(result, "message_id", None),
+            internal=internal,
         )
         return result
     entry = context.services.interactions.add(

@@ -152,7 +152,10 @@ async def send_card(context: CareContext, ticket: Ticket, intro: str | None = No
     if card_id is None:
         html = shorten_html(card_html(context, ticket, intro))
         card = await send(
-            context, chat, html, markup=card_markup(context, ticket),
+            context,
+            chat,
+            html,
+            markup=card_markup(context, ticket),
             customer_id=ticket.customer_id,
         )
         card_id = card.message_id
@@ -228,8 +231,7 @@ async def tell_customer(
                 )
             else:
                 await send_photo_html(context.bot, telegram_id, photo, html, reply_markup=markup)
-                await log_outbound(context, telegram_id, None, html,
-                                   customer_id=ticket.customer_id)
+                await log_outbound(context, telegram_id, None, html, customer_id=ticket.customer_id)
             return True
         except Forbidden:
             log.info("customer %s cannot be reached on Telegram", ticket.customer_code)

@@ -313,8 +313,12 @@ async def forget_yes(update: Update, context: CareContext) -> None:
     done = render(update, context, "forget_done")
     await query.edit_message_text(done, parse_mode=ParseMode.HTML)
     await context.services.interactions.record(
-        direction=Direction.OUTBOUND, telegram_user_id=None, chat_id=None, kind="message",
-        text=done, customer_id=erased.customer_id,
+        direction=Direction.OUTBOUND,
+        telegram_user_id=None,
+        chat_id=None,
+        kind="message",
+        text=done,
+        customer_id=erased.customer_id,
     )
     context.application.drop_user_data(person)
     if update.effective_chat is not None:

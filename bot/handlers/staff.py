@@ -301,8 +301,10 @@ async def on_reply(update: Update, context: CareContext) -> None:
 def _replies_to_the_bot(update: Update, context: CareContext) -> bool:
     message = update.effective_message
     replied = message.reply_to_message if message is not None else None
-    return replied is not None and replied.from_user is not None and (
-        replied.from_user.id == context.bot.id
+    return (
+        replied is not None
+        and replied.from_user is not None
+        and (replied.from_user.id == context.bot.id)
     )
 
 

@@ -97,8 +97,14 @@ def bgnbd_log_likelihood(
 
 
 def _bgnbd_log_likelihood(
-    r: float, alpha: float, a: float, b: float, counts: _Distinct,
-    x: NDArray[np.float64], t_x: NDArray[np.float64], T: NDArray[np.float64],
+    r: float,
+    alpha: float,
+    a: float,
+    b: float,
+    counts: _Distinct,
+    x: NDArray[np.float64],
+    t_x: NDArray[np.float64],
+    T: NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """``bgnbd_log_likelihood`` with the distinct purchase counts of ``x`` found once (a fit
     evaluates it a hundred times on the same customers)."""
@@ -260,7 +266,11 @@ def gamma_gamma_log_likelihood(
 
 
 def _gamma_gamma_log_likelihood(
-    p: float, q: float, gamma: float, counts: _Distinct, x: NDArray[np.float64],
+    p: float,
+    q: float,
+    gamma: float,
+    counts: _Distinct,
+    x: NDArray[np.float64],
     m_x: NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """``gamma_gamma_log_likelihood`` with the distinct counts of ``x`` found once."""

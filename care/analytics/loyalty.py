@@ -94,7 +94,11 @@ class Loyalty:
         self.clock = clock
 
     async def watch(
-        self, competitor: str, region: str, starts_on: date, ends_on: date,
+        self,
+        competitor: str,
+        region: str,
+        starts_on: date,
+        ends_on: date,
         notes: str | None = None,
     ) -> CompetitorCampaign:
         """Record a competitor's campaign so its Vulnerability Index can be followed."""
@@ -106,8 +110,12 @@ class Loyalty:
         if ends_on < starts_on:
             raise LoyaltyProblem("the campaign ends before it starts")
         campaign = CompetitorCampaign(
-            competitor=competitor, region=region, starts_on=starts_on, ends_on=ends_on,
-            notes=clean(notes) if notes else None, created_at=self.clock(),
+            competitor=competitor,
+            region=region,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            notes=clean(notes) if notes else None,
+            created_at=self.clock(),
         )
         async with self.db.uow() as uow:
             uow.session.add(campaign)
@@ -196,8 +204,12 @@ class Loyalty:
             return [r for (r,) in rows.all() if fold(r) == wanted]
 
     async def _observe(
-        self, regions: list[str], params: dict[str, datetime], baseline_days: int,
-        window_days: int, started: bool,
+        self,
+        regions: list[str],
+        params: dict[str, datetime],
+        baseline_days: int,
+        window_days: int,
+        started: bool,
     ) -> tuple[int, list[WatchedCustomer]]:
         """|OS| and VS in SQL: per-customer sums in the two periods, compared per day."""
         keep = 1.0 - self.settings.vi_decline_threshold
@@ -233,23 +245,25 @@ class Loyalty:
             s = uow.session
             observed = (
                 await s.execute(
-                    text(active + "SELECT COUNT(*) FROM active").bindparams(*binds), values  # noqa: S608 - names and numbers from code, values bound
+                    text(active + "SELECT COUNT(*) FROM active").bindparams(*binds),  # noqa: S608 - names and numbers from code, values bound
+                    values,
                 )
             ).scalar_one()
             rows: Sequence[_ActiveRow] = ()
+            columns = "id, code, name, phone, b_n, b_amount, w_n, w_amount"
+            declined_sql = f"{active}SELECT {columns} FROM active WHERE {declined}"  # noqa: S608 - names and numbers from code, values bound
             if started:
                 rows = (
-                    await s.execute(
-                        text(
-                            active + "SELECT id, code, name, phone, b_n, b_amount, w_n, w_amount"  # noqa: S608 - names and numbers from code, values bound
-                            f" FROM active WHERE {declined}"
-                        ).bindparams(*binds),
-                        values,
+                    (
+                        await s.execute(
+                            text(declined_sql).bindparams(*binds),
+                            values,
+                        )
                     )
-                ).tuples().all()
-        vulnerable = [
-            _watched(row, baseline_days, window_days) for row in rows
-        ]
+                    .tuples()
+                    .all()
+                )
+        vulnerable = [_watched(row, baseline_days, window_days) for row in rows]
         vulnerable.sort(key=lambda w: (-max(w.order_decline, w.amount_decline or 0), w.code))
         return int(observed), vulnerable
 
@@ -262,7 +276,14 @@ def _watched(row: _ActiveRow, baseline_days: int, window_days: int) -> WatchedCu
     if b_amount > 0:
         amount_decline = 1.0 - (w_amount / window_days) / (b_amount / baseline_days)
     return WatchedCustomer(
-        customer_id=int(cid), code=code, name=name, phone=phone,
-        baseline_orders=b_n, baseline_amount=b_amount, window_orders=w_n,
-        window_amount=w_amount, order_decline=order_decline, amount_decline=amount_decline,
+        customer_id=int(cid),
+        code=code,
+        name=name,
+        phone=phone,
+        baseline_orders=b_n,
+        baseline_amount=b_amount,
+        window_orders=w_n,
+        window_amount=w_amount,
+        order_decline=order_decline,
+        amount_decline=amount_decline,
     )

@@ -235,7 +235,11 @@ class CountedOrders:
 
 
 def counted_orders_sql(
-    dialect: str, period: str, *, where: str = "", days_table: str | None = None,
+    dialect: str,
+    period: str,
+    *,
+    where: str = "",
+    days_table: str | None = None,
     offset_since: bool = False,
 ) -> CountedOrders:
     """The counted orders with their local day and LTV weight (see ``CountedOrders``).
@@ -368,8 +372,12 @@ class ClvInputs:
 
 
 def clv_inputs(
-    purchase_days: ArrayLike, first_day: ArrayLike, last_day: ArrayLike,
-    margin: ArrayLike, first_margin: ArrayLike, as_of_day: int,
+    purchase_days: ArrayLike,
+    first_day: ArrayLike,
+    last_day: ArrayLike,
+    margin: ArrayLike,
+    first_margin: ArrayLike,
+    as_of_day: int,
 ) -> ClvInputs:
     """x = purchase days after the first, t_x and T in weeks, m_x = mean margin of repeats.
 
@@ -437,8 +445,12 @@ def predict(fit: ClvFit, inputs: ClvInputs, *, monthly_discount_rate: float) -> 
     if fit.gamma_gamma is not None and repeat.any():
         value[repeat] = np.asarray(
             clv.clv_12_months(
-                fit.bgnbd, fit.gamma_gamma, inputs.x[repeat], inputs.t_x[repeat],
-                inputs.T[repeat], inputs.m_x[repeat],
+                fit.bgnbd,
+                fit.gamma_gamma,
+                inputs.x[repeat],
+                inputs.t_x[repeat],
+                inputs.T[repeat],
+                inputs.m_x[repeat],
                 monthly_discount_rate=monthly_discount_rate,
             ),
             dtype=float,

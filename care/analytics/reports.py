@@ -47,16 +47,22 @@ if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
 
 CHARTS = (
-    "tiers", "segments", "revenue_by_tier", "pareto", "ltv", "complaints", "surveys",
-    "vulnerability", "inquiries",
+    "tiers",
+    "segments",
+    "revenue_by_tier",
+    "pareto",
+    "ltv",
+    "complaints",
+    "surveys",
+    "vulnerability",
+    "inquiries",
 )
 INQUIRY_STATUSES = ("open", "quoted", "converted", "lost")
 PARETO_POINTS = 100
 LTV_BINS = 24
 PROSPECTS_SHOWN = 20
 QUESTIONS_SHOWN = 10
-COLOURS = ("#1f6f8b", "#e8a33d", "#99a8b2", "#6c4f70", "#3f8f5f", "#c8553d", "#8d99ae",
-           "#2b2d42")
+COLOURS = ("#1f6f8b", "#e8a33d", "#99a8b2", "#6c4f70", "#3f8f5f", "#c8553d", "#8d99ae", "#2b2d42")
 STYLE: dict[RcKeyType, object] = {
     "font.family": "DejaVu Sans",  # ships with matplotlib, covers Vietnamese
     "font.size": 9,
@@ -116,8 +122,12 @@ class Reports:
     """Builds the report's figures, charts and HTML page."""
 
     def __init__(
-        self, db: Database, settings: Settings, renderer: Renderer,
-        segmentation: Segmentation, loyalty: Loyalty,
+        self,
+        db: Database,
+        settings: Settings,
+        renderer: Renderer,
+        segmentation: Segmentation,
+        loyalty: Loyalty,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
@@ -151,12 +161,16 @@ class Reports:
             pareto = await _pareto(s)
             histogram = await _ltv_histogram(s)
             complaints = (
-                await s.execute(
-                    select(Complaint.category, Complaint.created_at).where(
-                        Complaint.created_at >= since, Complaint.created_at < cutoff
+                (
+                    await s.execute(
+                        select(Complaint.category, Complaint.created_at).where(
+                            Complaint.created_at >= since, Complaint.created_at < cutoff
+                        )
                     )
                 )
-            ).tuples().all()
+                .tuples()
+                .all()
+            )
             surveys = list(
                 await s.scalars(
                     select(Survey).where(
@@ -208,14 +222,18 @@ class Reports:
         template = self.renderer.env.get_template("report/report.html")
         lang = self.renderer.language(language)
         return template.render(
-            lang=lang, d=data, charts=charts, t=label,
+            lang=lang,
+            d=data,
+            charts=charts,
+            t=label,
             generated=format_datetime(data.generated_at, self.settings.timezone),
             vnd=format_vnd,
             complaints_total=sum(sum(c.values()) for c in data.complaints_by_month.values()),
         )
 
-    async def pngs(self, as_of: date | None = None, language: str | None = None
-                   ) -> dict[str, bytes]:
+    async def pngs(
+        self, as_of: date | None = None, language: str | None = None
+    ) -> dict[str, bytes]:
         """The same charts as PNG images, for the staff chat.
 
         Drawn in a worker thread: a second or two of matplotlib must not stall the bot's
@@ -274,8 +292,19 @@ async def _ltv_histogram(s: AsyncSession) -> list[tuple[int, int, int]]:
         return []
     low, high = int(low), int(high)
     if low == high:
-        return [(low, high, int((await s.execute(text(
-            "SELECT COUNT(*) FROM customer_metrics WHERE historical_ltv > 0"))).scalar_one()))]
+        return [
+            (
+                low,
+                high,
+                int(
+                    (
+                        await s.execute(
+                            text("SELECT COUNT(*) FROM customer_metrics WHERE historical_ltv > 0")
+                        )
+                    ).scalar_one()
+                ),
+            )
+        ]
     edges = np.unique(np.round(np.geomspace(low, high + 1, LTV_BINS + 1)).astype(np.int64))
     arms = " ".join(
         f"WHEN historical_ltv < {int(edge)} THEN {i}" for i, edge in enumerate(edges[1:])
@@ -290,9 +319,7 @@ async def _ltv_histogram(s: AsyncSession) -> list[tuple[int, int, int]]:
             )
         ).all()
     )
-    return [
-        (int(edges[i]), int(edges[i + 1]), int(rows.get(i, 0))) for i in range(len(edges) - 1)
-    ]
+    return [(int(edges[i]), int(edges[i + 1]), int(rows.get(i, 0))) for i in range(len(edges) - 1)]
 
 
 def _by_month(
@@ -362,8 +389,9 @@ async def _unmet(s: AsyncSession, cutoff: datetime) -> UnmetDemand:
     unanswered_where = "answered_by_entry_id IS NULL AND created_at < :cutoff"
     unanswered_total = (
         await s.execute(
-            text(f"SELECT COUNT(*) FROM unanswered_questions WHERE {unanswered_where}")  # noqa: S608 - names and numbers from code, values bound
-            .bindparams(*bound),
+            text(f"SELECT COUNT(*) FROM unanswered_questions WHERE {unanswered_where}").bindparams(  # noqa: S608 - names and numbers from code, values bound
+                *bound
+            ),
             {"cutoff": cutoff},
         )
     ).scalar_one()
@@ -415,8 +443,16 @@ def _no_data(ax: Axes, label: Label) -> None:
     width, _ = figure.get_size_inches()
     figure.set_size_inches(width, 1.6)
     ax.set_axis_off()
-    ax.text(0.5, 0.5, label("report.no_data"), ha="center", va="center", fontsize=12,
-            color="#777777", transform=ax.transAxes)
+    ax.text(
+        0.5,
+        0.5,
+        label("report.no_data"),
+        ha="center",
+        va="center",
+        fontsize=12,
+        color="#777777",
+        transform=ax.transAxes,
+    )
 
 
 def _plain(text_: str) -> str:
@@ -451,13 +487,16 @@ def chart_segments(d: ReportData, label: Label) -> Figure:
     names = [label(f"segmentation.segment.{s}") for s in SEGMENTS]
     y = np.arange(len(SEGMENTS))
     series = [(label("report.legend.together"), d.segments)]
-    series += [
-        (label(f"segmentation.kind.{k}"), d.segments_by_kind.get(k, {})) for k in KINDS
-    ]
+    series += [(label(f"segmentation.kind.{k}"), d.segments_by_kind.get(k, {})) for k in KINDS]
     height = 0.8 / len(series)
     for i, (name, values) in enumerate(series):
-        ax.barh(y + i * height, [values.get(s, 0) for s in SEGMENTS], height=height,
-                label=name, color=COLOURS[i])
+        ax.barh(
+            y + i * height,
+            [values.get(s, 0) for s in SEGMENTS],
+            height=height,
+            label=name,
+            color=COLOURS[i],
+        )
     ax.set_yticks(y + height * (len(series) - 1) / 2, names)
     ax.invert_yaxis()
     ax.set_xlabel(label("report.axis.customers"))
@@ -474,10 +513,20 @@ def chart_revenue_by_tier(d: ReportData, label: Label) -> Figure:
         _no_data(ax, label)
         return fig
     x = np.arange(len(d.tier_names))
-    ax.bar(x - 0.2, 100 * customers / customers.sum(), 0.4, label=label("report.legend.customers"),
-           color=COLOURS[2])
-    bars = ax.bar(x + 0.2, 100 * revenue / revenue.sum(), 0.4,
-                  label=label("report.legend.revenue"), color=COLOURS[0])
+    ax.bar(
+        x - 0.2,
+        100 * customers / customers.sum(),
+        0.4,
+        label=label("report.legend.customers"),
+        color=COLOURS[2],
+    )
+    bars = ax.bar(
+        x + 0.2,
+        100 * revenue / revenue.sum(),
+        0.4,
+        label=label("report.legend.revenue"),
+        color=COLOURS[0],
+    )
     ax.bar_label(bars, fmt="%.0f%%", padding=2, fontsize=8)
     ax.set_xticks(x, [_tier_label(label, t) for t in d.tier_names])
     ax.set_ylabel(label("report.axis.share"))
@@ -495,8 +544,13 @@ def chart_pareto(d: ReportData, label: Label) -> Figure:
     ax.plot([100 * x for x in xs], [100 * y for y in ys], color=COLOURS[0], linewidth=2)
     ax.plot([0, 100], [0, 100], color="#bbbbbb", linestyle=":", linewidth=1)
     for i, cut in enumerate(d.tier_cutoffs):
-        ax.axhline(100 * cut, color=COLOURS[1], linestyle="--", linewidth=0.8,
-                   label=label("report.legend.cutoff") if i == 0 else None)
+        ax.axhline(
+            100 * cut,
+            color=COLOURS[1],
+            linestyle="--",
+            linewidth=0.8,
+            label=label("report.legend.cutoff") if i == 0 else None,
+        )
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 101)
     ax.set_xlabel(label("report.axis.customer_share"))
@@ -513,8 +567,15 @@ def chart_ltv(d: ReportData, label: Label) -> Figure:
         return fig
     lefts = [lo for lo, _, _ in d.ltv_histogram]
     widths = [max(hi - lo, 1) for lo, hi, _ in d.ltv_histogram]
-    ax.bar(lefts, [n for _, _, n in d.ltv_histogram], width=widths, align="edge",
-           color=COLOURS[0], edgecolor="white", linewidth=0.5)
+    ax.bar(
+        lefts,
+        [n for _, _, n in d.ltv_histogram],
+        width=widths,
+        align="edge",
+        color=COLOURS[0],
+        edgecolor="white",
+        linewidth=0.5,
+    )
     ax.set_xscale("log")
     ax.set_xlabel(label("report.axis.ltv"))
     ax.set_ylabel(label("report.axis.customers"))
@@ -525,9 +586,7 @@ def chart_complaints(d: ReportData, label: Label) -> Figure:
     fig = _figure(10.0, 3.8)
     ax = fig.subplots()
     months = list(d.complaints_by_month)
-    categories = list(dict.fromkeys(
-        c for counts in d.complaints_by_month.values() for c in counts
-    ))
+    categories = list(dict.fromkeys(c for counts in d.complaints_by_month.values() for c in counts))
     if not months or not any(sum(c.values()) for c in d.complaints_by_month.values()):
         _no_data(ax, label)
         return fig
@@ -537,8 +596,13 @@ def chart_complaints(d: ReportData, label: Label) -> Figure:
         values = np.array([d.complaints_by_month[m].get(category, 0) for m in months])
         if not values.any():
             continue
-        ax.bar(x, values, bottom=bottom, label=label(f"report.category.{category}"),
-               color=COLOURS[i % len(COLOURS)])
+        ax.bar(
+            x,
+            values,
+            bottom=bottom,
+            label=label(f"report.category.{category}"),
+            color=COLOURS[i % len(COLOURS)],
+        )
         bottom += values
     ax.set_xticks(x, [f"{m:%m/%Y}" for m in months], rotation=45, ha="right", fontsize=8)
     ax.set_ylabel(label("report.axis.complaints"))
@@ -596,8 +660,7 @@ def chart_inquiries(d: ReportData, label: Label) -> Figure:
         _no_data(ax, label)
         return fig
     colours = [COLOURS[1], COLOURS[1], COLOURS[4], COLOURS[5]]
-    bars = ax.bar([label(f"report.inquiry.{k}") for k in INQUIRY_STATUSES], counts,
-                  color=colours)
+    bars = ax.bar([label(f"report.inquiry.{k}") for k in INQUIRY_STATUSES], counts, color=colours)
     ax.bar_label(bars, padding=2)
     ax.set_ylabel(label("report.axis.inquiries"))
     return fig
@@ -631,7 +694,7 @@ def charts_svg(d: ReportData, label: Label) -> dict[str, str]:
             buffer = io.StringIO()
             _draw(name, d, label).savefig(buffer, format="svg")
         svg = buffer.getvalue()
-        out[name] = svg[svg.index("<svg"):]
+        out[name] = svg[svg.index("<svg") :]
     return out
 
 

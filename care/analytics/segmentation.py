@@ -147,9 +147,22 @@ KINDS = ("individual", "organization")
 # Up to this many changed customers are re-scored one by one; more get a full run.
 RECLASSIFY_ONE_BY_ONE = 200
 EXPORT_COLUMNS = (
-    "code", "kind", "name", "region", "recency_days", "frequency", "monetary", "r_score",
-    "f_score", "m_score", "segment", "segment_in_kind", "tier", "historical_ltv",
-    "expected_purchases_12m", "clv_12m",
+    "code",
+    "kind",
+    "name",
+    "region",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "segment",
+    "segment_in_kind",
+    "tier",
+    "historical_ltv",
+    "expected_purchases_12m",
+    "clv_12m",
 )
 
 
@@ -178,8 +191,7 @@ def tier_case_sql(cutoffs: Sequence[float], value: str, before: str, total: str)
     """The tier rule as a SQL CASE on the value share of the customers ranked before, for
     whoever ranks in SQL (the benchmark's DuckDB floor); a test holds it to ``tier_codes``."""
     arms = " ".join(
-        f"WHEN {before} < {float(cut)!r} * {total} THEN :tier_{i}"
-        for i, cut in enumerate(cutoffs)
+        f"WHEN {before} < {float(cut)!r} * {total} THEN :tier_{i}" for i, cut in enumerate(cutoffs)
     )
     return f"CASE WHEN {value} <= 0 THEN :tier_{len(cutoffs)} {arms} ELSE :tier_{len(cutoffs)} END"
 
@@ -327,22 +339,47 @@ def _by_id(ids: NDArray) -> NDArray[np.intp]:
 # --------------------------------------------------------------------------- SQL
 
 
-_PURCHASES = np.dtype([
-    ("customer_id", np.int64), ("frequency", np.int64), ("monetary", np.int64),
-    ("margin", np.int64), ("first_day", np.int64), ("last_day", np.int64),
-    ("purchase_days", np.int64), ("discounted", np.float64), ("first_margin", np.int64),
-    ("undated", np.int64),
-])
+_PURCHASES = np.dtype(
+    [
+        ("customer_id", np.int64),
+        ("frequency", np.int64),
+        ("monetary", np.int64),
+        ("margin", np.int64),
+        ("first_day", np.int64),
+        ("last_day", np.int64),
+        ("purchase_days", np.int64),
+        ("discounted", np.float64),
+        ("first_margin", np.int64),
+        ("undated", np.int64),
+    ]
+)
 _CUSTOMERS = np.dtype([("id", np.int64), ("kind", np.int64)])
 _STORED = np.dtype([("customer_id", np.int64), ("tier", np.int64), ("segment", np.int64)])
-_BUYERS = np.dtype([
-    ("customer_id", np.int64), ("kind", np.int64), ("recency_days", np.int64),
-    ("frequency", np.int64), ("monetary", np.int64),
-])
+_BUYERS = np.dtype(
+    [
+        ("customer_id", np.int64),
+        ("kind", np.int64),
+        ("recency_days", np.int64),
+        ("frequency", np.int64),
+        ("monetary", np.int64),
+    ]
+)
 _METRIC_COLUMNS = (
-    "customer_id", "as_of", "recency_days", "frequency", "monetary", "r_score", "f_score",
-    "m_score", "segment", "tier", "historical_ltv", "expected_purchases_12m", "p_alive",
-    "clv_12m", "computed_at",
+    "customer_id",
+    "as_of",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r_score",
+    "f_score",
+    "m_score",
+    "segment",
+    "tier",
+    "historical_ltv",
+    "expected_purchases_12m",
+    "p_alive",
+    "clv_12m",
+    "computed_at",
 )
 _CHANGE_COLUMNS = ("customer_id", "field", "old_value", "new_value", "changed_at", "as_of")
 _CHANGES_TABLE = "classification_changes"
@@ -364,7 +401,11 @@ SQLITE_YIELD = 2.0
 
 
 def _purchases_sql(
-    dialect: str, period: str, *, one_customer: bool = False, days_table: str | None = None,
+    dialect: str,
+    period: str,
+    *,
+    one_customer: bool = False,
+    days_table: str | None = None,
     offset_since: bool = False,
 ) -> str:
     """Per-customer purchase summary in one pass over the counted orders.
@@ -375,8 +416,11 @@ def _purchases_sql(
     repeat margin leaves out, is summed afterwards from the few orders around that day.
     """
     orders = ltv.counted_orders_sql(
-        dialect, period, where="AND o.customer_id = :customer_id" if one_customer else "",
-        days_table=days_table, offset_since=offset_since,
+        dialect,
+        period,
+        where="AND o.customer_id = :customer_id" if one_customer else "",
+        days_table=days_table,
+        offset_since=offset_since,
     )
     day_of_f = ltv.local_day_sql(dialect, "f.placed_at", offset_since=offset_since)
     return f"""
@@ -456,7 +500,10 @@ class _RunData:
 
 
 def score(
-    customers: NDArray, purchases: NDArray, prediction: ltv.ClvPrediction, frame: ltv.Frame,
+    customers: NDArray,
+    purchases: NDArray,
+    prediction: ltv.ClvPrediction,
+    frame: ltv.Frame,
     cutoffs: Sequence[float],
 ) -> Scored:
     """RFM scores, segments, LTV and tiers of every customer, from the run's arrays.
@@ -485,8 +532,17 @@ def score(
     m = spread(m_scores(buyer_ids, monetary[buyer], frequency[buyer]), 0, np.int8)
     segment = spread(segment_codes(r[buyer], f[buyer]), -1, np.int8)
     return Scored(
-        ids=ids, buyer=buyer, recency=recency, frequency=frequency, monetary=monetary,
-        r=r, f=f, m=m, segment=segment, tier=tier_codes(ids, values, cutoffs), ltv=values,
+        ids=ids,
+        buyer=buyer,
+        recency=recency,
+        frequency=frequency,
+        monetary=monetary,
+        r=r,
+        f=f,
+        m=m,
+        segment=segment,
+        tier=tier_codes(ids, values, cutoffs),
+        ltv=values,
         expected=spread(prediction.expected_purchases[found[buyer]], np.nan, np.float64),
         p_alive=spread(prediction.p_alive[found[buyer]], np.nan, np.float64),
         clv=spread(prediction.clv[found[buyer]], np.nan, np.float64),
@@ -572,8 +628,12 @@ def changes_of(
         changed = _changed(old, vocabulary, new, labels)
         out.append(
             FieldChanges(
-                field_name, ids[changed], old[changed].astype(np.int64),
-                new[changed].astype(np.int64), [*vocabulary, None], [*labels, None],
+                field_name,
+                ids[changed],
+                old[changed].astype(np.int64),
+                new[changed].astype(np.int64),
+                [*vocabulary, None],
+                [*labels, None],
             )
         )
     return out
@@ -688,8 +748,12 @@ class _Computed:
 
 
 def compute(
-    source: str | _RunData, schema: str | None, frame: ltv.Frame, now: datetime,
-    cutoffs: Sequence[float], names: Sequence[str],
+    source: str | _RunData,
+    schema: str | None,
+    frame: ltv.Frame,
+    now: datetime,
+    cutoffs: Sequence[float],
+    names: Sequence[str],
 ) -> _Computed:
     """A run's steps before writing, in one call to a worker process: reading (from the
     database at the URL ``source``, or the data read already), fitting, predicting,
@@ -721,9 +785,7 @@ def _worker_url(db: Database) -> str | None:
         return db.url
     if url.database in (None, "", ":memory:") or url.query:
         return None
-    return url.set(database=str(Path(url.database).resolve())).render_as_string(
-        hide_password=False
-    )
+    return url.set(database=str(Path(url.database).resolve())).render_as_string(hide_password=False)
 
 
 def fit_models(purchases: NDArray, as_of_day: int) -> ltv.ClvFit:
@@ -734,15 +796,20 @@ def fit_models(purchases: NDArray, as_of_day: int) -> ltv.ClvFit:
 def predict_clv(fit: ltv.ClvFit, purchases: NDArray, frame: ltv.Frame) -> ltv.ClvPrediction:
     """Every buyer's CLV with the run's models (a worker's step)."""
     return ltv.predict(
-        fit, _clv_inputs(purchases, frame.as_of_day),
+        fit,
+        _clv_inputs(purchases, frame.as_of_day),
         monthly_discount_rate=ltv.rate_per_month(frame.discount_rate, frame.period),
     )
 
 
 def _clv_inputs(purchases: NDArray, as_of_day: int) -> ltv.ClvInputs:
     return ltv.clv_inputs(
-        purchases["purchase_days"], purchases["first_day"], purchases["last_day"],
-        purchases["margin"], purchases["first_margin"], as_of_day,
+        purchases["purchase_days"],
+        purchases["first_day"],
+        purchases["last_day"],
+        purchases["margin"],
+        purchases["first_margin"],
+        as_of_day,
     )
 
 
@@ -753,9 +820,13 @@ def kind_counts(
     codes of every customer's kind, aligned with ``scored``."""
     buyer = scored.buyer
     return _kind_counts_of(
-        kinds[buyer], vocabulary,
+        kinds[buyer],
+        vocabulary,
         kind_segment_codes(
-            kinds[buyer], scored.ids[buyer], scored.recency[buyer], scored.frequency[buyer],
+            kinds[buyer],
+            scored.ids[buyer],
+            scored.recency[buyer],
+            scored.frequency[buyer],
             scored.monetary[buyer],
         ),
     )
@@ -869,8 +940,13 @@ class Segmentation:
         )
 
     async def _write(
-        self, scored: Scored, changes: list[FieldChanges], names: Sequence[str],
-        stamps: tuple[Any, Any], run: SegmentationRun, clock: _StepClock,
+        self,
+        scored: Scored,
+        changes: list[FieldChanges],
+        names: Sequence[str],
+        stamps: tuple[Any, Any],
+        run: SegmentationRun,
+        clock: _StepClock,
     ) -> None:
         """Store the run: the changes, every customer's metrics, the run's record.
 
@@ -888,8 +964,9 @@ class Segmentation:
         postgresql = self.db.dialect == "postgresql"
         slices = _slices(scored.ids, WRITE_CHUNK if postgresql else SQLITE_SLICE)
         builders = [
-            functools.partial(_slice_rows, scored, changes, names, now, as_of, low, high, start,
-                              stop)
+            functools.partial(
+                _slice_rows, scored, changes, names, now, as_of, low, high, start, stop
+            )
             for start, stop, low, high in slices
         ]
         if postgresql:
@@ -979,8 +1056,12 @@ class Segmentation:
                     if before != after:
                         session.add(
                             ClassificationChange(
-                                customer_id=customer_id, field=field_name, old_value=before,
-                                new_value=after, changed_at=now, as_of=frame.as_of,
+                                customer_id=customer_id,
+                                field=field_name,
+                                old_value=before,
+                                new_value=after,
+                                changed_at=now,
+                                as_of=frame.as_of,
                             )
                         )
             metrics = old or CustomerMetrics(customer_id=customer_id)
@@ -989,7 +1070,9 @@ class Segmentation:
             metrics.frequency = new.frequency
             metrics.monetary = new.monetary
             metrics.r_score, metrics.f_score, metrics.m_score = (
-                new.r_score, new.f_score, new.m_score,
+                new.r_score,
+                new.f_score,
+                new.m_score,
             )
             metrics.segment = new.segment
             metrics.tier = new.tier
@@ -1059,8 +1142,12 @@ class Segmentation:
             return found
 
     async def changes(
-        self, *, since: datetime | None = None, field: str | None = None,
-        new_value: str | None = None, limit: int = 1000,
+        self,
+        *,
+        since: datetime | None = None,
+        field: str | None = None,
+        new_value: str | None = None,
+        limit: int = 1000,
     ) -> list[ClassificationChange]:
         """Recorded changes, newest first: e.g. segment became at_risk since last week."""
         query = select(ClassificationChange).order_by(
@@ -1113,12 +1200,16 @@ def _clv_of(
     if row is None:
         return (None, None, None)
     inputs = ltv.clv_inputs(
-        np.array([row["purchase_days"]]), np.array([row["first_day"]]),
-        np.array([row["last_day"]]), np.array([row["margin"]]),
-        np.array([row["first_margin"]]), frame.as_of_day,
+        np.array([row["purchase_days"]]),
+        np.array([row["first_day"]]),
+        np.array([row["last_day"]]),
+        np.array([row["margin"]]),
+        np.array([row["first_margin"]]),
+        frame.as_of_day,
     )
     prediction = ltv.predict(
-        fit, inputs,
+        fit,
+        inputs,
         monthly_discount_rate=ltv.rate_per_month(frame.discount_rate, frame.period),
     )
     return (
@@ -1177,15 +1268,26 @@ async def _boundaries(session: AsyncSession) -> dict[str, Any]:
 
 
 def _run_record(
-    as_of: date, now: datetime, seconds: float, scored: Scored, fit: ltv.ClvFit,
-    tier_changes: int, segment_changes: int,
+    as_of: date,
+    now: datetime,
+    seconds: float,
+    scored: Scored,
+    fit: ltv.ClvFit,
+    tier_changes: int,
+    segment_changes: int,
 ) -> SegmentationRun:
     """A run's row in segmentation_runs: what it did and the models it fitted."""
     run = SegmentationRun(
-        as_of=as_of, computed_at=now, seconds=seconds, customers=int(scored.ids.size),
-        buyers=int(scored.buyer.sum()), tier_changes=tier_changes,
-        segment_changes=segment_changes, time_unit=ltv.CLV_TIME_UNIT,
-        bgnbd_problem=fit.bgnbd_problem, gamma_gamma_problem=fit.gamma_gamma_problem,
+        as_of=as_of,
+        computed_at=now,
+        seconds=seconds,
+        customers=int(scored.ids.size),
+        buyers=int(scored.buyer.sum()),
+        tier_changes=tier_changes,
+        segment_changes=segment_changes,
+        time_unit=ltv.CLV_TIME_UNIT,
+        bgnbd_problem=fit.bgnbd_problem,
+        gamma_gamma_problem=fit.gamma_gamma_problem,
     )
     if (bg := fit.bgnbd) is not None:
         run.time_unit = bg.time_unit
@@ -1203,13 +1305,18 @@ def fit_of_run(run: SegmentationRun) -> ltv.ClvFit:
     bgnbd = gamma_gamma = None
     if run.bgnbd_r is not None:
         bgnbd = clv.BgNbdParams(
-            r=run.bgnbd_r, alpha=_given(run.bgnbd_alpha), a=_given(run.bgnbd_a),
-            b=_given(run.bgnbd_b), log_likelihood=_given(run.bgnbd_log_likelihood),
-            n_customers=int(_given(run.bgnbd_customers)), time_unit=run.time_unit,
+            r=run.bgnbd_r,
+            alpha=_given(run.bgnbd_alpha),
+            a=_given(run.bgnbd_a),
+            b=_given(run.bgnbd_b),
+            log_likelihood=_given(run.bgnbd_log_likelihood),
+            n_customers=int(_given(run.bgnbd_customers)),
+            time_unit=run.time_unit,
         )
     if run.gamma_gamma_p is not None:
         gamma_gamma = clv.GammaGammaParams(
-            p=run.gamma_gamma_p, q=_given(run.gamma_gamma_q),
+            p=run.gamma_gamma_p,
+            q=_given(run.gamma_gamma_q),
             gamma=_given(run.gamma_gamma_gamma),
             log_likelihood=_given(run.gamma_gamma_log_likelihood),
             n_customers=int(_given(run.gamma_gamma_customers)),
@@ -1361,8 +1468,12 @@ async def _stored_kind_segments(session: AsyncSession) -> tuple[NDArray, list[st
     """  # noqa: S608 - names and numbers from code, values bound
     buyers = await _fetch_rows(session, sql, params, _BUYERS)
     codes = await asyncio.to_thread(
-        kind_segment_codes, buyers["kind"], buyers["customer_id"], buyers["recency_days"],
-        buyers["frequency"], buyers["monetary"],
+        kind_segment_codes,
+        buyers["kind"],
+        buyers["customer_id"],
+        buyers["recency_days"],
+        buyers["frequency"],
+        buyers["monetary"],
     )
     return buyers, kinds, codes
 
@@ -1398,8 +1509,15 @@ async def _write_metrics(
 
 
 def _slice_rows(
-    scored: Scored, changes: list[FieldChanges], names: Sequence[str], now: Any, as_of: Any,
-    low: int | None, high: int | None, start: int, stop: int,
+    scored: Scored,
+    changes: list[FieldChanges],
+    names: Sequence[str],
+    now: Any,
+    as_of: Any,
+    low: int | None,
+    high: int | None,
+    start: int,
+    stop: int,
 ) -> tuple[Iterator[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The metric rows ``start:stop`` and the change rows of ids in [low, high)."""
     metrics = metric_rows(scored, names, as_of, now, start, stop)
@@ -1425,9 +1543,7 @@ async def _built_ahead(builders: Sequence[Callable[[], Any]]) -> AsyncIterator[A
             following.cancel()
 
 
-def _slices(
-    ids: NDArray[np.int64], size: int
-) -> list[tuple[int, int, int | None, int | None]]:
+def _slices(ids: NDArray[np.int64], size: int) -> list[tuple[int, int, int | None, int | None]]:
     """(start, stop, low, high) of each slice of ``size`` rows of the sorted ``ids``.
 
     Together the slices' id ranges [low, high) cover every id there is (None: unbounded),
@@ -1548,7 +1664,8 @@ async def _bulk_insert(
     else:
         marks = ", ".join("?" * len(columns))
         await driver.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows  # noqa: S608 - names and numbers from code, values bound
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",  # noqa: S608 - names and numbers from code, values bound
+            rows,
         )
 
 

@@ -66,8 +66,9 @@ def greeting_days(year: int) -> dict[str, date]:
 
 def holidays_on(day: date, enabled: list[str] | tuple[str, ...] = ALL_HOLIDAYS) -> list[str]:
     """The enabled greeting days that fall on ``day`` (usually none, rarely two)."""
-    return [name for name, when in greeting_days(day.year).items()
-            if when == day and name in enabled]
+    return [
+        name for name, when in greeting_days(day.year).items() if when == day and name in enabled
+    ]
 
 
 def unknown_holidays(names: list[str]) -> list[str]:

@@ -153,7 +153,8 @@ class InteractionLog:
         """
         if uow.take_back(entry):
             return
-        same = [getattr(Interaction, name).is_not_distinct_from(value)
-                for name, value in entry.items()]
+        same = [
+            getattr(Interaction, name).is_not_distinct_from(value) for name, value in entry.items()
+        ]
         one = select(Interaction.id).where(*same).order_by(Interaction.id.desc()).limit(1)
         uow.later(delete(Interaction).where(Interaction.id == one.scalar_subquery()))

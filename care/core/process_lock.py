@@ -78,11 +78,13 @@ async def process_lock(
 
 @asynccontextmanager
 async def _advisory_lock(url: str, key_text: str, name: str) -> AsyncIterator[None]:
-    key = int.from_bytes(hashlib.blake2b(key_text.encode(), digest_size=8).digest(), "big",
-                         signed=True)
+    key = int.from_bytes(
+        hashlib.blake2b(key_text.encode(), digest_size=8).digest(), "big", signed=True
+    )
     # Its own connection, outside any pool, named after us so the refused can say who holds it.
     engine = create_engine(
-        url, poolclass=NullPool,
+        url,
+        poolclass=NullPool,
         connect_args={"server_settings": {"application_name": f"carebot {this_process()}"}},
     )
     try:

@@ -116,9 +116,7 @@ class Renderer:
             raise KeyError(f"no string {key!r} for language {lang!r}")
         return self._fill(lang, key, source, context)
 
-    def label_or(
-        self, language: str | None, key: str, default: str, /, **context: Any
-    ) -> str:
+    def label_or(self, language: str | None, key: str, default: str, /, **context: Any) -> str:
         """A label, or ``default`` where the strings tables have none: for words the shop
         chose itself (a renamed tier, a new order status) that no table can know."""
         lang = self.language(language)
@@ -149,7 +147,6 @@ class Renderer:
             return env.from_string(source)
         except TemplateError as exc:
             raise TemplateProblem(str(exc)) from exc
-
 
 
 @cache

@@ -190,8 +190,7 @@ class Settings(BaseSettings):
         if url.scheme not in ("https", "http") or not url.hostname:
             raise ValueError("the webhook URL is https://your.domain/some/path")
         if url.path.strip("/") == "" or any(
-            url.path.rstrip("/") == taken or url.path.startswith(taken + "/")
-            for taken in WEB_PATHS
+            url.path.rstrip("/") == taken or url.path.startswith(taken + "/") for taken in WEB_PATHS
         ):
             raise ValueError(
                 "the webhook URL needs a path of its own, e.g. https://shop.example/telegram"

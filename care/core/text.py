@@ -41,6 +41,7 @@ def clean(text: str) -> str:
 
 # --- money -----------------------------------------------------------------------------
 
+
 def format_vnd(amount: int) -> str:
     """Show integer VND the Vietnamese way, ``1.250.000 ₫``, whatever the reader's language.
 
@@ -56,9 +57,17 @@ def format_vnd(amount: int) -> str:
 _CURRENCY = re.compile(r"₫|vnđ|vnd|đồng|dong|đ")
 # Shorthand multipliers as shops write them: 500k, 500 nghìn, 1.5tr, 1,5 triệu, 2 tỷ.
 _UNITS: dict[str, int] = {
-    "k": 1_000, "nghìn": 1_000, "nghin": 1_000, "ngàn": 1_000, "ngan": 1_000,
-    "tr": 1_000_000, "triệu": 1_000_000, "trieu": 1_000_000,
-    "tỷ": 1_000_000_000, "tỉ": 1_000_000_000, "ty": 1_000_000_000,
+    "k": 1_000,
+    "nghìn": 1_000,
+    "nghin": 1_000,
+    "ngàn": 1_000,
+    "ngan": 1_000,
+    "tr": 1_000_000,
+    "triệu": 1_000_000,
+    "trieu": 1_000_000,
+    "tỷ": 1_000_000_000,
+    "tỉ": 1_000_000_000,
+    "ty": 1_000_000_000,
 }
 _UNIT_WORDS = "|".join(sorted(map(re.escape, _UNITS), key=len, reverse=True))
 _WITH_UNIT = re.compile(
@@ -96,8 +105,10 @@ def parse_vnd(text: str) -> int:
     if match is None or (match["fraction"] and match["tail"]):
         raise ValueError(f"'{shown}' is not an amount in đồng")
     if len(match["fraction"] or "") > 2:
-        raise ValueError(f"'{shown}' is ambiguous: write it in full (1.250.000) or with at most "
-                         "two decimals (1,25tr)")
+        raise ValueError(
+            f"'{shown}' is ambiguous: write it in full (1.250.000) or with at most "
+            "two decimals (1,25tr)"
+        )
     factor: int = _UNITS[match["unit"]]
     fraction = match["fraction"] or match["tail"]
     scale: int = 10 ** len(fraction)

@@ -172,15 +172,14 @@ class CustomerCards:
             if phone:
                 by_phone = (
                     await s.scalars(
-                        select(Customer).where(alive, Customer.phone == phone)
+                        select(Customer)
+                        .where(alive, Customer.phone == phone)
                         .order_by(Customer.code)
                     )
                 ).all()
                 if by_phone:
                     return [_match(c) for c in by_phone][:MAX_MATCHES]
-            rows = (
-                await s.execute(select(Customer.id, Customer.name).where(alive))
-            ).tuples().all()
+            rows = (await s.execute(select(Customer.id, Customer.name).where(alive))).tuples().all()
             ids = _by_name(query, rows)
             if not ids:
                 return []
@@ -199,36 +198,47 @@ class CustomerCards:
                 return None
             metrics = await s.get(CustomerMetrics, customer_id)
             first_order = await s.scalar(
-                select(func.min(Order.placed_at))
-                .where(Order.customer_id == customer_id, Order.kind == OrderKind.ORDER)
+                select(func.min(Order.placed_at)).where(
+                    Order.customer_id == customer_id, Order.kind == OrderKind.ORDER
+                )
             )
             history = (
                 await s.scalars(
                     select(ClassificationChange)
                     .where(ClassificationChange.customer_id == customer_id)
-                    .order_by(ClassificationChange.changed_at.desc(),
-                              ClassificationChange.id.desc())
+                    .order_by(
+                        ClassificationChange.changed_at.desc(), ClassificationChange.id.desc()
+                    )
                     .limit(HISTORY)
                 )
             ).all()
             orders = (
                 await s.scalars(
-                    select(Order).where(Order.customer_id == customer_id)
-                    .order_by(Order.placed_at.desc(), Order.id.desc()).limit(LAST_ORDERS)
+                    select(Order)
+                    .where(Order.customer_id == customer_id)
+                    .order_by(Order.placed_at.desc(), Order.id.desc())
+                    .limit(LAST_ORDERS)
                 )
             ).all()
             complaints = (
-                await s.execute(
-                    select(Complaint.category, Complaint.status, Complaint.created_at)
-                    .where(Complaint.customer_id == customer_id)
+                (
+                    await s.execute(
+                        select(Complaint.category, Complaint.status, Complaint.created_at).where(
+                            Complaint.customer_id == customer_id
+                        )
+                    )
                 )
-            ).tuples().all()
+                .tuples()
+                .all()
+            )
             surveys = (
                 await s.scalars(
-                    select(Survey).where(
+                    select(Survey)
+                    .where(
                         Survey.customer_id == customer_id,
                         or_(Survey.answered_at.is_not(None), Survey.csat.is_not(None)),
-                    ).order_by(Survey.created_at.desc())
+                    )
+                    .order_by(Survey.created_at.desc())
                 )
             ).all()
             s.expunge_all()  # plain values once the session closes
@@ -301,11 +311,22 @@ def _match(c: Customer) -> CustomerMatch:
 
 def _profile(c: Customer, first_order: datetime | None) -> Profile:
     return Profile(
-        id=c.id, code=c.code, kind=c.kind, name=c.name, contact_person=c.contact_person,
-        phone=c.phone, email=c.email, address=c.address, region=c.region,
-        birthday=c.birthday, occupation=c.occupation, size=c.size,
-        purchase_habits=c.purchase_habits, language=c.language,
-        consent_telegram=c.consent_telegram, consent_email=c.consent_email,
+        id=c.id,
+        code=c.code,
+        kind=c.kind,
+        name=c.name,
+        contact_person=c.contact_person,
+        phone=c.phone,
+        email=c.email,
+        address=c.address,
+        region=c.region,
+        birthday=c.birthday,
+        occupation=c.occupation,
+        size=c.size,
+        purchase_habits=c.purchase_habits,
+        language=c.language,
+        consent_telegram=c.consent_telegram,
+        consent_email=c.consent_email,
         telegram_linked=c.telegram_user_id is not None,
         customer_since=first_order or c.created_at,
     )
@@ -313,10 +334,18 @@ def _profile(c: Customer, first_order: datetime | None) -> Profile:
 
 def _metrics(m: CustomerMetrics) -> Metrics:
     return Metrics(
-        as_of=m.as_of, recency_days=m.recency_days, frequency=m.frequency,
-        monetary=m.monetary, r_score=m.r_score, f_score=m.f_score, m_score=m.m_score,
-        segment=m.segment, tier=m.tier, historical_ltv=m.historical_ltv,
-        expected_purchases_12m=m.expected_purchases_12m, p_alive=m.p_alive,
+        as_of=m.as_of,
+        recency_days=m.recency_days,
+        frequency=m.frequency,
+        monetary=m.monetary,
+        r_score=m.r_score,
+        f_score=m.f_score,
+        m_score=m.m_score,
+        segment=m.segment,
+        tier=m.tier,
+        historical_ltv=m.historical_ltv,
+        expected_purchases_12m=m.expected_purchases_12m,
+        p_alive=m.p_alive,
         clv_12m=m.clv_12m,
     )
 

@@ -69,8 +69,15 @@ MESSAGE_TEMPLATE = "staff_message_erased"
 STAFF_AUTHOR = "staff"  # care.tickets' author of a staff member's ticket message
 
 PERSONAL_FIELDS = (
-    "contact_person", "phone", "email", "address", "birthday", "occupation", "purchase_habits",
-    "size", "telegram_user_id",
+    "contact_person",
+    "phone",
+    "email",
+    "address",
+    "birthday",
+    "occupation",
+    "purchase_habits",
+    "size",
+    "telegram_user_id",
 )
 
 # Free-text columns where someone may have written a customer's name, phone or e-mail.
@@ -156,14 +163,15 @@ async def erase(
     mentions = mentions_of(customer)
     complaints = (
         await session.execute(
-            select(Complaint.id, Complaint.code, Complaint.staff_chat_id,
-                   Complaint.staff_card_message_id)
-            .where(Complaint.customer_id == customer_id)
+            select(
+                Complaint.id,
+                Complaint.code,
+                Complaint.staff_chat_id,
+                Complaint.staff_card_message_id,
+            ).where(Complaint.customer_id == customer_id)
         )
     ).all()
-    targets, staff_replies = await _staff_chat_messages(
-        session, customer_id, complaints, mentions
-    )
+    targets, staff_replies = await _staff_chat_messages(session, customer_id, complaints, mentions)
     files = await _email_files(session, customer_id, settings)
 
     _scrub_record(customer, now)
@@ -178,8 +186,9 @@ async def erase(
         await session.execute(delete(LinkCode).where(LinkCode.telegram_user_id == telegram_id))
         await _forget_conversations(session, telegram_id)
     rewritten = await _rewrite_mentions(session, mentions)
-    edits = await _edit_staff_chat(session, targets, now=now, settings=settings,
-                                   renderer=renderer, outbox=outbox)
+    edits = await _edit_staff_chat(
+        session, targets, now=now, settings=settings, renderer=renderer, outbox=outbox
+    )
     return Erased(
         customer_id=customer_id,
         customer_code=customer.code,
@@ -230,9 +239,11 @@ async def _staff_chat_messages(
     staff_replies: list[tuple[int, int]] = []
     if chats:
         posted = await session.execute(
-            select(ComplaintMessage.complaint_id, ComplaintMessage.author,
-                   ComplaintMessage.staff_chat_message_id)
-            .where(
+            select(
+                ComplaintMessage.complaint_id,
+                ComplaintMessage.author,
+                ComplaintMessage.staff_chat_message_id,
+            ).where(
                 ComplaintMessage.complaint_id.in_(list(chats)),
                 ComplaintMessage.staff_chat_message_id.is_not(None),
             )
@@ -307,8 +318,9 @@ async def _scrub_interactions(
     result = await session.execute(
         update(Interaction)
         .where(Interaction.internal.is_(False), own)
-        .values(customer_id=customer_id, text=None, telegram_user_id=None, chat_id=None,
-                message_id=None)
+        .values(
+            customer_id=customer_id, text=None, telegram_user_id=None, chat_id=None, message_id=None
+        )
     )
     count = result.rowcount or 0  # type: ignore[attr-defined]
     about: ColumnElement[bool] = Interaction.customer_id == customer_id
@@ -360,8 +372,15 @@ async def _scrub_outbox(session: AsyncSession, customer_id: int) -> int:
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.customer_id == customer_id)
-        .values(recipient="", subject=None, body="", body_html=None, reply_markup=None,
-                mime=None, last_error=None)
+        .values(
+            recipient="",
+            subject=None,
+            body="",
+            body_html=None,
+            reply_markup=None,
+            mime=None,
+            last_error=None,
+        )
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
 
@@ -441,4 +460,3 @@ def _is_chat_html(body: str) -> bool:
     except TemplateProblem:
         return False
     return True
-

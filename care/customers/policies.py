@@ -105,8 +105,9 @@ def tier_rank(tier: str | None, tier_names: list[str]) -> int | None:
     return min(index, len(TIER_POLICIES) - 2)
 
 
-def suggested_keys(tier: str | None, segment: str | None,
-                   tier_names: list[str]) -> list[tuple[str, str]]:
+def suggested_keys(
+    tier: str | None, segment: str | None, tier_names: list[str]
+) -> list[tuple[str, str]]:
     """(policy key, "tier" | "segment") pairs for a tier and segment, without repeats."""
     keys: list[tuple[str, str]] = []
     rank = tier_rank(tier, tier_names)
@@ -123,7 +124,10 @@ class Policies:
     """Suggests policies by tier and segment and records the ones staff grant."""
 
     def __init__(
-        self, db: Database, settings: Settings, renderer: Renderer,
+        self,
+        db: Database,
+        settings: Settings,
+        renderer: Renderer,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
@@ -147,8 +151,14 @@ class Policies:
         ]
 
     async def grant(
-        self, customer_id: int, policy: str, *, value: int = 0, note: str | None = None,
-        granted_by_id: int | None = None, complaint_id: int | None = None,
+        self,
+        customer_id: int,
+        policy: str,
+        *,
+        value: int = 0,
+        note: str | None = None,
+        granted_by_id: int | None = None,
+        complaint_id: int | None = None,
     ) -> PolicyGrant:
         """Record that the customer received a policy (a gift, voucher, free service...)."""
         policy = clean(policy)
@@ -163,9 +173,13 @@ class Policies:
             if customer is None or customer.erased_at is not None:
                 raise PolicyProblem("no such customer")
             grant = PolicyGrant(
-                customer_id=customer_id, policy=policy, value=value,
-                note=clean(note) if note else None, granted_by_id=granted_by_id,
-                complaint_id=complaint_id, granted_at=self.clock(),
+                customer_id=customer_id,
+                policy=policy,
+                value=value,
+                note=clean(note) if note else None,
+                granted_by_id=granted_by_id,
+                complaint_id=complaint_id,
+                granted_at=self.clock(),
             )
             uow.session.add(grant)
             await uow.commit()
@@ -188,9 +202,15 @@ class Policies:
             uow.session.expunge_all()  # plain values once the session closes
         return [
             Grant(
-                id=g.id, customer_id=g.customer_id, customer_code=code, policy=g.policy,
-                label=self.label(g.policy, language), value=g.value, note=g.note,
-                granted_at=g.granted_at, granted_by_id=g.granted_by_id,
+                id=g.id,
+                customer_id=g.customer_id,
+                customer_code=code,
+                policy=g.policy,
+                label=self.label(g.policy, language),
+                value=g.value,
+                note=g.note,
+                granted_at=g.granted_at,
+                granted_by_id=g.granted_by_id,
                 complaint_id=g.complaint_id,
             )
             for g, code in rows

@@ -347,9 +347,7 @@ class CustomerService:
             customer.code = f"TG-{customer.id:06d}"
             return await self._link(uow, customer, telegram_user_id, e164)
 
-    async def request_link_code(
-        self, telegram_user_id: int, customer_code: str
-    ) -> CodeRequest:
+    async def request_link_code(self, telegram_user_id: int, customer_code: str) -> CodeRequest:
         """E-mail a one-time code to the address on file for this customer code.
 
         Only a hash is kept. A code asked for again while the last one is still usable is
@@ -423,15 +421,18 @@ class CustomerService:
     @staticmethod
     async def _code_emails_today(session: AsyncSession, customer_id: int, now: datetime) -> int:
         """Code e-mails queued for this customer in the last 24 hours, for any account."""
-        return await session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(
-                OutboxMessage.customer_id == customer_id,
-                OutboxMessage.template == LINK_CODE_TEMPLATE,
-                OutboxMessage.created_at >= now - timedelta(days=1),
+        return (
+            await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.customer_id == customer_id,
+                    OutboxMessage.template == LINK_CODE_TEMPLATE,
+                    OutboxMessage.created_at >= now - timedelta(days=1),
+                )
             )
-        ) or 0
+            or 0
+        )
 
     def _code_message(self, customer: Customer, code: str) -> Callable[[str], Message]:
         minutes = self.settings.link_code_ttl_minutes
@@ -651,9 +652,24 @@ async def _export(
     session: AsyncSession, customer: Customer, telegram_user_id: int
 ) -> dict[str, Any]:
     profile = _row(
-        customer, "code", "kind", "name", "contact_person", "phone", "email", "address",
-        "region", "birthday", "occupation", "size", "purchase_habits", "language",
-        "telegram_user_id", "source", "created_at", "updated_at",
+        customer,
+        "code",
+        "kind",
+        "name",
+        "contact_person",
+        "phone",
+        "email",
+        "address",
+        "region",
+        "birthday",
+        "occupation",
+        "size",
+        "purchase_habits",
+        "language",
+        "telegram_user_id",
+        "source",
+        "created_at",
+        "updated_at",
     )
     orders = (
         await session.scalars(
@@ -666,8 +682,17 @@ async def _export(
     order_rows = []
     for order in orders:
         row = _row(
-            order, "code", "kind", "status", "placed_at", "delivered_at", "delivery_date",
-            "amount", "discount", "payment_terms", "notes",
+            order,
+            "code",
+            "kind",
+            "status",
+            "placed_at",
+            "delivered_at",
+            "delivery_date",
+            "amount",
+            "discount",
+            "payment_terms",
+            "notes",
         )
         row["lines"] = [
             _row(line, "product_name", "quantity", "unit_price", "discount", "amount")
@@ -699,8 +724,15 @@ async def _export(
     complaint_rows = []
     for complaint in complaints:
         row = _row(
-            complaint, "code", "category", "severity", "status", "description",
-            "created_at", "resolved_at", "resolution",
+            complaint,
+            "code",
+            "category",
+            "severity",
+            "status",
+            "description",
+            "created_at",
+            "resolved_at",
+            "resolution",
         )
         row["order"] = complaint.order.code if complaint.order else None
         row["messages"] = [
@@ -733,8 +765,19 @@ async def _export(
         "complaints": complaint_rows,
         "surveys": [
             _row(
-                survey, "trigger", "status", "csat", "reliability", "assurance", "tangibles",
-                "empathy", "responsiveness", "nps", "comment", "created_at", "answered_at",
+                survey,
+                "trigger",
+                "status",
+                "csat",
+                "reliability",
+                "assurance",
+                "tangibles",
+                "empathy",
+                "responsiveness",
+                "nps",
+                "comment",
+                "created_at",
+                "answered_at",
             )
             for survey in surveys
         ],

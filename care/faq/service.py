@@ -300,9 +300,9 @@ class FaqService:
         async with self.db.uow() as uow:
             if entry_ids:
                 open_questions = await uow.session.execute(
-                    select(UnansweredQuestion.id, UnansweredQuestion.text,
-                           UnansweredQuestion.language)
-                    .where(UnansweredQuestion.answered_by_entry_id.is_(None))
+                    select(
+                        UnansweredQuestion.id, UnansweredQuestion.text, UnansweredQuestion.language
+                    ).where(UnansweredQuestion.answered_by_entry_id.is_(None))
                 )
                 index = self._snapshot.index
                 for question_id, text, language in open_questions:
@@ -359,7 +359,8 @@ class FaqService:
                     created.append(entry)
                 else:
                     await session.execute(
-                        update(FaqEntry).where(FaqEntry.id == entry_id)
+                        update(FaqEntry)
+                        .where(FaqEntry.id == entry_id)
                         .values(**values, active=True, updated_at=self.clock())
                     )
                     await session.execute(
@@ -381,8 +382,11 @@ class FaqService:
     async def unanswered(self, since: datetime | None = None) -> list[UnansweredGroup]:
         """Open unanswered questions grouped by similarity, most asked first."""
         query = select(
-            UnansweredQuestion.id, UnansweredQuestion.text, UnansweredQuestion.folded,
-            UnansweredQuestion.language, UnansweredQuestion.created_at,
+            UnansweredQuestion.id,
+            UnansweredQuestion.text,
+            UnansweredQuestion.folded,
+            UnansweredQuestion.language,
+            UnansweredQuestion.created_at,
         ).where(UnansweredQuestion.answered_by_entry_id.is_(None))
         if since is not None:
             query = query.where(UnansweredQuestion.created_at >= since)

@@ -37,6 +37,7 @@ class TierCounts(Protocol):
 
     tiers: dict[str, int]
 
+
 DEMO_FAQ = Path(__file__).with_name("demo_faq.yaml")
 DEMO_CUSTOMER_CODE = "DEMO-001"
 DEMO_PHONE = "+84901234567"
@@ -52,9 +53,25 @@ HISTORY_DAYS = 730
 # --- people --------------------------------------------------------------------------------
 
 FAMILY_NAMES = (
-    ("Nguyễn", 38), ("Trần", 11), ("Lê", 9), ("Phạm", 7), ("Hoàng", 4), ("Huỳnh", 3),
-    ("Phan", 4), ("Vũ", 3), ("Võ", 3), ("Đặng", 2), ("Bùi", 2), ("Đỗ", 2), ("Hồ", 2),
-    ("Ngô", 2), ("Dương", 1), ("Lý", 1), ("Đinh", 1), ("Trương", 1), ("Mai", 1),
+    ("Nguyễn", 38),
+    ("Trần", 11),
+    ("Lê", 9),
+    ("Phạm", 7),
+    ("Hoàng", 4),
+    ("Huỳnh", 3),
+    ("Phan", 4),
+    ("Vũ", 3),
+    ("Võ", 3),
+    ("Đặng", 2),
+    ("Bùi", 2),
+    ("Đỗ", 2),
+    ("Hồ", 2),
+    ("Ngô", 2),
+    ("Dương", 1),
+    ("Lý", 1),
+    ("Đinh", 1),
+    ("Trương", 1),
+    ("Mai", 1),
 )
 MIDDLE_NAMES = {
     "m": ("Văn", "Hữu", "Đức", "Minh", "Quang", "Thành", "Công", "Gia", "Anh", "Tuấn", "Hoàng"),
@@ -62,97 +79,285 @@ MIDDLE_NAMES = {
 }
 GIVEN_NAMES = {
     "m": (
-        "An", "Bình", "Cường", "Dũng", "Đạt", "Hải", "Hùng", "Huy", "Khánh", "Long", "Minh",
-        "Nam", "Phong", "Quân", "Sơn", "Thắng", "Trung", "Tuấn", "Việt", "Vinh", "Khoa",
-        "Phúc", "Tài", "Hiếu",
+        "An",
+        "Bình",
+        "Cường",
+        "Dũng",
+        "Đạt",
+        "Hải",
+        "Hùng",
+        "Huy",
+        "Khánh",
+        "Long",
+        "Minh",
+        "Nam",
+        "Phong",
+        "Quân",
+        "Sơn",
+        "Thắng",
+        "Trung",
+        "Tuấn",
+        "Việt",
+        "Vinh",
+        "Khoa",
+        "Phúc",
+        "Tài",
+        "Hiếu",
     ),
     "f": (
-        "Anh", "Chi", "Dung", "Giang", "Hà", "Hạnh", "Hằng", "Hoa", "Hương", "Lan", "Linh",
-        "Mai", "Nga", "Ngọc", "Nhung", "Phương", "Quỳnh", "Thảo", "Trang", "Yến", "Vy", "My",
-        "Tâm", "Uyên",
+        "Anh",
+        "Chi",
+        "Dung",
+        "Giang",
+        "Hà",
+        "Hạnh",
+        "Hằng",
+        "Hoa",
+        "Hương",
+        "Lan",
+        "Linh",
+        "Mai",
+        "Nga",
+        "Ngọc",
+        "Nhung",
+        "Phương",
+        "Quỳnh",
+        "Thảo",
+        "Trang",
+        "Yến",
+        "Vy",
+        "My",
+        "Tâm",
+        "Uyên",
     ),
 }
 FOREIGN_NAMES = (
-    "Daniel Park", "Emily Tran", "Kenji Sato", "Sophie Martin", "James Wilson", "Anna Müller",
-    "David Nguyen", "Olivia Brown", "Lucas Dubois", "Hannah Kim",
+    "Daniel Park",
+    "Emily Tran",
+    "Kenji Sato",
+    "Sophie Martin",
+    "James Wilson",
+    "Anna Müller",
+    "David Nguyen",
+    "Olivia Brown",
+    "Lucas Dubois",
+    "Hannah Kim",
 )
 OCCUPATIONS = (
-    "Nhân viên văn phòng", "Giáo viên", "Kỹ sư phần mềm", "Bác sĩ", "Điều dưỡng", "Kế toán",
-    "Kinh doanh tự do", "Sinh viên", "Nội trợ", "Công nhân", "Kiến trúc sư", "Luật sư",
-    "Dược sĩ", "Nhân viên ngân hàng", "Tài xế", "Đầu bếp", "Hưu trí", "Thiết kế đồ họa",
+    "Nhân viên văn phòng",
+    "Giáo viên",
+    "Kỹ sư phần mềm",
+    "Bác sĩ",
+    "Điều dưỡng",
+    "Kế toán",
+    "Kinh doanh tự do",
+    "Sinh viên",
+    "Nội trợ",
+    "Công nhân",
+    "Kiến trúc sư",
+    "Luật sư",
+    "Dược sĩ",
+    "Nhân viên ngân hàng",
+    "Tài xế",
+    "Đầu bếp",
+    "Hưu trí",
+    "Thiết kế đồ họa",
 )
 INDUSTRIES = (
     # (occupation recorded, words in the company name)
-    ("Khách sạn", "Khách sạn"), ("Nhà hàng", "Dịch vụ Ăn uống"), ("Xây dựng", "Xây dựng"),
-    ("Bất động sản", "Đầu tư Bất động sản"), ("Thương mại", "Thương mại và Dịch vụ"),
-    ("Công nghệ thông tin", "Công nghệ"), ("Giáo dục", "Giáo dục"), ("Y tế", "Y tế"),
-    ("Sản xuất", "Sản xuất"), ("Vận tải", "Vận tải"), ("Nội thất", "Nội thất"),
+    ("Khách sạn", "Khách sạn"),
+    ("Nhà hàng", "Dịch vụ Ăn uống"),
+    ("Xây dựng", "Xây dựng"),
+    ("Bất động sản", "Đầu tư Bất động sản"),
+    ("Thương mại", "Thương mại và Dịch vụ"),
+    ("Công nghệ thông tin", "Công nghệ"),
+    ("Giáo dục", "Giáo dục"),
+    ("Y tế", "Y tế"),
+    ("Sản xuất", "Sản xuất"),
+    ("Vận tải", "Vận tải"),
+    ("Nội thất", "Nội thất"),
 )
 BRANDS = (
-    "Minh Phát", "Hoàng Long", "An Khang", "Sao Việt", "Phú Thịnh", "Đại Dương", "Thiên Phúc",
-    "Bình Minh", "Tân Tiến", "Hưng Thịnh", "Việt Á", "Trường Sơn", "Hồng Hà", "Kim Ngân",
-    "Thành Công", "Phương Nam", "Đông Á", "Ánh Dương", "Lộc Phát", "Sông Hàn", "Biển Xanh",
-    "Nam Việt", "Hải Âu", "Tín Nghĩa",
+    "Minh Phát",
+    "Hoàng Long",
+    "An Khang",
+    "Sao Việt",
+    "Phú Thịnh",
+    "Đại Dương",
+    "Thiên Phúc",
+    "Bình Minh",
+    "Tân Tiến",
+    "Hưng Thịnh",
+    "Việt Á",
+    "Trường Sơn",
+    "Hồng Hà",
+    "Kim Ngân",
+    "Thành Công",
+    "Phương Nam",
+    "Đông Á",
+    "Ánh Dương",
+    "Lộc Phát",
+    "Sông Hàn",
+    "Biển Xanh",
+    "Nam Việt",
+    "Hải Âu",
+    "Tín Nghĩa",
 )
 AREAS = ("Miền Bắc", "Miền Trung", "Miền Nam", "Việt Nam", "Sài Gòn", "Hà Thành")
 
 # (region, city as written in addresses, weight, [(street, district)])
 PLACES: tuple[tuple[str, str, int, tuple[tuple[str, str], ...]], ...] = (
-    ("TP. Hồ Chí Minh", "TP. Hồ Chí Minh", 34, (
-        ("Nguyễn Huệ", "Quận 1"), ("Lê Lợi", "Quận 1"), ("Hai Bà Trưng", "Quận 1"),
-        ("Võ Văn Tần", "Quận 3"), ("Cách Mạng Tháng Tám", "Quận 3"),
-        ("Nam Kỳ Khởi Nghĩa", "Quận 3"), ("Ba Tháng Hai", "Quận 10"),
-        ("Sư Vạn Hạnh", "Quận 10"), ("Điện Biên Phủ", "Quận Bình Thạnh"),
-        ("Xô Viết Nghệ Tĩnh", "Quận Bình Thạnh"), ("Phan Xích Long", "Quận Phú Nhuận"),
-        ("Hoàng Văn Thụ", "Quận Tân Bình"), ("Cộng Hòa", "Quận Tân Bình"),
-        ("Quang Trung", "Quận Gò Vấp"), ("Nguyễn Thị Thập", "Quận 7"),
-        ("Võ Văn Ngân", "TP. Thủ Đức"),
-    )),
-    ("Hà Nội", "Hà Nội", 30, (
-        ("Phố Huế", "Quận Hai Bà Trưng"), ("Bà Triệu", "Quận Hai Bà Trưng"),
-        ("Hàng Bài", "Quận Hoàn Kiếm"), ("Hàng Bông", "Quận Hoàn Kiếm"),
-        ("Kim Mã", "Quận Ba Đình"), ("Đội Cấn", "Quận Ba Đình"), ("Láng Hạ", "Quận Đống Đa"),
-        ("Tây Sơn", "Quận Đống Đa"), ("Nguyễn Chí Thanh", "Quận Đống Đa"),
-        ("Xuân Thủy", "Quận Cầu Giấy"), ("Trần Duy Hưng", "Quận Cầu Giấy"),
-        ("Hoàng Quốc Việt", "Quận Cầu Giấy"), ("Nguyễn Trãi", "Quận Thanh Xuân"),
-        ("Lạc Long Quân", "Quận Tây Hồ"), ("Giải Phóng", "Quận Hoàng Mai"),
-        ("Nguyễn Văn Cừ", "Quận Long Biên"),
-    )),
-    ("Đà Nẵng", "Đà Nẵng", 10, (
-        ("Bạch Đằng", "Quận Hải Châu"), ("Trần Phú", "Quận Hải Châu"),
-        ("Nguyễn Văn Linh", "Quận Hải Châu"), ("Lê Duẩn", "Quận Hải Châu"),
-        ("Điện Biên Phủ", "Quận Thanh Khê"), ("Võ Nguyên Giáp", "Quận Sơn Trà"),
-        ("Ngô Quyền", "Quận Sơn Trà"), ("Lê Văn Hiến", "Quận Ngũ Hành Sơn"),
-    )),
-    ("Hải Phòng", "Hải Phòng", 8, (
-        ("Lạch Tray", "Quận Ngô Quyền"), ("Lê Lợi", "Quận Ngô Quyền"),
-        ("Điện Biên Phủ", "Quận Hồng Bàng"), ("Trần Hưng Đạo", "Quận Hồng Bàng"),
-        ("Tô Hiệu", "Quận Lê Chân"), ("Nguyễn Văn Linh", "Quận Lê Chân"),
-    )),
-    ("Cần Thơ", "Cần Thơ", 7, (
-        ("Đường 30 Tháng 4", "Quận Ninh Kiều"), ("Hòa Bình", "Quận Ninh Kiều"),
-        ("Nguyễn Văn Cừ", "Quận Ninh Kiều"), ("Trần Hưng Đạo", "Quận Ninh Kiều"),
-        ("Võ Văn Kiệt", "Quận Bình Thủy"), ("Quang Trung", "Quận Cái Răng"),
-    )),
-    ("Huế", "Huế", 4, (
-        ("Lê Lợi", "phường Phú Hội"), ("Hùng Vương", "phường Phú Nhuận"),
-        ("Nguyễn Huệ", "phường Vĩnh Ninh"), ("Trần Hưng Đạo", "phường Phú Hòa"),
-    )),
-    ("Khánh Hòa", "Khánh Hòa", 4, (
-        ("Trần Phú", "TP. Nha Trang"), ("Nguyễn Thiện Thuật", "TP. Nha Trang"),
-        ("Yersin", "TP. Nha Trang"), ("23 Tháng 10", "TP. Nha Trang"),
-    )),
-    ("Quảng Ninh", "Quảng Ninh", 3, (
-        ("Trần Hưng Đạo", "TP. Hạ Long"), ("Hạ Long", "TP. Hạ Long"),
-        ("Nguyễn Văn Cừ", "TP. Hạ Long"),
-    )),
+    (
+        "TP. Hồ Chí Minh",
+        "TP. Hồ Chí Minh",
+        34,
+        (
+            ("Nguyễn Huệ", "Quận 1"),
+            ("Lê Lợi", "Quận 1"),
+            ("Hai Bà Trưng", "Quận 1"),
+            ("Võ Văn Tần", "Quận 3"),
+            ("Cách Mạng Tháng Tám", "Quận 3"),
+            ("Nam Kỳ Khởi Nghĩa", "Quận 3"),
+            ("Ba Tháng Hai", "Quận 10"),
+            ("Sư Vạn Hạnh", "Quận 10"),
+            ("Điện Biên Phủ", "Quận Bình Thạnh"),
+            ("Xô Viết Nghệ Tĩnh", "Quận Bình Thạnh"),
+            ("Phan Xích Long", "Quận Phú Nhuận"),
+            ("Hoàng Văn Thụ", "Quận Tân Bình"),
+            ("Cộng Hòa", "Quận Tân Bình"),
+            ("Quang Trung", "Quận Gò Vấp"),
+            ("Nguyễn Thị Thập", "Quận 7"),
+            ("Võ Văn Ngân", "TP. Thủ Đức"),
+        ),
+    ),
+    (
+        "Hà Nội",
+        "Hà Nội",
+        30,
+        (
+            ("Phố Huế", "Quận Hai Bà Trưng"),
+            ("Bà Triệu", "Quận Hai Bà Trưng"),
+            ("Hàng Bài", "Quận Hoàn Kiếm"),
+            ("Hàng Bông", "Quận Hoàn Kiếm"),
+            ("Kim Mã", "Quận Ba Đình"),
+            ("Đội Cấn", "Quận Ba Đình"),
+            ("Láng Hạ", "Quận Đống Đa"),
+            ("Tây Sơn", "Quận Đống Đa"),
+            ("Nguyễn Chí Thanh", "Quận Đống Đa"),
+            ("Xuân Thủy", "Quận Cầu Giấy"),
+            ("Trần Duy Hưng", "Quận Cầu Giấy"),
+            ("Hoàng Quốc Việt", "Quận Cầu Giấy"),
+            ("Nguyễn Trãi", "Quận Thanh Xuân"),
+            ("Lạc Long Quân", "Quận Tây Hồ"),
+            ("Giải Phóng", "Quận Hoàng Mai"),
+            ("Nguyễn Văn Cừ", "Quận Long Biên"),
+        ),
+    ),
+    (
+        "Đà Nẵng",
+        "Đà Nẵng",
+        10,
+        (
+            ("Bạch Đằng", "Quận Hải Châu"),
+            ("Trần Phú", "Quận Hải Châu"),
+            ("Nguyễn Văn Linh", "Quận Hải Châu"),
+            ("Lê Duẩn", "Quận Hải Châu"),
+            ("Điện Biên Phủ", "Quận Thanh Khê"),
+            ("Võ Nguyên Giáp", "Quận Sơn Trà"),
+            ("Ngô Quyền", "Quận Sơn Trà"),
+            ("Lê Văn Hiến", "Quận Ngũ Hành Sơn"),
+        ),
+    ),
+    (
+        "Hải Phòng",
+        "Hải Phòng",
+        8,
+        (
+            ("Lạch Tray", "Quận Ngô Quyền"),
+            ("Lê Lợi", "Quận Ngô Quyền"),
+            ("Điện Biên Phủ", "Quận Hồng Bàng"),
+            ("Trần Hưng Đạo", "Quận Hồng Bàng"),
+            ("Tô Hiệu", "Quận Lê Chân"),
+            ("Nguyễn Văn Linh", "Quận Lê Chân"),
+        ),
+    ),
+    (
+        "Cần Thơ",
+        "Cần Thơ",
+        7,
+        (
+            ("Đường 30 Tháng 4", "Quận Ninh Kiều"),
+            ("Hòa Bình", "Quận Ninh Kiều"),
+            ("Nguyễn Văn Cừ", "Quận Ninh Kiều"),
+            ("Trần Hưng Đạo", "Quận Ninh Kiều"),
+            ("Võ Văn Kiệt", "Quận Bình Thủy"),
+            ("Quang Trung", "Quận Cái Răng"),
+        ),
+    ),
+    (
+        "Huế",
+        "Huế",
+        4,
+        (
+            ("Lê Lợi", "phường Phú Hội"),
+            ("Hùng Vương", "phường Phú Nhuận"),
+            ("Nguyễn Huệ", "phường Vĩnh Ninh"),
+            ("Trần Hưng Đạo", "phường Phú Hòa"),
+        ),
+    ),
+    (
+        "Khánh Hòa",
+        "Khánh Hòa",
+        4,
+        (
+            ("Trần Phú", "TP. Nha Trang"),
+            ("Nguyễn Thiện Thuật", "TP. Nha Trang"),
+            ("Yersin", "TP. Nha Trang"),
+            ("23 Tháng 10", "TP. Nha Trang"),
+        ),
+    ),
+    (
+        "Quảng Ninh",
+        "Quảng Ninh",
+        3,
+        (
+            ("Trần Hưng Đạo", "TP. Hạ Long"),
+            ("Hạ Long", "TP. Hạ Long"),
+            ("Nguyễn Văn Cừ", "TP. Hạ Long"),
+        ),
+    ),
 )
 
 # Mobile prefixes after +84: Viettel, Vinaphone, Mobifone.
 MOBILE_PREFIXES = (
-    "32", "33", "34", "35", "36", "37", "38", "39", "86", "96", "97", "98",
-    "81", "82", "83", "84", "85", "88", "91", "94",
-    "70", "76", "77", "78", "79", "89", "90", "93",
+    "32",
+    "33",
+    "34",
+    "35",
+    "36",
+    "37",
+    "38",
+    "39",
+    "86",
+    "96",
+    "97",
+    "98",
+    "81",
+    "82",
+    "83",
+    "84",
+    "85",
+    "88",
+    "91",
+    "94",
+    "70",
+    "76",
+    "77",
+    "78",
+    "79",
+    "89",
+    "90",
+    "93",
 )
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 
@@ -191,11 +396,15 @@ PRODUCTS: tuple[tuple[str, str, str, int, int, bool], ...] = (
 )
 
 PAYMENT_TERMS_PERSON = (
-    ("Thanh toán khi nhận hàng", 50), ("Chuyển khoản trước", 25),
-    ("Thẻ tín dụng tại cửa hàng", 15), ("Trả góp 0% 6 tháng", 10),
+    ("Thanh toán khi nhận hàng", 50),
+    ("Chuyển khoản trước", 25),
+    ("Thẻ tín dụng tại cửa hàng", 15),
+    ("Trả góp 0% 6 tháng", 10),
 )
 PAYMENT_TERMS_COMPANY = (
-    ("Chuyển khoản 30 ngày", 60), ("Chuyển khoản 15 ngày", 20), ("Chuyển khoản trước", 20),
+    ("Chuyển khoản 30 ngày", 60),
+    ("Chuyển khoản 15 ngày", 20),
+    ("Chuyển khoản trước", 20),
 )
 
 
@@ -378,10 +587,16 @@ class _Generator:
         lines: list[OrderLineRow] = []
         for product_code, quantity in basket:
             name, price = self.products[product_code]
-            lines.append({
-                "product_code": product_code, "product_name": name, "quantity": quantity,
-                "unit_price": price, "discount": 0, "amount": price * quantity,
-            })
+            lines.append(
+                {
+                    "product_code": product_code,
+                    "product_name": name,
+                    "quantity": quantity,
+                    "unit_price": price,
+                    "discount": 0,
+                    "amount": price * quantity,
+                }
+            )
         gross = sum(line["amount"] for line in lines)
         rate = 0.0
         if company and gross >= 50_000_000:
@@ -465,11 +680,14 @@ class _Generator:
             self.order(customer, self.shop_time(day), self.basket(company, volume))
         if prospect or rng.random() < 0.2:
             for _ in range(rng.randrange(1, 3)):
-                day = (self.now - timedelta(days=rng.uniform(0, HISTORY_DAYS))).astimezone(
-                    self.zone
-                ).date()
-                self.order(customer, self.shop_time(day), self.basket(company, volume),
-                           kind="inquiry")
+                day = (
+                    (self.now - timedelta(days=rng.uniform(0, HISTORY_DAYS)))
+                    .astimezone(self.zone)
+                    .date()
+                )
+                self.order(
+                    customer, self.shop_time(day), self.basket(company, volume), kind="inquiry"
+                )
 
     # --- the demo customer ---------------------------------------------------------------
 
@@ -508,12 +726,14 @@ class _Generator:
             if code == "DEMO-DH-04":  # delivered two days ago: thanks and survey are due
                 order["delivered_at"] = now - timedelta(days=2)
         placed = self.shop_time((now - timedelta(days=3)).astimezone(self.zone).date())
-        self.order(customer, placed, [("SP-016", 1)], kind="inquiry", status="quoted",
-                   code="DEMO-YC-01")
+        self.order(
+            customer, placed, [("SP-016", 1)], kind="inquiry", status="quoted", code="DEMO-YC-01"
+        )
 
 
-def generate(now: datetime, *, customers: int = 300, seed: int = 7,
-             timezone: str = "Asia/Ho_Chi_Minh") -> DemoShop:
+def generate(
+    now: datetime, *, customers: int = 300, seed: int = 7, timezone: str = "Asia/Ho_Chi_Minh"
+) -> DemoShop:
     """The whole demo shop as plain rows: same seed and clock, same shop."""
     generator = _Generator(now, seed, timezone)
     generator.shop.products = [

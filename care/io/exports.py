@@ -44,8 +44,10 @@ def looks_like_formula(text: str) -> bool:
     if text.startswith(FORMULA_STARTS):
         return not (_PLAIN_NUMBER.fullmatch(text) or _PHONE.fullmatch(text))
     stripped = text.lstrip()
-    return stripped != text and stripped[:1] in _TRIGGERS and not (
-        _PLAIN_NUMBER.fullmatch(stripped) or _PHONE.fullmatch(stripped)
+    return (
+        stripped != text
+        and stripped[:1] in _TRIGGERS
+        and not (_PLAIN_NUMBER.fullmatch(stripped) or _PHONE.fullmatch(stripped))
     )
 
 

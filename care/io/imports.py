@@ -205,9 +205,7 @@ def _csv_delimiter(path: Path) -> str:
 
 
 def _not_utf8(path: Path) -> ImportFileError:
-    return ImportFileError(
-        f"{path.name} is not UTF-8 text (save it as 'CSV UTF-8' and try again)"
-    )
+    return ImportFileError(f"{path.name} is not UTF-8 text (save it as 'CSV UTF-8' and try again)")
 
 
 def _csv_records(
@@ -477,8 +475,7 @@ class Row:
         self.raw = cells  # as in the file: for long texts whose line breaks matter
         # Cleaned once here, not in every check and parser that reads the cell.
         self.cells = {
-            key: _text(value) if isinstance(value, str) else value
-            for key, value in cells.items()
+            key: _text(value) if isinstance(value, str) else value for key, value in cells.items()
         }
         self.problems: list[str] = []
 
@@ -527,7 +524,13 @@ CUSTOMER_COLUMNS = Columns(
 )
 ORDER_COLUMNS = Columns(
     required=(
-        "code", "customer_code", "kind", "status", "placed_at", "delivered_at", "amount",
+        "code",
+        "customer_code",
+        "kind",
+        "status",
+        "placed_at",
+        "delivered_at",
+        "amount",
         "margin",
     ),
     optional=("product", "quantity", "discount", "payment_terms"),
@@ -660,9 +663,7 @@ def _customer_values(row: Row) -> tuple[str | None, dict[str, Any]]:
     values: dict[str, Any] = {}
     for column, parse in _CUSTOMER_FIELDS.items():
         if row.has(column):
-            values[column] = row.get(
-                column, parse, required=column in ("kind", "name", "phone")
-            )
+            values[column] = row.get(column, parse, required=column in ("kind", "name", "phone"))
     values["language"] = row.get("language", parse_language, default="vi")
     # Consent is stated or not: a blank cell keeps what the customer told us before.
     if row.has("marketing_consent") and not row.blank("marketing_consent"):
@@ -762,11 +763,18 @@ def _slices(items: Iterable[T], size: int = _CHUNK) -> Iterator[list[T]]:
 
 _STATUSES = {
     OrderKind.ORDER: (
-        OrderStatus.NEW, OrderStatus.CONFIRMED, OrderStatus.SHIPPING, OrderStatus.DELIVERED,
-        OrderStatus.CANCELLED, OrderStatus.RETURNED,
+        OrderStatus.NEW,
+        OrderStatus.CONFIRMED,
+        OrderStatus.SHIPPING,
+        OrderStatus.DELIVERED,
+        OrderStatus.CANCELLED,
+        OrderStatus.RETURNED,
     ),
     OrderKind.INQUIRY: (
-        OrderStatus.OPEN, OrderStatus.QUOTED, OrderStatus.CONVERTED, OrderStatus.LOST,
+        OrderStatus.OPEN,
+        OrderStatus.QUOTED,
+        OrderStatus.CONVERTED,
+        OrderStatus.LOST,
     ),
 }
 
@@ -815,8 +823,12 @@ def _order_values(
     if amount is not None and margin is not None and margin > amount:
         row.problems.append(f"margin {margin} is larger than amount {amount}")
     values: dict[str, Any] = {
-        "kind": kind, "status": status, "placed_at": placed_at, "delivered_at": delivered_at,
-        "amount": amount, "margin": margin,
+        "kind": kind,
+        "status": status,
+        "placed_at": placed_at,
+        "delivered_at": delivered_at,
+        "amount": amount,
+        "margin": margin,
     }
     if row.has("discount"):
         values["discount"] = row.get("discount", _vnd, default=0)
@@ -920,12 +932,16 @@ async def _write_orders(
         order_id = existing.get(order.code)
         if order_id is None:
             new_rows.append(
-                {"discount": 0, "payment_terms": None, **order.values,
-                 "code": order.code, "customer_id": order.customer_id}
+                {
+                    "discount": 0,
+                    "payment_terms": None,
+                    **order.values,
+                    "code": order.code,
+                    "customer_id": order.customer_id,
+                }
             )
         else:
-            changed_rows.append({"id": order_id, "customer_id": order.customer_id,
-                                 **order.values})
+            changed_rows.append({"id": order_id, "customer_id": order.customer_id, **order.values})
         report.customer_ids.add(order.customer_id)
     await insert_rows(session, Order, _uniform(new_rows))
     await _update(session, Order, changed_rows)
@@ -954,15 +970,17 @@ async def _write_lines(
         product_id = by_code.get(name.casefold()) or by_name.get(fold(name))
         amount = order.values["amount"] or 0
         discount = order.values.get("discount") or 0
-        lines.append({
-            "order_id": order_ids[order.code],
-            "product_id": product_id,
-            "product_name": name,
-            "quantity": order.quantity,
-            "unit_price": (amount + discount) // order.quantity,
-            "discount": discount,
-            "amount": amount,
-        })
+        lines.append(
+            {
+                "order_id": order_ids[order.code],
+                "product_id": product_id,
+                "product_name": name,
+                "quantity": order.quantity,
+                "unit_price": (amount + discount) // order.quantity,
+                "discount": discount,
+                "amount": amount,
+            }
+        )
     await insert_rows(session, OrderLine, lines)
 
 
@@ -993,9 +1011,7 @@ async def code_map(
         return dict((await session.execute(select(code_column, id_column))).all())
     found: dict[str, int] = {}
     for chunk in _chunks(list(codes)):
-        result = await session.execute(
-            select(code_column, id_column).where(code_column.in_(chunk))
-        )
+        result = await session.execute(select(code_column, id_column).where(code_column.in_(chunk)))
         found.update(result.all())
     return found
 
@@ -1017,4 +1033,3 @@ async def _update(session: AsyncSession, model: type, rows: list[dict[str, Any]]
     """Bulk UPDATE by primary key; rows with the same columns are sent together."""
     for chunk in _chunks(rows):
         await session.execute(update(model), list(chunk))
-

@@ -114,7 +114,10 @@ class OrderService:
                 payment_terms=order.payment_terms,
                 lines=tuple(
                     OrderLineView(
-                        line.product_name, line.quantity, line.unit_price, line.discount,
+                        line.product_name,
+                        line.quantity,
+                        line.unit_price,
+                        line.discount,
                         line.amount,
                     )
                     for line in order.lines

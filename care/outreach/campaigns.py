@@ -393,8 +393,11 @@ class Campaigns:
         return planned
 
     def _plan_batch(
-        self, campaign: Campaign, members: list[tuple[Customer, CustomerMetrics | None]],
-        counts: dict[int, int], now: datetime,
+        self,
+        campaign: Campaign,
+        members: list[tuple[Customer, CustomerMetrics | None]],
+        counts: dict[int, int],
+        now: datetime,
     ) -> list[tuple[dict[str, Any], Route | Skip]]:
         """The row and route of each of some audience members (no database needed)."""
         planned = []
@@ -635,10 +638,12 @@ class Campaigns:
         return self.renderer.label_or(language, f"care.skip.{reason}", reason)
 
 
-
 def plan_batch(
-    settings: Settings, keys: Keys, campaign: Campaign,
-    members: list[tuple[Customer, CustomerMetrics | None]], counts: dict[int, int],
+    settings: Settings,
+    keys: Keys,
+    campaign: Campaign,
+    members: list[tuple[Customer, CustomerMetrics | None]],
+    counts: dict[int, int],
     now: datetime,
 ) -> list[tuple[dict[str, Any], Route | Skip]]:
     """``Campaigns._plan_batch`` in a worker process (no database: planning needs none).

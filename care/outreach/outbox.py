@@ -280,7 +280,19 @@ Outcome = Delivered | RetryLater | Undeliverable
 
 # Telegram's tags that mean the same in e-mail HTML; the others keep only their text there.
 _EMAIL_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "code", "pre", "blockquote", "a",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "code",
+    "pre",
+    "blockquote",
+    "a",
 }
 _CHAT_TAGS = _EMAIL_TAGS | {"span", "tg-spoiler", "tg-emoji"}
 _ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
@@ -502,9 +514,7 @@ async def _enqueue_sqlite(connection: AsyncConnection, rows: Sequence[dict[str, 
         return [
             tuple(
                 value if process is None or value is None else process(value)
-                for value, process in zip(
-                    (row[name] for name in columns), processors, strict=True
-                )
+                for value, process in zip((row[name] for name in columns), processors, strict=True)
             )
             for row in rows
         ]

@@ -185,9 +185,16 @@ class CareProgramme:
                 if key in spent:
                     continue
                 await self._queue(
-                    uow.session, customer, report, key=key,
-                    category=MessageCategory.TRANSACTIONAL, template="care_thanks", now=now,
-                    quiet=True, order_code=order.code, amount=order.amount,
+                    uow.session,
+                    customer,
+                    report,
+                    key=key,
+                    category=MessageCategory.TRANSACTIONAL,
+                    template="care_thanks",
+                    now=now,
+                    quiet=True,
+                    order_code=order.code,
+                    amount=order.amount,
                 )
             await uow.commit()
         return report
@@ -207,22 +214,37 @@ class CareProgramme:
                 if key in spent or await session.scalar(select(surveyed)):
                     continue
                 route = choose_route(
-                    customer, MessageCategory.TRANSACTIONAL, now=now, settings=self.settings,
-                    preference="telegram_only", quiet=True,
+                    customer,
+                    MessageCategory.TRANSACTIONAL,
+                    now=now,
+                    settings=self.settings,
+                    preference="telegram_only",
+                    quiet=True,
                 )
                 keyboard = None
                 if not isinstance(route, Skip):
                     survey = Survey(
-                        customer_id=customer.id, trigger="delivery", order_id=order.id,
-                        status="sent", created_at=now,
+                        customer_id=customer.id,
+                        trigger="delivery",
+                        order_id=order.id,
+                        status="sent",
+                        created_at=now,
                     )
                     session.add(survey)
                     await session.flush()
                     keyboard = self._csat_keyboard(survey.id)
                 await self._queue(
-                    session, customer, report, key=key, category=MessageCategory.TRANSACTIONAL,
-                    template="care_survey", now=now, preference="telegram_only", quiet=True,
-                    reply_markup=keyboard, order_code=order.code,
+                    session,
+                    customer,
+                    report,
+                    key=key,
+                    category=MessageCategory.TRANSACTIONAL,
+                    template="care_survey",
+                    now=now,
+                    preference="telegram_only",
+                    quiet=True,
+                    reply_markup=keyboard,
+                    order_code=order.code,
                 )
             await uow.commit()
         return report
@@ -248,12 +270,14 @@ class CareProgramme:
         async with self.db.uow() as uow:
             customers = list(
                 await uow.session.scalars(
-                    select(Customer).where(
+                    select(Customer)
+                    .where(
                         Customer.erased_at.is_(None),
                         Customer.birthday.is_not(None),
                         extract("month", Customer.birthday) == today.month,
                         extract("day", Customer.birthday).in_(days),
-                    ).order_by(Customer.id)
+                    )
+                    .order_by(Customer.id)
                 )
             )
             for customer in customers:
@@ -262,10 +286,14 @@ class CareProgramme:
                 assert customer.birthday is not None
                 years = today.year - customer.birthday.year
                 await self._queue(
-                    uow.session, customer, report, key=f"{kind}:{customer.id}:{today.year}",
+                    uow.session,
+                    customer,
+                    report,
+                    key=f"{kind}:{customer.id}:{today.year}",
                     category=MessageCategory.GREETING,
                     template="care_founding_day" if organization else "care_birthday",
-                    now=now, years=years if 0 < years < 200 else None,
+                    now=now,
+                    years=years if 0 < years < 200 else None,
                     organization=customer.name,
                 )
             await uow.commit()
@@ -286,7 +314,8 @@ class CareProgramme:
             async for customers in _pages(uow.session, Customer.erased_at.is_(None)):
                 for name in names:
                     wanted = [
-                        c for c in customers
+                        c
+                        for c in customers
                         if c.kind != CustomerKind.ORGANIZATION or name in ORGANIZATION_HOLIDAYS
                     ]
                     keys = {c.id: f"holiday:{name}:{today.year}:{c.id}" for c in wanted}
@@ -295,9 +324,15 @@ class CareProgramme:
                         if keys[customer.id] in spent:
                             continue
                         await self._queue(
-                            uow.session, customer, report, key=keys[customer.id],
-                            category=MessageCategory.GREETING, template="care_holiday",
-                            now=now, holiday=name, year=today.year,
+                            uow.session,
+                            customer,
+                            report,
+                            key=keys[customer.id],
+                            category=MessageCategory.GREETING,
+                            template="care_holiday",
+                            now=now,
+                            holiday=name,
+                            year=today.year,
                         )
             await uow.commit()
         return report
@@ -331,9 +366,15 @@ class CareProgramme:
                     if keys[customer.id] in spent:
                         continue
                     await self._queue(
-                        uow.session, customer, report, key=keys[customer.id],
-                        category=MessageCategory.MARKETING, template="care_newsletter",
-                        now=now, products=items, month=today,
+                        uow.session,
+                        customer,
+                        report,
+                        key=keys[customer.id],
+                        category=MessageCategory.MARKETING,
+                        template="care_newsletter",
+                        now=now,
+                        products=items,
+                        month=today,
                     )
             await uow.commit()
         return report
@@ -364,8 +405,13 @@ class CareProgramme:
                 if f"winback:{change.id}" in spent:
                     continue
                 await self._queue(
-                    uow.session, customer, report, key=f"winback:{change.id}",
-                    category=MessageCategory.MARKETING, template="care_winback", now=now,
+                    uow.session,
+                    customer,
+                    report,
+                    key=f"winback:{change.id}",
+                    category=MessageCategory.MARKETING,
+                    template="care_winback",
+                    now=now,
                 )
             await uow.commit()
         return report
@@ -394,7 +440,9 @@ async def _pages(
     while True:
         page = list(
             await session.scalars(
-                select(Customer).where(Customer.id > after, *where).order_by(Customer.id)
+                select(Customer)
+                .where(Customer.id > after, *where)
+                .order_by(Customer.id)
                 .limit(PAGE)
             )
         )

@@ -291,7 +291,9 @@ class ComplaintService:
                 return None
             customer, tier = row
             return Requester(
-                customer.id, customer.name, customer.language,
+                customer.id,
+                customer.name,
+                customer.language,
                 sla.tier_or_default(self.settings, tier),
             )
 
@@ -353,9 +355,15 @@ class ComplaintService:
                 if owned is None:
                     raise ComplaintError("no such order for this customer")
             complaint = await self._open(
-                session, customer, now,
-                category=draft.category, severity=draft.severity, description=description,
-                order_id=draft.order_id, author=CUSTOMER, photo_file_id=draft.photo_file_id,
+                session,
+                customer,
+                now,
+                category=draft.category,
+                severity=draft.severity,
+                description=description,
+                order_id=draft.order_id,
+                author=CUSTOMER,
+                photo_file_id=draft.photo_file_id,
             )
             await self._queue_code(session, customer, complaint, now)
             await uow.commit()
@@ -431,14 +439,19 @@ class ComplaintService:
     ) -> int:
         """A ticket opened for a customer who rated a delivery badly, in the caller's
         transaction: the staff chat gets a card and the conversation goes through it."""
-        customer = await session.get(Customer, survey.customer_id, options=[
-            selectinload(Customer.metrics)
-        ])
+        customer = await session.get(
+            Customer, survey.customer_id, options=[selectinload(Customer.metrics)]
+        )
         assert customer is not None
         complaint = await self._open(
-            session, customer, now,
-            category=ComplaintCategory.OTHER, severity=Severity.MEDIUM, description=note,
-            order_id=survey.order_id, author=SYSTEM,
+            session,
+            customer,
+            now,
+            category=ComplaintCategory.OTHER,
+            severity=Severity.MEDIUM,
+            description=note,
+            order_id=survey.order_id,
+            author=SYSTEM,
         )
         survey.complaint_id = complaint.id
         return complaint.id
@@ -734,30 +747,35 @@ class ComplaintService:
                 name = complaint.customer.name
             entries.append(
                 HistoryEntry(
-                    message.created_at, message.author, name, message.text,
+                    message.created_at,
+                    message.author,
+                    name,
+                    message.text,
                     photo=message.photo_file_id is not None,
                 )
             )
         if complaint.claimed_at is not None:
             entries.append(
                 HistoryEntry(
-                    complaint.claimed_at, SYSTEM,
-                    complaint.claimed_by.name if complaint.claimed_by else None, event="claimed",
+                    complaint.claimed_at,
+                    SYSTEM,
+                    complaint.claimed_by.name if complaint.claimed_by else None,
+                    event="claimed",
                 )
             )
         if complaint.resolved_at is not None:
             entries.append(
                 HistoryEntry(
-                    complaint.resolved_at, SYSTEM,
-                    staff_names.get(complaint.resolved_by_id), event="resolved",
+                    complaint.resolved_at,
+                    SYSTEM,
+                    staff_names.get(complaint.resolved_by_id),
+                    event="resolved",
                 )
             )
         if complaint.reopened_at is not None:
             entries.append(HistoryEntry(complaint.reopened_at, SYSTEM, None, event="reopened"))
         # By time; at the same instant messages come before events (the filing is first).
-        return tuple(
-            sorted(entries, key=lambda e: (e.at, e.event not in (None, "filed")))
-        )
+        return tuple(sorted(entries, key=lambda e: (e.at, e.event not in (None, "filed"))))
 
     async def open_tickets(self) -> list[TicketRow]:
         """Open tickets, most urgent first: top tier first, then severity, then the oldest."""
@@ -771,11 +789,17 @@ class ComplaintService:
             )
             tickets = [
                 TicketRow(
-                    id=c.id, code=c.code or ticket_code(c.id), status=c.status,
-                    category=c.category, severity=c.severity,
-                    tier=sla.tier_or_default(self.settings, c.tier), created_at=c.created_at,
-                    customer_name=customer_name, assignee=staff_name,
-                    first_response_due=c.first_response_due, resolution_due=c.resolution_due,
+                    id=c.id,
+                    code=c.code or ticket_code(c.id),
+                    status=c.status,
+                    category=c.category,
+                    severity=c.severity,
+                    tier=sla.tier_or_default(self.settings, c.tier),
+                    created_at=c.created_at,
+                    customer_name=customer_name,
+                    assignee=staff_name,
+                    first_response_due=c.first_response_due,
+                    resolution_due=c.resolution_due,
                     first_response_at=c.first_response_at,
                     late=sla.first_response_overdue(c, now) or sla.resolution_overdue(c, now),
                 )
@@ -811,7 +835,8 @@ class ComplaintService:
             return StaffAction(Result.NOT_FOUND)
         if complaint.status == ComplaintStatus.RESOLVED:
             return StaffAction(
-                Result.ALREADY_RESOLVED, await self._ticket(session, complaint_id),
+                Result.ALREADY_RESOLVED,
+                await self._ticket(session, complaint_id),
                 staff_name=staff.name,
             )
         return staff, complaint
@@ -858,14 +883,17 @@ class ComplaintService:
         """Why an open ticket cannot be claimed (someone holds it), or None."""
         if complaint.claimed_by_id == staff.id:
             return StaffAction(
-                Result.ALREADY_YOURS, await self._ticket(session, complaint.id),
+                Result.ALREADY_YOURS,
+                await self._ticket(session, complaint.id),
                 staff_name=staff.name,
             )
         if complaint.claimed_by_id is not None:
             holder = await session.get(Staff, complaint.claimed_by_id)
             return StaffAction(
-                Result.CLAIMED_BY_OTHER, await self._ticket(session, complaint.id),
-                staff_name=staff.name, other=holder.name if holder else None,
+                Result.CLAIMED_BY_OTHER,
+                await self._ticket(session, complaint.id),
+                staff_name=staff.name,
+                other=holder.name if holder else None,
             )
         return None
 
@@ -900,8 +928,12 @@ class ComplaintService:
                 return acting
             staff, complaint = acting
             message = ComplaintMessage(
-                complaint_id=complaint_id, author=STAFF, staff_id=staff.id, text=text or None,
-                photo_file_id=photo_file_id, staff_chat_message_id=staff_chat_message_id,
+                complaint_id=complaint_id,
+                author=STAFF,
+                staff_id=staff.id,
+                text=text or None,
+                photo_file_id=photo_file_id,
+                staff_chat_message_id=staff_chat_message_id,
                 created_at=now,
             )
             session.add(message)
@@ -948,13 +980,19 @@ class ComplaintService:
                 )
             session.add(
                 ComplaintMessage(
-                    complaint_id=complaint_id, author=STAFF, staff_id=staff.id, text=note,
+                    complaint_id=complaint_id,
+                    author=STAFF,
+                    staff_id=staff.id,
+                    text=note,
                     created_at=now,
                 )
             )
             survey = Survey(
-                customer_id=complaint.customer_id, trigger="complaint",
-                complaint_id=complaint_id, order_id=complaint.order_id, status="sent",
+                customer_id=complaint.customer_id,
+                trigger="complaint",
+                complaint_id=complaint_id,
+                order_id=complaint.order_id,
+                status="sent",
                 created_at=now,
             )
             session.add(survey)
@@ -983,8 +1021,9 @@ class ComplaintService:
         complaint.resolution_due = now + target.resolution
         complaint.resolution_breach_at = None
         complaint.updated_at = now
-        message = ComplaintMessage(complaint_id=complaint_id, author=SYSTEM, text=note,
-                                   created_at=now)
+        message = ComplaintMessage(
+            complaint_id=complaint_id, author=SYSTEM, text=note, created_at=now
+        )
         session.add(message)
         await session.flush()
         return message.id
@@ -992,7 +1031,6 @@ class ComplaintService:
 
 def _order_choice(order: Order) -> OrderChoice:
     return OrderChoice(order.id, order.code, order.placed_at, order.amount, order.status)
-
 
 
 def _customer_message(

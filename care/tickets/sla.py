@@ -187,9 +187,7 @@ class DeadlineWatch:
                         code=ticket.code,
                         customer=ticket.customer.name,
                         tier=self._tier_label(language, tier_or_default(settings, ticket.tier)),
-                        severity=renderer.label(
-                            language, f"complaint.severity.{ticket.severity}"
-                        ),
+                        severity=renderer.label(language, f"complaint.severity.{ticket.severity}"),
                         due=due,
                         late=format_duration(now - due, language),
                         assignee=ticket.claimed_by.name if ticket.claimed_by else None,

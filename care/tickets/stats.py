@@ -31,7 +31,12 @@ from care.tickets import sla
 from care.tickets.surveys import DIMENSIONS
 
 CATEGORY_ORDER = (
-    "product_quality", "delivery", "billing", "staff_attitude", "warranty", "other",
+    "product_quality",
+    "delivery",
+    "billing",
+    "staff_attitude",
+    "warranty",
+    "other",
 )
 SEVERITY_ORDER = tuple(s.value for s in sla.SEVERITY_ORDER)
 STATUS_ORDER = tuple(s.value for s in ComplaintStatus)
@@ -119,11 +124,13 @@ def durations(rows: list[_Row], now: datetime) -> Durations:
         if r.status == ComplaintStatus.RESOLVED and r.resolved_at
     ]
     first_breaches = sum(
-        1 for r in rows
+        1
+        for r in rows
         if r.first_response_due is not None and (r.first_response_at or now) > r.first_response_due
     )
     resolution_breaches = sum(
-        1 for r in rows
+        1
+        for r in rows
         if r.resolution_due is not None
         and ((r.resolved_at if r.status == ComplaintStatus.RESOLVED else None) or now)
         > r.resolution_due
@@ -180,8 +187,7 @@ class ComplaintStats:
     def _bounds(self, since: date | None, until: date | None) -> tuple[datetime | None, ...]:
         start = datetime.combine(since, time(), tzinfo=self.zone) if since else None
         end = (
-            datetime.combine(until + timedelta(days=1), time(), tzinfo=self.zone)
-            if until else None
+            datetime.combine(until + timedelta(days=1), time(), tzinfo=self.zone) if until else None
         )
         return start, end
 
@@ -196,9 +202,15 @@ class ComplaintStats:
         async with self.db.uow() as uow:
             session = uow.session
             query = select(
-                Complaint.customer_id, Complaint.category, Complaint.severity,
-                Complaint.status, Complaint.created_at, Complaint.first_response_at,
-                Complaint.first_response_due, Complaint.resolved_at, Complaint.resolution_due,
+                Complaint.customer_id,
+                Complaint.category,
+                Complaint.severity,
+                Complaint.status,
+                Complaint.created_at,
+                Complaint.first_response_at,
+                Complaint.first_response_due,
+                Complaint.resolved_at,
+                Complaint.resolution_due,
             )
             if start is not None:
                 query = query.where(Complaint.created_at >= start)
@@ -223,10 +235,7 @@ class ComplaintStats:
             surveys = list(await session.scalars(survey_query))
             session.expunge_all()  # plain values from here on, after the session closes
         repeat = sorted(
-            (
-                RepeatComplainer(cid, *names[cid], per_customer[cid])
-                for cid in repeaters
-            ),
+            (RepeatComplainer(cid, *names[cid], per_customer[cid]) for cid in repeaters),
             key=lambda r: (-r.complaints, r.name, r.customer_id),
         )
         months: dict[date, list[_Row]] = {}

@@ -156,9 +156,7 @@ class SurveyService:
             await uow.commit()
             return step
 
-    async def comment(
-        self, survey_id: int, telegram_user_id: int, text: str | None
-    ) -> SurveyStep:
+    async def comment(self, survey_id: int, telegram_user_id: int, text: str | None) -> SurveyStep:
         """The free comment that ends a survey; ``None`` skips it.
 
         The comment of an unhappy customer whose ticket staff took up again is part of

@@ -13,8 +13,10 @@ pytestmark = pytest.mark.e2e
 async def linked_customer(bot, first_name="Lan", **fields):
     person = bot.customer(first_name)
     customer = await make_customer(
-        bot.services, name=fields.pop("name", f"Nguyễn Thị {first_name}"),
-        telegram_user_id=person.id, **fields,
+        bot.services,
+        name=fields.pop("name", f"Nguyễn Thị {first_name}"),
+        telegram_user_id=person.id,
+        **fields,
     )
     return person, customer
 
@@ -27,8 +29,14 @@ async def staff_says(bot, text_part):
 async def test_the_whole_path_from_intake_to_a_low_rating(bot):
     lan, customer = await linked_customer(bot)
     order = await make_order(bot.services, customer)
-    await add_metrics(bot.services, customer, as_of=date(2026, 11, 1), tier="gold",
-                      segment="loyal", historical_ltv=18_500_000)
+    await add_metrics(
+        bot.services,
+        customer,
+        as_of=date(2026, 11, 1),
+        tier="gold",
+        segment="loyal",
+        historical_ltv=18_500_000,
+    )
     await bot.services.policies.grant(customer.id, "free_shipping", value=30_000)
     minh = await bot.staff_member("Minh")
     tuan = await bot.staff_member("Tuấn", registered=False)
@@ -59,7 +67,9 @@ async def test_the_whole_path_from_intake_to_a_low_rating(bot):
     assert "Hỗ trợ ưu tiên" in card.text and "Quà tri ân" in card.text  # suggested
     assert "Hộp bị móp" in card.text
     assert [data for _, data in card.buttons] == [
-        f"ticket:claim:{ticket.id}", f"ticket:resolve:{ticket.id}", f"ticket:details:{ticket.id}"
+        f"ticket:claim:{ticket.id}",
+        f"ticket:resolve:{ticket.id}",
+        f"ticket:details:{ticket.id}",
     ]
     photo = await bot.sandbox.wait_for(bot.staff_chat, lambda m: m.photo is not None)
     assert photo.reply_to_message_id == card.message_id
@@ -79,8 +89,9 @@ async def test_the_whole_path_from_intake_to_a_low_rating(bot):
     assert f"ticket:claim:{ticket.id}" not in [data for _, data in card.buttons]
 
     # The agent replies to the card; the customer gets it signed.
-    await minh.says_in(bot.staff_chat, "Chào chị, em gửi hộp mới ngay hôm nay ạ",
-                       reply_to=card.message_id)
+    await minh.says_in(
+        bot.staff_chat, "Chào chị, em gửi hộp mới ngay hôm nay ạ", reply_to=card.message_id
+    )
     answer = await lan.next_message()
     assert "Minh" in answer.text and "em gửi hộp mới ngay hôm nay" in answer.text
 
@@ -97,8 +108,9 @@ async def test_the_whole_path_from_intake_to_a_low_rating(bot):
     # Resolve: the button asks for the note; the reply to the prompt is the note.
     prompt = await minh.presses(f"ticket:resolve:{ticket.id}", card)
     assert ticket.code in prompt.text
-    await minh.says_in(bot.staff_chat, "Đã giao hộp mới và hoàn phí vận chuyển",
-                       reply_to=prompt.message_id)
+    await minh.says_in(
+        bot.staff_chat, "Đã giao hộp mới và hoàn phí vận chuyển", reply_to=prompt.message_id
+    )
     resolved = await lan.next_message()
     assert "đã được giải quyết" in resolved.text
     assert "hoàn phí vận chuyển" in resolved.text
@@ -229,8 +241,7 @@ async def test_without_an_open_ticket_free_text_still_goes_to_the_faq(bot):
 
 async def test_an_english_customer_gets_the_form_and_the_ticket_in_english(bot):
     john = bot.customer("John", language="en")
-    await make_customer(bot.services, name="John Smith", telegram_user_id=john.id,
-                        language="en")
+    await make_customer(bot.services, name="John Smith", telegram_user_id=john.id, language="en")
     form = await john.says("/complaint")
     assert "File a complaint" in form.text
     await john.presses("🚚 Delivery")

@@ -39,12 +39,19 @@ async def campaign_audience(harness: Harness, size: int) -> list[int]:
 
 
 async def create_campaign(harness: Harness, name: str) -> None:
-    await harness.services.care.campaigns.create(CampaignSpec.parse({
-        "name": name, "channel": "telegram_only",
-        "template": {"vi": "Chào {{ name }}! Ưu đãi tháng này: <b>{{ offer }}</b>",
-                     "en": "Hello {{ name }}! This month: <b>{{ offer }}</b>"},
-        "offers": {"default": "giảm 10%"},
-    }))
+    await harness.services.care.campaigns.create(
+        CampaignSpec.parse(
+            {
+                "name": name,
+                "channel": "telegram_only",
+                "template": {
+                    "vi": "Chào {{ name }}! Ưu đãi tháng này: <b>{{ offer }}</b>",
+                    "en": "Hello {{ name }}! This month: <b>{{ offer }}</b>",
+                },
+                "offers": {"default": "giảm 10%"},
+            }
+        )
+    )
 
 
 async def campaign_received(harness: Harness, chats: list[int]) -> int:
@@ -113,23 +120,27 @@ async def test_customers_are_answered_promptly_during_a_campaign_with_no_429(
 
 async def run_cli(harness: Harness, *args: str, token: bool) -> tuple[int, str]:
     """`carebot ARGS` in a process of its own on the bot's database, as typed in a shell."""
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("CAREBOT_")
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CAREBOT_")}
     env.update(database_env(harness.settings))
-    env.update({
-        "CAREBOT_OUTBOX_DIR": str(harness.settings.outbox_dir),
-        "CAREBOT_QUIET_HOURS_START": "00:00",
-        "CAREBOT_QUIET_HOURS_END": "00:00",
-        "CAREBOT_STAFF_CHAT_ID": str(harness.settings.staff_chat_id),
-        "COLUMNS": "200",
-    })
+    env.update(
+        {
+            "CAREBOT_OUTBOX_DIR": str(harness.settings.outbox_dir),
+            "CAREBOT_QUIET_HOURS_START": "00:00",
+            "CAREBOT_QUIET_HOURS_END": "00:00",
+            "CAREBOT_STAFF_CHAT_ID": str(harness.settings.staff_chat_id),
+            "COLUMNS": "200",
+        }
+    )
     if token:
         env["CAREBOT_TELEGRAM_TOKEN"] = harness.settings.telegram_token.get_secret_value()  # type: ignore[union-attr]
         env["CAREBOT_TELEGRAM_BASE_URL"] = harness.sandbox.base_url
     process = await asyncio.create_subprocess_exec(
-        str(CAREBOT), *args, cwd=harness.settings.outbox_dir.parent, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        str(CAREBOT),
+        *args,
+        cwd=harness.settings.outbox_dir.parent,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode is not None

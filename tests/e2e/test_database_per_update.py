@@ -98,8 +98,10 @@ async def test_an_faq_question_costs_one_session_and_one_commit(bot):
     assert "8:00 đến 21:30" in answer.text
     assert (use.sessions, use.commits, use.sender_lookups) == (1, 1, 1)
     # That one commit carried the whole update: the question, the answer and the hit.
-    assert await logged(bot, lan) == [("in", "cua hang mo cua luc may gio"),
-                                      ("out", answer.raw_text)]
+    assert await logged(bot, lan) == [
+        ("in", "cua hang mo cua luc may gio"),
+        ("out", answer.raw_text),
+    ]
     async with bot.services.db.uow() as uow:
         hits = await uow.session.scalar(
             select(FaqEntry.hits).where(FaqEntry.question == "Cửa hàng mở cửa lúc mấy giờ?")
@@ -155,8 +157,9 @@ async def test_a_message_relayed_to_an_open_ticket_costs_one_session_and_one_com
     # Stored with the staff chat's message, so a reply to it finds the ticket.
     async with bot.services.db.uow() as uow:
         where = await uow.session.scalars(
-            select(ComplaintMessage.staff_chat_message_id)
-            .where(ComplaintMessage.text == "Em đợi đến bao giờ ạ?")
+            select(ComplaintMessage.staff_chat_message_id).where(
+                ComplaintMessage.text == "Em đợi đến bao giờ ạ?"
+            )
         )
         assert where.all() == [relayed.message_id]
     assert [direction for direction, _ in await logged(bot, lan)] == ["in"]

@@ -104,8 +104,9 @@ async def test_a_ticket_filed_while_telegram_fails_gets_its_card_and_the_custome
     mark = bot.sandbox.mark()
     bot.sandbox.press_button(lan.user, severity, "complaint:sev:high")
 
-    card = await bot.sandbox.wait_for(bot.staff_chat, lambda m: "KN-" in m.text, after=mark,
-                                      timeout=10)
+    card = await bot.sandbox.wait_for(
+        bot.staff_chat, lambda m: "KN-" in m.text, after=mark, timeout=10
+    )
     ticket = (await bot.services.complaints.open_tickets())[0]
     assert ticket.code in card.text and "Hàng giao trễ một tuần" in card.text
     assert spell.hits == 4  # the form's edit and the card, each tried twice
@@ -121,8 +122,10 @@ async def test_a_ticket_filed_while_telegram_fails_gets_its_card_and_the_custome
     assert relayed.reply_to_message_id == card.message_id
     await bot.sandbox.wait_idle()
     assert sum(ticket.code in m.text for m in lan.messages) == 1
-    assert sum(ticket.code in m.text and m.buttons != [] for m in
-               bot.sandbox.sent(bot.staff_chat)) == 1  # one card
+    assert (
+        sum(ticket.code in m.text and m.buttons != [] for m in bot.sandbox.sent(bot.staff_chat))
+        == 1
+    )  # one card
 
 
 async def test_a_photo_telegram_did_not_take_follows_under_the_card(bot):
@@ -136,8 +139,7 @@ async def test_a_photo_telegram_did_not_take_follows_under_the_card(bot):
     ticket = (await bot.services.complaints.open_tickets())[0]
     assert ticket.code in filed.text
     card = await bot.sandbox.wait_for(bot.staff_chat, lambda m: ticket.code in m.text)
-    photo = await bot.sandbox.wait_for(bot.staff_chat, lambda m: m.photo is not None,
-                                       timeout=10)
+    photo = await bot.sandbox.wait_for(bot.staff_chat, lambda m: m.photo is not None, timeout=10)
     assert photo.reply_to_message_id == card.message_id
     assert spell.hits == 2
     await bot.sandbox.wait_idle()
@@ -161,9 +163,7 @@ async def test_the_code_the_chat_showed_is_not_sent_again_by_the_outbox(bot, clo
     assert (row.status, row.skip_reason) == ("skipped", "shown_in_chat")
 
 
-async def test_a_ticket_filed_just_before_the_bot_stopped_gets_its_card_and_code_later(
-    bot, clock
-):
+async def test_a_ticket_filed_just_before_the_bot_stopped_gets_its_card_and_code_later(bot, clock):
     lan, _ = await linked_customer(bot)
     await bot.stop()
     # Filed, and then the bot stopped before anything reached Telegram.

@@ -31,7 +31,8 @@ async def pages_replying_to(bot, message_id):
     group's flood limit spaces them out)."""
     last = f"Tin {LINES - 1:02d}"
     await bot.sandbox.wait_for(
-        bot.staff_chat, lambda m: m.reply_to_message_id == message_id and last in m.text,
+        bot.staff_chat,
+        lambda m: m.reply_to_message_id == message_id and last in m.text,
         timeout=15,
     )
     return [m for m in bot.sandbox.sent(bot.staff_chat) if m.reply_to_message_id == message_id]
@@ -80,11 +81,12 @@ async def test_a_long_caption_on_a_customers_photo_is_shortened_and_the_rest_fol
     bot.sandbox.send_photo(lan.user, caption=caption)
 
     photo = await bot.sandbox.wait_for(bot.staff_chat, lambda m: m.photo is not None)
-    rest = await bot.sandbox.wait_for(bot.staff_chat,
-                                      lambda m: m.reply_to_message_id == photo.message_id)
+    rest = await bot.sandbox.wait_for(
+        bot.staff_chat, lambda m: m.reply_to_message_id == photo.message_id
+    )
     assert 0 < utf16_len(photo.text) <= 1024
     assert "Nguyễn Thị Lan" in photo.text
-    assert (photo.text + " " + rest.text).split()[-len(caption.split()):] == caption.split()
+    assert (photo.text + " " + rest.text).split()[-len(caption.split()) :] == caption.split()
 
 
 async def test_a_long_staff_answer_reaches_the_customer_in_full(bot):

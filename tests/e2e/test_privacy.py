@@ -69,9 +69,13 @@ async def carebot(settings: Settings, *args: str, answer: str = "") -> tuple[int
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
     env |= database_env(settings) | {"CAREBOT_OUTBOX_DIR": str(settings.outbox_dir)}
     process = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("carebot")), *args,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT, env=env, cwd=settings.outbox_dir.parent,
+        str(Path(sys.executable).with_name("carebot")),
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+        cwd=settings.outbox_dir.parent,
     )
     output, _ = await asyncio.wait_for(process.communicate(answer.encode()), timeout=180)
     return process.returncode or 0, output.decode()
@@ -98,8 +102,11 @@ async def left_in_database(services, needles: list[str], telegram_id: int) -> li
     found = []
     async with services.db.engine.connect() as conn:
         for table in Base.metadata.sorted_tables:
-            columns = [c for c in table.columns
-                       if isinstance(c.type, String | Text | JSON | LargeBinary | BigInteger)]
+            columns = [
+                c
+                for c in table.columns
+                if isinstance(c.type, String | Text | JSON | LargeBinary | BigInteger)
+            ]
             if not columns:
                 continue
             for row in await conn.execute(select(*columns)):
@@ -158,8 +165,9 @@ async def test_hostile_names_from_the_bot_are_exported_as_text(bot, tmp_path):
     for n, name in enumerate(["\t=1+1 Lan", "\r=1+1 Lan"]):
         hostile.append(name)
         await make_customer(bot.services, code=f"KH-TAB{n}", name=name)
-    await make_customer(bot.services, code="KH-PHONE", name="Phạm Văn Phúc",
-                        region="+84 91 234 5678")  # a phone number typed as the region
+    await make_customer(
+        bot.services, code="KH-PHONE", name="Phạm Văn Phúc", region="+84 91 234 5678"
+    )  # a phone number typed as the region
 
     for file in ("khach.xlsx", "khach.csv"):
         code, output = await carebot(bot.settings, "export", "customers", str(tmp_path / file))
@@ -211,14 +219,18 @@ async def test_an_erased_customer_is_found_nowhere(bot, clock):
     # Nobody answers in time: the deadline alerts name her in the staff chat.
     assert await bot.services.deadlines.check(now=clock.now + timedelta(days=4))
     await drain(bot)
-    assert any(EMAIL in path.read_text(errors="replace")
-               for path in bot.settings.outbox_dir.glob("*.eml"))  # the code e-mail, on disk
+    assert any(
+        EMAIL in path.read_text(errors="replace") for path in bot.settings.outbox_dir.glob("*.eml")
+    )  # the code e-mail, on disk
     # Staff work the ticket: claim, a reply quoting her number, her answer, the details,
     # her card looked up in private, the ticket list, the resolution.
     await minh.presses(f"ticket:claim:{ticket.id}", card)
     await lan.next_message()
-    await minh.says_in(bot.staff_chat, "Chị Lan Anh ơi, em gọi số 0912 345 678 được không ạ?",
-                       reply_to=card.message_id)
+    await minh.says_in(
+        bot.staff_chat,
+        "Chị Lan Anh ơi, em gọi số 0912 345 678 được không ạ?",
+        reply_to=card.message_id,
+    )
     await lan.next_message()
     await lan.sends("Được em, gọi sau 5 giờ chiều nhé, số 0912345678")
     await bot.sandbox.wait_for(bot.staff_chat, lambda m: "5 giờ chiều" in m.text)
@@ -230,11 +242,13 @@ async def test_an_erased_customer_is_found_nowhere(bot, clock):
     resolved = await lan.next_message()
     survey_id = int(resolved.buttons[0][1].split(":")[1])
     for question in ("csat", "skip_servqual", "skip_nps"):
-        await bot.services.surveys.answer(survey_id, lan.id, question,
-                                          5 if question == "csat" else None)
+        await bot.services.surveys.answer(
+            survey_id, lan.id, question, 5 if question == "csat" else None
+        )
     await bot.services.surveys.comment(survey_id, lan.id, f"Rất hài lòng, {NAME} {EMAIL}")
-    await bot.services.policies.grant(customer.id, "free_shipping", value=30_000,
-                                      note=f"Xin lỗi chị {NAME}")
+    await bot.services.policies.grant(
+        customer.id, "free_shipping", value=30_000, note=f"Xin lỗi chị {NAME}"
+    )
 
     # She exercises her right to erasure.
     await lan.says("/forgetme")
@@ -252,7 +266,9 @@ async def test_an_erased_customer_is_found_nowhere(bot, clock):
     async with bot.services.db.uow() as uow:
         kept = await uow.session.get(Order, order.id)
         assert (kept.amount, kept.placed_at, kept.customer_id) == (
-            1_250_000, order.placed_at, customer.id
+            1_250_000,
+            order.placed_at,
+            customer.id,
         )
 
 
@@ -272,8 +288,9 @@ async def test_the_shop_erases_a_customer_who_asked_by_letter(bot, clock):
     assert NAME in output  # whom it was about to erase
     assert (await bot.services.customers.by_code(customer.code)).name == NAME
 
-    code, output = await carebot(bot.settings, "customer", "forget", customer.code.lower(),
-                                 answer="y\n")
+    code, output = await carebot(
+        bot.settings, "customer", "forget", customer.code.lower(), answer="y\n"
+    )
     assert code == 0, output
     assert f"{customer.code} erased" in output
     clock.now = max(clock.now, utcnow())  # the command queued the card's edit on the real clock
@@ -319,11 +336,17 @@ async def test_the_cap_is_explained_in_english_too(bot):
     john = bot.customer("John", language="en")
     async with bot.services.db.uow() as uow:  # today's code e-mails, asked for by others
         for n in range(bot.settings.link_code_emails_per_day):
-            uow.session.add(OutboxMessage(
-                idempotency_key=f"linkcode:{n}", channel="email", recipient="lan@example.com",
-                template="link_code_email", body="", customer_id=lan.id,
-                created_at=bot.services.clock(),
-            ))
+            uow.session.add(
+                OutboxMessage(
+                    idempotency_key=f"linkcode:{n}",
+                    channel="email",
+                    recipient="lan@example.com",
+                    template="link_code_email",
+                    body="",
+                    customer_id=lan.id,
+                    created_at=bot.services.clock(),
+                )
+            )
         await uow.commit()
     await john.shares_contact("0933 000 777")
     await john.presses("I have a customer code")
@@ -340,8 +363,9 @@ async def test_a_staff_members_own_data_holds_none_of_their_staff_work(bot):
     lan = bot.customer("Lan")
     await register(bot, lan, NAME, "0912 345 678", EMAIL)
     minh = await bot.staff_member("Minh")
-    me = await make_customer(bot.services, code="KH-MINH", name="Lê Văn Minh",
-                             telegram_user_id=minh.id)
+    me = await make_customer(
+        bot.services, code="KH-MINH", name="Lê Văn Minh", telegram_user_id=minh.id
+    )
     await make_order(bot.services, me, code="DH-MINH1")
     await lan.says("/complaint")
     await lan.presses("complaint:cat:delivery")

@@ -102,7 +102,10 @@ async def test_a_new_customer_registers_after_a_malformed_birthday(bot):
     customer = await record(bot, telegram_user_id=binh.id)
     assert customer is not None
     assert (customer.name, customer.phone, customer.email, customer.birthday) == (
-        "Trần Văn Bình", "+84987654321", "binh@example.com", date(1992, 3, 4)
+        "Trần Văn Bình",
+        "+84987654321",
+        "binh@example.com",
+        date(1992, 3, 4),
     )
     assert customer.code in welcome.text
 
@@ -122,7 +125,10 @@ async def test_optional_details_can_be_skipped(bot):
 
 async def test_an_existing_customer_links_with_a_customer_code_and_an_emailed_code(bot):
     customer = await make_customer(
-        bot.services, code="KH-0042", phone="+84911111111", email="lan@example.com",
+        bot.services,
+        code="KH-0042",
+        phone="+84911111111",
+        email="lan@example.com",
         name="Nguyễn Thị Lan",
     )
     lan = bot.customer("Lan")

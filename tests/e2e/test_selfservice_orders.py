@@ -23,21 +23,42 @@ async def shop_with_two_customers(bot):
     binh_record = await make_customer(bot.services, name="Trần Văn Bình")
     now = bot.services.clock()
     older = await make_order(
-        bot.services, lan_record, code="DH-000101", placed_at=now - timedelta(days=40),
+        bot.services,
+        lan_record,
+        code="DH-000101",
+        placed_at=now - timedelta(days=40),
         amount=350_000,
     )
     newer = await make_order(
-        bot.services, lan_record, code="DH-000102", status="shipping", delivered_at=None,
-        placed_at=now - timedelta(days=2), amount=1_250_000, delivery_date=date(2026, 11, 25),
+        bot.services,
+        lan_record,
+        code="DH-000102",
+        status="shipping",
+        delivered_at=None,
+        placed_at=now - timedelta(days=2),
+        amount=1_250_000,
+        delivery_date=date(2026, 11, 25),
         payment_terms="Thanh toán khi nhận hàng (COD)",
     )
     async with bot.services.db.uow() as uow:
-        uow.session.add_all([
-            OrderLine(order_id=newer.id, product_name="Nồi cơm điện", quantity=1,
-                      unit_price=1_000_000, amount=1_000_000),
-            OrderLine(order_id=newer.id, product_name="Bình giữ nhiệt", quantity=2,
-                      unit_price=125_000, amount=250_000),
-        ])
+        uow.session.add_all(
+            [
+                OrderLine(
+                    order_id=newer.id,
+                    product_name="Nồi cơm điện",
+                    quantity=1,
+                    unit_price=1_000_000,
+                    amount=1_000_000,
+                ),
+                OrderLine(
+                    order_id=newer.id,
+                    product_name="Bình giữ nhiệt",
+                    quantity=2,
+                    unit_price=125_000,
+                    amount=250_000,
+                ),
+            ]
+        )
         await uow.commit()
     binhs = await make_order(bot.services, binh_record, code="DH-000201", amount=9_900_000)
     return lan, older, newer, binhs

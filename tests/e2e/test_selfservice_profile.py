@@ -37,15 +37,30 @@ async def stored(bot, customer_id: int) -> Customer:
 async def test_the_profile_shows_what_the_business_holds(bot):
     lan = bot.customer("Lan")
     await linked(
-        bot, lan, code="KH-0007", name="Nguyễn Thị Lan", phone="+84912345678",
-        email="lan@example.com", address="12 Hàng Bạc, Hoàn Kiếm", region="Hà Nội",
+        bot,
+        lan,
+        code="KH-0007",
+        name="Nguyễn Thị Lan",
+        phone="+84912345678",
+        email="lan@example.com",
+        address="12 Hàng Bạc, Hoàn Kiếm",
+        region="Hà Nội",
     )
 
     profile = await lan.says("/profile")
 
-    for shown in ("Nguyễn Thị Lan", "KH-0007", "0912 345 678", "lan@example.com",
-                  "17/05/1990", "12 Hàng Bạc, Hoàn Kiếm", "Hà Nội", "Ngôn ngữ: Tiếng Việt",
-                  "Tài khoản Telegram liên kết: Lan", "Qua Telegram: 🚫 không nhận"):
+    for shown in (
+        "Nguyễn Thị Lan",
+        "KH-0007",
+        "0912 345 678",
+        "lan@example.com",
+        "17/05/1990",
+        "12 Hàng Bạc, Hoàn Kiếm",
+        "Hà Nội",
+        "Ngôn ngữ: Tiếng Việt",
+        "Tài khoản Telegram liên kết: Lan",
+        "Qua Telegram: 🚫 không nhận",
+    ):
         assert shown in profile.text, shown
 
 
@@ -93,8 +108,9 @@ async def test_email_promotions_without_an_address_are_explained(bot):
     assert (await stored(bot, record.id)).consent_email is False
 
 
-@pytest.mark.parametrize("words", ["/stop", "huỷ đăng ký", "hủy đăng ký", "huy dang ky",
-                                   "Unsubscribe", "STOP"])
+@pytest.mark.parametrize(
+    "words", ["/stop", "huỷ đăng ký", "hủy đăng ký", "huy dang ky", "Unsubscribe", "STOP"]
+)
 async def test_stop_turns_all_marketing_off_at_once(bot, words):
     lan = bot.customer("Lan")
     record = await linked(bot, lan, consent_telegram=True, consent_email=True)
@@ -151,17 +167,25 @@ async def test_forgetme_erases_personal_data_after_confirmation(bot):
     await lan.says("/language")
     await lan.presses("Tiếng Việt")  # something the bot remembers about her (user_data)
     record = await linked(
-        bot, lan, name="Nguyễn Thị Lan", phone="+84912345678", email="lan@example.com",
+        bot,
+        lan,
+        name="Nguyễn Thị Lan",
+        phone="+84912345678",
+        email="lan@example.com",
         address="12 Hàng Bạc",
     )
     order = await make_order(bot.services, record, amount=1_250_000)
     async with bot.services.db.uow() as uow:
-        complaint = Complaint(customer_id=record.id, category="delivery", description="trễ",
-                              status="resolved")
+        complaint = Complaint(
+            customer_id=record.id, category="delivery", description="trễ", status="resolved"
+        )
         uow.session.add(complaint)
         await uow.session.flush()
-        uow.session.add(ComplaintMessage(complaint_id=complaint.id, author="customer",
-                                         text="Tôi là Lan, 0912345678"))
+        uow.session.add(
+            ComplaintMessage(
+                complaint_id=complaint.id, author="customer", text="Tôi là Lan, 0912345678"
+            )
+        )
         await uow.commit()
     await lan.says("Tôi là Lan, số 0912345678, email lan@example.com")
 
@@ -172,19 +196,30 @@ async def test_forgetme_erases_personal_data_after_confirmation(bot):
 
     customer = await stored(bot, record.id)
     assert customer.name == ERASED_NAME and customer.erased_at is not None
-    assert (customer.phone, customer.email, customer.address, customer.birthday,
-            customer.telegram_user_id) == (None, None, None, None, None)
+    assert (
+        customer.phone,
+        customer.email,
+        customer.address,
+        customer.birthday,
+        customer.telegram_user_id,
+    ) == (None, None, None, None, None)
     async with bot.services.db.uow() as uow:
         session = uow.session
-        texts = (await session.scalars(
-            select(Interaction.text).where(Interaction.text.is_not(None))
-        )).all()
+        texts = (
+            await session.scalars(select(Interaction.text).where(Interaction.text.is_not(None)))
+        ).all()
         kept = await session.get(Order, order.id)
         kept_values = (kept.amount, kept.customer_id)
         messages = (await session.scalars(select(ComplaintMessage.text))).all()
-        hers = (await session.scalars(select(Interaction.text).where(or_(
-            Interaction.customer_id == record.id, Interaction.telegram_user_id == lan.id
-        )))).all()
+        hers = (
+            await session.scalars(
+                select(Interaction.text).where(
+                    or_(
+                        Interaction.customer_id == record.id, Interaction.telegram_user_id == lan.id
+                    )
+                )
+            )
+        ).all()
     for personal in ("Nguyễn Thị Lan", "0912345678", "lan@example.com", "12 Hàng Bạc"):
         assert not any(personal in text for text in texts), personal
     assert set(hers) <= {None} | {done.raw_text}  # only the generic confirmation is left

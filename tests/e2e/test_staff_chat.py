@@ -14,12 +14,20 @@ from tests.builders import add_metrics, make_customer, make_order
 pytestmark = pytest.mark.e2e
 
 
-async def filed_ticket(bot, first_name="Lan", *, category="delivery", severity="medium",
-                       tier=None, text="Hàng giao trễ"):
+async def filed_ticket(
+    bot,
+    first_name="Lan",
+    *,
+    category="delivery",
+    severity="medium",
+    tier=None,
+    text="Hàng giao trễ",
+):
     """A customer who filed a ticket (through the service) whose card is in the staff chat."""
     person = bot.customer(first_name)
-    customer = await make_customer(bot.services, name=f"Khách {first_name}",
-                                   telegram_user_id=person.id)
+    customer = await make_customer(
+        bot.services, name=f"Khách {first_name}", telegram_user_id=person.id
+    )
     if tier:
         await add_metrics(bot.services, customer, tier=tier)
     await person.says("/complaint")
@@ -28,8 +36,11 @@ async def filed_ticket(bot, first_name="Lan", *, category="delivery", severity="
     # The customer taps faster than Telegram lets a bot answer one chat (about one message
     # a second): the bot is made to wait, as it would be.
     await person.presses(f"complaint:sev:{severity}", timeout=10)
-    ticket = next(t for t in await bot.services.complaints.open_tickets()
-                  if t.customer_name == f"Khách {first_name}")
+    ticket = next(
+        t
+        for t in await bot.services.complaints.open_tickets()
+        if t.customer_name == f"Khách {first_name}"
+    )
     card = await bot.sandbox.wait_for(bot.staff_chat, lambda m: ticket.code in m.text, timeout=10)
     return person, customer, ticket, card
 
@@ -69,8 +80,14 @@ async def test_a_stranger_cannot_reply_resolve_or_use_staff_commands(bot):
     assert not any("em xử lý" in m.text for m in lan.messages)
 
 
-STAFF_COMMANDS = ["/tickets", "/ticket KN-000001", "/resolve KN-000001 xong", "/stats",
-                  "/customer Lan", "/report"]
+STAFF_COMMANDS = [
+    "/tickets",
+    "/ticket KN-000001",
+    "/resolve KN-000001 xong",
+    "/stats",
+    "/customer Lan",
+    "/report",
+]
 
 
 async def test_every_staff_command_is_refused_to_a_stranger_and_answered_for_staff(bot):
@@ -199,7 +216,9 @@ async def test_a_bad_delivery_rating_opens_a_ticket_in_the_staff_chat(bot):
         await uow.commit()
     # The care programme's invitation carries these buttons; a message with them stands in.
     invitation = await bot.application.bot.send_message(
-        lan.id, "Bạn thấy đơn hàng thế nào?", parse_mode=ParseMode.HTML,
+        lan.id,
+        "Bạn thấy đơn hàng thế nào?",
+        parse_mode=ParseMode.HTML,
         reply_markup=csat_markup(survey.id),
     )
     sent = next(m for m in lan.messages if m.message_id == invitation.message_id)
@@ -253,9 +272,15 @@ async def test_a_full_survey_after_a_resolution(bot):
     assert "đã trả lời" in again.text
     async with bot.services.db.uow() as uow:
         stored = await uow.session.scalar(select(Survey).where(Survey.complaint_id == ticket.id))
-        assert (stored.csat, stored.reliability, stored.assurance, stored.tangibles,
-                stored.nps, stored.comment, stored.status) == (
-            5, 5, 4, None, 9, "Nhân viên rất nhiệt tình", "done")
+        assert (
+            stored.csat,
+            stored.reliability,
+            stored.assurance,
+            stored.tangibles,
+            stored.nps,
+            stored.comment,
+            stored.status,
+        ) == (5, 5, 4, None, 9, "Nhân viên rất nhiệt tình", "done")
     assert (await bot.services.complaints.ticket(ticket.id)).status == "resolved"
 
 
@@ -300,6 +325,7 @@ async def test_report_posts_the_charts_as_photos(bot):
     await bot.sandbox.wait_for(bot.staff_chat, lambda m: "biểu đồ" in m.text)
     photos = []
     while len(photos) < len(CHARTS):
-        photos.append(await bot.sandbox.wait_for(
-            bot.staff_chat, lambda m: m.photo is not None, timeout=30))
+        photos.append(
+            await bot.sandbox.wait_for(bot.staff_chat, lambda m: m.photo is not None, timeout=30)
+        )
     assert photos[0].text == "Số khách hàng theo hạng"

@@ -344,8 +344,13 @@ async def test_carebot_run_webhook_serves_real_updates_and_stops_cleanly_on_sigt
         if settings.database_schema:
             env["CAREBOT_DATABASE_SCHEMA"] = settings.database_schema
         process = await asyncio.create_subprocess_exec(
-            str(carebot), "run", "--webhook", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            str(carebot),
+            "run",
+            "--webhook",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         try:
             await sandbox.world.wait_until(lambda: sandbox.world.webhook_url, 60)
@@ -408,7 +413,7 @@ async def raw_post(
         head.append(b"Transfer-Encoding: chunked")
         chunk = 65_536
         payload = b"".join(
-            f"{len(body[i:i + chunk]):x}\r\n".encode() + body[i : i + chunk] + b"\r\n"
+            f"{len(body[i : i + chunk]):x}\r\n".encode() + body[i : i + chunk] + b"\r\n"
             for i in range(0, len(body), chunk)
         )
         if len(body) <= 1024 * 1024:

@@ -101,8 +101,12 @@ async def test_a_bot_started_while_telegram_is_unreachable_gets_through_when_it_
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
-    bot = Bot(TOKEN, base_url=f"{base}/bot", base_file_url=f"{base}/file/bot",
-              request=RetryingRequest(attempts=8, first_delay=0.05, max_delay=0.2))
+    bot = Bot(
+        TOKEN,
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        request=RetryingRequest(attempts=8, first_delay=0.05, max_delay=0.2),
+    )
     server = SandboxServer(port=port)
     server.add_user(LAN, "Lan")
     sending = asyncio.ensure_future(bot.send_message(LAN, "Xin chào"))
@@ -119,9 +123,17 @@ async def test_a_bot_started_while_telegram_is_unreachable_gets_through_when_it_
 
 @pytest.mark.parametrize(
     ("method", "expected"),
-    [("getMe", True), ("getUpdates", True), ("setMyCommands", True), ("sendChatAction", True),
-     ("sendMessage", False), ("sendPhoto", False), ("editMessageText", False),
-     ("answerCallbackQuery", False), ("deleteMessage", False)],
+    [
+        ("getMe", True),
+        ("getUpdates", True),
+        ("setMyCommands", True),
+        ("sendChatAction", True),
+        ("sendMessage", False),
+        ("sendPhoto", False),
+        ("editMessageText", False),
+        ("answerCallbackQuery", False),
+        ("deleteMessage", False),
+    ],
 )
 def test_which_methods_may_be_carried_out_twice(method: str, expected: bool) -> None:
     assert repeatable(method) is expected

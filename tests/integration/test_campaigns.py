@@ -56,14 +56,19 @@ async def test_a_tier_promotion_reaches_exactly_its_tiers_with_their_offers(
     assert await campaigns.start("Tết 2027") == 3
 
     async with Bot(TOKEN, base_url=sandbox.base_url) as bot:
-        dispatcher = Dispatcher(services, telegram=TelegramChannel(bot, messages_per_second=28),
-                                email=EmlDirectoryChannel(services.settings.outbox_dir))
+        dispatcher = Dispatcher(
+            services,
+            telegram=TelegramChannel(bot, messages_per_second=28),
+            email=EmlDirectoryChannel(services.settings.outbox_dir),
+        )
         await dispatcher.drain()
     got = {chat: [m.text for m in sandbox.sent(chat)] for chat in people}
     assert got == {
         9000: ["Chào K0! Ưu đãi hạng diamond: giảm 20%"],
         9001: ["Chào K1! Ưu đãi hạng gold: giảm 10%"],
-        9002: [], 9003: [], 9004: [],
+        9002: [],
+        9003: [],
+        9004: [],
         9005: ["Chào K5! Ưu đãi hạng gold: giảm 10%"],
     }
 
@@ -112,8 +117,7 @@ async def test_a_dry_run_counts_the_audience_and_who_is_skipped_why(
     await member(services, "gold", telegram_user_id=9200)
     await member(services, "gold", telegram_user_id=None, consent_email=True)
     await member(services, "gold", code="KH-NO", consent_telegram=False, consent_email=False)
-    await member(services, "diamond", telegram_user_id=9201, telegram_unreachable=True,
-                 email=None)
+    await member(services, "diamond", telegram_user_id=9201, telegram_unreachable=True, email=None)
     await services.care.campaigns.create(CampaignSpec.parse(PROMOTION))
     report = await services.care.campaigns.dry_run("Tết 2027")
     assert report.audience == 4
@@ -130,14 +134,18 @@ async def test_a_third_promotion_in_a_week_is_capped_for_those_who_got_two(
     calm = await member(services, "diamond", telegram_user_id=9301)
     campaigns = services.care.campaigns
     for n in (1, 2):
-        await campaigns.create(CampaignSpec.parse({**PROMOTION, "name": f"Đợt {n}",
-                                                   "audience": {"tiers": ["gold"]}}))
+        await campaigns.create(
+            CampaignSpec.parse({**PROMOTION, "name": f"Đợt {n}", "audience": {"tiers": ["gold"]}})
+        )
         await campaigns.start(f"Đợt {n}")
         clock.advance(days=2)
     third = await campaigns.create(CampaignSpec.parse({**PROMOTION, "name": "Đợt 3"}))
     await campaigns.start("Đợt 3")
-    outcome = {r.customer_id: (r.status, r.skip_reason)
-               for r in await outbox_rows(services) if r.campaign_id == third.id}
+    outcome = {
+        r.customer_id: (r.status, r.skip_reason)
+        for r in await outbox_rows(services)
+        if r.campaign_id == third.id
+    }
     assert outcome == {busy.id: ("skipped", "frequency_cap"), calm.id: ("pending", None)}
 
 
@@ -154,8 +162,9 @@ async def test_quiet_hours_delay_a_campaign_started_at_night(
 
 
 async def test_opted_out_customers_are_skipped(services: Services) -> None:
-    await member(services, "gold", telegram_user_id=9500, consent_telegram=False,
-                 consent_email=False)
+    await member(
+        services, "gold", telegram_user_id=9500, consent_telegram=False, consent_email=False
+    )
     await services.care.campaigns.create(CampaignSpec.parse(PROMOTION))
     await services.care.campaigns.start("Tết 2027")
     [row] = await outbox_rows(services)
@@ -186,8 +195,11 @@ async def test_a_finished_campaign_sends_its_summary_to_the_staff_chat(
     await campaigns.create(CampaignSpec.parse(PROMOTION))
     await campaigns.start("Tết 2027")
     async with Bot(TOKEN, base_url=sandbox.base_url) as bot:
-        dispatcher = Dispatcher(services, telegram=TelegramChannel(bot, messages_per_second=28),
-                                email=EmlDirectoryChannel(services.settings.outbox_dir))
+        dispatcher = Dispatcher(
+            services,
+            telegram=TelegramChannel(bot, messages_per_second=28),
+            email=EmlDirectoryChannel(services.settings.outbox_dir),
+        )
         await dispatcher.drain()
         assert await campaigns.finish_done() == ["Tết 2027"]
         assert await campaigns.finish_done() == []
@@ -218,8 +230,11 @@ async def test_a_cancelled_campaign_sends_nothing_more_and_tells_the_staff_chat(
     assert (await campaigns.get("Tết 2027")).status == "cancelled"
     clock.now = clock.now + timedelta(hours=12)  # the morning comes
     async with Bot(TOKEN, base_url=sandbox.base_url) as bot:
-        dispatcher = Dispatcher(services, telegram=TelegramChannel(bot, messages_per_second=28),
-                                email=EmlDirectoryChannel(services.settings.outbox_dir))
+        dispatcher = Dispatcher(
+            services,
+            telegram=TelegramChannel(bot, messages_per_second=28),
+            email=EmlDirectoryChannel(services.settings.outbox_dir),
+        )
         await dispatcher.drain()
     assert all(sandbox.sent(9800 + n) == [] for n in range(3))
     [summary] = sandbox.sent(-1001000)
@@ -245,13 +260,15 @@ async def test_rows_a_stopped_dispatcher_put_back_are_skipped_if_their_campaign_
     services: Services,
 ) -> None:
     for n in range(2):
-        await member(services, "gold", telegram_user_id=None, email=f"k{n}@example.com",
-                     consent_email=True)
+        await member(
+            services, "gold", telegram_user_id=None, email=f"k{n}@example.com", consent_email=True
+        )
     campaigns = services.care.campaigns
     await campaigns.create(CampaignSpec.parse({**PROMOTION, "channel": "email"}))
     await campaigns.start("Tết 2027")
-    dispatcher = Dispatcher(services, telegram=None,
-                            email=EmlDirectoryChannel(services.settings.outbox_dir))
+    dispatcher = Dispatcher(
+        services, telegram=None, email=EmlDirectoryChannel(services.settings.outbox_dir)
+    )
 
     async def cancel_then_stop(rows: Any, journal: Any, report: Any) -> list[Any]:
         await campaigns.cancel("Tết 2027")  # while the group is claimed, before it is sent
@@ -323,7 +340,15 @@ def test_the_cli_reports_problems_in_one_line(cli_env: Path) -> None:
 def test_scheduler_jobs_lists_every_job_with_its_next_run(cli_env: Path) -> None:
     result = CliRunner().invoke(cli, ["scheduler", "jobs"])
     assert result.exit_code == 0, result.output
-    for job in ("thanks", "surveys", "birthdays", "holidays", "newsletter", "winback",
-                "campaigns", "segmentation"):
+    for job in (
+        "thanks",
+        "surveys",
+        "birthdays",
+        "holidays",
+        "newsletter",
+        "winback",
+        "campaigns",
+        "segmentation",
+    ):
         assert job in result.output
     assert "Asia/Ho_Chi_Minh" in result.output

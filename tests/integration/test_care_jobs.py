@@ -121,8 +121,13 @@ async def test_a_birthday_greeting_on_the_day_from_nine_and_only_once(
     services: Services, sandbox: SandboxServer, dispatcher: Dispatcher, clock: Any
 ) -> None:
     sandbox.add_user(8010, "Lan")
-    lan = await make_customer(services, telegram_user_id=8010, consent_telegram=True,
-                              name="Lan", birthday=date(1990, 12, 5))
+    lan = await make_customer(
+        services,
+        telegram_user_id=8010,
+        consent_telegram=True,
+        name="Lan",
+        birthday=date(1990, 12, 5),
+    )
     care = services.care
     clock.now = local(2026, 12, 4, 10)
     assert (await care.greet_birthdays()).queued == 0  # the day before
@@ -146,9 +151,15 @@ async def test_an_organization_is_greeted_on_its_founding_day(
     services: Services, clock: Any
 ) -> None:
     company = await make_customer(
-        services, kind="organization", name="Công ty TNHH Ánh Dương",
-        contact_person="chị Hằng", telegram_user_id=None, email="hang@anhduong.vn",
-        consent_email=True, birthday=date(2016, 3, 15), language="vi",
+        services,
+        kind="organization",
+        name="Công ty TNHH Ánh Dương",
+        contact_person="chị Hằng",
+        telegram_user_id=None,
+        email="hang@anhduong.vn",
+        consent_email=True,
+        birthday=date(2016, 3, 15),
+        language="vi",
     )
     clock.now = local(2027, 3, 15, 9, 30)
     await services.care.greet_birthdays()
@@ -162,23 +173,34 @@ async def test_an_organization_is_greeted_on_its_founding_day(
 async def test_a_29_february_birthday_is_greeted_on_the_28th_in_common_years(
     services: Services, clock: Any
 ) -> None:
-    await make_customer(services, telegram_user_id=8011, consent_telegram=True,
-                        birthday=date(2000, 2, 29))
+    await make_customer(
+        services, telegram_user_id=8011, consent_telegram=True, birthday=date(2000, 2, 29)
+    )
     clock.now = local(2027, 2, 28, 9)
     assert (await services.care.greet_birthdays()).queued == 1
 
 
 async def test_a_greeting_needs_consent(services: Services, clock: Any) -> None:
-    await make_customer(services, telegram_user_id=8012, consent_telegram=False,
-                        consent_email=False, birthday=date(1990, 12, 5))
+    await make_customer(
+        services,
+        telegram_user_id=8012,
+        consent_telegram=False,
+        consent_email=False,
+        birthday=date(1990, 12, 5),
+    )
     clock.now = local(2026, 12, 5, 9)
     report = await services.care.greet_birthdays()
     assert (report.queued, report.skipped) == (0, {"no_consent": 1})
 
 
 async def test_an_erased_customer_is_not_greeted(services: Services, clock: Any) -> None:
-    await make_customer(services, telegram_user_id=8013, consent_telegram=True,
-                        birthday=date(1990, 12, 5), erased_at=clock())
+    await make_customer(
+        services,
+        telegram_user_id=8013,
+        consent_telegram=True,
+        birthday=date(1990, 12, 5),
+        erased_at=clock(),
+    )
     clock.now = local(2026, 12, 5, 9)
     assert (await services.care.greet_birthdays()).queued == 0
     assert await outbox_rows(services) == []
@@ -203,8 +225,14 @@ async def test_tet_greetings_go_out_on_tet(services: Services, clock: Any, tet: 
 
 
 async def test_organizations_get_tet_but_not_womens_day(services: Services, clock: Any) -> None:
-    await make_customer(services, kind="organization", name="Công ty X", telegram_user_id=8021,
-                        consent_telegram=True, birthday=None)
+    await make_customer(
+        services,
+        kind="organization",
+        name="Công ty X",
+        telegram_user_id=8021,
+        consent_telegram=True,
+        birthday=None,
+    )
     await make_customer(services, telegram_user_id=8022, consent_telegram=True, birthday=None)
     clock.now = local(2027, 3, 8, 9)
     assert (await services.care.greet_holidays()).queued == 1
@@ -221,8 +249,14 @@ async def test_a_holiday_can_be_switched_off(services: Services, clock: Any) -> 
 
 
 async def test_english_readers_get_english_greetings(services: Services, clock: Any) -> None:
-    await make_customer(services, telegram_user_id=8024, consent_telegram=True, birthday=None,
-                        language="en", name="Jane")
+    await make_customer(
+        services,
+        telegram_user_id=8024,
+        consent_telegram=True,
+        birthday=None,
+        language="en",
+        name="Jane",
+    )
     clock.now = local(2027, 9, 15, 9)
     await services.care.greet_holidays()
     [row] = await outbox_rows(services)
@@ -237,8 +271,14 @@ async def test_the_monthly_newsletter_lists_what_is_new(services: Services, cloc
     clock.now = local(2026, 12, 1, 9, 30)
     assert (await services.care.send_newsletter()).note == "nothing new this month"
     async with services.db.uow() as uow:
-        uow.session.add(Product(code="SP1", name="Ấm trà Bát Tràng", price=450_000,
-                                created_at=clock() - timedelta(days=10)))
+        uow.session.add(
+            Product(
+                code="SP1",
+                name="Ấm trà Bát Tràng",
+                price=450_000,
+                created_at=clock() - timedelta(days=10),
+            )
+        )
         await uow.commit()
     assert (await services.care.send_newsletter()).queued == 1
     assert (await services.care.send_newsletter()).queued == 0
@@ -253,12 +293,21 @@ async def test_win_back_when_a_customer_becomes_at_risk(services: Services, cloc
     recovered = await make_customer(services, telegram_user_id=8041, consent_telegram=True)
     async with services.db.uow() as uow:
         for who, segment in ((slipping, "at_risk"), (recovered, "loyal")):
-            uow.session.add(CustomerMetrics(customer_id=who.id, as_of=clock().date(),
-                                            segment=segment, tier="silver"))
-            uow.session.add(ClassificationChange(
-                customer_id=who.id, field="segment", old_value="loyal", new_value="at_risk",
-                changed_at=clock() - timedelta(days=1), as_of=clock().date(),
-            ))
+            uow.session.add(
+                CustomerMetrics(
+                    customer_id=who.id, as_of=clock().date(), segment=segment, tier="silver"
+                )
+            )
+            uow.session.add(
+                ClassificationChange(
+                    customer_id=who.id,
+                    field="segment",
+                    old_value="loyal",
+                    new_value="at_risk",
+                    changed_at=clock() - timedelta(days=1),
+                    as_of=clock().date(),
+                )
+            )
         await uow.commit()
     assert (await services.care.win_back()).queued == 1  # the other one is loyal again
     assert (await services.care.win_back()).queued == 0

@@ -43,9 +43,19 @@ def probe(tmp_path: Path, *command_lines: list[str]) -> list[dict]:
     env["CAREBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.db'}"
     result_file = tmp_path / "probe.json"
     subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(HEAVY), json.dumps(command_lines),
-         str(result_file)],
-        cwd=tmp_path, env=env, check=True, capture_output=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            PROBE,
+            json.dumps(HEAVY),
+            json.dumps(command_lines),
+            str(result_file),
+        ],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     return json.loads(result_file.read_text())
 
@@ -89,7 +99,11 @@ def test_a_mistyped_area_is_refused_with_a_suggestion(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAREBOT_")}
     done = subprocess.run(
         [sys.executable, "-c", "from bot.cli import main; main()", "staf", "list"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
     assert done.returncode == 2

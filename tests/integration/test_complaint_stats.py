@@ -67,7 +67,8 @@ async def history(services, clock):
     await surveys.answer(s1, 501, "csat", 5)
     for dimension, score in zip(
         ("reliability", "assurance", "tangibles", "empathy", "responsiveness"),
-        (5, 4, 5, 4, 5), strict=True,
+        (5, 4, 5, 4, 5),
+        strict=True,
     ):
         await surveys.answer(s1, 501, dimension, score)
     await surveys.answer(s1, 501, "nps", 10)
@@ -92,8 +93,12 @@ async def test_counts_by_category_severity_and_status(services, history):
     stats = await services.complaint_stats.compute()
     assert stats.total == 5
     assert stats.by_category == {
-        "product_quality": 1, "delivery": 2, "billing": 1, "staff_attitude": 0,
-        "warranty": 0, "other": 1,
+        "product_quality": 1,
+        "delivery": 2,
+        "billing": 1,
+        "staff_attitude": 0,
+        "warranty": 0,
+        "other": 1,
     }
     assert stats.by_severity == {"critical": 1, "high": 1, "medium": 2, "low": 1}
     assert stats.by_status == {"open": 2, "claimed": 0, "resolved": 3}
@@ -121,13 +126,17 @@ async def test_per_month_in_local_time(services, history):
     assert (october.month, october.complaints, october.resolved) == (date(2026, 10, 1), 2, 2)
     assert october.durations.median_first_response == 2 * H  # median of 1 h and 3 h
     assert october.durations.median_resolution == 25 * H  # median of 10 h and 40 h
-    assert (october.durations.first_response_breaches,
-            october.durations.resolution_breaches) == (1, 1)
+    assert (october.durations.first_response_breaches, october.durations.resolution_breaches) == (
+        1,
+        1,
+    )
     assert (november.month, november.complaints, november.resolved) == (date(2026, 11, 1), 3, 1)
     assert november.durations.median_first_response == timedelta(minutes=30)
     assert november.durations.median_resolution == 6 * H
-    assert (november.durations.first_response_breaches,
-            november.durations.resolution_breaches) == (2, 1)
+    assert (november.durations.first_response_breaches, november.durations.resolution_breaches) == (
+        2,
+        1,
+    )
 
 
 async def test_a_period_takes_local_days_until_included(services, history):
@@ -183,6 +192,7 @@ def test_the_report_command_prints_the_figures(tmp_cwd, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "Complaints from 01/01/2020 – today: 2" in result.output
     assert re.search(r"billing\s+│\s+2", result.output)
-    bad = CliRunner().invoke(cli, ["report", "complaints", "--since", "2/1/2026",
-                                   "--until", "1/1/2026"])
+    bad = CliRunner().invoke(
+        cli, ["report", "complaints", "--since", "2/1/2026", "--until", "1/1/2026"]
+    )
     assert bad.exit_code == 1 and "after" in bad.output

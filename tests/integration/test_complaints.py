@@ -36,8 +36,9 @@ async def test_a_linked_customer_files_a_ticket_with_deadlines_from_tier_and_sev
 ):
     lan = await linked(services, tier="gold", ltv=42_000_000)
     order = await make_order(services, lan)
-    ticket = await file(services, lan, "product_quality", "high", order_id=order.id,
-                        photo_file_id="photo-1")
+    ticket = await file(
+        services, lan, "product_quality", "high", order_id=order.id, photo_file_id="photo-1"
+    )
     assert ticket.code == ticket_code(ticket.id)
     assert ticket.status == "open"
     assert ticket.tier == "gold"
@@ -75,8 +76,11 @@ async def test_someone_elses_order_cannot_be_attached_and_nothing_is_filed(servi
 
 @pytest.mark.parametrize(
     "draft",
-    [Draft("weather", "low", "x"), Draft("delivery", "apocalyptic", "x"),
-     Draft("delivery", "low", "   ")],
+    [
+        Draft("weather", "low", "x"),
+        Draft("delivery", "apocalyptic", "x"),
+        Draft("delivery", "low", "   "),
+    ],
 )
 async def test_a_bad_draft_is_refused(services, draft):
     lan = await linked(services)
@@ -264,14 +268,16 @@ async def test_open_tickets_come_top_tier_first_then_severity_then_age(services,
     await services.complaints.resolve(resolved.id, 7001, "xong")
     rows = await services.complaints.open_tickets()
     assert [r.id for r in rows] == [
-        diamond_low.id, gold_low.id, member_critical.id, old_low.id, newer_low.id,
+        diamond_low.id,
+        gold_low.id,
+        member_critical.id,
+        old_low.id,
+        newer_low.id,
     ]
     assert rows[1].assignee == "Minh" and rows[0].assignee is None
 
 
-async def test_an_open_ticket_is_late_past_its_first_response_or_resolution_target(
-    services, clock
-):
+async def test_an_open_ticket_is_late_past_its_first_response_or_resolution_target(services, clock):
     lan = await linked(services, tier="gold", name="Lan")
     ticket = await file(services, lan)
     await services.staff.add(7001, "Minh")

@@ -61,7 +61,10 @@ async def current_schema(services: Services) -> str:
 
 
 async def run_child(
-    services: Services, now: datetime, *, sandbox: SandboxServer | None = None,
+    services: Services,
+    now: datetime,
+    *,
+    sandbox: SandboxServer | None = None,
     smtp_port: int | None = None,
 ) -> Any:
     """Start a dispatcher process on the test's database, pointed at the sandbox Telegram
@@ -162,7 +165,9 @@ async def test_a_dispatcher_cancelled_between_smtp_accept_and_its_answer_settles
     server.on_accept = None
     statuses = Counter(row.status for row in await outbox_rows(services))
     assert statuses == {
-        "sent": KILL_AFTER - 1, OutboxStatus.UNCERTAIN: 1, "pending": CUSTOMERS - KILL_AFTER
+        "sent": KILL_AFTER - 1,
+        OutboxStatus.UNCERTAIN: 1,
+        "pending": CUSTOMERS - KILL_AFTER,
     }
 
     restarted = Dispatcher(
@@ -218,7 +223,8 @@ async def _dispatch_once(
             dispatcher = Dispatcher(
                 services,
                 telegram=TelegramChannel(
-                    bot, messages_per_second=28.0,
+                    bot,
+                    messages_per_second=28.0,
                     max_in_flight=settings.telegram_send_concurrency,
                 ),
                 email=EmlDirectoryChannel(settings.outbox_dir),

@@ -19,12 +19,10 @@ from tests.builders import make_customer, make_order
 
 
 async def test_lookup_by_code_phone_and_name(services: Services) -> None:
-    lan = await make_customer(services, code="KH-0042", name="Nguyễn Thị Lan",
-                              phone="+84912345678")
+    lan = await make_customer(services, code="KH-0042", name="Nguyễn Thị Lan", phone="+84912345678")
     await make_customer(services, code="KH-0043", name="Nguyễn Thị Lành")
     await make_customer(services, code="KH-0044", name="Trần Văn Đức")
-    await make_customer(services, code="KH-0045", name="Nguyễn Thị Lan",
-                        erased_at=services.clock())
+    await make_customer(services, code="KH-0045", name="Nguyễn Thị Lan", erased_at=services.clock())
     cards = services.customer_cards
 
     assert [m.id for m in await cards.find("kh-0042")] == [lan.id]
@@ -46,22 +44,44 @@ async def test_the_card_gathers_everything_staff_need(services: Services) -> Non
     others = [await make_customer(services) for _ in range(4)]
     now = services.clock()
     for k in range(7):
-        await make_order(services, lan, placed_at=now - timedelta(days=3 + 9 * k),
-                         amount=2_000_000, margin=500_000)
+        await make_order(
+            services,
+            lan,
+            placed_at=now - timedelta(days=3 + 9 * k),
+            amount=2_000_000,
+            margin=500_000,
+        )
     for c in others:
         await make_order(services, c, placed_at=now - timedelta(days=200), margin=10_000)
     await make_order(services, lan, kind="inquiry", status="open", placed_at=now)
     async with services.db.uow() as uow:
-        uow.session.add_all([
-            Complaint(customer_id=lan.id, category="delivery", status="resolved"),
-            Complaint(customer_id=lan.id, category="delivery", status="open"),
-            Complaint(customer_id=lan.id, category="billing", status="claimed"),
-            Survey(customer_id=lan.id, trigger="delivery", status="answered", csat=4, nps=9,
-                   reliability=5, comment="Giao nhanh", answered_at=now),
-            Survey(customer_id=lan.id, trigger="complaint", status="answered", csat=2, nps=5,
-                   reliability=3, answered_at=now),
-            Survey(customer_id=lan.id, trigger="delivery", status="sent"),  # not answered
-        ])
+        uow.session.add_all(
+            [
+                Complaint(customer_id=lan.id, category="delivery", status="resolved"),
+                Complaint(customer_id=lan.id, category="delivery", status="open"),
+                Complaint(customer_id=lan.id, category="billing", status="claimed"),
+                Survey(
+                    customer_id=lan.id,
+                    trigger="delivery",
+                    status="answered",
+                    csat=4,
+                    nps=9,
+                    reliability=5,
+                    comment="Giao nhanh",
+                    answered_at=now,
+                ),
+                Survey(
+                    customer_id=lan.id,
+                    trigger="complaint",
+                    status="answered",
+                    csat=2,
+                    nps=5,
+                    reliability=3,
+                    answered_at=now,
+                ),
+                Survey(customer_id=lan.id, trigger="delivery", status="sent"),  # not answered
+            ]
+        )
         await uow.commit()
     await services.segmentation.recompute()
     await services.policies.grant(lan.id, "voucher_10", value=200_000, note="Tết")
@@ -82,7 +102,10 @@ async def test_the_card_gathers_everything_staff_need(services: Services) -> Non
         ("voucher_10", 200_000, "Voucher giảm 10%")
     ]
     assert [s.key for s in card.suggested] == [
-        "dedicated_agent", "voucher_10", "early_access", "referral_bonus"
+        "dedicated_agent",
+        "voucher_10",
+        "early_access",
+        "referral_bonus",
     ]
     english = await services.customer_cards.card(lan.id, language="en")
     assert english is not None and english.suggested[0].label == "Dedicated care agent"
@@ -94,8 +117,13 @@ async def test_a_customer_is_a_customer_since_their_first_order(services: Servic
     now = services.clock()
     imported_today = await make_customer(services, created_at=now)
     first = now - timedelta(days=730)
-    await make_order(services, imported_today, kind="inquiry", status="lost",
-                     placed_at=first - timedelta(days=30))  # asking is not buying
+    await make_order(
+        services,
+        imported_today,
+        kind="inquiry",
+        status="lost",
+        placed_at=first - timedelta(days=30),
+    )  # asking is not buying
     for placed in (now - timedelta(days=40), first, now - timedelta(days=400)):
         await make_order(services, imported_today, placed_at=placed)
     prospect = await make_customer(services, created_at=now - timedelta(days=3))
@@ -106,8 +134,18 @@ async def test_a_customer_is_a_customer_since_their_first_order(services: Servic
     assert card is not None and no_orders is not None
     assert card.profile.customer_since == first
     assert no_orders.profile.customer_since == now - timedelta(days=3)
-    text = services.renderer.chat("vi", "staff_customer", c=card, p=card.profile, m=None,
-                                  kind="", tier="", segment="", csat="", nps="")
+    text = services.renderer.chat(
+        "vi",
+        "staff_customer",
+        c=card,
+        p=card.profile,
+        m=None,
+        kind="",
+        tier="",
+        segment="",
+        csat="",
+        nps="",
+    )
     assert f"Khách từ {first.astimezone(ZoneInfo('Asia/Ho_Chi_Minh')):%d/%m/%Y}" in text
 
 
@@ -150,16 +188,29 @@ def test_the_cli_grants_and_lists_policies(cli_env: Path) -> None:
         )
         await services.start()
         try:
-            await make_customer(services, code="KH-LAN", name="Nguyễn Thị Lan",
-                                phone="+84912345678")
+            await make_customer(
+                services, code="KH-LAN", name="Nguyễn Thị Lan", phone="+84912345678"
+            )
             await make_customer(services, code="KH-LANH", name="Nguyễn Thị Lành")
         finally:
             await services.close()
 
     asyncio.run(seed())
     runner = CliRunner()
-    granted = runner.invoke(cli, ["policy", "grant", "0912345678", "--policy", "voucher_10",
-                                  "--value", "200.000", "--note", "Tết"])
+    granted = runner.invoke(
+        cli,
+        [
+            "policy",
+            "grant",
+            "0912345678",
+            "--policy",
+            "voucher_10",
+            "--value",
+            "200.000",
+            "--note",
+            "Tết",
+        ],
+    )
     assert granted.exit_code == 0, granted.output
     assert "KH-LAN" in granted.output and "200.000 ₫" in granted.output
     listed = runner.invoke(cli, ["policy", "list", "KH-LAN"])
@@ -169,8 +220,9 @@ def test_the_cli_grants_and_lists_policies(cli_env: Path) -> None:
     assert "KH-LAN" in row  # the code staff know, not the internal id
     ambiguous = runner.invoke(cli, ["policy", "grant", "Nguyễn Thị", "--policy", "x"])
     assert ambiguous.exit_code == 1 and "2 customers match" in ambiguous.output
-    bad_value = runner.invoke(cli, ["policy", "grant", "KH-LAN", "--policy", "x", "--value",
-                                    "nhiều"])
+    bad_value = runner.invoke(
+        cli, ["policy", "grant", "KH-LAN", "--policy", "x", "--value", "nhiều"]
+    )
     assert bad_value.exit_code == 1 and "not an amount" in bad_value.output
     suggested = runner.invoke(cli, ["policy", "suggest", "KH-LANH"])
     assert suggested.exit_code == 0 and "tier —" in suggested.output

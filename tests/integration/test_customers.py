@@ -54,8 +54,11 @@ async def fresh(services: Services, customer_id: int) -> Customer:
 
 async def log_message(services: Services, telegram_user_id: int, text: str) -> None:
     await services.interactions.record(
-        direction="in", telegram_user_id=telegram_user_id, chat_id=telegram_user_id,
-        kind="message", text=text,
+        direction="in",
+        telegram_user_id=telegram_user_id,
+        chat_id=telegram_user_id,
+        kind="message",
+        text=text,
     )
 
 
@@ -130,8 +133,12 @@ async def test_what_was_said_before_linking_joins_the_customers_history(services
 
 async def test_registering_creates_a_linked_customer_with_a_code(services, clock: Clock):
     result = await services.customers.register(
-        TG, name="  Trần   Văn Bình ", phone="0987654321", email="Binh@Example.COM",
-        birthday=date(1992, 3, 4), language="en",
+        TG,
+        name="  Trần   Văn Bình ",
+        phone="0987654321",
+        email="Binh@Example.COM",
+        birthday=date(1992, 3, 4),
+        language="en",
     )
 
     assert result.outcome == LinkOutcome.LINKED
@@ -139,7 +146,9 @@ async def test_registering_creates_a_linked_customer_with_a_code(services, clock
     assert view is not None
     assert view.code == f"TG-{view.id:06d}"
     assert (view.name, view.phone, view.email) == (
-        "Trần Văn Bình", "+84987654321", "Binh@example.com"
+        "Trần Văn Bình",
+        "+84987654321",
+        "Binh@example.com",
     )
     assert (view.birthday, view.language, view.telegram_user_id) == (date(1992, 3, 4), "en", TG)
     stored = await fresh(services, view.id)
@@ -197,7 +206,9 @@ async def test_a_code_is_emailed_to_the_address_on_file_and_only_its_hash_is_kep
     code = await sent_code(services, lan)
     assert email.idempotency_key == f"linkcode:{link.id}"
     assert (email.channel, email.recipient, email.category) == (
-        "email", "lan@example.com", "transactional"
+        "email",
+        "lan@example.com",
+        "transactional",
     )
     assert email.status == "pending"
     assert code not in link.code_hash
@@ -351,7 +362,9 @@ async def test_language_email_and_birthday_are_kept_on_the_record(services):
 
     stored = await fresh(services, lan.id)
     assert (stored.language, stored.email, stored.birthday) == (
-        "en", "Lan.Nguyen@example.com", date(1995, 9, 2)
+        "en",
+        "Lan.Nguyen@example.com",
+        date(1995, 9, 2),
     )
 
 
@@ -363,8 +376,12 @@ async def test_an_unlinked_account_changes_nothing(services):
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [("31/02/1990", "birthday_format"), ("hôm qua", "birthday_format"),
-     ("01/01/2030", "birthday_future"), ("01/01/1850", "birthday_format")],
+    [
+        ("31/02/1990", "birthday_format"),
+        ("hôm qua", "birthday_format"),
+        ("01/01/2030", "birthday_future"),
+        ("01/01/1850", "birthday_format"),
+    ],
 )
 async def test_a_bad_birthday_is_refused(services, text, reason):
     lan = await make_customer(services, telegram_user_id=TG, birthday=date(1990, 5, 17))
@@ -437,23 +454,42 @@ async def test_unlinking_keeps_the_record(services):
 
 async def customer_with_history(services: Services) -> tuple[Customer, Order]:
     lan = await make_customer(
-        services, telegram_user_id=TG, name="Nguyễn Thị Lan", address="12 Hàng Bạc",
-        contact_person="Chị Lan", consent_email=True,
+        services,
+        telegram_user_id=TG,
+        name="Nguyễn Thị Lan",
+        address="12 Hàng Bạc",
+        contact_person="Chị Lan",
+        consent_email=True,
     )
     order = await make_order(services, lan, code="DH-000777", notes="giao giờ hành chính")
     async with services.db.uow() as uow:
         session = uow.session
-        session.add(OrderLine(order_id=order.id, product_name="Nồi cơm điện", quantity=1,
-                              unit_price=1_250_000, amount=1_250_000))
-        complaint = Complaint(customer_id=lan.id, order_id=order.id, category="delivery",
-                              description="Giao trễ 3 ngày")
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                product_name="Nồi cơm điện",
+                quantity=1,
+                unit_price=1_250_000,
+                amount=1_250_000,
+            )
+        )
+        complaint = Complaint(
+            customer_id=lan.id,
+            order_id=order.id,
+            category="delivery",
+            description="Giao trễ 3 ngày",
+        )
         session.add(complaint)
         await session.flush()
-        session.add(ComplaintMessage(complaint_id=complaint.id, author="customer",
-                                     text="Chị Lan ở 12 Hàng Bạc"))
+        session.add(
+            ComplaintMessage(
+                complaint_id=complaint.id, author="customer", text="Chị Lan ở 12 Hàng Bạc"
+            )
+        )
         session.add(Survey(customer_id=lan.id, trigger="delivery", csat=4, comment="Ổn"))
-        session.add(PolicyGrant(customer_id=lan.id, policy="voucher", value=50_000,
-                                note="xin lỗi chị Lan"))
+        session.add(
+            PolicyGrant(customer_id=lan.id, policy="voucher", value=50_000, note="xin lỗi chị Lan")
+        )
         await uow.commit()
     await log_message(services, TG, "Tôi là Lan, số 0912345678")
     return lan, order
@@ -482,10 +518,19 @@ async def test_the_export_holds_everything_and_is_json(services):
 async def test_forgetting_erases_personal_data_and_keeps_order_totals(services, clock: Clock):
     lan, order = await customer_with_history(services)
     async with services.db.uow() as uow:
-        uow.session.add(LinkCode(customer_id=lan.id, telegram_user_id=TG, code_hash="x$y",
-                                 expires_at=clock.now + timedelta(minutes=5)))
-        uow.session.add(UnansweredQuestion(customer_id=lan.id, text="Chị Lan ở Hàng Bạc hỏi",
-                                           folded="chi lan o hang bac hoi"))
+        uow.session.add(
+            LinkCode(
+                customer_id=lan.id,
+                telegram_user_id=TG,
+                code_hash="x$y",
+                expires_at=clock.now + timedelta(minutes=5),
+            )
+        )
+        uow.session.add(
+            UnansweredQuestion(
+                customer_id=lan.id, text="Chị Lan ở Hàng Bạc hỏi", folded="chi lan o hang bac hoi"
+            )
+        )
         await uow.commit()
 
     assert await services.customers.forget(TG)
@@ -504,7 +549,10 @@ async def test_forgetting_erases_personal_data_and_keeps_order_totals(services, 
     assert await rows(services, UnansweredQuestion) == []
     (kept,) = await rows(services, Order)
     assert (kept.code, kept.amount, kept.customer_id, kept.notes) == (
-        order.code, 1_250_000, lan.id, None
+        order.code,
+        1_250_000,
+        lan.id,
+        None,
     )
     assert await services.customers.by_telegram(TG) is None
     assert not await services.customers.forget(TG)
@@ -518,12 +566,15 @@ async def test_forgetting_stops_queued_messages_and_blanks_sent_ones(services):
 
     async with services.db.uow() as uow:
         count = await uow.session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.customer_id == lan.id, OutboxMessage.status == "pending"
-            )
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.customer_id == lan.id, OutboxMessage.status == "pending")
         )
     assert count == 0
     (email,) = await rows(services, OutboxMessage)
     assert (email.status, email.skip_reason, email.recipient, email.body) == (
-        "skipped", "erased", "", ""
+        "skipped",
+        "erased",
+        "",
+        "",
     )

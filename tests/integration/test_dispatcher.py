@@ -231,9 +231,10 @@ async def test_too_many_requests_are_retried_after_the_time_telegram_asks(
 
 
 async def test_only_the_requests_the_rate_needs_wait_for_telegram_at_once() -> None:
-    async with SandboxServer(token=TOKEN, limits=Limits(enabled=False)) as fast, Bot(
-        TOKEN, base_url=fast.base_url
-    ) as fast_bot:
+    async with (
+        SandboxServer(token=TOKEN, limits=Limits(enabled=False)) as fast,
+        Bot(TOKEN, base_url=fast.base_url) as fast_bot,
+    ):
         channel = TelegramChannel(fast_bot, messages_per_second=28.0, max_in_flight=8)
         assert channel.in_flight_allowed() == 8  # before any answer: as for a distant Telegram
         for n in range(60):

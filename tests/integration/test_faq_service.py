@@ -19,15 +19,24 @@ WARRANTY = "Sản phẩm được bảo hành chính hãng 12 tháng."
 
 async def add_basic_faq(services: Services) -> dict[str, int]:
     hours = await services.faq.add(
-        "Cửa hàng mở cửa lúc mấy giờ?", OPENING_HOURS, "vi", "store",
+        "Cửa hàng mở cửa lúc mấy giờ?",
+        OPENING_HOURS,
+        "vi",
+        "store",
         ["Giờ làm việc của shop thế nào?", "Chủ nhật có mở cửa không?"],
     )
     warranty = await services.faq.add(
-        "Sản phẩm được bảo hành bao lâu?", WARRANTY, "vi", "warranty",
+        "Sản phẩm được bảo hành bao lâu?",
+        WARRANTY,
+        "vi",
+        "warranty",
         ["Thời gian bảo hành là bao lâu?"],
     )
     hours_en = await services.faq.add(
-        "What are your opening hours?", "8:00 to 21:30 every day.", "en", "store",
+        "What are your opening hours?",
+        "8:00 to 21:30 every day.",
+        "en",
+        "store",
         ["What time do you open?"],
     )
     return {"hours": hours.entry.id, "warranty": warranty.entry.id, "hours_en": hours_en.entry.id}
@@ -35,9 +44,9 @@ async def add_basic_faq(services: Services) -> dict[str, int]:
 
 async def unanswered_rows(services: Services) -> list[UnansweredQuestion]:
     async with services.db.uow() as uow:
-        rows = (await uow.session.scalars(
-            select(UnansweredQuestion).order_by(UnansweredQuestion.id)
-        )).all()
+        rows = (
+            await uow.session.scalars(select(UnansweredQuestion).order_by(UnansweredQuestion.id))
+        ).all()
         uow.session.expunge_all()
         return list(rows)
 
@@ -87,7 +96,9 @@ async def test_a_question_nobody_can_answer_is_kept_folded_with_its_customer(
     assert (answer.kind, answer.entry, answer.suggestions) == ("none", None, ())
     [kept] = await unanswered_rows(services)
     assert (kept.text, kept.folded, kept.language) == (
-        "Có bán iPhone 16 không??", "co ban iphone 16 khong", "vi",
+        "Có bán iPhone 16 không??",
+        "co ban iphone 16 khong",
+        "vi",
     )
     assert kept.customer_id == customer.id and kept.created_at == clock.now
 
@@ -103,8 +114,10 @@ async def test_suggestions_are_at_most_three_entries_with_their_questions(
 ) -> None:
     await add_basic_faq(services)
     for question in (
-        "Phí giao hàng là bao nhiêu?", "Bao lâu thì giao hàng tới?",
-        "Có giao hàng ra tỉnh không?", "Đổi địa chỉ giao hàng được không?",
+        "Phí giao hàng là bao nhiêu?",
+        "Bao lâu thì giao hàng tới?",
+        "Có giao hàng ra tỉnh không?",
+        "Đổi địa chỉ giao hàng được không?",
     ):
         await services.faq.add(question, "…", "vi", "delivery")
 
@@ -136,7 +149,10 @@ async def test_unanswered_questions_are_grouped_with_counts_most_asked_first(
     groups = await services.faq.unanswered()
 
     assert [(g.count, g.languages) for g in groups] == [
-        (3, ("vi",)), (2, ("vi",)), (1, ("vi",)), (1, ("en",)),
+        (3, ("vi",)),
+        (2, ("vi",)),
+        (1, ("vi",)),
+        (1, ("en",)),
     ]
     assert groups[0].example in {"Có bán iPhone 16 không?", "co ban iphone 16 khong"}
     assert groups[1].example == "co sua may giat tan nha khong"  # the latest wording
@@ -166,7 +182,10 @@ async def test_adding_an_entry_rebuilds_the_index_and_closes_what_it_answers(
     await services.faq.ask("Bãi đỗ xe ô tô ở đâu?", "vi")
 
     added = await services.faq.add(
-        "Cửa hàng có bán iPhone 16 không?", "Hiện chưa có.", "vi", "products",
+        "Cửa hàng có bán iPhone 16 không?",
+        "Hiện chưa có.",
+        "vi",
+        "products",
         ["Có iPhone 16 không?"],
     )
 
@@ -184,8 +203,12 @@ async def test_a_promoted_group_counts_as_answered(services: Services) -> None:
     [group] = await services.faq.unanswered()
 
     added = await services.faq.add(
-        "Cửa hàng có chỗ đậu xe không?", "Có bãi giữ xe miễn phí.", "vi", "store",
-        [group.example], unanswered_ids=group.question_ids,
+        "Cửa hàng có chỗ đậu xe không?",
+        "Có bãi giữ xe miễn phí.",
+        "vi",
+        "store",
+        [group.example],
+        unanswered_ids=group.question_ids,
     )
 
     assert added.entry.alternates == (group.example,)
@@ -373,14 +396,26 @@ def test_staff_promote_an_unanswered_group_from_the_command_line(
 
     asyncio.run(ask_customers())
     listed = runner.invoke(app, ["faq", "unanswered"])
-    added = runner.invoke(app, [
-        "faq", "add", "--question", "Cửa hàng có chỗ đậu xe không?",
-        "--answer", "Có bãi giữ xe miễn phí.", "--category", "store", "--from-unanswered", "1",
-    ])
+    added = runner.invoke(
+        app,
+        [
+            "faq",
+            "add",
+            "--question",
+            "Cửa hàng có chỗ đậu xe không?",
+            "--answer",
+            "Có bãi giữ xe miễn phí.",
+            "--category",
+            "store",
+            "--from-unanswered",
+            "1",
+        ],
+    )
     after = runner.invoke(app, ["faq", "unanswered"])
     listing = runner.invoke(app, ["faq", "list", "--language", "vi"])
-    too_far = runner.invoke(app, ["faq", "add", "--question", "Q?", "--answer", "A",
-                                  "--from-unanswered", "5"])
+    too_far = runner.invoke(
+        app, ["faq", "add", "--question", "Q?", "--answer", "A", "--from-unanswered", "5"]
+    )
 
     assert imported.exit_code == 0 and "entries created 3, updated 0" in imported.stdout
     assert listed.exit_code == 0

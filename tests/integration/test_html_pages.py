@@ -57,17 +57,23 @@ def test_pages_end_at_a_blank_line_when_there_is_one() -> None:
 
 
 def test_a_tag_open_at_the_end_of_a_page_is_closed_and_opened_again() -> None:
-    quote = '<blockquote expandable><a href="https://shop.example/p?a=1&amp;b=2">' + (
-        "chữ " * 2000
-    ) + "</a></blockquote>"
+    quote = (
+        '<blockquote expandable><a href="https://shop.example/p?a=1&amp;b=2">'
+        + ("chữ " * 2000)
+        + "</a></blockquote>"
+    )
     pages = split_html(quote)
     assert len(pages) == 2
     for page in pages:
         entities = parse_html(page).entities
         assert {e["type"] for e in entities} == {"expandable_blockquote", "text_link"}
-        assert all(e.get("url", "https://shop.example/p?a=1&b=2") == "https://shop.example/p?a=1&b=2"
-                   for e in entities)
-    assert pages[1].startswith('<blockquote expandable><a href="https://shop.example/p?a=1&amp;b=2">')
+        assert all(
+            e.get("url", "https://shop.example/p?a=1&b=2") == "https://shop.example/p?a=1&b=2"
+            for e in entities
+        )
+    assert pages[1].startswith(
+        '<blockquote expandable><a href="https://shop.example/p?a=1&amp;b=2">'
+    )
 
 
 def test_a_text_without_spaces_is_cut_anywhere_but_inside_an_entity() -> None:

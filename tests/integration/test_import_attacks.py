@@ -105,14 +105,14 @@ async def test_a_csv_row_holding_only_a_code_is_a_row_error(
 async def test_an_xlsx_row_holding_only_a_code_names_each_empty_required_cell(
     services: Services, tmp_path: Path
 ) -> None:
-    path = write_xlsx_rows(
-        tmp_path / "c.xlsx", CUSTOMER_HEADER, GOOD.split(","), ["KH002"]
-    )
+    path = write_xlsx_rows(tmp_path / "c.xlsx", CUSTOMER_HEADER, GOOD.split(","), ["KH002"])
 
     report = await import_customers(services.db, path)
 
     assert [str(e) for e in report.errors] == [
-        "row 3: kind is empty", "row 3: name is empty", "row 3: phone is empty",
+        "row 3: kind is empty",
+        "row 3: name is empty",
+        "row 3: phone is empty",
     ]
     assert await count(services, Customer) == 0
 

@@ -17,14 +17,26 @@ from care.services import Services
 
 CUSTOMER_HEADER = ["code", "kind", "name", "phone", "email", "birthday", "region", "language"]
 ORDER_HEADER = [
-    "code", "customer_code", "kind", "status", "placed_at", "delivered_at", "amount", "margin",
+    "code",
+    "customer_code",
+    "kind",
+    "status",
+    "placed_at",
+    "delivered_at",
+    "amount",
+    "margin",
 ]
 
 
 def customer_row(code: str = "KH001", **fields: Any) -> dict[str, Any]:
     row = {
-        "code": code, "kind": "individual", "name": "Nguyễn Thị Lan", "phone": "0912345678",
-        "email": "lan@example.com", "birthday": "1990-05-17", "region": "Hà Nội",
+        "code": code,
+        "kind": "individual",
+        "name": "Nguyễn Thị Lan",
+        "phone": "0912345678",
+        "email": "lan@example.com",
+        "birthday": "1990-05-17",
+        "region": "Hà Nội",
         "language": "vi",
     }
     row.update(fields)
@@ -33,16 +45,25 @@ def customer_row(code: str = "KH001", **fields: Any) -> dict[str, Any]:
 
 def order_row(code: str = "DH001", customer: str = "KH001", **fields: Any) -> dict[str, Any]:
     row = {
-        "code": code, "customer_code": customer, "kind": "order", "status": "delivered",
-        "placed_at": "2026-01-02 10:00", "delivered_at": "2026-01-04 15:30",
-        "amount": "1.250.000", "margin": "250.000",
+        "code": code,
+        "customer_code": customer,
+        "kind": "order",
+        "status": "delivered",
+        "placed_at": "2026-01-02 10:00",
+        "delivered_at": "2026-01-04 15:30",
+        "amount": "1.250.000",
+        "margin": "250.000",
     }
     row.update(fields)
     return row
 
 
 def write_csv(
-    path: Path, rows: list[dict[str, Any]], *, delimiter: str = ",", bom: bool = False,
+    path: Path,
+    rows: list[dict[str, Any]],
+    *,
+    delimiter: str = ",",
+    bom: bool = False,
     header: list[str] | None = None,
 ) -> Path:
     header = header or list(dict.fromkeys(key for row in rows for key in row))
@@ -96,11 +117,26 @@ async def test_a_good_file_creates_customers_with_normalised_values(
     services: Services, tmp_path: Path
 ) -> None:
     rows = [
-        customer_row("KH001", kind="cá nhân", phone="091 234 5678", email="Lan@Example.com",
-                     language="", marketing_consent="có", size="4"),
-        customer_row("KH002", kind="doanh nghiệp", name="Công ty TNHH Minh Phát",
-                     phone="+84 28 3822 1234", email="", birthday="", language="en",
-                     contact_person="Trần Văn Nam", marketing_consent="không"),
+        customer_row(
+            "KH001",
+            kind="cá nhân",
+            phone="091 234 5678",
+            email="Lan@Example.com",
+            language="",
+            marketing_consent="có",
+            size="4",
+        ),
+        customer_row(
+            "KH002",
+            kind="doanh nghiệp",
+            name="Công ty TNHH Minh Phát",
+            phone="+84 28 3822 1234",
+            email="",
+            birthday="",
+            language="en",
+            contact_person="Trần Văn Nam",
+            marketing_consent="không",
+        ),
     ]
     report = await import_customers(services.db, write_csv(tmp_path / "c.csv", rows))
 
@@ -165,8 +201,17 @@ async def test_bom_and_semicolons_from_spreadsheet_programs_are_tolerated(
 
 
 async def test_headers_ignore_case_and_spaces(services: Services, tmp_path: Path) -> None:
-    header = [" Code", "KIND", "Name ", "Phone", "E-mail", "Birthday", "Region", "Language",
-              "Marketing Consent"]
+    header = [
+        " Code",
+        "KIND",
+        "Name ",
+        "Phone",
+        "E-mail",
+        "Birthday",
+        "Region",
+        "Language",
+        "Marketing Consent",
+    ]
     path = tmp_path / "c.csv"
     path.write_text(
         ",".join(header) + "\nKH001,individual,Lan,0912345678,,,,vi,yes\n", encoding="utf-8"
@@ -291,15 +336,16 @@ async def test_xlsx_cells_typed_by_the_spreadsheet_are_understood(
     assert report.ok, report.errors
     customer = (await customers_in(services))["KH001"]
     assert (customer.birthday, customer.size, customer.phone) == (
-        date(1990, 5, 17), 3, "+84912345678",
+        date(1990, 5, 17),
+        3,
+        "+84912345678",
     )
 
 
 async def test_a_value_outside_the_header_is_reported(services: Services, tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     path.write_text(
-        ",".join(CUSTOMER_HEADER) + "\n"
-        "KH001,individual,Lan,0912345678,,,Hà Nội,vi,surplus\n",
+        ",".join(CUSTOMER_HEADER) + "\nKH001,individual,Lan,0912345678,,,Hà Nội,vi,surplus\n",
         encoding="utf-8",
     )
     report = await import_customers(services.db, path)
@@ -364,13 +410,32 @@ async def test_orders_are_imported_with_local_times_stored_in_utc(
 ) -> None:
     await seed_customer(services, tmp_path)
     rows = [
-        order_row("DH001", placed_at="2026-01-02 10:00", delivered_at="04/01/2026 15:30",
-                  amount="1.250.000", margin="250,000", discount="50000 ₫",
-                  payment_terms="Thanh toán khi nhận hàng"),
-        order_row("DH002", placed_at="2026-01-05T09:00:00+00:00", delivered_at="",
-                  status="shipping", amount="1250000 ₫", margin="0"),
-        order_row("YC001", kind="inquiry", status="open", placed_at="06/01/2026",
-                  delivered_at="", amount="", margin=""),
+        order_row(
+            "DH001",
+            placed_at="2026-01-02 10:00",
+            delivered_at="04/01/2026 15:30",
+            amount="1.250.000",
+            margin="250,000",
+            discount="50000 ₫",
+            payment_terms="Thanh toán khi nhận hàng",
+        ),
+        order_row(
+            "DH002",
+            placed_at="2026-01-05T09:00:00+00:00",
+            delivered_at="",
+            status="shipping",
+            amount="1250000 ₫",
+            margin="0",
+        ),
+        order_row(
+            "YC001",
+            kind="inquiry",
+            status="open",
+            placed_at="06/01/2026",
+            delivered_at="",
+            amount="",
+            margin="",
+        ),
     ]
     report = await import_orders(services.db, write_csv(tmp_path / "o.csv", rows))
     assert (report.created, report.updated, report.errors) == (3, 0, [])
@@ -405,22 +470,31 @@ async def test_an_order_of_an_unknown_customer_is_rejected(
     ("fields", "reason"),
     [
         ({"kind": "sale"}, "kind 'sale' is not order or inquiry"),
-        ({"status": "open"}, "status 'open' is not valid for an order (new, confirmed, "
-         "shipping, delivered, cancelled, returned)"),
-        ({"kind": "inquiry", "status": "delivered"}, "status 'delivered' is not valid for an "
-         "inquiry (open, quoted, converted, lost)"),
+        (
+            {"status": "open"},
+            "status 'open' is not valid for an order (new, confirmed, "
+            "shipping, delivered, cancelled, returned)",
+        ),
+        (
+            {"kind": "inquiry", "status": "delivered"},
+            "status 'delivered' is not valid for an inquiry (open, quoted, converted, lost)",
+        ),
         ({"status": ""}, "status is empty"),
         ({"placed_at": ""}, "placed_at is empty"),
-        ({"placed_at": "32/01/2026"}, "placed_at '32/01/2026' is not a date and time "
-         "(YYYY-MM-DD HH:MM or dd/mm/yyyy HH:MM)"),
+        (
+            {"placed_at": "32/01/2026"},
+            "placed_at '32/01/2026' is not a date and time (YYYY-MM-DD HH:MM or dd/mm/yyyy HH:MM)",
+        ),
         ({"delivered_at": "2026-01-01 09:00"}, "delivered_at is before placed_at"),
         ({"amount": ""}, "amount is empty"),
         ({"amount": "1250000.5"}, "amount '1250000.5' is not a whole number of đồng"),
         ({"amount": "12,5"}, "amount '12,5' is not a whole number of đồng"),
         ({"amount": "-1.250.000"}, "amount '-1.250.000' must not be negative"),
         ({"amount": "một triệu"}, "amount 'một triệu' is not an amount in đồng"),
-        ({"amount": "1.250.000", "margin": "1.300.000"},
-         "margin 1300000 is larger than amount 1250000"),
+        (
+            {"amount": "1.250.000", "margin": "1.300.000"},
+            "margin 1300000 is larger than amount 1250000",
+        ),
         ({"discount": "-5"}, "discount '-5' must not be negative"),
         ({"product": "Quạt", "quantity": "0"}, "quantity '0' must be above 0"),
         ({"product": "Quạt", "quantity": "1.5"}, "quantity '1.5' is not a whole number"),
@@ -439,9 +513,16 @@ async def test_order_validation_rules(
 
 @pytest.mark.parametrize(
     ("written", "amount"),
-    [("1.250.000", 1_250_000), ("1,250,000", 1_250_000), ("1250000 ₫", 1_250_000),
-     ("1.250.000 đ", 1_250_000), ("1 250 000 VND", 1_250_000), ("0", 0),
-     ("1,25 triệu", 1_250_000), ("500k", 500_000)],
+    [
+        ("1.250.000", 1_250_000),
+        ("1,250,000", 1_250_000),
+        ("1250000 ₫", 1_250_000),
+        ("1.250.000 đ", 1_250_000),
+        ("1 250 000 VND", 1_250_000),
+        ("0", 0),
+        ("1,25 triệu", 1_250_000),
+        ("500k", 500_000),
+    ],
 )
 async def test_amounts_written_the_way_shops_write_them(
     services: Services, tmp_path: Path, written: str, amount: int
@@ -458,10 +539,20 @@ async def test_an_xlsx_with_a_bad_order_row_imports_nothing(
 ) -> None:
     await seed_customer(services, tmp_path)
     rows = [
-        order_row("DH001", placed_at=datetime(2026, 1, 2, 10), delivered_at=None,
-                  amount=1_250_000, margin=250_000),
-        order_row("DH002", placed_at=datetime(2026, 1, 3, 10), delivered_at=None,
-                  amount=1_250_000.5, margin=0),
+        order_row(
+            "DH001",
+            placed_at=datetime(2026, 1, 2, 10),
+            delivered_at=None,
+            amount=1_250_000,
+            margin=250_000,
+        ),
+        order_row(
+            "DH002",
+            placed_at=datetime(2026, 1, 3, 10),
+            delivered_at=None,
+            amount=1_250_000.5,
+            margin=0,
+        ),
     ]
     report = await import_orders(services.db, write_xlsx(tmp_path / "o.xlsx", rows))
     assert [str(e) for e in report.errors] == [
@@ -482,25 +573,55 @@ async def test_the_product_becomes_the_order_line_and_reimport_replaces_it(
     async with services.db.uow() as uow:
         uow.session.add(Product(code="SP-001", name="Nồi cơm điện Sharp", price=625_000))
         await uow.commit()
-    rows = [order_row("DH001", product="noi com dien sharp", quantity="2",
-                      amount="1.200.000", margin="200.000", discount="50.000")]
+    rows = [
+        order_row(
+            "DH001",
+            product="noi com dien sharp",
+            quantity="2",
+            amount="1.200.000",
+            margin="200.000",
+            discount="50.000",
+        )
+    ]
     await import_orders(services.db, write_csv(tmp_path / "a.csv", rows))
     async with services.db.uow() as uow:
-        first = (await uow.session.execute(select(
-            OrderLine.product_id, OrderLine.quantity, OrderLine.unit_price, OrderLine.discount
-        ))).all()
+        first = (
+            await uow.session.execute(
+                select(
+                    OrderLine.product_id,
+                    OrderLine.quantity,
+                    OrderLine.unit_price,
+                    OrderLine.discount,
+                )
+            )
+        ).all()
         sharp = await uow.session.scalar(select(Product.id))
     assert [tuple(line) for line in first] == [(sharp, 2, 625_000, 50_000)]  # by its name
 
-    rows = [order_row("DH001", product="SP-001", quantity="1",
-                      amount="625.000", margin="100.000", status="returned")]
+    rows = [
+        order_row(
+            "DH001",
+            product="SP-001",
+            quantity="1",
+            amount="625.000",
+            margin="100.000",
+            status="returned",
+        )
+    ]
     report = await import_orders(services.db, write_csv(tmp_path / "b.csv", rows))
 
     assert (report.created, report.updated) == (0, 1)
     async with services.db.uow() as uow:
-        lines = (await uow.session.execute(select(
-            OrderLine.product_id, OrderLine.product_name, OrderLine.quantity, OrderLine.amount
-        ))).all()
+        lines = (
+            await uow.session.execute(
+                select(
+                    OrderLine.product_id,
+                    OrderLine.product_name,
+                    OrderLine.quantity,
+                    OrderLine.amount,
+                )
+            )
+        ).all()
         product_id = await uow.session.scalar(select(Product.id))
     assert [tuple(line) for line in lines] == [(product_id, "SP-001", 1, 625_000)]
     order = (await orders_in(services))["DH001"]
@@ -512,8 +633,11 @@ async def test_reimporting_orders_updates_them(services: Services, tmp_path: Pat
     await seed_customer(services, tmp_path, "KH002")
     path = write_csv(tmp_path / "o.csv", [order_row("DH001"), order_row("DH002")])
     await import_orders(services.db, path)
-    rows = [order_row("DH001", status="returned"), order_row("DH002", customer="KH002"),
-            order_row("DH003")]
+    rows = [
+        order_row("DH001", status="returned"),
+        order_row("DH002", customer="KH002"),
+        order_row("DH003"),
+    ]
     report = await import_orders(services.db, write_csv(tmp_path / "o2.csv", rows))
 
     assert (report.created, report.updated) == (1, 2)

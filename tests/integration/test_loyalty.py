@@ -26,11 +26,23 @@ def day(d: date, hour: int = 3) -> datetime:
     return datetime(d.year, d.month, d.day, hour, tzinfo=UTC)
 
 
-async def orders(services: Services, customer: Customer, first: date, count: int,
-                 every: int = 20, amount: int = 1_000_000, **fields: object) -> None:
+async def orders(
+    services: Services,
+    customer: Customer,
+    first: date,
+    count: int,
+    every: int = 20,
+    amount: int = 1_000_000,
+    **fields: object,
+) -> None:
     for k in range(count):
-        await make_order(services, customer, placed_at=day(first + timedelta(days=every * k)),
-                         amount=amount, **fields)
+        await make_order(
+            services,
+            customer,
+            placed_at=day(first + timedelta(days=every * k)),
+            amount=amount,
+            **fields,
+        )
 
 
 async def fixture(services: Services) -> dict[str, Customer]:
@@ -73,8 +85,12 @@ async def test_vi_on_a_hand_computed_fixture(services: Services) -> None:
     assert (a.baseline_amount, a.window_amount) == (6_000_000, 1_000_000)
     assert a.order_decline == pytest.approx(1 - (1 / 61) / (6 / 180))
     c = next(w for w in vi.vulnerable if w.code == "C")
-    assert c.order_decline < 0 < 0.5 < c.amount_decline == pytest.approx(
-        1 - (200_000 / 61) / (3_000_000 / 180)
+    assert (
+        c.order_decline
+        < 0
+        < 0.5
+        < c.amount_decline
+        == pytest.approx(1 - (200_000 / 61) / (3_000_000 / 180))
     )
 
 
@@ -84,8 +100,7 @@ async def test_a_decline_of_exactly_the_threshold_is_not_vulnerable(services: Se
     steady = await make_customer(services, region="Hà Nội")
     await orders(services, steady, date(2026, 8, 5), 4, every=14)  # 4 in 60 days
     await make_order(services, steady, placed_at=day(date(2026, 10, 10)))  # 1 in 30: -50%
-    campaign = await services.loyalty.watch("Y", "Hà Nội", date(2026, 10, 1),
-                                            date(2026, 10, 30))
+    campaign = await services.loyalty.watch("Y", "Hà Nội", date(2026, 10, 1), date(2026, 10, 30))
     services.clock.now = datetime(2026, 12, 1, 3, tzinfo=UTC)
     vi = await services.loyalty.vulnerability(campaign.id)
     assert vi is not None and (vi.observed, vi.vulnerable, vi.index) == (1, [], 0.0)
@@ -125,16 +140,30 @@ def test_the_cli_watches_and_lists_vulnerable_customers(cli_env: Path) -> None:
         )
         await services.start()
         try:
-            lan = await make_customer(services, code="KH-LAN", name="Nguyễn Thị Lan",
-                                      region="Hà Nội")
+            lan = await make_customer(
+                services, code="KH-LAN", name="Nguyễn Thị Lan", region="Hà Nội"
+            )
             await orders(services, lan, date(2025, 1, 10), 3)  # none from March on
         finally:
             await services.close()
 
     asyncio.run(seed())
     runner = CliRunner()
-    watched = runner.invoke(cli, ["loyalty", "watch", "--competitor", "Điện Máy X", "--region",
-                                  "Ha Noi", "--start", "01/03/2025", "--end", "31/03/2025"])
+    watched = runner.invoke(
+        cli,
+        [
+            "loyalty",
+            "watch",
+            "--competitor",
+            "Điện Máy X",
+            "--region",
+            "Ha Noi",
+            "--start",
+            "01/03/2025",
+            "--end",
+            "31/03/2025",
+        ],
+    )
     assert watched.exit_code == 0, watched.output
     assert "watching campaign #1" in watched.output and "VI = 100.0%" in watched.output
     shown = runner.invoke(cli, ["loyalty", "vi", "1"])
@@ -144,6 +173,19 @@ def test_the_cli_watches_and_lists_vulnerable_customers(cli_env: Path) -> None:
     assert "Điện Máy X" in listed.output and "100.0%" in listed.output
     missing = runner.invoke(cli, ["loyalty", "vi", "9"])
     assert missing.exit_code == 1 and "no such campaign" in missing.output
-    backwards = runner.invoke(cli, ["loyalty", "watch", "--competitor", "X", "--region", "Y",
-                                    "--start", "02/03/2025", "--end", "01/03/2025"])
+    backwards = runner.invoke(
+        cli,
+        [
+            "loyalty",
+            "watch",
+            "--competitor",
+            "X",
+            "--region",
+            "Y",
+            "--start",
+            "02/03/2025",
+            "--end",
+            "01/03/2025",
+        ],
+    )
     assert backwards.exit_code == 1 and "ends before it starts" in backwards.output

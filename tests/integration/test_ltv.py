@@ -28,8 +28,9 @@ async def test_a_full_run_matches_the_hand_computed_ltv(services: Services) -> N
     # none of these is a purchase
     await make_order(services, lan, placed_at=at(2026, 9, 5), margin=900_000, status="cancelled")
     await make_order(services, lan, placed_at=at(2026, 9, 6), margin=900_000, status="returned")
-    await make_order(services, lan, placed_at=at(2026, 9, 7), margin=900_000, kind="inquiry",
-                     status="open")
+    await make_order(
+        services, lan, placed_at=at(2026, 9, 7), margin=900_000, kind="inquiry", status="open"
+    )
     await services.segmentation.recompute()
     assert await ltv_of(services, lan.id) == 196_069
 
@@ -38,8 +39,9 @@ async def test_months_are_those_of_the_shop_time_zone(services: Services) -> Non
     # 31/08 18:00 UTC is 01/09 01:00 in Ho Chi Minh City: September is the first month,
     # so the October order is in month 2.
     binh = await make_customer(services)
-    await make_order(services, binh, placed_at=datetime(2026, 8, 31, 18, tzinfo=UTC),
-                     margin=100_000)
+    await make_order(
+        services, binh, placed_at=datetime(2026, 8, 31, 18, tzinfo=UTC), margin=100_000
+    )
     await make_order(services, binh, placed_at=at(2026, 10, 5), margin=100_000)
     await services.segmentation.recompute()
     assert await ltv_of(services, binh.id) == round(100_000 / 1.01 + 100_000 / 1.01**2)

@@ -64,21 +64,44 @@ async def seed_buyers(services: Services, customers: int, orders: int) -> None:
     days = rng.uniform(1, 730, orders)
     amount = (rng.lognormal(13.5, 0.8, orders) // 1000 * 1000).astype(int)
     async with services.db.uow() as uow:
-        await uow.session.execute(insert(Customer), [
-            {"code": f"KH{n:06d}", "kind": "organization" if n % 7 == 0 else "individual",
-             "name": f"Khách hàng {n}", "language": "vi", "source": "import",
-             "consent_telegram": False, "consent_email": False, "telegram_unreachable": False,
-             "email_unreachable": False, "created_at": stamp, "updated_at": stamp}
-            for n in range(customers)
-        ])
+        await uow.session.execute(
+            insert(Customer),
+            [
+                {
+                    "code": f"KH{n:06d}",
+                    "kind": "organization" if n % 7 == 0 else "individual",
+                    "name": f"Khách hàng {n}",
+                    "language": "vi",
+                    "source": "import",
+                    "consent_telegram": False,
+                    "consent_email": False,
+                    "telegram_unreachable": False,
+                    "email_unreachable": False,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+                for n in range(customers)
+            ],
+        )
         for start in range(0, orders, 5000):
-            await uow.session.execute(insert(Order), [
-                {"code": f"DH{i:07d}", "customer_id": int(owner[i]) + 1, "kind": "order",
-                 "status": "delivered", "placed_at": now - timedelta(days=float(days[i])),
-                 "amount": int(amount[i]), "margin": int(amount[i]) // 5, "discount": 0,
-                 "created_at": stamp, "updated_at": stamp}
-                for i in range(start, min(start + 5000, orders))
-            ])
+            await uow.session.execute(
+                insert(Order),
+                [
+                    {
+                        "code": f"DH{i:07d}",
+                        "customer_id": int(owner[i]) + 1,
+                        "kind": "order",
+                        "status": "delivered",
+                        "placed_at": now - timedelta(days=float(days[i])),
+                        "amount": int(amount[i]),
+                        "margin": int(amount[i]) // 5,
+                        "discount": 0,
+                        "created_at": stamp,
+                        "updated_at": stamp,
+                    }
+                    for i in range(start, min(start + 5000, orders))
+                ],
+            )
         await uow.commit()
 
 
@@ -100,22 +123,41 @@ async def test_the_loop_keeps_turning_while_segmentation_runs(services: Services
 async def test_the_loop_keeps_turning_while_a_campaign_is_planned(services: Services) -> None:
     now = services.clock()
     async with services.db.uow() as uow:
-        await uow.session.execute(insert(Customer), [
-            {"code": f"KH{n:06d}", "kind": "individual", "name": f"Khách hàng {n}",
-             "email": f"khach{n}@example.com", "language": "vi" if n % 3 else "en",
-             "source": "import", "consent_telegram": False, "consent_email": True,
-             "telegram_unreachable": False, "email_unreachable": False, "created_at": now,
-             "updated_at": now}
-            for n in range(3000)
-        ])
+        await uow.session.execute(
+            insert(Customer),
+            [
+                {
+                    "code": f"KH{n:06d}",
+                    "kind": "individual",
+                    "name": f"Khách hàng {n}",
+                    "email": f"khach{n}@example.com",
+                    "language": "vi" if n % 3 else "en",
+                    "source": "import",
+                    "consent_telegram": False,
+                    "consent_email": True,
+                    "telegram_unreachable": False,
+                    "email_unreachable": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n in range(3000)
+            ],
+        )
         await uow.commit()
     campaigns = services.care.campaigns
-    await campaigns.create(CampaignSpec.parse({
-        "name": "Tết", "channel": "email_only",
-        "template": {"vi": "Chào {{ name }}! Ưu đãi: <b>{{ offer }}</b>.",
-                     "en": "Hello {{ name }}! Offer: <b>{{ offer }}</b>."},
-        "offers": {"default": "giảm 15%"},
-    }))
+    await campaigns.create(
+        CampaignSpec.parse(
+            {
+                "name": "Tết",
+                "channel": "email_only",
+                "template": {
+                    "vi": "Chào {{ name }}! Ưu đãi: <b>{{ offer }}</b>.",
+                    "en": "Hello {{ name }}! Offer: <b>{{ offer }}</b>.",
+                },
+                "offers": {"default": "giảm 15%"},
+            }
+        )
+    )
 
     async with LoopWatch() as watch:
         queued = await campaigns.start("Tết")

@@ -15,8 +15,13 @@ from tests.builders import make_customer, make_order
 async def add_line(services: Services, order_id: int, name: str, quantity: int, price: int):
     async with services.db.uow() as uow:
         uow.session.add(
-            OrderLine(order_id=order_id, product_name=name, quantity=quantity,
-                      unit_price=price, amount=quantity * price)
+            OrderLine(
+                order_id=order_id,
+                product_name=name,
+                quantity=quantity,
+                unit_price=price,
+                amount=quantity * price,
+            )
         )
         await uow.commit()
 
@@ -48,8 +53,13 @@ async def test_recent_orders_are_limited(services):
 async def test_an_order_is_found_however_its_code_is_typed(services, typed):
     lan = await make_customer(services)
     order = await make_order(
-        services, lan, code="DH-000777", delivery_date=date(2026, 11, 25),
-        payment_terms="COD", status="shipping", delivered_at=None,
+        services,
+        lan,
+        code="DH-000777",
+        delivery_date=date(2026, 11, 25),
+        payment_terms="COD",
+        status="shipping",
+        delivered_at=None,
     )
     await add_line(services, order.id, "Nồi cơm điện", 1, 1_000_000)
     await add_line(services, order.id, "Bình giữ nhiệt", 2, 125_000)
@@ -60,7 +70,8 @@ async def test_an_order_is_found_however_its_code_is_typed(services, typed):
     assert (detail.code, detail.status, detail.payment_terms) == ("DH-000777", "shipping", "COD")
     assert detail.delivery_date == date(2026, 11, 25)
     assert [(line.product_name, line.quantity, line.amount) for line in detail.lines] == [
-        ("Nồi cơm điện", 1, 1_000_000), ("Bình giữ nhiệt", 2, 250_000)
+        ("Nồi cơm điện", 1, 1_000_000),
+        ("Bình giữ nhiệt", 2, 250_000),
     ]
 
 

@@ -17,7 +17,9 @@ from care.services import Services
 from tests.builders import make_customer
 
 MARKETING, GREETING, TRANSACTIONAL = (
-    MessageCategory.MARKETING, MessageCategory.GREETING, MessageCategory.TRANSACTIONAL
+    MessageCategory.MARKETING,
+    MessageCategory.GREETING,
+    MessageCategory.TRANSACTIONAL,
 )
 
 
@@ -37,8 +39,13 @@ async def test_the_same_key_is_queued_once(services: Services) -> None:
     for _ in range(3):
         async with services.db.uow() as uow:
             await outbox.to_customer(
-                uow.session, lan, key="thanks:1", category=TRANSACTIONAL, template="t",
-                message=note("Cảm ơn"), now=services.clock(),
+                uow.session,
+                lan,
+                key="thanks:1",
+                category=TRANSACTIONAL,
+                template="t",
+                message=note("Cảm ơn"),
+                now=services.clock(),
             )
             await uow.commit()
     assert await count_rows(services, idempotency_key="thanks:1") == 1
@@ -51,7 +58,11 @@ async def test_insert_on_conflict_ignores_a_duplicate_in_the_same_transaction(
 
     lan = await make_customer(services, telegram_user_id=502)
     row = services.care.outbox.skipped(
-        lan, key="x:1", category=MARKETING, template="t", reason=SKIP_NO_CONSENT,
+        lan,
+        key="x:1",
+        category=MARKETING,
+        template="t",
+        reason=SKIP_NO_CONSENT,
         now=services.clock(),
     ).row
     async with services.db.uow() as uow:
@@ -65,8 +76,13 @@ async def test_a_queued_message_rolls_back_with_its_cause(services: Services) ->
     lan = await make_customer(services, telegram_user_id=503)
     async with services.db.uow() as uow:
         await services.care.outbox.to_customer(
-            uow.session, lan, key="thanks:2", category=TRANSACTIONAL, template="t",
-            message=note("Cảm ơn"), now=services.clock(),
+            uow.session,
+            lan,
+            key="thanks:2",
+            category=TRANSACTIONAL,
+            template="t",
+            message=note("Cảm ơn"),
+            now=services.clock(),
         )
         # no commit: the cause failed
     assert await count_rows(services, idempotency_key="thanks:2") == 0
@@ -81,8 +97,13 @@ async def test_the_frequency_cap_counts_the_last_seven_days(services: Services, 
     async def promote(key: str) -> str:
         async with services.db.uow() as uow:
             placed = await outbox.to_customer(
-                uow.session, lan, key=key, category=MARKETING, template="promo",
-                message=note("Ưu đãi"), now=clock(),
+                uow.session,
+                lan,
+                key=key,
+                category=MARKETING,
+                template="promo",
+                message=note("Ưu đãi"),
+                now=clock(),
             )
             await uow.commit()
         assert placed is not None
@@ -99,12 +120,18 @@ async def test_the_frequency_cap_counts_the_last_seven_days(services: Services, 
 
 
 async def test_skips_are_recorded_with_their_reason(services: Services) -> None:
-    silent = await make_customer(services, telegram_user_id=505, consent_telegram=False,
-                                 consent_email=False)
+    silent = await make_customer(
+        services, telegram_user_id=505, consent_telegram=False, consent_email=False
+    )
     async with services.db.uow() as uow:
         placed = await services.care.outbox.to_customer(
-            uow.session, silent, key="promo:9", category=MARKETING, template="promo",
-            message=note("Ưu đãi"), now=services.clock(),
+            uow.session,
+            silent,
+            key="promo:9",
+            category=MARKETING,
+            template="promo",
+            message=note("Ưu đãi"),
+            now=services.clock(),
         )
         await uow.commit()
     assert placed is not None and placed.route == Skip(SKIP_NO_CONSENT)
@@ -112,12 +139,18 @@ async def test_skips_are_recorded_with_their_reason(services: Services) -> None:
 
 
 async def test_an_email_row_carries_text_html_and_the_unsubscribe_link(services: Services) -> None:
-    mail_only = await make_customer(services, telegram_user_id=None, consent_email=True,
-                                    email="hoa@example.com", language="en")
+    mail_only = await make_customer(
+        services, telegram_user_id=None, consent_email=True, email="hoa@example.com", language="en"
+    )
     async with services.db.uow() as uow:
         placed = await services.care.outbox.to_customer(
-            uow.session, mail_only, key="promo:10", category=MARKETING, template="promo",
-            message=note("Sale: <b>20% off</b> &amp; free delivery"), now=services.clock(),
+            uow.session,
+            mail_only,
+            key="promo:10",
+            category=MARKETING,
+            template="promo",
+            message=note("Sale: <b>20% off</b> &amp; free delivery"),
+            now=services.clock(),
         )
         await uow.commit()
     assert placed is not None

@@ -61,8 +61,13 @@ async def test_a_second_holder_is_refused_at_once_until_the_first_lets_go(
 
 async def test_a_killed_holder_leaves_nothing_that_blocks_the_next(settings: Settings) -> None:
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", HOLD, settings.database_url, settings.database_schema or "",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-c",
+        HOLD,
+        settings.database_url,
+        settings.database_schema or "",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
     )
     try:
         assert child.stdout is not None
@@ -97,8 +102,14 @@ async def carebot_run(
         CAREBOT_OUTBOX_DIR=str(tmp_path / "outbox"),
     )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from bot.cli import main; main()", "run",
-        cwd=tmp_path, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-c",
+        "from bot.cli import main; main()",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         yield process

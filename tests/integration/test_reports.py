@@ -29,31 +29,70 @@ async def shop(services: Services) -> None:
     for i in range(10):
         customer = await make_customer(services, name=f"Khách {i}", region="Hà Nội")
         for k in range(1 + i % 3):
-            await make_order(services, customer, placed_at=now - timedelta(days=20 + 40 * k),
-                             amount=1_000_000 * (i + 1), margin=200_000 * (i + 1))
-    prospect = await make_customer(services, code="KH-HOI", name="<b>Chỉ hỏi</b> giá",
-                                   phone="+84912345678")
-    await make_order(services, prospect, kind="inquiry", status="quoted", amount=5_000_000,
-                     placed_at=now - timedelta(days=3))
+            await make_order(
+                services,
+                customer,
+                placed_at=now - timedelta(days=20 + 40 * k),
+                amount=1_000_000 * (i + 1),
+                margin=200_000 * (i + 1),
+            )
+    prospect = await make_customer(
+        services, code="KH-HOI", name="<b>Chỉ hỏi</b> giá", phone="+84912345678"
+    )
+    await make_order(
+        services,
+        prospect,
+        kind="inquiry",
+        status="quoted",
+        amount=5_000_000,
+        placed_at=now - timedelta(days=3),
+    )
     converted = await make_customer(services, name="Đã mua")
-    await make_order(services, converted, kind="inquiry", status="converted",
-                     placed_at=now - timedelta(days=9))
+    await make_order(
+        services, converted, kind="inquiry", status="converted", placed_at=now - timedelta(days=9)
+    )
     await make_order(services, converted, placed_at=now - timedelta(days=8))
     async with services.db.uow() as uow:
-        for category, days in (("delivery", 5), ("delivery", 40), ("billing", 70),
-                               ("product_quality", 400)):
-            uow.session.add(Complaint(customer_id=converted.id, category=category,
-                                      created_at=now - timedelta(days=days)))
+        for category, days in (
+            ("delivery", 5),
+            ("delivery", 40),
+            ("billing", 70),
+            ("product_quality", 400),
+        ):
+            uow.session.add(
+                Complaint(
+                    customer_id=converted.id,
+                    category=category,
+                    created_at=now - timedelta(days=days),
+                )
+            )
         for csat, nps in ((5, 10), (4, 9), (2, 3)):
-            uow.session.add(Survey(
-                customer_id=converted.id, trigger="delivery", status="answered", csat=csat,
-                reliability=4, assurance=5, tangibles=3, empathy=4, responsiveness=csat,
-                nps=nps, created_at=now - timedelta(days=2), answered_at=now - timedelta(days=1),
-            ))
-        for question in ("Có giao hàng ra đảo không?", "co giao hang ra dao khong",
-                         "Mấy giờ đóng cửa?"):
-            uow.session.add(UnansweredQuestion(text=question, folded=fold(question),
-                                               created_at=now - timedelta(days=1)))
+            uow.session.add(
+                Survey(
+                    customer_id=converted.id,
+                    trigger="delivery",
+                    status="answered",
+                    csat=csat,
+                    reliability=4,
+                    assurance=5,
+                    tangibles=3,
+                    empathy=4,
+                    responsiveness=csat,
+                    nps=nps,
+                    created_at=now - timedelta(days=2),
+                    answered_at=now - timedelta(days=1),
+                )
+            )
+        for question in (
+            "Có giao hàng ra đảo không?",
+            "co giao hang ra dao khong",
+            "Mấy giờ đóng cửa?",
+        ):
+            uow.session.add(
+                UnansweredQuestion(
+                    text=question, folded=fold(question), created_at=now - timedelta(days=1)
+                )
+            )
         await uow.commit()
     await services.loyalty.watch("Điện Máy X", "Hà Nội", date(2026, 10, 1), date(2026, 10, 15))
     await services.segmentation.recompute()
@@ -61,7 +100,7 @@ async def shop(services: Services) -> None:
 
 def chart_of(page: str, name: str) -> str:
     start = page.index(f'id="chart-{name}">') + len(f'id="chart-{name}">')
-    return page[start:page.index("</div>", start)]
+    return page[start : page.index("</div>", start)]
 
 
 async def test_the_figures_of_the_report(services: Services) -> None:
@@ -113,8 +152,7 @@ async def test_the_charts_as_png_for_the_staff_chat(services: Services) -> None:
     await shop(services)
     images = await services.reports.pngs()
     assert list(images) == list(CHARTS)
-    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000
-               for png in images.values())
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5_000 for png in images.values())
     data = await services.reports.data()
     again = charts_png(data, services.reports.labels("en"), dpi=50)
     assert len(again["pareto"]) < len(images["pareto"])
@@ -135,9 +173,16 @@ async def test_chromium_renders_the_report(services: Services, tmp_path: Path) -
     page.write_text(await services.reports.html(), encoding="utf-8")
     shot = tmp_path / "report.png"
     process = await asyncio.create_subprocess_exec(
-        binary, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-        "--window-size=1200,4000", f"--screenshot={shot}", page.as_uri(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--window-size=1200,4000",
+        f"--screenshot={shot}",
+        page.as_uri(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     assert await asyncio.wait_for(process.wait(), timeout=120) == 0
     from PIL import Image

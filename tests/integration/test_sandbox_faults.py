@@ -68,7 +68,9 @@ async def test_the_bot_api_answers_500_in_json_and_the_front_end_502_in_html(
         async with http.get(url) as answer:
             assert answer.status == 500
             assert await answer.json() == {
-                "ok": False, "error_code": 500, "description": "Internal Server Error"
+                "ok": False,
+                "error_code": 500,
+                "description": "Internal Server Error",
             }
         async with http.get(url) as answer:
             assert answer.status == 502
@@ -107,8 +109,13 @@ async def test_heal_ends_every_fault_at_once(sandbox: SandboxServer, bot: Bot) -
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{}, {"seconds": 0}, {"requests": 0}, {"requests": 1, "methods": []},
-     {"requests": 1, "status": 429}],
+    [
+        {},
+        {"seconds": 0},
+        {"requests": 0},
+        {"requests": 1, "methods": []},
+        {"requests": 1, "status": 429},
+    ],
 )
 async def test_a_fault_must_say_when_it_ends_and_be_a_server_error(
     sandbox: SandboxServer, kwargs: dict

@@ -24,21 +24,25 @@ async def counts(services: Services) -> dict[str, int]:
         }
 
 
-async def test_seeding_writes_exactly_the_generated_shop(
-    services: Services, clock: Clock
-) -> None:
+async def test_seeding_writes_exactly_the_generated_shop(services: Services, clock: Clock) -> None:
     report = await services.seed_demo(customers=40, seed=3)
 
     shop = generate(clock.now, customers=40, seed=3)
     async with services.db.uow() as uow:
-        customers = (await uow.session.execute(
-            select(Customer.code, Customer.name, Customer.phone, Customer.birthday)
-            .order_by(Customer.code)
-        )).all()
-        orders = (await uow.session.execute(
-            select(Order.code, Customer.code, Order.placed_at, Order.amount, Order.status)
-            .join(Customer).order_by(Order.code)
-        )).all()
+        customers = (
+            await uow.session.execute(
+                select(Customer.code, Customer.name, Customer.phone, Customer.birthday).order_by(
+                    Customer.code
+                )
+            )
+        ).all()
+        orders = (
+            await uow.session.execute(
+                select(Order.code, Customer.code, Order.placed_at, Order.amount, Order.status)
+                .join(Customer)
+                .order_by(Order.code)
+            )
+        ).all()
     assert [tuple(c) for c in customers] == sorted(
         (c["code"], c["name"], c["phone"], c["birthday"]) for c in shop.customers
     )
@@ -78,23 +82,22 @@ async def test_the_faq_has_forty_entries_in_both_languages_with_alternates(
     assert answer.entry is not None and answer.entry.category == "store"
 
 
-async def test_the_demo_customer_has_something_to_show(
-    services: Services, clock: Clock
-) -> None:
+async def test_the_demo_customer_has_something_to_show(services: Services, clock: Clock) -> None:
     await services.seed_demo(customers=10)
 
     async with services.db.uow() as uow:
-        demo = await uow.session.scalar(
-            select(Customer).where(Customer.code == DEMO_CUSTOMER_CODE)
-        )
+        demo = await uow.session.scalar(select(Customer).where(Customer.code == DEMO_CUSTOMER_CODE))
         assert demo is not None
-        orders = (await uow.session.scalars(
-            select(Order).where(Order.customer_id == demo.id).order_by(Order.placed_at)
-        )).all()
+        orders = (
+            await uow.session.scalars(
+                select(Order).where(Order.customer_id == demo.id).order_by(Order.placed_at)
+            )
+        ).all()
         assert (demo.phone, demo.telegram_user_id) == (DEMO_PHONE, None)
         statuses = [order.status for order in orders if order.kind == "order"]
         recent = [
-            order for order in orders
+            order
+            for order in orders
             if order.delivered_at and clock.now - order.delivered_at <= timedelta(days=3)
         ]
     assert len(orders) >= 5

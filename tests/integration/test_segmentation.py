@@ -467,11 +467,16 @@ async def test_a_reclassification_after_a_restart_uses_the_persisted_fit(
     today = (services.clock() + timedelta(hours=7)).date()
     first = today - timedelta(days=300)
     inputs = ltv.clv_inputs(
-        np.array([4]), np.array([(first - ltv.EPOCH).days]), np.array([(today - ltv.EPOCH).days]),
-        np.array([1_200_000]), np.array([100_000]), (today - ltv.EPOCH).days,
+        np.array([4]),
+        np.array([(first - ltv.EPOCH).days]),
+        np.array([(today - ltv.EPOCH).days]),
+        np.array([1_200_000]),
+        np.array([100_000]),
+        (today - ltv.EPOCH).days,
     )
     expected = ltv.predict(
-        summary.fit, inputs,
+        summary.fit,
+        inputs,
         monthly_discount_rate=ltv.rate_per_month(
             services.settings.ltv_discount_rate, services.settings.ltv_period
         ),
@@ -487,8 +492,14 @@ async def test_before_any_run_a_reclassification_keeps_the_stored_clv(services: 
     async with services.db.uow() as uow:
         uow.session.add(
             CustomerMetrics(
-                customer_id=lan.id, as_of=date(2026, 11, 1), frequency=1, monetary=1, tier="member",
-                historical_ltv=1, clv_12m=123_456, computed_at=services.clock(),
+                customer_id=lan.id,
+                as_of=date(2026, 11, 1),
+                frequency=1,
+                monetary=1,
+                tier="member",
+                historical_ltv=1,
+                clv_12m=123_456,
+                computed_at=services.clock(),
             )
         )
         await uow.commit()
@@ -586,11 +597,13 @@ async def test_postgresql_shifts_by_the_fixed_offset_only_where_the_zone_kept_it
     services.settings.timezone = "Europe/Berlin"
     chi = await make_customer(services)
     # 31/03 22:30 UTC is already April in Berlin (summer time, UTC+2): April is month 1
-    await make_order(services, chi, placed_at=datetime(2026, 3, 31, 22, 30, tzinfo=UTC),
-                     margin=100_000)
+    await make_order(
+        services, chi, placed_at=datetime(2026, 3, 31, 22, 30, tzinfo=UTC), margin=100_000
+    )
     # 01/11 23:30 UTC is 02/11 in Berlin (winter time, UTC+1)
-    await make_order(services, chi, placed_at=datetime(2026, 11, 1, 23, 30, tzinfo=UTC),
-                     margin=100_000)
+    await make_order(
+        services, chi, placed_at=datetime(2026, 11, 1, 23, 30, tzinfo=UTC), margin=100_000
+    )
     await services.segmentation.recompute(as_of=date(2026, 11, 23))
     m = (await metrics(services))[chi.id]
     assert m.historical_ltv == ltv.historical_ltv([(1, 100_000), (8, 100_000)], 0.01)

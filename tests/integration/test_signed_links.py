@@ -133,9 +133,11 @@ async def test_without_a_configured_key_one_is_generated_once_and_stored(
     services: Services, settings: Settings, database: Database, clock: Clock
 ) -> None:
     async with database.uow() as uow:
-        [stored] = (await uow.session.scalars(
-            select(StoredSecret.value).where(StoredSecret.name == "secret_key")
-        )).all()
+        [stored] = (
+            await uow.session.scalars(
+                select(StoredSecret.value).where(StoredSecret.name == "secret_key")
+            )
+        ).all()
     assert len(stored) >= 40
     lan = await subscribed(services)
     link = services.care.outbox.links.token(lan.id)

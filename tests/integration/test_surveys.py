@@ -55,8 +55,15 @@ async def test_a_full_survey_stores_every_answer_and_ends(services, clock):
     step = await services.surveys.comment(survey_id, me, "  Giao nhanh, đóng gói đẹp  ")
     assert step.ok and step.next == "done"
     survey = await stored(services, survey_id)
-    assert (survey.csat, survey.reliability, survey.assurance, survey.tangibles,
-            survey.empathy, survey.responsiveness, survey.nps) == (5, 1, 2, 3, 4, 5, 9)
+    assert (
+        survey.csat,
+        survey.reliability,
+        survey.assurance,
+        survey.tangibles,
+        survey.empathy,
+        survey.responsiveness,
+        survey.nps,
+    ) == (5, 1, 2, 3, 4, 5, 9)
     assert survey.comment == "Giao nhanh, đóng gói đẹp"
     assert survey.answered_at == clock.now
     assert survey.status == "done"
@@ -75,7 +82,10 @@ async def test_skipping_servqual_goes_to_nps_and_skipping_nps_to_the_comment(ser
     assert step.next == "done"
     survey = await stored(services, survey_id)
     assert (survey.reliability, survey.assurance, survey.nps, survey.comment) == (
-        4, None, None, None
+        4,
+        None,
+        None,
+        None,
     )
 
 

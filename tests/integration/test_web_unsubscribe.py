@@ -170,8 +170,13 @@ async def test_the_list_unsubscribe_header_of_a_sent_email_leads_here(
     lan = await subscribed(services, email="lan@example.com")
     async with shop.db.uow() as uow:
         await shop.care.outbox.to_customer(
-            uow.session, lan, key="promo:1", category=MessageCategory.MARKETING,
-            template="promo", preference="email", now=clock(),
+            uow.session,
+            lan,
+            key="promo:1",
+            category=MessageCategory.MARKETING,
+            template="promo",
+            preference="email",
+            now=clock(),
             message=lambda lang: Message(body="Ưu đãi 20% tháng này", subject="Ưu đãi"),
         )
         await uow.commit()

@@ -16,5 +16,6 @@ def test_grouping_merges_identical_texts_before_comparing() -> None:
     ]
     groups = group_questions(rows)
     assert [(g.example, g.count, g.question_ids) for g in groups] == [
-        ("Giá!", 2, (1, 2)), ("giao hàng nhanh không", 1, (3,)),
+        ("Giá!", 2, (1, 2)),
+        ("giao hàng nhanh không", 1, (3,)),
     ]

@@ -25,9 +25,11 @@ def at(year: int, month: int, day: int, hour: int = 3) -> datetime:
 
 def test_the_formula_discounts_each_period_from_the_first() -> None:
     # 100.000 in months 1 and 3 at 1% per month
-    assert historical_ltv([(1, 100_000), (3, 100_000)], 0.01) == round(
-        100_000 / 1.01 + 100_000 / 1.01**3
-    ) == 196_069
+    assert (
+        historical_ltv([(1, 100_000), (3, 100_000)], 0.01)
+        == round(100_000 / 1.01 + 100_000 / 1.01**3)
+        == 196_069
+    )
 
 
 def test_the_formula_refuses_period_zero() -> None:
@@ -79,15 +81,21 @@ def test_a_quarterly_rate_is_the_compound_monthly_one() -> None:
 
 def test_the_frame_ends_at_local_midnight_after_the_as_of_day() -> None:
     frame = frame_for(
-        date(2026, 11, 23), at(2027, 1, 1), timezone="Asia/Ho_Chi_Minh", period="month",
+        date(2026, 11, 23),
+        at(2027, 1, 1),
+        timezone="Asia/Ho_Chi_Minh",
+        period="month",
         discount_rate=0.01,
     )
     assert frame.cutoff == datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
     assert frame.utc_offset_seconds == 7 * 3600
     # without an as-of day: today in Ho Chi Minh City (23:30 UTC is already the next day)
     today = frame_for(
-        None, datetime(2026, 11, 23, 23, 30, tzinfo=UTC), timezone="Asia/Ho_Chi_Minh",
-        period="month", discount_rate=0.01,
+        None,
+        datetime(2026, 11, 23, 23, 30, tzinfo=UTC),
+        timezone="Asia/Ho_Chi_Minh",
+        period="month",
+        discount_rate=0.01,
     )
     assert today.as_of == date(2026, 11, 24)
 
@@ -95,8 +103,12 @@ def test_the_frame_ends_at_local_midnight_after_the_as_of_day() -> None:
 def test_clv_inputs_merge_same_day_purchases_and_leave_the_first_out() -> None:
     # days 0 (two orders, margin 300 in all), 7 and 21; as of day 28
     inputs = clv_inputs(
-        purchase_days=np.array([3, 1]), first_day=np.array([0, 20]), last_day=np.array([21, 20]),
-        margin=np.array([300 + 100 + 200, 50]), first_margin=np.array([300, 50]), as_of_day=28,
+        purchase_days=np.array([3, 1]),
+        first_day=np.array([0, 20]),
+        last_day=np.array([21, 20]),
+        margin=np.array([300 + 100 + 200, 50]),
+        first_margin=np.array([300, 50]),
+        as_of_day=28,
     )
     assert inputs.x.tolist() == [2.0, 0.0]
     assert inputs.t_x.tolist() == [3.0, 0.0]

@@ -26,16 +26,25 @@ from care.outreach.outbox import (
 )
 
 MARKETING, GREETING, TRANSACTIONAL = (
-    MessageCategory.MARKETING, MessageCategory.GREETING, MessageCategory.TRANSACTIONAL
+    MessageCategory.MARKETING,
+    MessageCategory.GREETING,
+    MessageCategory.TRANSACTIONAL,
 )
 NOON = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 12:00 in Ho Chi Minh City (UTC+7)
 
 
 def customer(**fields: object) -> Customer:
     values: dict[str, object] = {
-        "id": 1, "code": "KH1", "name": "Lan", "telegram_user_id": 1001,
-        "email": "lan@example.com", "consent_telegram": True, "consent_email": True,
-        "telegram_unreachable": False, "email_unreachable": False, "erased_at": None,
+        "id": 1,
+        "code": "KH1",
+        "name": "Lan",
+        "telegram_user_id": 1001,
+        "email": "lan@example.com",
+        "consent_telegram": True,
+        "consent_email": True,
+        "telegram_unreachable": False,
+        "email_unreachable": False,
+        "erased_at": None,
     }
     values.update(fields)
     return Customer(**values)
@@ -54,15 +63,31 @@ def route(settings: Settings, who: Customer, category: str, **kwargs: object) ->
     [
         ({}, MARKETING, "telegram", "telegram"),
         ({"consent_telegram": False}, MARKETING, "telegram", "email"),
-        ({"consent_telegram": False, "consent_email": False}, MARKETING, "telegram",
-         SKIP_NO_CONSENT),
-        ({"consent_telegram": False, "consent_email": False}, GREETING, "telegram",
-         SKIP_NO_CONSENT),
-        ({"consent_telegram": False, "consent_email": False}, TRANSACTIONAL, "telegram",
-         "telegram"),
+        (
+            {"consent_telegram": False, "consent_email": False},
+            MARKETING,
+            "telegram",
+            SKIP_NO_CONSENT,
+        ),
+        (
+            {"consent_telegram": False, "consent_email": False},
+            GREETING,
+            "telegram",
+            SKIP_NO_CONSENT,
+        ),
+        (
+            {"consent_telegram": False, "consent_email": False},
+            TRANSACTIONAL,
+            "telegram",
+            "telegram",
+        ),
         ({"telegram_unreachable": True}, MARKETING, "telegram", "email"),
-        ({"telegram_unreachable": True, "email_unreachable": True}, TRANSACTIONAL, "telegram",
-         SKIP_UNREACHABLE),
+        (
+            {"telegram_unreachable": True, "email_unreachable": True},
+            TRANSACTIONAL,
+            "telegram",
+            SKIP_UNREACHABLE,
+        ),
         ({"telegram_user_id": None, "email": None}, TRANSACTIONAL, "telegram", SKIP_NO_CONTACT),
         ({}, MARKETING, "email", "email"),
         ({"consent_email": False}, MARKETING, "email_only", SKIP_NO_CONSENT),
@@ -185,5 +210,3 @@ def test_a_chat_message_becomes_email_html_and_text() -> None:
 
 
 # --- unsubscribing -----------------------------------------------------------------------------
-
-

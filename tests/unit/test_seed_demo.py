@@ -31,8 +31,8 @@ def test_the_shop_looks_like_a_vietnamese_shop(clock: Clock) -> None:
     assert len(set(phones)) == len(phones)
     assert all(normalise_phone(p) == p and p.startswith("+84") for p in phones)
     assert all(
-        c["email"] is None or c["email"].split("@")[1].endswith(("example.com", "example.net",
-                                                                 "example.org"))
+        c["email"] is None
+        or c["email"].split("@")[1].endswith(("example.com", "example.net", "example.org"))
         for c in shop.customers
     )
     regions = Counter(c["region"] for c in shop.customers)

@@ -30,6 +30,7 @@ from care.io import (
     CellError,
     Columns,
     ImportFileError,
+    ImportLimits,
     ImportReport,
     Row,
     RowError,
@@ -489,10 +490,15 @@ async def _fingerprint(session: AsyncSession) -> tuple[Any, ...]:
     return (*entries, *alternates)
 
 
+# An answer is longer than a customer record's cell: up to what one Telegram message holds
+# and then some (the bot pages longer texts); the file's size and rows keep their limits.
+FAQ_LIMITS = ImportLimits(max_cell=20_000)
+
+
 def _faq_rows(path: Path, default_language: str) -> tuple[list[Row], str, list[RowError]]:
     """Rows of a CSV/XLSX file (unit "row") or the entries of a YAML list (unit "entry")."""
     if path.suffix.lower() not in (".yaml", ".yml"):
-        table = read_table(path)
+        table = read_table(path, FAQ_LIMITS)
         keys, errors = check_headers(table, FAQ_COLUMNS)
         if errors:
             return [], "row", errors

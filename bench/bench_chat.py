@@ -67,7 +67,7 @@ from care.core.settings import Settings  # noqa: E402
 from care.services import Services, build_services  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-DEMO_FAQ = ROOT / "care" / "demo_faq.yaml"
+DEMO_FAQ = ROOT / "care" / "io" / "demo_faq.yaml"
 TOKEN = "123456:bench-token"
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # 10:00 in Ho Chi Minh City
 FIRST_USER = 700_000

@@ -58,7 +58,7 @@ import yaml  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 DATA_DIR = Path(__file__).with_name("data") / "generated"
-DEMO_FAQ = ROOT / "care" / "demo_faq.yaml"
+DEMO_FAQ = ROOT / "care" / "io" / "demo_faq.yaml"
 TOKEN = "123456:bench-deaf"
 CUSTOMERS = 20
 FIRST_USER = 700_001

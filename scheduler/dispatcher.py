@@ -36,7 +36,7 @@ honoured (``scheduler.telegram_channel``). In the bot's process the slots come f
 bot's own budget (``scheduler.telegram_budget``): campaign and programme messages give way
 to replies to customers and to the staff chat, and the staff chat's rows are sent first
 and among the replies. That process's dispatcher is ``resident``: it holds the database's
-dispatcher lock (``scheduler.dispatcher_lock``), which tells `carebot campaign send` in a
+dispatcher lock (``dispatcher_lock``), which tells `carebot campaign send` in a
 shell to leave the sending to it. A 403 marks the customer
 ``telegram_unreachable`` and, where allowed, queues the same message by e-mail.
 E-mail: one SMTP connection reused for every message (``scheduler.email_channel``), each
@@ -55,9 +55,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from telegram import Bot
 
+from care.core.db import Database
 from care.core.interactions import interaction_values
 from care.core.models import (
     Campaign,
@@ -66,15 +67,12 @@ from care.core.models import (
     Customer,
     Direction,
     Interaction,
-    MessageCategory,
     OutboxMessage,
     OutboxStatus,
 )
+from care.core.process_lock import ProcessLock, os_lock
 from care.outreach import (
     SKIP_CANCELLED,
-    SKIP_ERASED,
-    SKIP_NO_CONSENT,
-    SKIP_OPTED_OUT,
     SKIP_TELEGRAM_BLOCKED,
     SKIP_UNREACHABLE,
     Delivered,
@@ -84,12 +82,12 @@ from care.outreach import (
     Undeliverable,
     channel_usable,
     enqueue_rows,
-    quiet_until,
+    hold_at_send,
     retry_delay,
+    sendable_now,
 )
 from care.services import Services
 from scheduler import send_journal
-from scheduler.dispatcher_lock import DispatcherLock, dispatcher_lock
 from scheduler.email_channel import EmailSender, email_channel, outgoing_email
 from scheduler.send_journal import JournalRecords, SendJournal
 from scheduler.telegram_channel import TelegramChannel
@@ -97,6 +95,19 @@ from scheduler.telegram_channel import TelegramChannel
 log = logging.getLogger("carebot.dispatcher")
 
 INTERRUPTED = "the dispatcher stopped while sending: delivery unknown, not sent again"
+DISPATCHER_LOCK = "dispatcher"
+
+
+def dispatcher_lock(db: Database) -> ProcessLock:
+    """The lock a running process's dispatcher holds while it sends this database's outbox.
+
+    `carebot campaign send` in a shell asks whether it is held: if so, it only queues the
+    campaign's rows for that dispatcher, so that two senders pacing themselves each to
+    Telegram's limit never together exceed it (``care.core.process_lock`` says why an
+    OS-held lock rather than a heartbeat row).
+    """
+    return os_lock(db.url, DISPATCHER_LOCK, schema=db.schema)
+
 
 CLAIM_GROUP = 50  # rows claimed, and their outcomes written, together
 LOGGED_COLUMNS = ("id", "channel", "recipient", "subject", "body", "customer_id")
@@ -136,7 +147,7 @@ class Dispatcher:
         telegram: TelegramChannel | None,
         email: EmailSender,
         poll_seconds: float = 5.0,
-        lock: DispatcherLock | None = None,
+        lock: ProcessLock | None = None,
     ) -> None:
         """``lock``: held while ``run`` runs, so other processes leave the sending to this
         one (the resident dispatcher of `carebot run`)."""
@@ -198,7 +209,7 @@ class Dispatcher:
                 await self.lock.release()
 
     @staticmethod
-    async def _hold_lock(lock: DispatcherLock) -> bool:
+    async def _hold_lock(lock: ProcessLock) -> bool:
         """Take the dispatcher lock; a lock that cannot be taken for a fault (the database
         unreachable, a read-only folder) must not stop the sending."""
         try:
@@ -475,24 +486,11 @@ class Dispatcher:
         Returns the claimed rows, in order, and how many rows this dispatcher handled.
         """
         now = self.services.clock()
-        channel = rows[0].channel
-        email = channel == Channel.EMAIL
-        consent = Customer.consent_email if email else Customer.consent_telegram
-        unreachable = Customer.email_unreachable if email else Customer.telegram_unreachable
-        transactional = OutboxMessage.category == MessageCategory.TRANSACTIONAL
         conditions = [
             OutboxMessage.id.in_([row.id for row in rows]),
             OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.customer_id.is_(None)
-            | exists().where(
-                Customer.id == OutboxMessage.customer_id,
-                Customer.erased_at.is_(None),
-                unreachable.is_(False),
-                transactional | consent.is_(True),
-            ),
+            sendable_now(rows[0].channel, now=now, settings=self.settings),
         ]
-        if quiet_until(now, self.settings):
-            conditions.append(transactional)
         async with self.db.engine.begin() as connection:  # Core: no ORM work per row
             result = await connection.execute(
                 self._claiming(now, token, *conditions).returning(OutboxMessage.id)
@@ -522,25 +520,26 @@ class Dispatcher:
             customer = None
             if row.customer_id is not None:
                 customer = await session.get(Customer, row.customer_id)
-            held = self._hold(row, customer, now)
+            held = hold_at_send(
+                customer, row.channel, row.category, now=now, settings=self.settings
+            )
             if held is not None:
-                status, value = held
-                if status == "defer":
-                    values: dict[str, Any] = {"next_attempt_at": value}
-                elif status == "fallback" and customer is not None:
+                if held.action == "defer":
+                    values: dict[str, Any] = {"next_attempt_at": held.until}
+                elif held.action == "fallback" and customer is not None:
                     moved = await self._fallback(session, row, customer, now)
                     values = {
                         "status": OutboxStatus.SKIPPED if moved else OutboxStatus.FAILED,
                         "skip_reason": SKIP_TELEGRAM_BLOCKED if moved else SKIP_UNREACHABLE,
                     }
                 else:
-                    values = {"status": OutboxStatus.SKIPPED, "skip_reason": value}
+                    values = {"status": OutboxStatus.SKIPPED, "skip_reason": held.reason}
                 statement = update(OutboxMessage).where(*pending).values(**values)
                 result = await session.execute(statement)
                 await uow.commit()
                 if not result.rowcount:  # type: ignore[attr-defined]
                     return LOST
-                report["deferred" if status == "defer" else "skipped"] += 1
+                report["deferred" if held.action == "defer" else "skipped"] += 1
                 return HELD
             result = await session.execute(self._claiming(now, token, *pending))
             await uow.commit()
@@ -653,25 +652,6 @@ class Dispatcher:
                 settled["put back"] = result.rowcount
         settled["sent"] = len(sent)
         return +settled
-
-    def _hold(
-        self, row: OutboxRow, customer: Customer | None, now: datetime
-    ) -> tuple[str, Any] | None:
-        """Why the row must not go now: ("skip", reason), ("defer", until), ("fallback", _)."""
-        if customer is None:
-            return None
-        if customer.erased_at is not None:
-            return ("skip", SKIP_ERASED)
-        reason = channel_usable(customer, row.channel, row.category)
-        if reason == SKIP_NO_CONSENT:
-            return ("skip", SKIP_OPTED_OUT)
-        if reason == SKIP_UNREACHABLE:
-            return ("fallback", None) if row.channel == Channel.TELEGRAM else ("skip", reason)
-        if row.category != MessageCategory.TRANSACTIONAL:
-            morning = quiet_until(now, self.settings)
-            if morning is not None:
-                return ("defer", morning)
-        return None
 
     async def _record(
         self, row: OutboxRow, outcome: RetryLater | Undeliverable, report: DrainReport

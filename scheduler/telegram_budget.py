@@ -37,7 +37,7 @@ back to the dispatcher, which puts its row back for later.
 
 This budget covers one process. A second process with the same token (``carebot campaign
 send`` in a shell while ``carebot run`` runs) would bring a budget of its own; that command
-therefore hands its sending to the running process (see ``scheduler.dispatcher_lock``).
+therefore hands its sending to the running process (see ``scheduler.dispatcher.dispatcher_lock``).
 """
 
 from __future__ import annotations

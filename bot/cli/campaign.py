@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from care.services import Services
 
 if TYPE_CHECKING:
-    from scheduler.dispatcher_lock import DispatcherLock
+    from care.core.process_lock import ProcessLock
 
 app = typer.Typer(
     help="Campaigns: tier promotions, newsletters, announcements.", no_args_is_help=True
@@ -328,12 +328,12 @@ async def _send_now(services: Services, name: str, dispatch: bool | None) -> Non
     waiting for answers. Two processes pacing themselves each to the limit exceed it
     together (Telegram answers 429) and the customers' replies queue behind the campaign.
     The running process's dispatcher holds the database's dispatcher lock
-    (``scheduler.dispatcher_lock``, released by the system when that process ends); if
+    (``scheduler.dispatcher.dispatcher_lock``, released by the system when that process ends); if
     somebody holds it, this command only queues the rows, which that dispatcher picks up
     within seconds. If nobody does, this command sends, and hands over the rest should a
     bot start meanwhile.
     """
-    from scheduler.dispatcher_lock import dispatcher_lock
+    from scheduler.dispatcher import dispatcher_lock
 
     campaigns = services.care.campaigns
     campaign = await campaigns.get(name)
@@ -371,7 +371,7 @@ async def _send_now(services: Services, name: str, dispatch: bool | None) -> Non
     _print_progress(await campaigns.progress(name), services)
 
 
-async def _send_here(services: Services, name: str, bot: Any, lock: DispatcherLock | None) -> None:
+async def _send_here(services: Services, name: str, bot: Any, lock: ProcessLock | None) -> None:
     """Send from this process until the campaign is done; if ``lock`` is given and a
     running bot takes it meanwhile, stop and leave the rest to that bot."""
     from scheduler.dispatcher import Dispatcher  # python-telegram-bot loads only to send

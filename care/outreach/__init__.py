@@ -7,27 +7,32 @@ from care.outreach.campaigns import SKIP_CANCELLED, CampaignError, CampaignProgr
 from care.outreach.email_message import eml_file_name, message_id, sender
 from care.outreach.outbox import (
     OPEN_STATUSES,
-    SKIP_ERASED,
-    SKIP_NO_CONSENT,
-    SKIP_OPTED_OUT,
-    SKIP_TELEGRAM_BLOCKED,
-    SKIP_UNREACHABLE,
     Delivered,
     Message,
     Outbox,
     OutboxRow,
     Outcome,
     RetryLater,
-    Skip,
     Undeliverable,
-    channel_usable,
     check_chat_html,
     email_wire,
     enqueue_rows,
-    quiet_until,
     retry_delay,
 )
 from care.outreach.programme import CareProgramme, survey_callback
+from care.outreach.rules import (
+    SKIP_ERASED,
+    SKIP_NO_CONSENT,
+    SKIP_OPTED_OUT,
+    SKIP_TELEGRAM_BLOCKED,
+    SKIP_UNREACHABLE,
+    Hold,
+    Skip,
+    channel_usable,
+    hold_at_send,
+    quiet_until,
+    sendable_now,
+)
 from care.outreach.unsubscribe import UnsubscribeLinks
 from care.outreach.waiting import (
     OutboxBacklog,
@@ -50,6 +55,7 @@ __all__ = [
     "CampaignSpec",
     "CareProgramme",
     "Delivered",
+    "Hold",
     "Message",
     "Outbox",
     "OutboxBacklog",
@@ -66,11 +72,13 @@ __all__ = [
     "email_wire",
     "eml_file_name",
     "enqueue_rows",
+    "hold_at_send",
     "message_id",
     "outbox_backlog",
     "quiet_until",
     "retry_delay",
     "scheduled_campaigns",
+    "sendable_now",
     "sender",
     "survey_callback",
 ]

@@ -45,15 +45,17 @@ from care.core.text import utcnow
 from care.core.workers import worker
 from care.outreach.outbox import (
     OPEN_STATUSES,
-    PREFERENCES,
     Message,
     Outbox,
-    Route,
-    Skip,
     check_chat_html,
     enqueue_rows,
     existing_keys,
     recent_marketing_counts,
+)
+from care.outreach.rules import (
+    PREFERENCES,
+    Route,
+    Skip,
 )
 
 SKIP_TEMPLATE_ERROR = "template_error"

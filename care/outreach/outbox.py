@@ -6,12 +6,8 @@ row under an idempotency key such as ``thanks:42`` or ``birthday:7:2027``. Decid
 harmless: the insert is ``ON CONFLICT DO NOTHING`` on the key. The dispatcher
 (``scheduler.dispatcher``) sends the rows later and records what happened.
 
-This module holds the rules every such message passes before it becomes a pending row:
-
-* consent for the channel (marketing and greetings; transactional messages need none);
-* channels known to be unreachable are not used (a customer who blocked the bot);
-* a frequency cap on marketing (greetings and transactional messages are exempt);
-* quiet hours: a message due at night waits for the morning (``next_attempt_at``).
+Every message passes the rules of ``care.outreach.rules`` (consent, erasure, reachability,
+the frequency cap, quiet hours) before it becomes a pending row.
 
 A message that fails a rule is still written, as status ``skipped`` with a ``skip_reason``,
 so every skip is counted and visible, and the key is spent: the scan that decided it does
@@ -27,11 +23,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from html import escape as html_escape
 from html.parser import HTMLParser
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from sqlalchemy import func, select, update
@@ -50,8 +45,13 @@ from care.core.models import (
 )
 from care.core.rendering import Renderer, TemplateProblem
 from care.core.settings import Settings
-from care.core.text import to_local
 from care.outreach.email_message import build_email, wire_bytes
+from care.outreach.rules import (
+    PREFERENCES,
+    Route,
+    Skip,
+    choose_route,
+)
 from care.outreach.unsubscribe import UnsubscribeLinks
 
 OPEN_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING)
@@ -63,145 +63,13 @@ CAPPED_STATUSES = (
     OutboxStatus.UNCERTAIN,
 )
 
-# Why a message was not sent.
-SKIP_ERASED = "erased"
-SKIP_NO_CONSENT = "no_consent"
-SKIP_UNREACHABLE = "unreachable"
-SKIP_NO_CONTACT = "no_contact"
-SKIP_NO_TELEGRAM = "no_telegram"
-SKIP_FREQUENCY_CAP = "frequency_cap"
-SKIP_OPTED_OUT = "opted_out"  # consent withdrawn after the message was queued
-SKIP_TELEGRAM_BLOCKED = "telegram_blocked"
-
 STAFF = "staff"  # the template family of messages to the staff chat
 ENQUEUE_CHUNK = 500  # rows handed to the driver at a time (the loop runs between chunks)
-
-# Channel preferences: the first usable channel wins; "_only" forbids the other one.
-PREFERENCES = {
-    "telegram": (Channel.TELEGRAM, Channel.EMAIL),
-    "email": (Channel.EMAIL, Channel.TELEGRAM),
-    "telegram_only": (Channel.TELEGRAM,),
-    "email_only": (Channel.EMAIL,),
-}
 
 TELEGRAM_MAX_LENGTH = 4096
 
 
-# --- rules -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Route:
-    """Where a message goes: the channel, the address on it and the earliest send time."""
-
-    channel: str
-    recipient: str
-    not_before: datetime
-
-
-@dataclass(frozen=True)
-class Skip:
-    reason: str
-
-
-def _clock_time(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
-
-
-def quiet_until(now: datetime, settings: Settings) -> datetime | None:
-    """The end of the quiet hours ``now`` falls in (aware UTC), or None outside them.
-
-    The window is local time and may span midnight (21:00-08:00 by default).
-    """
-    zone = ZoneInfo(settings.timezone)
-    local = to_local(now, zone)
-    start, end = _clock_time(settings.quiet_hours_start), _clock_time(settings.quiet_hours_end)
-    if start == end:
-        return None
-    clock = local.time()
-    if start < end:
-        inside = start <= clock < end
-        end_day = local.date()
-    else:
-        inside = clock >= start or clock < end
-        end_day = local.date() + timedelta(days=1) if clock >= start else local.date()
-    if not inside:
-        return None
-    return datetime.combine(end_day, end, tzinfo=zone).astimezone(now.tzinfo)
-
-
-def channel_usable(customer: Customer, channel: str, category: str) -> str | None:
-    """None if the customer can be written to on this channel, else the reason not."""
-    if channel == Channel.TELEGRAM:
-        address, unreachable, consent = (
-            customer.telegram_user_id,
-            customer.telegram_unreachable,
-            customer.consent_telegram,
-        )
-    else:
-        address, unreachable, consent = (
-            customer.email,
-            customer.email_unreachable,
-            customer.consent_email,
-        )
-    if not address:
-        return SKIP_NO_CONTACT
-    if unreachable:
-        return SKIP_UNREACHABLE
-    if category != MessageCategory.TRANSACTIONAL and not consent:
-        return SKIP_NO_CONSENT
-    return None
-
-
-def choose_route(
-    customer: Customer,
-    category: str,
-    *,
-    now: datetime,
-    settings: Settings,
-    preference: str = "telegram",
-    recent_marketing: int = 0,
-    quiet: bool | None = None,
-) -> Route | Skip:
-    """Apply the rules to one message for one customer; pure, so it is tested as a table.
-
-    ``recent_marketing`` is how many marketing messages the customer got (or has queued)
-    within the frequency-cap window. ``quiet`` defaults to "not transactional": a ticket
-    update may arrive at night, a promotion may not.
-    """
-    if customer.erased_at is not None:
-        return Skip(SKIP_ERASED)
-    channels = PREFERENCES.get(preference)
-    if channels is None:
-        raise ValueError(f"unknown channel preference {preference!r}")
-    reasons = []
-    route_channel = None
-    for channel in channels:
-        reason = channel_usable(customer, channel, category)
-        if reason is None:
-            route_channel = channel
-            break
-        reasons.append(reason)
-    if route_channel is None:
-        if preference == "telegram_only" and reasons == [SKIP_NO_CONTACT]:
-            return Skip(SKIP_NO_TELEGRAM)
-        for reason in (SKIP_NO_CONSENT, SKIP_UNREACHABLE):
-            if reason in reasons:
-                return Skip(reason)
-        return Skip(SKIP_NO_CONTACT)
-    if (
-        category == MessageCategory.MARKETING
-        and recent_marketing >= settings.frequency_cap_messages
-    ):
-        return Skip(SKIP_FREQUENCY_CAP)
-    respect_quiet = category != MessageCategory.TRANSACTIONAL if quiet is None else quiet
-    not_before = (quiet_until(now, settings) if respect_quiet else None) or now
-    recipient = (
-        str(customer.telegram_user_id) if route_channel == Channel.TELEGRAM else customer.email
-    )
-    assert recipient is not None
-    return Route(route_channel, recipient, not_before)
+# --- retries -------------------------------------------------------------------------------
 
 
 def retry_delay(attempts: int, settings: Settings) -> timedelta:

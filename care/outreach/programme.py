@@ -43,9 +43,11 @@ from care.outreach.outbox import (
     MessageFactory,
     Outbox,
     Placed,
+    existing_keys,
+)
+from care.outreach.rules import (
     Skip,
     choose_route,
-    existing_keys,
 )
 
 log = logging.getLogger("carebot.care")

@@ -9,15 +9,16 @@ import sys
 from pathlib import Path
 
 from care.core.db import Database
+from care.core.process_lock import FileLock, NoLock
 from care.core.settings import Settings
-from scheduler.dispatcher_lock import FileLock, NoLock, dispatcher_lock
+from scheduler.dispatcher import dispatcher_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 
 HOLDER = """
 import asyncio, sys
 from care.core.db import Database
-from scheduler.dispatcher_lock import dispatcher_lock
+from scheduler.dispatcher import dispatcher_lock
 
 async def main() -> None:
     db = Database(sys.argv[1], schema=sys.argv[2] or None)

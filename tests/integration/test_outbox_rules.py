@@ -4,14 +4,26 @@ e-mail rows with their unsubscribe link, and one-click unsubscribing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from itertools import product
+from typing import Any
+
 from sqlalchemy import func, select
 
-from care.core.models import Customer, MessageCategory, OutboxMessage
+from care.core.models import Channel, Customer, MessageCategory, OutboxMessage
 from care.outreach.outbox import (
+    Message,
+)
+from care.outreach.rules import (
+    SKIP_ERASED,
     SKIP_FREQUENCY_CAP,
     SKIP_NO_CONSENT,
-    Message,
+    SKIP_OPTED_OUT,
+    SKIP_UNREACHABLE,
+    Hold,
     Skip,
+    hold_at_send,
+    sendable_now,
 )
 from care.services import Services
 from tests.builders import make_customer
@@ -170,3 +182,131 @@ async def test_one_click_unsubscribe_withdraws_email_consent(services: Services)
     async with services.db.uow() as uow:
         assert (await uow.session.get(Customer, lan.id)).consent_email is False  # type: ignore[union-attr]
     assert not await outbox.unsubscribe("1.forged")
+
+
+# --- the rules at sending time: the pure check and the dispatcher's SQL agree -------------
+
+NOON = datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 12:00 in Ho Chi Minh City
+NIGHT = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 23:00 there: quiet hours
+
+SEND_CASES = [
+    {
+        "erased": erased,
+        "unreachable": unreachable,
+        "consent": consent,
+        "channel": channel,
+        "category": category,
+    }
+    for erased, unreachable, consent, channel, category in product(
+        (False, True),
+        (False, True),
+        (False, True),
+        (Channel.TELEGRAM, Channel.EMAIL),
+        (MARKETING, GREETING, TRANSACTIONAL),
+    )
+]
+
+
+async def queue_case(services: Services, number: int, case: dict[str, Any]) -> int:
+    """A customer in the state the case describes, with one pending message to them."""
+    telegram = case["channel"] == Channel.TELEGRAM
+    async with services.db.uow() as uow:
+        customer = Customer(
+            code=f"R{number:03d}",
+            name="Lan",
+            telegram_user_id=9000 + number,
+            email=f"r{number}@example.com",
+            consent_telegram=case["consent"] if telegram else True,
+            consent_email=case["consent"] if not telegram else True,
+            telegram_unreachable=case["unreachable"] if telegram else False,
+            email_unreachable=case["unreachable"] if not telegram else False,
+            erased_at=NOON - timedelta(days=1) if case["erased"] else None,
+        )
+        uow.session.add(customer)
+        await uow.session.flush()
+        row = OutboxMessage(
+            idempotency_key=f"case:{number}",
+            channel=case["channel"],
+            category=case["category"],
+            customer_id=customer.id,
+            recipient=str(customer.telegram_user_id) if telegram else str(customer.email),
+            template="t",
+            body="Xin chào",
+        )
+        uow.session.add(row)
+        await uow.commit()
+        return row.id
+
+
+async def test_the_dispatchers_claim_and_the_rules_agree_on_every_case(
+    services: Services,
+) -> None:
+    rows = {await queue_case(services, n, case): case for n, case in enumerate(SEND_CASES)}
+    async with services.db.uow() as uow:
+        staff_row = OutboxMessage(
+            idempotency_key="staff:1",
+            channel=Channel.TELEGRAM,
+            category=TRANSACTIONAL,
+            recipient="-100",
+            template="staff",
+            body="Phiếu mới",
+        )
+        uow.session.add(staff_row)
+        await uow.commit()
+    settings = services.settings
+    for now in (NOON, NIGHT):
+        for channel in (Channel.TELEGRAM, Channel.EMAIL):
+            async with services.db.uow() as uow:
+                claimable = set(
+                    await uow.session.scalars(
+                        select(OutboxMessage.id).where(
+                            OutboxMessage.channel == channel,
+                            sendable_now(channel, now=now, settings=settings),
+                        )
+                    )
+                )
+                customers = {
+                    row.id: (
+                        await uow.session.get(Customer, row.customer_id)
+                        if row.customer_id
+                        else None
+                    )
+                    for row in await uow.session.scalars(
+                        select(OutboxMessage).where(OutboxMessage.channel == channel)
+                    )
+                }
+                for row_id, customer in customers.items():
+                    case = rows.get(row_id, {"category": TRANSACTIONAL, "staff": True})
+                    held = hold_at_send(
+                        customer, channel, case["category"], now=now, settings=settings
+                    )
+                    assert (held is None) == (row_id in claimable), (now, case, held)
+
+
+async def test_what_holds_a_queued_message_back(services: Services) -> None:
+    """The reasons the dispatcher records, read off the same table."""
+    settings = services.settings
+    lan = Customer(
+        telegram_user_id=1,
+        email="lan@example.com",
+        consent_telegram=True,
+        consent_email=False,
+        telegram_unreachable=False,
+        email_unreachable=False,
+    )
+
+    def hold(customer: Customer | None, channel: str, category: str, now: datetime) -> Hold | None:
+        return hold_at_send(customer, channel, category, now=now, settings=settings)
+
+    assert hold(lan, Channel.TELEGRAM, MARKETING, NOON) is None
+    assert hold(lan, Channel.EMAIL, MARKETING, NOON) == Hold("skip", SKIP_OPTED_OUT)
+    assert hold(lan, Channel.EMAIL, TRANSACTIONAL, NOON) is None
+    morning = hold(lan, Channel.TELEGRAM, GREETING, NIGHT)
+    assert morning is not None and morning.action == "defer"
+    assert morning.until == datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 08:00 local
+    assert hold(lan, Channel.TELEGRAM, TRANSACTIONAL, NIGHT) is None
+    assert hold(None, Channel.TELEGRAM, MARKETING, NIGHT) is None  # the staff chat
+    lan.telegram_unreachable = True
+    assert hold(lan, Channel.TELEGRAM, TRANSACTIONAL, NOON) == Hold("fallback", SKIP_UNREACHABLE)
+    lan.erased_at = NOON
+    assert hold(lan, Channel.TELEGRAM, TRANSACTIONAL, NOON) == Hold("skip", SKIP_ERASED)

@@ -11,6 +11,10 @@ from care.core.models import Customer, MessageCategory
 from care.core.rendering import TemplateProblem
 from care.core.settings import Settings
 from care.outreach.outbox import (
+    chat_to_email,
+    check_chat_html,
+)
+from care.outreach.rules import (
     SKIP_ERASED,
     SKIP_FREQUENCY_CAP,
     SKIP_NO_CONSENT,
@@ -19,8 +23,6 @@ from care.outreach.outbox import (
     SKIP_UNREACHABLE,
     Route,
     Skip,
-    chat_to_email,
-    check_chat_html,
     choose_route,
     quiet_until,
 )

@@ -116,16 +116,16 @@ def build_application(
     # The complaint intake conversation (/complaint, menu:complaint), then stale form buttons.
     application.add_handlers(complaints.handlers(settings))
     # Satisfaction surveys: CSAT/SERVQUAL/NPS buttons (survey:<id>:...) and the comment.
-    application.add_handlers(surveys.handlers(settings))
+    application.add_handlers(surveys.handlers(settings, application))
     # Linking a Telegram account: /link, a shared contact, registration, one-time codes.
     application.add_handlers(linking.handlers(settings))
     # The customer's own data: /profile, consent, /stop and its words, /mydata, /forgetme.
     application.add_handlers(profile.handlers(settings))
     # /orders, /order CODE, and a message that is only an order code (before the FAQ).
     application.add_handlers(orders.handlers(settings))
-    # A customer with an open ticket: their messages go to the staff chat (else passed on).
-    application.add_handlers([complaints.relay_handler()])
-    # LAST: any other free text is an FAQ question; unknown commands are answered here.
+    # LAST: any other message goes to the customer's open ticket, or else is an FAQ
+    # question; FAQ buttons and unknown commands are answered here too.
+    application.add_handlers([complaints.relay_handler(otherwise=faq.ask)])
     application.add_handlers(faq.handlers())
     application.add_error_handler(errors.on_error)
     return application

@@ -24,7 +24,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, ConversationHandler
+from telegram.ext import ConversationHandler
 from telegram.warnings import PTBUserWarning
 
 from bot.context import CareContext
@@ -284,27 +284,6 @@ async def answer_callback(
         return
     text = label(update, context, key, **values) if key else None
     await query.answer(text, show_alert=alert)
-
-
-async def pass_on(update: Update, context: CareContext, after: BaseHandler[Any, Any, Any]) -> bool:
-    """Let the handlers that follow ``after`` in its group have the update, as if ``after``
-    had not matched; True if one took it.
-
-    A handler whose filter cannot know whether it applies (is a ticket open with this
-    customer? that needs the database) declines this way instead of swallowing the update,
-    so the order in bot/app.py still decides who comes next (the FAQ).
-    """
-    for handlers in context.application.handlers.values():
-        position = next((i for i, h in enumerate(handlers) if h is after), None)
-        if position is None:
-            continue
-        for handler in handlers[position + 1 :]:
-            check = handler.check_update(update)
-            if check is not None and check is not False:
-                await handler.handle_update(update, context.application, check, context)
-                return True
-        return False
-    return False
 
 
 def conversation_handler(

@@ -12,6 +12,7 @@ so a restart of the bot in the middle of an intake loses nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
@@ -38,7 +39,6 @@ from bot.handlers.common import (
     label,
     language,
     log_outbound,
-    pass_on,
     refuse_too_long,
     reply,
     send,
@@ -71,6 +71,7 @@ CATEGORY, ORDER, DESCRIPTION, SEVERITY = "category", "order", "description", "se
 DRAFT = "complaint_draft"  # the user_data key of the form being filled in
 END = ConversationHandler.END
 
+Callback = Callable[[Update, CareContext], Awaitable[None]]
 PRIVATE = filters.ChatType.PRIVATE
 CONTENT = (filters.TEXT & ~filters.COMMAND) | filters.PHOTO
 
@@ -510,15 +511,15 @@ def intake(conversation_timeout_minutes: float | None = None) -> ConversationHan
 # --- relaying customer messages to their open ticket -----------------------------------------
 
 
-def relay_handler() -> MessageHandler[Any, Any]:
-    """Customer messages go to the staff chat while a ticket is open with them; otherwise
-    the update passes on to the handlers after this one (the FAQ)."""
+def relay_handler(otherwise: Callback) -> MessageHandler[Any, Any]:
+    """A customer's message that no command or conversation claimed goes to the staff chat
+    while a ticket is open with them, and to ``otherwise`` (the FAQ) when none is."""
 
     async def relay(update: Update, context: CareContext) -> None:
         complaints = context.services.complaints
         ticket_id = context.open_ticket_id  # looked up with the customer, before any handler
         if ticket_id is None:
-            await pass_on(update, context, handler)  # no ticket is open with them
+            await otherwise(update, context)
             return
         text, photo = _content(update)
         if await refuse_too_long(update, context, text, "complaint_too_long"):
@@ -526,8 +527,7 @@ def relay_handler() -> MessageHandler[Any, Any]:
         relayed = await complaints.relay(ticket_id, text, photo, uow=context.work)
         await post_customer_message(context, relayed, text, photo)
 
-    handler = MessageHandler(PRIVATE & CONTENT, relay)
-    return handler
+    return MessageHandler(PRIVATE & CONTENT, relay)
 
 
 async def post_customer_message(

@@ -32,6 +32,9 @@ def _short(text: str) -> str:
 async def ask(update: Update, context: CareContext) -> None:
     """Answer a typed question, or offer choices, or a person."""
     text = message_text(update)
+    if not text.strip():  # a photo or a sticker with no ticket open: ask for words
+        await reply(update, context, "faq_prompt")
+        return
     if await refuse_too_long(update, context, text, "faq_too_long"):
         return
     customer = context.customer
@@ -82,6 +85,5 @@ def handlers() -> list[BaseHandler]:
     private = filters.ChatType.PRIVATE
     return [
         CallbackQueryHandler(picked, pattern=r"^faq:"),
-        MessageHandler(filters.TEXT & ~filters.COMMAND & private, ask),
         MessageHandler(filters.COMMAND & private, unknown_command),
     ]

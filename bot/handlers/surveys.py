@@ -14,8 +14,9 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
+    Application,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
@@ -32,7 +33,6 @@ from bot.handlers.common import (
     edit,
     inline,
     label,
-    pass_on,
     refuse_too_long,
     reply,
     user_id,
@@ -163,16 +163,32 @@ async def _tell_staff(context: CareContext, step: SurveyStep, first_name: str) -
     await refresh_card(context, ticket)
 
 
-def comment_handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
+class FreshComment(filters.MessageFilter):
+    """A message from a customer whose survey asked for a comment within the conversation
+    timeout. The conversation's own timeout does not survive a restart of the bot, so a
+    comment asked for long ago is not one any more: such a message is left to the handlers
+    after the survey (an order code, a question), and the conversation waits for a button.
+    """
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        super().__init__(name="FreshComment")
+        self.application = application
+
+    def filter(self, message: Message) -> bool:
+        if message.from_user is None:
+            return False
+        asked = self.application.user_data.get(message.from_user.id, {}).get(PENDING_COMMENT)
+        services = self.application.bot_data["services"]
+        return _fresh(asked, services.clock(), services.settings)
+
+
+def comment_handlers(
+    settings: Settings, application: Application[Any, Any, Any, Any, Any, Any]
+) -> list[BaseHandler[Any, Any, Any]]:
     """The survey conversation: buttons at any time, and the comment when it is asked."""
 
     async def on_comment(update: Update, context: CareContext) -> str | int | None:
         pending = context.user_data.get(PENDING_COMMENT)  # type: ignore[union-attr]
-        if not _fresh(pending, context.services.clock(), settings):
-            # Asked long ago (the timeout was lost in a restart): this is not a comment.
-            context.user_data.pop(PENDING_COMMENT, None)  # type: ignore[union-attr]
-            await pass_on(update, context, conversation)
-            return END
         return await _comment(update, context, pending["id"], update.effective_message.text)
 
     async def on_skip(update: Update, context: CareContext) -> str | int | None:
@@ -190,7 +206,10 @@ def comment_handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
         states={
             ANSWERING: [button],
             COMMENT: [
-                MessageHandler(PRIVATE & filters.TEXT & ~filters.COMMAND, on_comment),
+                MessageHandler(
+                    PRIVATE & filters.TEXT & ~filters.COMMAND & FreshComment(application),
+                    on_comment,
+                ),
                 CommandHandler("skip", on_skip, filters=PRIVATE),
                 button,
             ],
@@ -224,5 +243,7 @@ async def _comment(
     return END
 
 
-def handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
-    return comment_handlers(settings)
+def handlers(
+    settings: Settings, application: Application[Any, Any, Any, Any, Any, Any]
+) -> list[BaseHandler[Any, Any, Any]]:
+    return comment_handlers(settings, application)

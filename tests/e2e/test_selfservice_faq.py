@@ -108,3 +108,12 @@ async def test_an_unknown_command_is_answered(faq_bot):
     answer = await lan.says("/abracadabra")
 
     assert "/abracadabra" in answer.text and "/help" in answer.text
+
+
+async def test_a_photo_without_an_open_ticket_is_asked_for_words(faq_bot):
+    lan = faq_bot.customer("Lan")
+
+    answer = await lan.sends_photo()
+
+    assert "gõ câu hỏi" in answer.text
+    assert await faq_bot.services.faq.unanswered() == []

@@ -284,6 +284,29 @@ async def test_a_full_survey_after_a_resolution(bot):
     assert (await bot.services.complaints.ticket(ticket.id)).status == "resolved"
 
 
+async def test_a_comment_asked_for_long_ago_is_not_taken_for_one(bot, clock):
+    """The conversation's timeout is lost when the bot restarts; the asking time is not."""
+    lan, _, ticket, _ = await filed_ticket(bot)
+    minh = await bot.staff_member("Minh")
+    await minh.says_in(bot.staff_chat, f"/resolve {ticket.code} Đã giao bù")
+    resolved = await lan.next_message()
+    await lan.presses(resolved.buttons[4][1], resolved)
+    question = await lan.next_message()
+    for score in ("5", "4"):
+        question = await lan.presses(score, question)
+    nps = await lan.presses("Bỏ qua", question)
+    comment = await lan.presses("9", nps)
+    assert "/skip" in comment.text
+    clock.advance(hours=2)  # a restart lost the timeout; the question is long stale
+
+    answer = await lan.says("Cửa hàng mở cửa lúc mấy giờ?")
+
+    assert "Cảm ơn" not in answer.text  # taken as a question, not as the comment
+    async with bot.services.db.uow() as uow:
+        stored = await uow.session.scalar(select(Survey).where(Survey.complaint_id == ticket.id))
+        assert stored.comment is None
+
+
 async def test_a_deadline_breach_is_posted_to_the_staff_chat_once(bot, clock):
     _, _, ticket, _ = await filed_ticket(bot)  # member, medium: a first answer within 4 h
     clock.advance(hours=4, minutes=1)

@@ -88,16 +88,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Date, bindparam, make_url, select, text
+from sqlalchemy import Date, Table, bindparam, make_url, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from care.analytics import clv, ltv
-from care.core.db import Database
+from care.core.db import Database, driver_connection
 from care.core.models import (
     ClassificationChange,
     CustomerMetrics,
@@ -262,17 +262,21 @@ def ntile(order: NDArray[np.intp], buckets: int = 5) -> NDArray[np.int8]:
     return scores
 
 
-def r_scores(ids: NDArray, recency: NDArray, frequency: NDArray) -> NDArray[np.int8]:
+def r_scores(ids: NDArray[Any], recency: NDArray[Any], frequency: NDArray[Any]) -> NDArray[np.int8]:
     """Recency quintiles: longest ago first, ties by fewer orders, then by id."""
     return ntile(np.lexsort((ids, frequency, -recency)))
 
 
-def f_scores(ids: NDArray, frequency: NDArray, monetary: NDArray) -> NDArray[np.int8]:
+def f_scores(
+    ids: NDArray[Any], frequency: NDArray[Any], monetary: NDArray[Any]
+) -> NDArray[np.int8]:
     """Frequency quintiles: fewest orders first, ties by amount, then by id."""
     return ntile(np.lexsort((ids, monetary, frequency)))
 
 
-def m_scores(ids: NDArray, monetary: NDArray, frequency: NDArray) -> NDArray[np.int8]:
+def m_scores(
+    ids: NDArray[Any], monetary: NDArray[Any], frequency: NDArray[Any]
+) -> NDArray[np.int8]:
     """Monetary quintiles: least spent first, ties by number of orders, then by id."""
     return ntile(np.lexsort((ids, frequency, monetary)))
 
@@ -287,7 +291,7 @@ def segment_codes(r: NDArray[np.int8], f: NDArray[np.int8]) -> NDArray[np.int8]:
 
 
 def tier_codes(
-    ids: NDArray, values: NDArray[np.int64], cutoffs: Sequence[float]
+    ids: NDArray[Any], values: NDArray[np.int64], cutoffs: Sequence[float]
 ) -> NDArray[np.int8]:
     """Index of each customer's tier; ``len(cutoffs)`` is the base tier.
 
@@ -319,7 +323,11 @@ def _share_limit(cutoff: float, total: int) -> int:
 
 
 def kind_segment_codes(
-    kinds: NDArray, ids: NDArray, recency: NDArray, frequency: NDArray, monetary: NDArray
+    kinds: NDArray[Any],
+    ids: NDArray[Any],
+    recency: NDArray[Any],
+    frequency: NDArray[Any],
+    monetary: NDArray[Any],
 ) -> NDArray[np.int8]:
     """Segments scored among the buyers of the same kind (arrays of buyers only)."""
     codes = np.empty(ids.size, dtype=np.int8)
@@ -331,7 +339,7 @@ def kind_segment_codes(
     return codes
 
 
-def _by_id(ids: NDArray) -> NDArray[np.intp]:
+def _by_id(ids: NDArray[Any]) -> NDArray[np.intp]:
     """The order that sorts rows by id (the rows usually come sorted already)."""
     return np.argsort(ids, kind="stable")
 
@@ -491,17 +499,17 @@ class Scored:
 class _RunData:
     """What a run reads before it computes (see ``Segmentation._read``)."""
 
-    purchases: NDArray
-    customers: NDArray
+    purchases: NDArray[Any]
+    customers: NDArray[Any]
     kinds: list[str]
-    stored: NDArray
+    stored: NDArray[Any]
     vocabularies: dict[str, list[str]]
     stamps: tuple[Any, Any]  # the run's time and day as the driver takes them
 
 
 def score(
-    customers: NDArray,
-    purchases: NDArray,
+    customers: NDArray[Any],
+    purchases: NDArray[Any],
     prediction: ltv.ClvPrediction,
     frame: ltv.Frame,
     cutoffs: Sequence[float],
@@ -516,7 +524,7 @@ def score(
     mine = purchases[found[buyer]]
     n = ids.size
 
-    def spread(values: NDArray, empty: float | int, dtype: Any) -> NDArray:
+    def spread(values: NDArray[Any], empty: float | int, dtype: Any) -> NDArray[Any]:
         out = np.full(n, empty, dtype=dtype)
         out[buyer] = values
         return out
@@ -560,7 +568,7 @@ def _positions(
 
 
 def _changed(
-    old: NDArray, vocabulary: Sequence[str], new: NDArray, names: Sequence[str]
+    old: NDArray[Any], vocabulary: Sequence[str], new: NDArray[Any], names: Sequence[str]
 ) -> NDArray[np.bool_]:
     """Whether each stored value differs from the new one (NULL and '' count as equal).
 
@@ -572,7 +580,8 @@ def _changed(
         + [blank],
         dtype=np.int64,
     )
-    return keys[old] != new
+    changed: NDArray[np.bool_] = keys[old] != new
+    return changed
 
 
 @dataclass(frozen=True)
@@ -608,7 +617,7 @@ class FieldChanges:
 
 
 def changes_of(
-    stored: NDArray, vocabularies: dict[str, list[str]], scored: Scored, names: Sequence[str]
+    stored: NDArray[Any], vocabularies: dict[str, list[str]], scored: Scored, names: Sequence[str]
 ) -> list[FieldChanges]:
     """The tier and segment changes against the stored metrics.
 
@@ -671,20 +680,21 @@ def metric_rows(
     return zip(*columns, strict=True)
 
 
-def _nullable(values: NDArray, missing: NDArray[np.bool_]) -> list[Any]:
+def _nullable(values: NDArray[Any], missing: NDArray[np.bool_]) -> list[Any]:
     """Plain Python values, None where ``missing``."""
     out = values.astype(object)
     out[missing] = None
-    return out.tolist()
+    plain: list[Any] = out.tolist()
+    return plain
 
 
-def _counts_of(codes: NDArray, labels: Sequence[str]) -> dict[str, int]:
+def _counts_of(codes: NDArray[Any], labels: Sequence[str]) -> dict[str, int]:
     counts = np.bincount(codes[codes >= 0].astype(np.int64), minlength=len(labels))
     return {label: int(n) for label, n in zip(labels, counts.tolist(), strict=False)}
 
 
 def _kind_counts_of(
-    kinds: NDArray, vocabulary: Sequence[str], segments: NDArray
+    kinds: NDArray[Any], vocabulary: Sequence[str], segments: NDArray[Any]
 ) -> dict[str, dict[str, int]]:
     """Buyers per segment within each kind: every kind of ``KINDS``, and any other kind
     that has buyers."""
@@ -788,12 +798,12 @@ def _worker_url(db: Database) -> str | None:
     return url.set(database=str(Path(url.database).resolve())).render_as_string(hide_password=False)
 
 
-def fit_models(purchases: NDArray, as_of_day: int) -> ltv.ClvFit:
+def fit_models(purchases: NDArray[Any], as_of_day: int) -> ltv.ClvFit:
     """The CLV models fitted on the run's purchase summaries (a worker's step)."""
     return ltv.fit_clv(_clv_inputs(purchases, as_of_day), seed=as_of_day)
 
 
-def predict_clv(fit: ltv.ClvFit, purchases: NDArray, frame: ltv.Frame) -> ltv.ClvPrediction:
+def predict_clv(fit: ltv.ClvFit, purchases: NDArray[Any], frame: ltv.Frame) -> ltv.ClvPrediction:
     """Every buyer's CLV with the run's models (a worker's step)."""
     return ltv.predict(
         fit,
@@ -802,7 +812,7 @@ def predict_clv(fit: ltv.ClvFit, purchases: NDArray, frame: ltv.Frame) -> ltv.Cl
     )
 
 
-def _clv_inputs(purchases: NDArray, as_of_day: int) -> ltv.ClvInputs:
+def _clv_inputs(purchases: NDArray[Any], as_of_day: int) -> ltv.ClvInputs:
     return ltv.clv_inputs(
         purchases["purchase_days"],
         purchases["first_day"],
@@ -814,7 +824,7 @@ def _clv_inputs(purchases: NDArray, as_of_day: int) -> ltv.ClvInputs:
 
 
 def kind_counts(
-    kinds: NDArray, vocabulary: Sequence[str], scored: Scored
+    kinds: NDArray[Any], vocabulary: Sequence[str], scored: Scored
 ) -> dict[str, dict[str, int]]:
     """Buyers per segment scored within each kind (a worker's step); ``kinds`` are the
     codes of every customer's kind, aligned with ``scored``."""
@@ -1393,13 +1403,13 @@ async def _ensure_sqlite_exp(session: AsyncSession) -> None:
     try:
         await session.execute(text("SELECT exp(0)"))
     except Exception:
-        raw = await (await session.connection()).get_raw_connection()
-        await raw.driver_connection.create_function("exp", 1, math.exp, deterministic=True)
+        driver = await driver_connection(session)
+        await driver.create_function("exp", 1, math.exp, deterministic=True)
 
 
 async def _fetch_purchases(
     session: AsyncSession, dialect: str, period: str, params: dict[str, Any]
-) -> NDArray:
+) -> NDArray[Any]:
     """Every customer's purchase summary (erased customers too: they count for the CLV
     fit), sorted by id.
 
@@ -1417,7 +1427,7 @@ async def _fetch_purchases(
     return rows[_by_id(rows["customer_id"])]
 
 
-async def _fetch_summed(session: AsyncSession, sql: str, params: dict[str, Any]) -> NDArray:
+async def _fetch_summed(session: AsyncSession, sql: str, params: dict[str, Any]) -> NDArray[Any]:
     """The purchase summaries on SQLite, summed into a temporary table first.
 
     Summing runs in SQLite's C code for seconds. Inside one statement it keeps Python's
@@ -1431,7 +1441,7 @@ async def _fetch_summed(session: AsyncSession, sql: str, params: dict[str, Any])
     return rows
 
 
-async def _fetch_customers(session: AsyncSession) -> tuple[NDArray, list[str]]:
+async def _fetch_customers(session: AsyncSession) -> tuple[NDArray[Any], list[str]]:
     """Every customer not erased, sorted by id, with their kind as a code; and the kinds
     the codes index, taken from the data."""
     kinds = await _distinct(session, "kind", "customers WHERE erased_at IS NULL")
@@ -1441,7 +1451,7 @@ async def _fetch_customers(session: AsyncSession) -> tuple[NDArray, list[str]]:
     return rows[_by_id(rows["id"])], kinds
 
 
-async def _fetch_stored(session: AsyncSession) -> tuple[NDArray, dict[str, list[str]]]:
+async def _fetch_stored(session: AsyncSession) -> tuple[NDArray[Any], dict[str, list[str]]]:
     """The tier and segment the previous run stored, as codes, sorted by customer id; and
     the values the codes index (``tier``, ``segment``), taken from the data."""
     vocabularies = {
@@ -1455,7 +1465,9 @@ async def _fetch_stored(session: AsyncSession) -> tuple[NDArray, dict[str, list[
     return rows[_by_id(rows["customer_id"])], vocabularies
 
 
-async def _stored_kind_segments(session: AsyncSession) -> tuple[NDArray, list[str], NDArray]:
+async def _stored_kind_segments(
+    session: AsyncSession,
+) -> tuple[NDArray[Any], list[str], NDArray[Any]]:
     """The buyers of the stored metrics, their kinds' vocabulary, and their segments
     scored within their kind."""
     kinds = await _distinct(session, "kind", "customers")
@@ -1497,7 +1509,7 @@ async def _write_metrics(
     dead rows behind for vacuum. Until the commit, readers of customer_metrics and
     writers of customers wait (seconds, once a night); readers then see the new rows.
     """
-    set_aside = list(CustomerMetrics.__table__.foreign_key_constraints)
+    set_aside = list(cast(Table, CustomerMetrics.__table__).foreign_key_constraints)
     for item in set_aside:
         await session.execute(DropConstraint(item))
     await session.execute(text("TRUNCATE customer_metrics"))
@@ -1588,7 +1600,7 @@ def _driver_value(dialect: Any, type_: Any, value: Any) -> Any:
 
 async def _fetch_rows(
     session: AsyncSession, sql: str, params: dict[str, Any], dtype: np.dtype
-) -> NDArray:
+) -> NDArray[Any]:
     """Rows of whole numbers and floats, never NULL, as a numpy structured array.
 
     Read through the driver, not SQLAlchemy, which would build a Python object per row:
@@ -1596,7 +1608,7 @@ async def _fetch_rows(
     tuples a chunk at a time.
     """
     connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
+    driver = await driver_connection(connection)
     statement = _bound(sql).compile(dialect=connection.dialect)
     values = statement.construct_params(params)
     processors = {
@@ -1620,7 +1632,7 @@ async def _fetch_rows(
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
 
-def _from_binary_copy(data: memoryview, dtype: np.dtype) -> NDArray:
+def _from_binary_copy(data: memoryview, dtype: np.dtype) -> NDArray[Any]:
     """The rows of a binary COPY whose fields are all 8-byte numbers, none NULL.
 
     Each row is a field count, then per field its length and its big-endian bytes; with
@@ -1657,8 +1669,7 @@ async def _bulk_insert(
     """Many rows into a table: COPY on PostgreSQL, executemany on SQLite."""
     if not rows:
         return
-    raw = await (await session.connection()).get_raw_connection()
-    driver = raw.driver_connection
+    driver = await driver_connection(session)
     if hasattr(driver, "copy_records_to_table"):
         await driver.copy_records_to_table(table, records=rows, columns=list(columns))
     else:
@@ -1678,10 +1689,10 @@ async def _counts(session: AsyncSession, table: str, names: list[str]) -> dict[s
             )
         )
     ).one()
-    tiers = dict(
+    tiers: dict[str, int] = dict(
         (await session.execute(text(f"SELECT tier, COUNT(*) FROM {table} GROUP BY tier"))).all()  # noqa: S608 - names and numbers from code, values bound
     )
-    segments = dict(
+    segments: dict[str, int] = dict(
         (
             await session.execute(
                 text(

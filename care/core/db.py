@@ -24,6 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Executable, event
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -33,6 +34,17 @@ from sqlalchemy.ext.asyncio import (
 from care.core.settings import async_database_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+async def driver_connection(connection: AsyncConnection | AsyncSession) -> Any:
+    """The database driver's own connection (asyncpg's or aiosqlite's) under this one, for
+    the few bulk paths where SQLAlchemy's per-row objects cost too much (COPY, executemany)."""
+    if isinstance(connection, AsyncSession):
+        connection = await connection.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    if driver is None:
+        raise RuntimeError("the database connection is closed")
+    return driver
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

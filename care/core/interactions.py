@@ -57,7 +57,7 @@ class InteractionLog:
     def __init__(self, db: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self.db = db
         self.clock = clock
-        self._insert = insert(Interaction.__table__)  # one statement: rows go in together
+        self._insert = insert(Interaction)  # one statement: rows go in together
 
     @property
     def insert_statement(self) -> Any:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -226,7 +226,7 @@ def _scrub_record(customer: Customer, now: datetime) -> None:
 
 
 async def _staff_chat_messages(
-    session: AsyncSession, customer_id: int, complaints: list[Any], mentions: list[str]
+    session: AsyncSession, customer_id: int, complaints: Sequence[Any], mentions: list[str]
 ) -> tuple[list[_Target], list[tuple[int, int]]]:
     """The bot's messages to staff about the customer or naming them (to edit), and the
     staff members' own replies on their tickets (whose logged copies lose their words)."""
@@ -249,7 +249,7 @@ async def _staff_chat_messages(
             )
         )
         for complaint_id, author, message_id in posted:
-            key = (chats[complaint_id], message_id)
+            key = (chats[complaint_id], _known(message_id))
             if author == STAFF_AUTHOR:  # a staff member's own message: the bot cannot edit it
                 staff_replies.append(key)
             else:
@@ -264,7 +264,8 @@ async def _staff_chat_messages(
         )
     )
     for chat_id, message_id in logged:
-        targets.setdefault((chat_id, message_id), _Target(chat_id, message_id))
+        key = (_known(chat_id), _known(message_id))
+        targets.setdefault(key, _Target(*key))
     if mentions:
         naming = await session.execute(
             select(Interaction.chat_id, Interaction.message_id, Interaction.text)
@@ -279,10 +280,16 @@ async def _staff_chat_messages(
         )
         rewritten: dict[tuple[int, int], str] = {}
         for chat_id, message_id, text in naming:
-            rewritten[(chat_id, message_id)] = _replace(text, mentions)
+            rewritten[(_known(chat_id), _known(message_id))] = _replace(text or "", mentions)
         for key, text in rewritten.items():
             targets.setdefault(key, _Target(*key, rewritten=text))
     return list(targets.values()), staff_replies
+
+
+def _known(value: int | None) -> int:
+    """A column the query selected as NOT NULL: the type of the row cannot say so."""
+    assert value is not None
+    return value
 
 
 def _replace(text: str, mentions: list[str]) -> str:

@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape as html_escape
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, cast
 
 from markupsafe import Markup
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from care.core.db import Database
+from care.core.db import Database, driver_connection
 from care.core.keys import Keys
 from care.core.models import (
     Channel,
@@ -374,7 +374,7 @@ async def enqueue_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
 
 async def _enqueue_sqlite(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> int:
     columns = list(rows[0])
-    table = OutboxMessage.__table__
+    table = cast(Table, OutboxMessage.__table__)
     dialect = connection.dialect
     processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
 
@@ -392,7 +392,7 @@ async def _enqueue_sqlite(connection: AsyncConnection, rows: Sequence[dict[str, 
         f" VALUES ({', '.join('?' * len(columns))})"
         " ON CONFLICT (idempotency_key) DO NOTHING"
     )
-    driver = (await connection.get_raw_connection()).driver_connection
+    driver = await driver_connection(connection)
     prepared = await asyncio.to_thread(values) if len(rows) > ENQUEUE_CHUNK else values()
     inserted = 0
     for start in range(0, len(prepared), ENQUEUE_CHUNK):
@@ -435,7 +435,7 @@ async def recent_marketing_counts(
             )
             .group_by(OutboxMessage.customer_id)
         )
-        counts.update({row[0]: row[1] for row in result})
+        counts.update({customer_id: count for customer_id, count in result if customer_id})
     return counts
 
 

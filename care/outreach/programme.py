@@ -418,16 +418,16 @@ class CareProgramme:
             await uow.commit()
         return report
 
-    async def run_all(self) -> dict[str, ScanReport]:
+    async def run_all(self) -> dict[str, ScanReport | int]:
         """Every scan once (for `carebot scheduler scan` and the demo)."""
-        reports = {
+        reports: dict[str, ScanReport | int] = {
             "thanks": await self.thank_deliveries(),
             "surveys": await self.invite_surveys(),
             "birthdays": await self.greet_birthdays(),
             "holidays": await self.greet_holidays(),
             "newsletter": await self.send_newsletter(),
             "winback": await self.win_back(),
-            "campaigns": await self.campaigns.start_due(),
+            "campaigns started": await self.campaigns.start_due(),
         }
         await self.campaigns.finish_done()
         return reports

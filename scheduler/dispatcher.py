@@ -491,11 +491,13 @@ class Dispatcher:
             OutboxMessage.status == OutboxStatus.PENDING,
             sendable_now(rows[0].channel, now=now, settings=self.settings),
         ]
-        async with self.db.engine.begin() as connection:  # Core: no ORM work per row
+        async with self.db.uow() as uow:
+            connection = await uow.session.connection()  # Core: no ORM work per row
             result = await connection.execute(
                 self._claiming(now, token, *conditions).returning(OutboxMessage.id)
             )
             taken = set(result.scalars())
+            await uow.commit()
         claimed, handled = [], len(taken)
         for row in rows:
             if row.id in taken:
@@ -575,7 +577,8 @@ class Dispatcher:
         """
         now = self.services.clock()
         settled = DrainReport()
-        async with self.db.engine.begin() as connection:  # Core: no ORM work per row
+        async with self.db.uow() as uow:
+            connection = await uow.session.connection()  # Core: no ORM work per row
             rows: list[Any] = (
                 claimed
                 if claimed is not None
@@ -650,6 +653,7 @@ class Dispatcher:
                     )
                 )
                 settled["put back"] = result.rowcount
+            await uow.commit()
         settled["sent"] = len(sent)
         return +settled
 

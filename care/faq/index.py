@@ -45,6 +45,7 @@ builds a new one when entries change.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -57,12 +58,13 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from care.core.text import fold
+from care.faq.lexicon import Lexicon
 
 MatchKind = Literal["answer", "suggest", "none"]
 
-DEFAULT_ANSWER_THRESHOLD = 82.0
-DEFAULT_SUGGEST_THRESHOLD = 55.0
-DEFAULT_ANSWER_MARGIN = 8.0
+DEFAULT_ANSWER_THRESHOLD = 65.0
+DEFAULT_SUGGEST_THRESHOLD = 50.0
+DEFAULT_ANSWER_MARGIN = 10.0
 
 _BETA2 = 9.0  # F-beta, beta = 3: covering the query counts 9 times as much as the phrasing
 _PAIR_WEIGHT = 0.5
@@ -121,23 +123,6 @@ QUESTION_WORDS = _word_set(
     "nhu nao lam sao o dau khi gi nhieu lau co khong duoc la thi de "
     "what how when where which why who will have any"
 )
-
-# Chat shorthand that is never an FAQ word itself; expanded only when not in the vocabulary.
-_SHORTHAND = {
-    "ko": "khong",
-    "k": "khong",
-    "kh": "khong",
-    "khg": "khong",
-    "hok": "khong",
-    "dc": "duoc",
-    "j": "gi",
-    "sp": "san pham",
-    "bn": "bao nhieu",
-    "hn": "ha noi",
-    "hcm": "ho chi minh",
-    "sg": "sai gon",
-    "tp": "thanh pho",
-}
 
 _TELEX_TONES = frozenset("sfrxj")
 _TELEX_HORN = re.compile(r"([aou])w")
@@ -227,12 +212,14 @@ class FaqIndex:
         answer_threshold: float = DEFAULT_ANSWER_THRESHOLD,
         suggest_threshold: float = DEFAULT_SUGGEST_THRESHOLD,
         answer_margin: float = DEFAULT_ANSWER_MARGIN,
+        lexicon: Lexicon | None = None,
     ) -> None:
         if not 0 <= suggest_threshold <= answer_threshold <= 100:
             raise ValueError("need 0 <= suggest_threshold <= answer_threshold <= 100")
         self.answer_threshold = answer_threshold
         self.suggest_threshold = suggest_threshold
         self.answer_margin = answer_margin
+        self._lexicon = lexicon if lexicon is not None else default_lexicon()
 
         self._phrasings = [p for p in phrasings if fold(p.text)]
         self._entry_ids = [p.entry_id for p in self._phrasings]
@@ -242,9 +229,14 @@ class FaqIndex:
         features: dict[str, int] = {}
         postings: list[list[int]] = []
         documents: list[list[int]] = []
+        vocabulary: dict[str, set[str]] = {}
         self._clean: list[str] = []
         for row, phrasing in enumerate(self._phrasings):
-            words = _content_words(fold(phrasing.text).split(), self._stop_words(phrasing.language))
+            words = _content_words(
+                self._lexicon.words(phrasing.text, phrasing.language),
+                self._stop_words(phrasing.language),
+            )
+            vocabulary.setdefault(phrasing.language, set()).update(fold(phrasing.text).split())
             self._clean.append(" ".join(words))
             ids = []
             for feature in dict.fromkeys([*words, *_pairs(words)]):
@@ -256,6 +248,9 @@ class FaqIndex:
             documents.append(ids)
 
         self._features = features
+        for language in list(vocabulary):
+            vocabulary[language].update(self._lexicon.known(language))
+        self._vocabulary = {lang: frozenset(words) for lang, words in vocabulary.items()}
         self._feature_texts = list(features)
         self._postings = [np.array(rows, dtype=np.intp) for rows in postings]
         n = len(self._phrasings)
@@ -285,6 +280,7 @@ class FaqIndex:
         answer_threshold: float = DEFAULT_ANSWER_THRESHOLD,
         suggest_threshold: float = DEFAULT_SUGGEST_THRESHOLD,
         answer_margin: float = DEFAULT_ANSWER_MARGIN,
+        lexicon: Lexicon | None = None,
     ) -> FaqIndex:
         """Index every question and alternate phrasing; build a new index when the FAQ changes.
 
@@ -297,6 +293,7 @@ class FaqIndex:
             answer_threshold=answer_threshold,
             suggest_threshold=suggest_threshold,
             answer_margin=answer_margin,
+            lexicon=lexicon,
         )
 
     def __len__(self) -> int:
@@ -305,37 +302,45 @@ class FaqIndex:
     def match(self, query: str, language: str | None = None, *, limit: int = 3) -> FaqMatch:
         """Find the FAQ entries that answer ``query``, best first, one candidate per entry.
 
-        Entries in ``language`` are searched first; the others only when none of those
-        reaches the suggestion threshold, so an entry written only in Vietnamese still
-        answers a customer who chose English.
+        Entries are searched one language at a time: first the language the query is
+        written in (the one more of its words belong to; the customer's ``language`` on
+        a tie), then another only if at least half the query's words are of that language
+        too, so a question typed in Vietnamese without diacritics is never offered
+        English entries, yet an entry written only in Vietnamese still answers a customer
+        who chose English and typed Vietnamese.
         """
         folded = fold(query)
         if not self._phrasings or not folded:
             return FaqMatch("none")
-        preferred = self._language_masks.get(language) if language else None
-        readings: dict[str, tuple[tuple[int, float], ...]] = {}  # shared by both passes
-        if preferred is None or language is None:
-            return self._search(folded, _ALL_STOP_WORDS, None, limit, readings)
-        found = self._search(folded, self._stop_words(language), preferred, limit, readings)
-        if found.kind == "none":
-            others = [words for lang, words in STOP_WORDS.items() if lang != language]
-            found = self._search(folded, frozenset().union(*others), ~preferred, limit, readings)
-        return found
+        readings: dict[str, tuple[tuple[int, float], ...]] = {}  # shared by every pass
+        for searched in self.languages_for(folded.split(), language):
+            found = self._search(query, searched, limit, readings)
+            if found.kind != "none":
+                return found
+        return FaqMatch("none")
+
+    def languages_for(self, words: Sequence[str], language: str | None) -> list[str]:
+        """The languages to search for these folded words, the likeliest first."""
+        hits = {
+            lang: sum(1 for word in words if word in vocabulary)
+            for lang, vocabulary in self._vocabulary.items()
+        }
+        ranked = sorted(hits, key=lambda lang: (-hits[lang], lang != language, lang))
+        first, others = ranked[0], ranked[1:]
+        return [first, *(lang for lang in others if hits[lang] * 2 >= len(words))]
 
     def _search(
         self,
-        folded: str,
-        stop: frozenset[str],
-        allowed: np.ndarray | None,
+        query: str,
+        language: str,
         limit: int,
         readings: dict[str, tuple[tuple[int, float], ...]],
     ) -> FaqMatch:
-        terms = self._terms(folded, stop, readings)
+        words = _content_words(self._lexicon.words(query, language), self._stop_words(language))
+        terms = self._terms(words, readings)
         if not terms:
             return FaqMatch("none")
-        overlap = self._overlap(terms)
-        if allowed is not None:
-            overlap = np.where(allowed, overlap, 0.0)
+        overlap = np.where(self._language_masks[language], self._overlap(terms), 0.0)
         corrected = " ".join(self._reading(t) for t in terms if " " not in t.text)
         return self._rank(overlap, corrected, limit)
 
@@ -346,15 +351,8 @@ class FaqIndex:
     # --- the cheap pass over every phrasing ----------------------------------------------
 
     def _terms(
-        self, folded: str, stop: frozenset[str], known: dict[str, tuple[tuple[int, float], ...]]
+        self, words: list[str], known: dict[str, tuple[tuple[int, float], ...]]
     ) -> list[_Term]:
-        raw: list[str] = []
-        for word in folded.split():
-            if word not in self._features and word in _SHORTHAND:
-                raw.extend(_SHORTHAND[word].split())
-            else:
-                raw.append(word)
-        words = _content_words(raw, stop)
         terms: dict[str, _Term] = {}
         for word in words:
             if word not in terms:
@@ -471,6 +469,12 @@ class FaqIndex:
         if top >= self.answer_threshold and lead >= self.answer_margin:
             return FaqMatch("answer", shown)
         return FaqMatch("suggest", shown)
+
+
+@functools.cache
+def default_lexicon() -> Lexicon:
+    """The shipped lexicon, read once (on first use, not at import)."""
+    return Lexicon.load()
 
 
 def _pairs(words: Sequence[str]) -> list[str]:

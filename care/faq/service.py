@@ -26,6 +26,7 @@ from care.core.models import FaqAlternate, FaqEntry, UnansweredQuestion
 from care.core.settings import Settings
 from care.core.text import clean, fold, utcnow
 from care.faq.index import FaqIndex, MatchKind, Phrasing
+from care.faq.lexicon import Lexicon
 from care.io import (
     CellError,
     Columns,
@@ -118,6 +119,7 @@ class FaqService:
         self.db = db
         self.settings = settings
         self.clock = clock
+        self.lexicon = Lexicon.load(settings.faq_synonyms_file)
         self._snapshot = _Snapshot(self._build([]), {}, ())
         self._hit = _hit_statement()  # one statement for every hit: built once
 
@@ -162,6 +164,8 @@ class FaqService:
             phrasings,
             answer_threshold=self.settings.faq_answer_threshold,
             suggest_threshold=self.settings.faq_suggest_threshold,
+            answer_margin=self.settings.faq_answer_margin,
+            lexicon=self.lexicon,
         )
 
     # --- customers ask ------------------------------------------------------------------------

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # A customer's wording becomes an alternate of the entry once this many different
     # customers tapped that entry's suggestion after asking it so, and did not ask again.
     faq_learn_confirmations: int = Field(default=3, ge=1)
+    # "Did not ask again": no other question from that customer within these minutes.
+    faq_learn_quiet_minutes: int = Field(default=10, ge=0)
 
     # --- account linking -----------------------------------------------------------------
     link_code_ttl_minutes: int = 15

@@ -2,11 +2,24 @@
 the questions it could not answer (unmet demand).
 """
 
-from care.faq.service import AddedEntry, FaqEntryView, FaqService, UnansweredGroup
+from care.faq.lexicon import LexiconError
+from care.faq.service import (
+    AddedEntry,
+    FaqEntryView,
+    FaqService,
+    LearnedPhrasing,
+    PendingPhrasing,
+    UnansweredGroup,
+    asker_key,
+)
 
 __all__ = [
     "AddedEntry",
     "FaqEntryView",
     "FaqService",
+    "LearnedPhrasing",
+    "LexiconError",
+    "PendingPhrasing",
     "UnansweredGroup",
+    "asker_key",
 ]

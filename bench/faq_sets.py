@@ -14,6 +14,8 @@ import yaml
 
 from care.core.text import fold
 from care.faq.index import FaqIndex, FaqMatch, Phrasing
+from care.faq.lexicon import Lexicon
+from care.io import DEMO_SYNONYMS
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).with_name("data")
@@ -54,6 +56,11 @@ def demo_faq() -> DemoFaq:
         for text in (item["question"], *item.get("alternates", ())):
             phrasings.append(Phrasing(entry_id, language, text))
     return DemoFaq(phrasings, entry_of, names)
+
+
+def demo_lexicon() -> Lexicon:
+    """The lexicon as the demo shop configures it: the shipped one and its synonyms."""
+    return Lexicon.load(DEMO_SYNONYMS)
 
 
 def questions(name: str) -> list[Question]:

@@ -73,6 +73,9 @@ _OVERLAP_SHARE = 0.8  # of the final score; the rest is the string similarity
 _STRING_SCORER = fuzz.partial_token_sort_ratio
 _SHORTLIST = 32
 _TELEX_SIMILARITY = 0.9
+_PAIR_TYPO_SIMILARITY = 0.85
+_LONE_DISCOUNT = 5.0
+_UNKNOWN_SHARE = 1.0  # of the rarest weight, for a query word the FAQ does not know
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,18 +365,64 @@ class FaqIndex:
                 if readings:
                     weight = self._weights[readings[0][0]]
                 else:
-                    weight = self._unknown_weight * _feature_factor(word)
+                    weight = self._unknown_weight * _UNKNOWN_SHARE * _feature_factor(word)
                 terms[word] = _Term(word, float(weight), readings)
-        for first, second in itertools.pairwise(words):
-            a, b = terms[first], terms[second]
-            pair = f"{self._reading(a)} {self._reading(b)}"
+        pairs = [(terms[a], terms[b]) for a, b in itertools.pairwise(words)]
+        pairs = [(a, b) for a, b in pairs if a.readings and b.readings]
+        # A word in a pair the FAQ knows is what it seems, whatever its other neighbour.
+        anchored = {
+            term.text
+            for a, b in pairs
+            if f"{self._reading(a)} {self._reading(b)}" in self._features
+            for term in (a, b)
+        }
+        for a, b in pairs:
+            pair, confidence = f"{self._reading(a)} {self._reading(b)}", 1.0
             feature_id = self._features.get(pair)
+            if feature_id is None:
+                # Each word is a word, but the pair is not: a typo that made another word
+                # ("bảo hàng" for "bảo hành"). The nearest pair of the FAQ, if one edit away.
+                pair, feature_id = self._near_pair(self._reading(a), self._reading(b))
+                confidence = _PAIR_TYPO_SIMILARITY
+                if feature_id is not None:
+                    # The word that changed is read as its correction too, unless it is
+                    # what it seems in a pair with its other neighbour.
+                    for term, corrected in zip((a, b), pair.split(" "), strict=True):
+                        if self._reading(term) != corrected and term.text not in anchored:
+                            fid = self._features[corrected]
+                            terms[term.text] = _Term(
+                                term.text, float(self._weights[fid]), ((fid, confidence),)
+                            )
             if feature_id is not None and pair not in terms:
-                confidence = min(a.readings[0][1], b.readings[0][1])
+                confidence *= min(a.readings[0][1], b.readings[0][1])
                 terms[pair] = _Term(
                     pair, float(self._weights[feature_id]), ((feature_id, confidence),)
                 )
         return list(terms.values())
+
+    def _near_pair(self, first: str, second: str) -> tuple[str, int | None]:
+        """A pair of the FAQ one edit from ``first second``, changing one word only."""
+        for near_first in self._neighbours(first):
+            pair = f"{near_first} {second}"
+            if pair in self._features:
+                return pair, self._features[pair]
+        for near_second in self._neighbours(second):
+            pair = f"{first} {near_second}"
+            if pair in self._features:
+                return pair, self._features[pair]
+        return "", None
+
+    def _neighbours(self, word: str) -> list[str]:
+        """Vocabulary words one edit from ``word`` (itself excluded), for words of 3+ letters."""
+        if len(word) < 3:
+            return []
+        found: dict[str, None] = {}
+        for variant in _deletes(word, 1):
+            for candidate in self._deletions.get(variant, ()):
+                target = self._feature_texts[candidate]
+                if target != word and OSA.distance(word, target, score_cutoff=1) <= 1:
+                    found[target] = None
+        return list(found)
 
     def _readings(self, word: str) -> tuple[tuple[int, float], ...]:
         """The vocabulary words a query word may be: itself, its Telex reading, near typos."""
@@ -466,9 +515,18 @@ class FaqIndex:
             for entry_id, (score, row) in ranked[: max(limit, 1)]
             if score >= self.suggest_threshold
         ]
-        if top >= self.answer_threshold and lead >= self.answer_margin:
+        if self.answers(top, lead):
             return FaqMatch("answer", shown)
         return FaqMatch("suggest", shown)
+
+    def answers(self, top: float, lead: float) -> bool:
+        """The margin rule: is a best entry scoring ``top``, ``lead`` ahead of the next, the
+        answer? Yes when it is good and clearly ahead: from the answer threshold with the
+        margin, or from a little below it (``_LONE_DISCOUNT``) when it leads by twice the
+        margin, nothing else coming close."""
+        if top >= self.answer_threshold and lead >= self.answer_margin:
+            return True
+        return top >= self.answer_threshold - _LONE_DISCOUNT and lead >= 2 * self.answer_margin
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 the questions it could not answer (unmet demand).
 """
 
+from care.faq.digest import FaqDigest
 from care.faq.lexicon import LexiconError
 from care.faq.service import (
     AddedEntry,
@@ -15,6 +16,7 @@ from care.faq.service import (
 
 __all__ = [
     "AddedEntry",
+    "FaqDigest",
     "FaqEntryView",
     "FaqService",
     "LearnedPhrasing",

@@ -676,6 +676,45 @@ class FaqService:
         await self.load()
         return True
 
+    async def group_of(self, question_id: int) -> UnansweredGroup | None:
+        """The open group of unanswered questions that holds question ``question_id``."""
+        for group in await self.unanswered():
+            if question_id in group.question_ids:
+                return group
+        return None
+
+    async def answer_unanswered(self, question_id: int, answer: str) -> AddedEntry | None:
+        """Staff answer an unanswered question: it becomes an entry in its language, and
+        every question of its group counts as answered. None if no open question has that
+        number; ValueError for an empty answer or a question that already has an entry."""
+        group = await self.group_of(question_id)
+        if group is None:
+            return None
+        async with self.db.uow() as uow:
+            language = await uow.session.scalar(
+                select(UnansweredQuestion.language).where(UnansweredQuestion.id == question_id)
+            )
+        return await self.add(
+            group.example,
+            answer,
+            language or self.settings.default_language,
+            unanswered_ids=group.question_ids,
+        )
+
+    async def alternate_from_unanswered(
+        self, question_id: int, entry_id: int
+    ) -> LearnedPhrasing | None:
+        """Staff say an unanswered question asks entry ``entry_id``'s question: its wording
+        becomes an alternate and its group counts as answered by that entry. None if there
+        is no such open question or active entry."""
+        group = await self.group_of(question_id)
+        if group is None or entry_id not in self._snapshot.entries:
+            return None
+        learned = await self.add_alternate(entry_id, group.example)
+        if learned is not None:
+            await self._mark_answered(set(), set(group.question_ids), entry_id)
+        return learned
+
     # --- unmet demand --------------------------------------------------------------------------
 
     async def unanswered(self, since: datetime | None = None) -> list[UnansweredGroup]:

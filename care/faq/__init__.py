@@ -3,7 +3,7 @@ the questions it could not answer (unmet demand).
 """
 
 from care.faq.digest import FaqDigest
-from care.faq.lexicon import LexiconError
+from care.faq.lexicon import Lexicon, LexiconError
 from care.faq.service import (
     AddedEntry,
     FaqEntryView,
@@ -20,6 +20,7 @@ __all__ = [
     "FaqEntryView",
     "FaqService",
     "LearnedPhrasing",
+    "Lexicon",
     "LexiconError",
     "PendingPhrasing",
     "UnansweredGroup",

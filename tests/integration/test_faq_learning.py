@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from bot.cli import app
 from care.faq import asker_key
-from tests.builders import outbox_rows
+from tests.builders import database_env, outbox_rows
 
 DEMO_FAQ = Path(__file__).resolve().parents[2] / "care" / "io" / "demo_faq.yaml"
 WORDING = "đổi ý được không"
@@ -112,3 +114,15 @@ async def test_the_daily_digest_goes_to_the_staff_chat_once_a_day(services, faq,
     assert "2 lần" in row.body and "sim số đẹp" in row.body
     clock.advance(days=1)
     assert await services.faq_digest.send() is True
+
+
+def test_a_bad_synonyms_file_stops_a_command_with_one_clear_line(settings, tmp_path) -> None:
+    bad = tmp_path / "synonyms.yaml"
+    bad.write_text("vi:\n  synonyms:\n    - hoàn tiền\n", encoding="utf-8")
+    env = {**database_env(settings), "CAREBOT_FAQ_SYNONYMS_FILE": str(bad)}
+
+    result = CliRunner().invoke(app, ["faq", "list"], env=env)
+
+    assert result.exit_code == 1
+    assert "CAREBOT_FAQ_SYNONYMS_FILE" in result.output and "synonym group" in result.output
+    assert "Traceback" not in result.output

@@ -58,7 +58,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from care.core.text import fold
-from care.faq.lexicon import Lexicon
+from care.faq.lexicon import Lexicon, stem
 
 MatchKind = Literal["answer", "suggest", "none"]
 
@@ -105,7 +105,8 @@ class FaqMatch:
 
 
 def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
+    """Words as the lexicon leaves them: English ones stemmed ("there" -> "ther")."""
+    return frozenset(stem(word) for word in words.split())
 
 
 # Words that carry politeness, not meaning. Only words whose folded form is unambiguous:
@@ -146,30 +147,8 @@ def _untelex(word: str) -> str:
     return text
 
 
-def _stem(word: str) -> str:
-    """Strip English inflections ("returned", "shops", "shipping") so they meet their stems.
-
-    No Vietnamese syllable ends in -s, -ed or -ing, so Vietnamese words pass unchanged.
-    """
-    if len(word) > 5 and word.endswith("ing"):
-        stem = word[:-3]
-    elif len(word) > 4 and word.endswith("ed"):
-        stem = word[:-2]
-    elif len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    elif len(word) > 4 and word.endswith(("ses", "xes", "zes", "ches", "shes")):
-        return word[:-2]
-    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    else:
-        return word
-    if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
-        stem = stem[:-1]  # shipping -> shipp -> ship
-    return stem
-
-
 def _content_words(words: Iterable[str], stop: frozenset[str]) -> list[str]:
-    return [_stem(w) for w in words if w not in stop]
+    return [stem(w) for w in words if w not in stop]
 
 
 def _feature_factor(feature: str) -> float:
@@ -401,16 +380,14 @@ class FaqIndex:
         return list(terms.values())
 
     def _near_pair(self, first: str, second: str) -> tuple[str, int | None]:
-        """A pair of the FAQ one edit from ``first second``, changing one word only."""
-        for near_first in self._neighbours(first):
-            pair = f"{near_first} {second}"
-            if pair in self._features:
-                return pair, self._features[pair]
-        for near_second in self._neighbours(second):
-            pair = f"{first} {near_second}"
-            if pair in self._features:
-                return pair, self._features[pair]
-        return "", None
+        """The rarest pair of the FAQ one edit from ``first second``, one word changed."""
+        pairs = [f"{near} {second}" for near in self._neighbours(first)]
+        pairs += [f"{first} {near}" for near in self._neighbours(second)]
+        known = [pair for pair in pairs if pair in self._features]
+        if not known:
+            return "", None
+        best = max(known, key=lambda pair: (self._weights[self._features[pair]], pair))
+        return best, self._features[best]
 
     def _neighbours(self, word: str) -> list[str]:
         """Vocabulary words one edit from ``word`` (itself excluded), for words of 3+ letters."""
@@ -447,7 +424,9 @@ class FaqIndex:
             return ()
         best = max(found.values())
         nearest = [(fid, sim) for fid, sim in found.items() if sim >= best - 1e-9]
-        return tuple(sorted(nearest, key=lambda r: -self._weights[r[0]]))
+        return tuple(
+            sorted(nearest, key=lambda r: (-self._weights[r[0]], self._feature_texts[r[0]]))
+        )
 
     def _reading(self, term: _Term) -> str:
         return self._feature_texts[term.readings[0][0]] if term.readings else term.text

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,6 @@ import yaml
 from care.core.text import fold
 
 LEXICON_FILE = Path(__file__).with_name("lexicon.yaml")
-LANGUAGES = ("vi", "en")
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -32,18 +31,49 @@ class LexiconError(ValueError):
     """A lexicon or synonyms file that cannot be used, with the reason."""
 
 
+def stem(word: str) -> str:
+    """Strip English inflections ("returned", "shops", "shipping", "closing") so they meet
+    their stems; a final -e goes too ("close", "closing" -> "clos").
+
+    No Vietnamese syllable ends in -s, -ed or -ing, nor has more than four letters before
+    a final -e, so Vietnamese words pass unchanged.
+    """
+    if len(word) > 5 and word.endswith("ing"):
+        word = word[:-3]
+        if len(word) > 2 and word[-1] == word[-2] and word[-1] not in "lsz":
+            word = word[:-1]  # shipping -> shipp -> ship
+    elif len(word) > 4 and word.endswith("ed"):
+        word = word[:-2]
+        if len(word) > 2 and word[-1] == word[-2] and word[-1] not in "lsz":
+            word = word[:-1]
+    elif len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    elif len(word) > 4 and word.endswith(("ses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def _same(word: str) -> str:
+    return word
+
+
 @dataclass
 class _Table:
     """Folded phrase → folded replacement, matched longest first."""
 
     entries: dict[Phrase, Phrase] = field(default_factory=dict)
     longest: int = 1
+    stem: Callable[[str], str] = _same
 
     def add(self, key: str, value: str) -> None:
-        phrase = tuple(fold(key).split())
+        phrase = tuple(self.stem(w) for w in fold(key).split())
         if not phrase:
             raise LexiconError(f"empty key {key!r}")
-        self.entries[phrase] = tuple(fold(value).split())
+        self.entries[phrase] = tuple(self.stem(w) for w in fold(value).split())
         self.longest = max(self.longest, len(phrase))
 
     def apply(self, words: list[str]) -> list[str]:
@@ -64,17 +94,24 @@ class _Table:
 
 @dataclass
 class _Language:
+    """One language's tables; English words are compared by their stems."""
+
+    stem: Callable[[str], str] = _same
     strict: dict[str, Phrase] = field(default_factory=dict)
     abbreviations: _Table = field(default_factory=_Table)
     synonyms: _Table = field(default_factory=_Table)
     fillers: _Table = field(default_factory=_Table)
+
+    def __post_init__(self) -> None:
+        for table in (self.abbreviations, self.synonyms, self.fillers):
+            table.stem = self.stem
 
 
 class Lexicon:
     """Turns text into the words FAQ matching compares, per language."""
 
     def __init__(self) -> None:
-        self._languages = {language: _Language() for language in LANGUAGES}
+        self._languages = {"vi": _Language(), "en": _Language(stem=stem)}
 
     @classmethod
     def load(cls, *paths: Path | str | None) -> Lexicon:
@@ -136,7 +173,7 @@ class Lexicon:
         folded: list[str] = []
         for word in raw:
             strict = table.strict.get(word)
-            folded.extend(strict if strict is not None else fold(word).split())
+            folded.extend(strict if strict is not None else map(table.stem, fold(word).split()))
         words = table.abbreviations.apply(folded)
         words = table.synonyms.apply(words)
         return table.fillers.apply(words)

@@ -1,7 +1,8 @@
 """Fuzzy matching of customer questions against the FAQ, fast enough to run on every message.
 
-The index holds every question and alternate phrasing of the FAQ, folded with
-``care.core.text.fold``. A query is matched in two passes:
+Every FAQ phrasing (question or alternate) and every query goes through the chat lexicon
+(``care.faq.lexicon``: shorthand and teen code expanded, synonyms brought to one word,
+politeness dropped) and is folded. A query is then matched in two passes:
 
 1. Cheap pass, over all phrasings at once (numpy over an inverted index): each query word
    is read as a vocabulary word (exactly; else its Telex reading, "cuwa" → "cua"; else the
@@ -9,35 +10,31 @@ The index holds every question and alternate phrasing of the FAQ, folded with
    deletions) and every phrasing gets an IDF-weighted F-beta overlap with the query, with
    beta = 3: covering the query's words counts nine times as much as covering the
    phrasing's, because a customer's question is short and an FAQ phrasing says more.
-   Adjacent word pairs are features too ("thanh toan" is payment, "thanh vien" is
-   membership), politeness words are dropped ("vậy shop", "ạ", "cho em hỏi", "please")
-   and question words ("như thế nào", "ở đâu", "how") keep 40% of their weight, whatever
-   their frequency in this FAQ.
+   Adjacent word pairs (syllable bigrams) are features too ("thanh toan" is payment,
+   "thanh vien" is membership); a pair the FAQ does not know whose one word is a typo
+   that made another word ("bảo hàng" for "bảo hành") is read as the FAQ's pair. Question
+   words ("như thế nào", "ở đâu", "how") keep 40% of their weight.
 2. Precise pass, on the 32 best phrasings: 0.8 x the overlap + 0.2 x rapidfuzz's
    ``partial_token_sort_ratio`` of the typo-corrected query and the phrasing, which
    breaks ties between near-identical phrasings by wording and order. A phrasing whose
    overlap leaves it unable to reach the current top entries is not scored at all.
 
-Why, as measured by bench/bench_faq.py (10,000 entries, 224 paraphrases, 12 questions
-the FAQ does not cover; figures in bench/RESULTS.md):
+Languages are searched one at a time, the one the query is written in first (see
+``match``), and the margin rule (``answers``) decides between answering and suggesting.
+
+Choices, as measured by bench/bench_faq.py (figures in bench/RESULTS.md):
 
 - The naive ``process.extractOne(query, all_phrasings, scorer=WRatio)`` takes 6-15 ms per
-  query on the benchmark machine and puts the right entry first for 69% of the
-  paraphrases; this index takes about 0.1 ms (0.3 ms CPU for the slowest queries) and
-  95% are found first and offered, 74% answered outright, none answered wrongly.
-- Final scorer, same pipeline otherwise, first-ranked out of 224 at the default
-  thresholds: partial_token_sort_ratio 213, token_set_ratio 212, WRatio 211, ratio 210,
-  token_sort_ratio 209. partial_token_sort_ratio costs ~3 µs a pair, hence the pruning.
-- Beta: with thresholds off, 1, 2 and 3 rank 217, 220 and 218 first; at the defaults
-  they find 195, 213 and 213 and answer 98, 147 and 165 outright, none wrongly: with
-  beta 1, right answers to short questions fall below the thresholds.
-- Pair weight (0.3-0.8), question-word weight (0.25-0.6) and a shortlist of 32 or 64
-  moved the count by at most 2: the choice is not sensitive to them.
-- Out-of-scope questions scored at most 47, below the default suggestion threshold (55);
-  the defaults (answer 82, suggest 55, margin 8) answered none of them.
-- The weights were chosen on that same paraphrase set, so expect lower figures on real
-  traffic. What it still misses are synonyms the FAQ does not use ("price" for "cost",
-  "where are your shops" for "store address"): those need alternate phrasings.
+  query over 10,000 entries and puts the right entry first for 69% of the paraphrase set;
+  this index takes about 0.2 ms.
+- Thresholds (answer 65, margin 10, suggest 50), the lone-leader discount (5) and the
+  lexicon were chosen on bench/data/faq_dev.yaml only; beta (2-4), the string share
+  (0.7-0.9), the pair weight (0.3-0.8) and the question-word weight (0.15-0.6) moved the
+  dev set's right answers by about one point: the choice is not sensitive to them.
+- Searching the answers' text as a weaker field was tried and dropped: it lowered the dev
+  set's right answers by three points (answers make near runners-up of other entries).
+- What still misses are words no phrasing of the entry uses ("hoàn tiền" for the returns
+  entry); those are what the learning loop (FaqService.confirm) and staff add.
 
 The index knows nothing of the database: the FAQ service feeds it ``Phrasing``s and
 builds a new one when entries change.

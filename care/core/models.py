@@ -686,6 +686,15 @@ class FaqConfirmation(Base):
     )
 
 
+def faq_asker_key(telegram_user_id: int) -> str:
+    """``FaqConfirmation.asker`` for a Telegram account (erasure finds its rows by it)."""
+    import hashlib  # here, to keep this block of the models self-contained
+
+    return hashlib.blake2b(
+        str(telegram_user_id).encode(), digest_size=16, person=b"carebot-faq"
+    ).hexdigest()
+
+
 class FaqLearnedAlternate(Base):
     """How an alternate was learned: from customers' confirmations or a staff approval."""
 

@@ -9,7 +9,6 @@ answer are kept (folded, for grouping): they are unmet demand and the next FAQ e
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ from care.core.models import (
     FaqEntry,
     FaqLearnedAlternate,
     UnansweredQuestion,
+    faq_asker_key,
 )
 from care.core.settings import Settings
 from care.core.text import clean, fold, utcnow
@@ -134,7 +134,7 @@ class PendingPhrasing:
 
 def asker_key(user_id: int) -> str:
     """A pseudonym for a Telegram account: tells customers apart, says nothing more."""
-    return hashlib.blake2b(str(user_id).encode(), digest_size=16, person=b"carebot-faq").hexdigest()
+    return faq_asker_key(user_id)
 
 
 @dataclass(frozen=True)
@@ -665,13 +665,14 @@ class FaqService:
                 .where(FaqConfirmation.alternate_id == alternate_id)
                 .values(disputed=True, alternate_id=None)
             )
+            entry_id = alternate.entry_id
             await uow.session.execute(
-                update(FaqEntry)
-                .where(FaqEntry.id == alternate.entry_id)
-                .values(updated_at=self.clock())
+                delete(FaqLearnedAlternate).where(FaqLearnedAlternate.alternate_id == alternate_id)
             )
-            await uow.session.delete(learned)
-            await uow.session.delete(alternate)
+            await uow.session.execute(delete(FaqAlternate).where(FaqAlternate.id == alternate_id))
+            await uow.session.execute(
+                update(FaqEntry).where(FaqEntry.id == entry_id).values(updated_at=self.clock())
+            )
             await uow.commit()
         await self.load()
         return True

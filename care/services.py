@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from care.core.interactions import InteractionLog
     from care.core.rendering import Renderer
     from care.customers import CustomerCards, CustomerService, Policies, StaffService
-    from care.faq import FaqService
+    from care.faq import FaqDigest, FaqService
     from care.io import SeedReport
     from care.orders import OrderService
     from care.outreach import CareProgramme, Outbox
@@ -98,6 +98,12 @@ class Services:
         from care.faq import FaqService
 
         return FaqService(self.db, self.settings, self.clock)
+
+    @cached_property
+    def faq_digest(self) -> FaqDigest:
+        from care.faq import FaqDigest
+
+        return FaqDigest(self.settings, self.db, self.renderer, self.outbox, self.faq, self.clock)
 
     @cached_property
     def keys(self) -> Keys:

@@ -151,6 +151,12 @@ def build_scheduler(services: Services, dispatcher: Dispatcher | None = None) ->
             services.deadlines.check,
             IntervalTrigger(minutes=5, timezone=zone),
         ),
+        (
+            "faq_digest",
+            "Daily digest of unanswered FAQ questions to the staff chat",
+            services.faq_digest.send,
+            CronTrigger(hour=17, minute=0, timezone=zone),
+        ),
         # FAQ entries added from the command line reach the running bot within a minute.
         (
             "faq",

@@ -27,9 +27,17 @@ err_console = Console(stderr=True)
 def load_settings() -> Settings:
     """Settings from the environment and .env, or a one-line error."""
     try:
-        return Settings()
+        settings = Settings()
     except Exception as exc:  # pydantic's message names the variable
         fail(f"configuration error: {exc}")
+    if settings.faq_synonyms_file is not None:
+        from care.faq import Lexicon, LexiconError
+
+        try:
+            Lexicon.load(settings.faq_synonyms_file)
+        except LexiconError as exc:
+            fail(f"CAREBOT_FAQ_SYNONYMS_FILE: {exc}")
+    return settings
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

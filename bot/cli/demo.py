@@ -48,6 +48,7 @@ async def _demo(lines: list[str] | None, language: str, directory: Path) -> None
     from bot.sandbox import Limits, SandboxServer
     from bot.sandbox.people import Person
     from care.core.settings import Settings
+    from care.io import DEMO_SYNONYMS
     from care.services import build_services
 
     async with SandboxServer(limits=Limits()) as sandbox:
@@ -61,6 +62,7 @@ async def _demo(lines: list[str] | None, language: str, directory: Path) -> None
             outbox_dir=directory / "outbox",
             web_port=0,  # the unsubscribe page on any free port: the demo does not show it
             shop_name="Điện máy Sao Mai",
+            faq_synonyms_file=DEMO_SYNONYMS,
         )
         services = build_services(settings)
         await _prepare(services)

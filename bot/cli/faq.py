@@ -11,11 +11,17 @@ import typer
 from rich.table import Table
 
 from bot.cli.common import console, err_console, fail, load_settings, run
-from care.core.text import format_datetime, parse_date
+from care.core.text import format_date, format_datetime, parse_date
 from care.io import ImportFileError, ImportReport
 
 if TYPE_CHECKING:
-    from care.faq import AddedEntry, FaqEntryView, UnansweredGroup
+    from care.faq import (
+        AddedEntry,
+        FaqEntryView,
+        LearnedPhrasing,
+        PendingPhrasing,
+        UnansweredGroup,
+    )
     from care.services import Services
 
 app = typer.Typer(help="FAQ entries and unanswered questions.", no_args_is_help=True)
@@ -49,10 +55,13 @@ def list_(
 ) -> None:
     """Every entry with its alternates and how often it answered a customer."""
 
-    async def body(services: Services) -> list[FaqEntryView]:
-        return await services.faq.entries(language)
+    async def body(
+        services: Services,
+    ) -> tuple[list[FaqEntryView], list[LearnedPhrasing], list[PendingPhrasing]]:
+        return await services.faq.entries(language), *await _learning(services)
 
-    entries = run(body)
+    settings = load_settings()
+    entries, learned, pending = run(body, settings)
     table = Table("id", "lang", "category", "question", "alternates", "hits")
     for entry in entries:
         table.add_row(
@@ -65,6 +74,82 @@ def list_(
         )
     console.print(table)
     console.print(f"{len(entries)} entries")
+    _print_learning(learned, pending, settings.timezone)
+
+
+async def _learning(services: Services) -> tuple[list[LearnedPhrasing], list[PendingPhrasing]]:
+    return await services.faq.learned(), await services.faq.pending()
+
+
+def _print_learning(
+    learned: list[LearnedPhrasing], pending: list[PendingPhrasing], timezone: str
+) -> None:
+    if learned:
+        table = Table("alternate", "entry", "learned wording", "from", "customers", "on")
+        for phrasing in learned:
+            table.add_row(
+                str(phrasing.alternate_id),
+                f"{phrasing.entry_id}: {phrasing.entry_question}",
+                phrasing.text,
+                phrasing.source,
+                str(phrasing.confirmations),
+                format_date(phrasing.created_at, timezone),
+            )
+        console.print(table)
+        console.print("Remove one: carebot faq forget ALTERNATE")
+    if pending:
+        table = Table("#", "entry", "wording customers confirmed", "customers")
+        for phrasing in pending:
+            table.add_row(
+                str(phrasing.confirmation_id),
+                f"{phrasing.entry_id}: {phrasing.entry_question}",
+                phrasing.text,
+                str(phrasing.customers),
+            )
+        console.print(table)
+        console.print("Learn one now: carebot faq approve #")
+
+
+@app.command()
+def learned() -> None:
+    """Alternates learned from customers or approved by staff, and wordings still pending."""
+    settings = load_settings()
+    learned, pending = run(_learning, settings)
+    if not learned and not pending:
+        console.print("nothing learned yet")
+        return
+    _print_learning(learned, pending, settings.timezone)
+
+
+@app.command()
+def approve(
+    number: int = typer.Argument(..., help="# of a pending wording."),
+) -> None:
+    """Make a pending wording an alternate of its entry now, whatever its count."""
+
+    async def body(services: Services) -> LearnedPhrasing | None:
+        return await services.faq.approve(number)
+
+    phrasing = run(body)
+    if phrasing is None:
+        fail(f"no pending wording #{number}; see carebot faq learned")
+    console.print(
+        f"alternate {phrasing.alternate_id} of entry {phrasing.entry_id}: {phrasing.text}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command()
+def forget(alternate: int = typer.Argument(..., help="A learned alternate's number.")) -> None:
+    """Remove a learned alternate; the confirmations behind it no longer count."""
+
+    async def body(services: Services) -> bool:
+        return await services.faq.forget(alternate)
+
+    if not run(body):
+        fail(f"alternate {alternate} is not a learned alternate; see carebot faq learned")
+    console.print(f"alternate {alternate} removed")
 
 
 @app.command()

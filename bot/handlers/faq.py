@@ -21,8 +21,10 @@ from bot.handlers.common import (
     refuse_too_long,
     reply,
 )
+from care.faq import asker_key
 
 BUTTON_TEXT_MAX = 60
+ASKED = "faq_asked"  # user_data: {"text": the wording, "language": ...} of the last suggestions
 
 
 def _short(text: str) -> str:
@@ -38,9 +40,18 @@ async def ask(update: Update, context: CareContext) -> None:
     if await refuse_too_long(update, context, text, "faq_too_long"):
         return
     customer = context.customer
+    user = update.effective_user
+    asker = asker_key(user.id) if user else None
+    lang = language(update, context)
     answer = await context.services.faq.ask(
-        text, language(update, context), customer.id if customer else None, uow=context.work
+        text, lang, customer.id if customer else None, uow=context.work, asker=asker
     )
+    if context.user_data is not None:
+        if answer.kind == "suggest":
+            # Remembered for the tap: the wording may become an alternate of the entry.
+            context.user_data[ASKED] = {"text": text, "language": lang}
+        else:
+            context.user_data.pop(ASKED, None)
     if answer.kind == "answer" and answer.entry is not None:
         await reply(
             update,
@@ -68,6 +79,13 @@ async def picked(update: Update, context: CareContext) -> None:
         await edit(update, context, "faq_gone")
         return
     await answer_callback(update, context)
+    asked = context.user_data.pop(ASKED, None) if context.user_data is not None else None
+    user = update.effective_user
+    if isinstance(asked, dict) and user is not None:
+        # The customer's wording led to this entry: it counts towards learning it.
+        await context.services.faq.confirm(
+            entry.id, str(asked.get("text", "")), str(asked.get("language", "")), asker_key(user.id)
+        )
     await edit(update, context, "faq_answer", question=entry.question, answer=entry.answer)
 
 

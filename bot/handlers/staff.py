@@ -30,6 +30,7 @@ from telegram.ext import (
 )
 
 from bot.context import CareContext
+from bot.handlers import faq_staff
 from bot.handlers.common import answer_callback, message_text, send
 from bot.handlers.complaints import (
     label_or,
@@ -263,6 +264,9 @@ async def on_reply(update: Update, context: CareContext) -> None:
         return  # staff talking among themselves
     text = message.text or message.caption or ""
     photo = message.photo[-1].file_id if message.photo else None
+    if faq_staff.replies_to_digest(update):
+        await faq_staff.handle(update, context, text.strip() or "?")
+        return
     prompts = context.chat_data.get(PROMPTS, {})  # type: ignore[union-attr]
     prompted = prompts.get(str(replied.message_id))
     if prompted is not None:
@@ -554,6 +558,7 @@ def handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("stats", stats_command, filters=where),
         CommandHandler("customer", customer_command, filters=where),
         CommandHandler("report", report_command, filters=where),
+        CommandHandler("faq", faq_staff.faq_command, filters=where),
     ]
     if staff_chat is not None:
         result.append(

@@ -655,3 +655,54 @@ class StoredSecret(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- FAQ learning -------------------------------------------------------------------------
+
+
+class FaqConfirmation(Base):
+    """A customer asked in their own words, was offered suggestions and tapped this entry.
+
+    Disputed when the same customer asked again soon after: the entry did not settle it.
+    Once enough different customers confirmed the same wording (folded), it becomes an
+    alternate of the entry (``alternate_id``). ``asker`` is a keyed hash of the Telegram
+    account, enough to count different customers and nothing more.
+    """
+
+    __tablename__ = "faq_confirmations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("faq_entries.id", ondelete="CASCADE"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(5))
+    text: Mapped[str] = mapped_column(Text)
+    folded: Mapped[str] = mapped_column(Text)
+    asker: Mapped[str] = mapped_column(String(64), index=True)
+    tapped_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+    alternate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("faq_alternates.id", ondelete="SET NULL")
+    )
+
+
+def faq_asker_key(telegram_user_id: int) -> str:
+    """``FaqConfirmation.asker`` for a Telegram account (erasure finds its rows by it)."""
+    import hashlib  # here, to keep this block of the models self-contained
+
+    return hashlib.blake2b(
+        str(telegram_user_id).encode(), digest_size=16, person=b"carebot-faq"
+    ).hexdigest()
+
+
+class FaqLearnedAlternate(Base):
+    """How an alternate was learned: from customers' confirmations or a staff approval."""
+
+    __tablename__ = "faq_learned_alternates"
+
+    alternate_id: Mapped[int] = mapped_column(
+        ForeignKey("faq_alternates.id", ondelete="CASCADE"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(20))  # customers | staff
+    confirmations: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

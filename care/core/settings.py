@@ -64,8 +64,18 @@ class Settings(BaseSettings):
     public_base_url: str = "http://localhost:8080"
 
     # --- FAQ self-service ----------------------------------------------------------------
-    faq_answer_threshold: float = 82.0
-    faq_suggest_threshold: float = 55.0
+    # Thresholds were chosen on bench/data/faq_dev.yaml (see care/faq/index.py): a best
+    # entry from faq_answer_threshold that leads the next by faq_answer_margin is answered.
+    faq_answer_threshold: float = 65.0
+    faq_suggest_threshold: float = 50.0
+    faq_answer_margin: float = 10.0
+    # The shop's own synonyms, abbreviations and fillers (same shape as care/faq/lexicon.yaml).
+    faq_synonyms_file: Path | None = None
+    # A customer's wording becomes an alternate of the entry once this many different
+    # customers tapped that entry's suggestion after asking it so, and did not ask again.
+    faq_learn_confirmations: int = Field(default=3, ge=1)
+    # "Did not ask again": no other question from that customer within these minutes.
+    faq_learn_quiet_minutes: int = Field(default=10, ge=0)
 
     # --- account linking -----------------------------------------------------------------
     link_code_ttl_minutes: int = 15

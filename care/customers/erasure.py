@@ -48,6 +48,7 @@ from care.core.models import (
     ComplaintStatus,
     Customer,
     Direction,
+    FaqConfirmation,
     Interaction,
     LinkCode,
     Order,
@@ -56,6 +57,7 @@ from care.core.models import (
     PolicyGrant,
     Survey,
     UnansweredQuestion,
+    faq_asker_key,
 )
 from care.core.rendering import Renderer, TemplateProblem
 from care.core.settings import Settings
@@ -88,6 +90,7 @@ MESSAGE_COLUMNS = (
     Complaint.resolution,
     Survey.comment,
     UnansweredQuestion.text,
+    FaqConfirmation.text,
     PolicyGrant.note,
     Order.notes,
     Order.payment_terms,
@@ -184,6 +187,9 @@ async def erase(
     await session.execute(delete(LinkCode).where(LinkCode.customer_id == customer_id))
     if telegram_id is not None:
         await session.execute(delete(LinkCode).where(LinkCode.telegram_user_id == telegram_id))
+        await session.execute(
+            delete(FaqConfirmation).where(FaqConfirmation.asker == faq_asker_key(telegram_id))
+        )
         await _forget_conversations(session, telegram_id)
     rewritten = await _rewrite_mentions(session, mentions)
     edits = await _edit_staff_chat(

@@ -1,7 +1,8 @@
 """Fuzzy matching of customer questions against the FAQ, fast enough to run on every message.
 
-The index holds every question and alternate phrasing of the FAQ, folded with
-``care.core.text.fold``. A query is matched in two passes:
+Every FAQ phrasing (question or alternate) and every query goes through the chat lexicon
+(``care.faq.lexicon``: shorthand and teen code expanded, synonyms brought to one word,
+politeness dropped) and is folded. A query is then matched in two passes:
 
 1. Cheap pass, over all phrasings at once (numpy over an inverted index): each query word
    is read as a vocabulary word (exactly; else its Telex reading, "cuwa" → "cua"; else the
@@ -9,35 +10,31 @@ The index holds every question and alternate phrasing of the FAQ, folded with
    deletions) and every phrasing gets an IDF-weighted F-beta overlap with the query, with
    beta = 3: covering the query's words counts nine times as much as covering the
    phrasing's, because a customer's question is short and an FAQ phrasing says more.
-   Adjacent word pairs are features too ("thanh toan" is payment, "thanh vien" is
-   membership), politeness words are dropped ("vậy shop", "ạ", "cho em hỏi", "please")
-   and question words ("như thế nào", "ở đâu", "how") keep 40% of their weight, whatever
-   their frequency in this FAQ.
+   Adjacent word pairs (syllable bigrams) are features too ("thanh toan" is payment,
+   "thanh vien" is membership); a pair the FAQ does not know whose one word is a typo
+   that made another word ("bảo hàng" for "bảo hành") is read as the FAQ's pair. Question
+   words ("như thế nào", "ở đâu", "how") keep 40% of their weight.
 2. Precise pass, on the 32 best phrasings: 0.8 x the overlap + 0.2 x rapidfuzz's
    ``partial_token_sort_ratio`` of the typo-corrected query and the phrasing, which
    breaks ties between near-identical phrasings by wording and order. A phrasing whose
    overlap leaves it unable to reach the current top entries is not scored at all.
 
-Why, as measured by bench/bench_faq.py (10,000 entries, 224 paraphrases, 12 questions
-the FAQ does not cover; figures in bench/RESULTS.md):
+Languages are searched one at a time, the one the query is written in first (see
+``match``), and the margin rule (``answers``) decides between answering and suggesting.
+
+Choices, as measured by bench/bench_faq.py (figures in bench/RESULTS.md):
 
 - The naive ``process.extractOne(query, all_phrasings, scorer=WRatio)`` takes 6-15 ms per
-  query on the benchmark machine and puts the right entry first for 69% of the
-  paraphrases; this index takes about 0.1 ms (0.3 ms CPU for the slowest queries) and
-  95% are found first and offered, 74% answered outright, none answered wrongly.
-- Final scorer, same pipeline otherwise, first-ranked out of 224 at the default
-  thresholds: partial_token_sort_ratio 213, token_set_ratio 212, WRatio 211, ratio 210,
-  token_sort_ratio 209. partial_token_sort_ratio costs ~3 µs a pair, hence the pruning.
-- Beta: with thresholds off, 1, 2 and 3 rank 217, 220 and 218 first; at the defaults
-  they find 195, 213 and 213 and answer 98, 147 and 165 outright, none wrongly: with
-  beta 1, right answers to short questions fall below the thresholds.
-- Pair weight (0.3-0.8), question-word weight (0.25-0.6) and a shortlist of 32 or 64
-  moved the count by at most 2: the choice is not sensitive to them.
-- Out-of-scope questions scored at most 47, below the default suggestion threshold (55);
-  the defaults (answer 82, suggest 55, margin 8) answered none of them.
-- The weights were chosen on that same paraphrase set, so expect lower figures on real
-  traffic. What it still misses are synonyms the FAQ does not use ("price" for "cost",
-  "where are your shops" for "store address"): those need alternate phrasings.
+  query over 10,000 entries and puts the right entry first for 69% of the paraphrase set;
+  this index takes about 0.2 ms.
+- Thresholds (answer 65, margin 10, suggest 50), the lone-leader discount (5) and the
+  lexicon were chosen on bench/data/faq_dev.yaml only; beta (2-4), the string share
+  (0.7-0.9), the pair weight (0.3-0.8) and the question-word weight (0.15-0.6) moved the
+  dev set's right answers by about one point: the choice is not sensitive to them.
+- Searching the answers' text as a weaker field was tried and dropped: it lowered the dev
+  set's right answers by three points (answers make near runners-up of other entries).
+- What still misses are words no phrasing of the entry uses ("hoàn tiền" for the returns
+  entry); those are what the learning loop (FaqService.confirm) and staff add.
 
 The index knows nothing of the database: the FAQ service feeds it ``Phrasing``s and
 builds a new one when entries change.
@@ -45,6 +42,7 @@ builds a new one when entries change.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -57,12 +55,13 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from care.core.text import fold
+from care.faq.lexicon import Lexicon, stem
 
 MatchKind = Literal["answer", "suggest", "none"]
 
-DEFAULT_ANSWER_THRESHOLD = 82.0
-DEFAULT_SUGGEST_THRESHOLD = 55.0
-DEFAULT_ANSWER_MARGIN = 8.0
+DEFAULT_ANSWER_THRESHOLD = 65.0
+DEFAULT_SUGGEST_THRESHOLD = 50.0
+DEFAULT_ANSWER_MARGIN = 10.0
 
 _BETA2 = 9.0  # F-beta, beta = 3: covering the query counts 9 times as much as the phrasing
 _PAIR_WEIGHT = 0.5
@@ -71,6 +70,9 @@ _OVERLAP_SHARE = 0.8  # of the final score; the rest is the string similarity
 _STRING_SCORER = fuzz.partial_token_sort_ratio
 _SHORTLIST = 32
 _TELEX_SIMILARITY = 0.9
+_PAIR_TYPO_SIMILARITY = 0.85
+_LONE_DISCOUNT = 5.0
+_UNKNOWN_SHARE = 1.0  # of the rarest weight, for a query word the FAQ does not know
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +102,8 @@ class FaqMatch:
 
 
 def _word_set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
+    """Words as the lexicon leaves them: English ones stemmed ("there" -> "ther")."""
+    return frozenset(stem(word) for word in words.split())
 
 
 # Words that carry politeness, not meaning. Only words whose folded form is unambiguous:
@@ -122,23 +125,6 @@ QUESTION_WORDS = _word_set(
     "what how when where which why who will have any"
 )
 
-# Chat shorthand that is never an FAQ word itself; expanded only when not in the vocabulary.
-_SHORTHAND = {
-    "ko": "khong",
-    "k": "khong",
-    "kh": "khong",
-    "khg": "khong",
-    "hok": "khong",
-    "dc": "duoc",
-    "j": "gi",
-    "sp": "san pham",
-    "bn": "bao nhieu",
-    "hn": "ha noi",
-    "hcm": "ho chi minh",
-    "sg": "sai gon",
-    "tp": "thanh pho",
-}
-
 _TELEX_TONES = frozenset("sfrxj")
 _TELEX_HORN = re.compile(r"([aou])w")
 _VOWELS = frozenset("aeiouy")
@@ -158,30 +144,8 @@ def _untelex(word: str) -> str:
     return text
 
 
-def _stem(word: str) -> str:
-    """Strip English inflections ("returned", "shops", "shipping") so they meet their stems.
-
-    No Vietnamese syllable ends in -s, -ed or -ing, so Vietnamese words pass unchanged.
-    """
-    if len(word) > 5 and word.endswith("ing"):
-        stem = word[:-3]
-    elif len(word) > 4 and word.endswith("ed"):
-        stem = word[:-2]
-    elif len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    elif len(word) > 4 and word.endswith(("ses", "xes", "zes", "ches", "shes")):
-        return word[:-2]
-    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    else:
-        return word
-    if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
-        stem = stem[:-1]  # shipping -> shipp -> ship
-    return stem
-
-
 def _content_words(words: Iterable[str], stop: frozenset[str]) -> list[str]:
-    return [_stem(w) for w in words if w not in stop]
+    return [stem(w) for w in words if w not in stop]
 
 
 def _feature_factor(feature: str) -> float:
@@ -227,12 +191,14 @@ class FaqIndex:
         answer_threshold: float = DEFAULT_ANSWER_THRESHOLD,
         suggest_threshold: float = DEFAULT_SUGGEST_THRESHOLD,
         answer_margin: float = DEFAULT_ANSWER_MARGIN,
+        lexicon: Lexicon | None = None,
     ) -> None:
         if not 0 <= suggest_threshold <= answer_threshold <= 100:
             raise ValueError("need 0 <= suggest_threshold <= answer_threshold <= 100")
         self.answer_threshold = answer_threshold
         self.suggest_threshold = suggest_threshold
         self.answer_margin = answer_margin
+        self._lexicon = lexicon if lexicon is not None else default_lexicon()
 
         self._phrasings = [p for p in phrasings if fold(p.text)]
         self._entry_ids = [p.entry_id for p in self._phrasings]
@@ -242,9 +208,14 @@ class FaqIndex:
         features: dict[str, int] = {}
         postings: list[list[int]] = []
         documents: list[list[int]] = []
+        vocabulary: dict[str, set[str]] = {}
         self._clean: list[str] = []
         for row, phrasing in enumerate(self._phrasings):
-            words = _content_words(fold(phrasing.text).split(), self._stop_words(phrasing.language))
+            words = _content_words(
+                self._lexicon.words(phrasing.text, phrasing.language),
+                self._stop_words(phrasing.language),
+            )
+            vocabulary.setdefault(phrasing.language, set()).update(fold(phrasing.text).split())
             self._clean.append(" ".join(words))
             ids = []
             for feature in dict.fromkeys([*words, *_pairs(words)]):
@@ -256,6 +227,9 @@ class FaqIndex:
             documents.append(ids)
 
         self._features = features
+        for language in list(vocabulary):
+            vocabulary[language].update(self._lexicon.known(language))
+        self._vocabulary = {lang: frozenset(words) for lang, words in vocabulary.items()}
         self._feature_texts = list(features)
         self._postings = [np.array(rows, dtype=np.intp) for rows in postings]
         n = len(self._phrasings)
@@ -285,6 +259,7 @@ class FaqIndex:
         answer_threshold: float = DEFAULT_ANSWER_THRESHOLD,
         suggest_threshold: float = DEFAULT_SUGGEST_THRESHOLD,
         answer_margin: float = DEFAULT_ANSWER_MARGIN,
+        lexicon: Lexicon | None = None,
     ) -> FaqIndex:
         """Index every question and alternate phrasing; build a new index when the FAQ changes.
 
@@ -297,6 +272,7 @@ class FaqIndex:
             answer_threshold=answer_threshold,
             suggest_threshold=suggest_threshold,
             answer_margin=answer_margin,
+            lexicon=lexicon,
         )
 
     def __len__(self) -> int:
@@ -305,37 +281,45 @@ class FaqIndex:
     def match(self, query: str, language: str | None = None, *, limit: int = 3) -> FaqMatch:
         """Find the FAQ entries that answer ``query``, best first, one candidate per entry.
 
-        Entries in ``language`` are searched first; the others only when none of those
-        reaches the suggestion threshold, so an entry written only in Vietnamese still
-        answers a customer who chose English.
+        Entries are searched one language at a time: first the language the query is
+        written in (the one more of its words belong to; the customer's ``language`` on
+        a tie), then another only if at least half the query's words are of that language
+        too, so a question typed in Vietnamese without diacritics is never offered
+        English entries, yet an entry written only in Vietnamese still answers a customer
+        who chose English and typed Vietnamese.
         """
         folded = fold(query)
         if not self._phrasings or not folded:
             return FaqMatch("none")
-        preferred = self._language_masks.get(language) if language else None
-        readings: dict[str, tuple[tuple[int, float], ...]] = {}  # shared by both passes
-        if preferred is None or language is None:
-            return self._search(folded, _ALL_STOP_WORDS, None, limit, readings)
-        found = self._search(folded, self._stop_words(language), preferred, limit, readings)
-        if found.kind == "none":
-            others = [words for lang, words in STOP_WORDS.items() if lang != language]
-            found = self._search(folded, frozenset().union(*others), ~preferred, limit, readings)
-        return found
+        readings: dict[str, tuple[tuple[int, float], ...]] = {}  # shared by every pass
+        for searched in self.languages_for(folded.split(), language):
+            found = self._search(query, searched, limit, readings)
+            if found.kind != "none":
+                return found
+        return FaqMatch("none")
+
+    def languages_for(self, words: Sequence[str], language: str | None) -> list[str]:
+        """The languages to search for these folded words, the likeliest first."""
+        hits = {
+            lang: sum(1 for word in words if word in vocabulary)
+            for lang, vocabulary in self._vocabulary.items()
+        }
+        ranked = sorted(hits, key=lambda lang: (-hits[lang], lang != language, lang))
+        first, others = ranked[0], ranked[1:]
+        return [first, *(lang for lang in others if hits[lang] * 2 >= len(words))]
 
     def _search(
         self,
-        folded: str,
-        stop: frozenset[str],
-        allowed: np.ndarray | None,
+        query: str,
+        language: str,
         limit: int,
         readings: dict[str, tuple[tuple[int, float], ...]],
     ) -> FaqMatch:
-        terms = self._terms(folded, stop, readings)
+        words = _content_words(self._lexicon.words(query, language), self._stop_words(language))
+        terms = self._terms(words, readings)
         if not terms:
             return FaqMatch("none")
-        overlap = self._overlap(terms)
-        if allowed is not None:
-            overlap = np.where(allowed, overlap, 0.0)
+        overlap = np.where(self._language_masks[language], self._overlap(terms), 0.0)
         corrected = " ".join(self._reading(t) for t in terms if " " not in t.text)
         return self._rank(overlap, corrected, limit)
 
@@ -346,15 +330,8 @@ class FaqIndex:
     # --- the cheap pass over every phrasing ----------------------------------------------
 
     def _terms(
-        self, folded: str, stop: frozenset[str], known: dict[str, tuple[tuple[int, float], ...]]
+        self, words: list[str], known: dict[str, tuple[tuple[int, float], ...]]
     ) -> list[_Term]:
-        raw: list[str] = []
-        for word in folded.split():
-            if word not in self._features and word in _SHORTHAND:
-                raw.extend(_SHORTHAND[word].split())
-            else:
-                raw.append(word)
-        words = _content_words(raw, stop)
         terms: dict[str, _Term] = {}
         for word in words:
             if word not in terms:
@@ -364,18 +341,62 @@ class FaqIndex:
                 if readings:
                     weight = self._weights[readings[0][0]]
                 else:
-                    weight = self._unknown_weight * _feature_factor(word)
+                    weight = self._unknown_weight * _UNKNOWN_SHARE * _feature_factor(word)
                 terms[word] = _Term(word, float(weight), readings)
-        for first, second in itertools.pairwise(words):
-            a, b = terms[first], terms[second]
-            pair = f"{self._reading(a)} {self._reading(b)}"
+        pairs = [(terms[a], terms[b]) for a, b in itertools.pairwise(words)]
+        pairs = [(a, b) for a, b in pairs if a.readings and b.readings]
+        # A word in a pair the FAQ knows is what it seems, whatever its other neighbour.
+        anchored = {
+            term.text
+            for a, b in pairs
+            if f"{self._reading(a)} {self._reading(b)}" in self._features
+            for term in (a, b)
+        }
+        for a, b in pairs:
+            pair, confidence = f"{self._reading(a)} {self._reading(b)}", 1.0
             feature_id = self._features.get(pair)
+            if feature_id is None:
+                # Each word is a word, but the pair is not: a typo that made another word
+                # ("bảo hàng" for "bảo hành"). The nearest pair of the FAQ, if one edit away.
+                pair, feature_id = self._near_pair(self._reading(a), self._reading(b))
+                confidence = _PAIR_TYPO_SIMILARITY
+                if feature_id is not None:
+                    # The word that changed is read as its correction too, unless it is
+                    # what it seems in a pair with its other neighbour.
+                    for term, corrected in zip((a, b), pair.split(" "), strict=True):
+                        if self._reading(term) != corrected and term.text not in anchored:
+                            fid = self._features[corrected]
+                            terms[term.text] = _Term(
+                                term.text, float(self._weights[fid]), ((fid, confidence),)
+                            )
             if feature_id is not None and pair not in terms:
-                confidence = min(a.readings[0][1], b.readings[0][1])
+                confidence *= min(a.readings[0][1], b.readings[0][1])
                 terms[pair] = _Term(
                     pair, float(self._weights[feature_id]), ((feature_id, confidence),)
                 )
         return list(terms.values())
+
+    def _near_pair(self, first: str, second: str) -> tuple[str, int | None]:
+        """The rarest pair of the FAQ one edit from ``first second``, one word changed."""
+        pairs = [f"{near} {second}" for near in self._neighbours(first)]
+        pairs += [f"{first} {near}" for near in self._neighbours(second)]
+        known = [pair for pair in pairs if pair in self._features]
+        if not known:
+            return "", None
+        best = max(known, key=lambda pair: (self._weights[self._features[pair]], pair))
+        return best, self._features[best]
+
+    def _neighbours(self, word: str) -> list[str]:
+        """Vocabulary words one edit from ``word`` (itself excluded), for words of 3+ letters."""
+        if len(word) < 3:
+            return []
+        found: dict[str, None] = {}
+        for variant in _deletes(word, 1):
+            for candidate in self._deletions.get(variant, ()):
+                target = self._feature_texts[candidate]
+                if target != word and OSA.distance(word, target, score_cutoff=1) <= 1:
+                    found[target] = None
+        return list(found)
 
     def _readings(self, word: str) -> tuple[tuple[int, float], ...]:
         """The vocabulary words a query word may be: itself, its Telex reading, near typos."""
@@ -400,7 +421,9 @@ class FaqIndex:
             return ()
         best = max(found.values())
         nearest = [(fid, sim) for fid, sim in found.items() if sim >= best - 1e-9]
-        return tuple(sorted(nearest, key=lambda r: -self._weights[r[0]]))
+        return tuple(
+            sorted(nearest, key=lambda r: (-self._weights[r[0]], self._feature_texts[r[0]]))
+        )
 
     def _reading(self, term: _Term) -> str:
         return self._feature_texts[term.readings[0][0]] if term.readings else term.text
@@ -468,9 +491,24 @@ class FaqIndex:
             for entry_id, (score, row) in ranked[: max(limit, 1)]
             if score >= self.suggest_threshold
         ]
-        if top >= self.answer_threshold and lead >= self.answer_margin:
+        if self.answers(top, lead):
             return FaqMatch("answer", shown)
         return FaqMatch("suggest", shown)
+
+    def answers(self, top: float, lead: float) -> bool:
+        """The margin rule: is a best entry scoring ``top``, ``lead`` ahead of the next, the
+        answer? Yes when it is good and clearly ahead: from the answer threshold with the
+        margin, or from a little below it (``_LONE_DISCOUNT``) when it leads by twice the
+        margin, nothing else coming close."""
+        if top >= self.answer_threshold and lead >= self.answer_margin:
+            return True
+        return top >= self.answer_threshold - _LONE_DISCOUNT and lead >= 2 * self.answer_margin
+
+
+@functools.cache
+def default_lexicon() -> Lexicon:
+    """The shipped lexicon, read once (on first use, not at import)."""
+    return Lexicon.load()
 
 
 def _pairs(words: Sequence[str]) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from care.core.db import Database, UnitOfWork
-from care.core.models import FaqAlternate, FaqEntry, UnansweredQuestion
+from care.core.models import (
+    FaqAlternate,
+    FaqConfirmation,
+    FaqEntry,
+    FaqLearnedAlternate,
+    UnansweredQuestion,
+    faq_asker_key,
+)
 from care.core.settings import Settings
 from care.core.text import clean, fold, utcnow
 from care.faq.index import FaqIndex, MatchKind, Phrasing
+from care.faq.lexicon import Lexicon
 from care.io import (
     CellError,
     Columns,
@@ -101,6 +109,35 @@ class AddedEntry:
 
 
 @dataclass(frozen=True)
+class LearnedPhrasing:
+    """An alternate learned from customers or approved by staff; staff may remove it."""
+
+    alternate_id: int
+    entry_id: int
+    entry_question: str
+    text: str
+    source: str  # customers | staff
+    confirmations: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingPhrasing:
+    """A wording customers confirmed for an entry, not yet often enough to be learned."""
+
+    confirmation_id: int  # the latest confirmation: what staff approve by
+    entry_id: int
+    entry_question: str
+    text: str
+    customers: int
+
+
+def asker_key(user_id: int) -> str:
+    """A pseudonym for a Telegram account: tells customers apart, says nothing more."""
+    return faq_asker_key(user_id)
+
+
+@dataclass(frozen=True)
 class _Snapshot:
     """The index and the entries it points at, swapped together so they always agree."""
 
@@ -118,6 +155,7 @@ class FaqService:
         self.db = db
         self.settings = settings
         self.clock = clock
+        self.lexicon = Lexicon.load(settings.faq_synonyms_file)
         self._snapshot = _Snapshot(self._build([]), {}, ())
         self._hit = _hit_statement()  # one statement for every hit: built once
 
@@ -148,8 +186,11 @@ class FaqService:
     async def refresh_if_changed(self) -> bool:
         """Rebuild only if another process (an import from the CLI) changed the FAQ.
 
-        One small query; meant for a periodic job, not for every message.
+        Wordings whose quiet time has passed are learned first. A few small queries;
+        meant for a periodic job, not for every message.
         """
+        if await self.learn():
+            return True
         async with self.db.uow() as uow:
             fingerprint = await _fingerprint(uow.session)
         if fingerprint == self._snapshot.fingerprint:
@@ -162,6 +203,8 @@ class FaqService:
             phrasings,
             answer_threshold=self.settings.faq_answer_threshold,
             suggest_threshold=self.settings.faq_suggest_threshold,
+            answer_margin=self.settings.faq_answer_margin,
+            lexicon=self.lexicon,
         )
 
     # --- customers ask ------------------------------------------------------------------------
@@ -173,6 +216,7 @@ class FaqService:
         customer_id: int | None = None,
         *,
         uow: UnitOfWork | None = None,
+        asker: str | None = None,
     ) -> FaqAnswer:
         """Answer, suggest up to three entries, or record the question as unanswered.
 
@@ -184,6 +228,8 @@ class FaqService:
         folded = fold(text)
         if not folded:
             return FaqAnswer("none")
+        if asker is not None:
+            await self._dispute(asker, uow)
         snapshot = self._snapshot
         match = snapshot.index.match(text, language, limit=SUGGESTIONS)
         candidates = [c for c in match.candidates if c.entry_id in snapshot.entries]
@@ -364,8 +410,12 @@ class FaqService:
                         .where(FaqEntry.id == entry_id)
                         .values(**values, active=True, updated_at=self.clock())
                     )
+                    # Learned alternates are not in the file: they stay until staff remove them.
                     await session.execute(
-                        delete(FaqAlternate).where(FaqAlternate.entry_id == entry_id)
+                        delete(FaqAlternate).where(
+                            FaqAlternate.entry_id == entry_id,
+                            FaqAlternate.id.not_in(select(FaqLearnedAlternate.alternate_id)),
+                        )
                     )
                     session.add_all(FaqAlternate(entry_id=entry_id, text=t) for t in alternates)
                     touched.add(entry_id)
@@ -377,6 +427,294 @@ class FaqService:
         await self.load()
         await self._mark_answered(touched, set())
         return report
+
+    # --- learning from customers and staff ---------------------------------------------------
+
+    async def _dispute(self, asker: str, uow: UnitOfWork | None) -> None:
+        """The customer asks again: a suggestion they tapped just before did not settle it."""
+        since = self.clock() - timedelta(minutes=self.settings.faq_learn_quiet_minutes)
+        async with self.db.uow(within=uow) as work:
+            await work.session.execute(
+                update(FaqConfirmation)
+                .where(
+                    FaqConfirmation.asker == asker,
+                    FaqConfirmation.tapped_at >= since,
+                    FaqConfirmation.alternate_id.is_(None),
+                    FaqConfirmation.disputed.is_(False),
+                )
+                .values(disputed=True)
+            )
+            await work.commit()
+
+    async def confirm(self, entry_id: int, text: str, language: str, asker: str) -> bool:
+        """A customer who asked ``text`` tapped the suggestion ``entry_id``.
+
+        Returns True if the wording was learned at once (enough customers confirmed it).
+        A wording the FAQ already answers with that entry teaches nothing and is not kept.
+        """
+        text = clean(text)
+        folded = fold(text)
+        snapshot = self._snapshot
+        if not folded or entry_id not in snapshot.entries:
+            return False
+        found = snapshot.index.match(text, language, limit=1)
+        if found.kind == "answer" and found.candidates[0].entry_id == entry_id:
+            return False
+        async with self.db.uow() as uow:
+            uow.session.add(
+                FaqConfirmation(
+                    entry_id=entry_id,
+                    language=language,
+                    text=text,
+                    folded=folded,
+                    asker=asker,
+                    tapped_at=self.clock(),
+                )
+            )
+            await uow.commit()
+        return await self.learn() > 0
+
+    async def learn(self) -> int:
+        """Make alternates of the wordings enough different customers confirmed; how many.
+
+        A confirmation counts once its quiet time is over without the customer asking again.
+        """
+        quiet_since = self.clock() - timedelta(minutes=self.settings.faq_learn_quiet_minutes)
+        customers = func.count(func.distinct(FaqConfirmation.asker))
+        async with self.db.uow() as uow:
+            ready = (
+                await uow.session.execute(
+                    select(FaqConfirmation.entry_id, FaqConfirmation.folded, customers)
+                    .where(
+                        FaqConfirmation.alternate_id.is_(None),
+                        FaqConfirmation.disputed.is_(False),
+                        FaqConfirmation.tapped_at <= quiet_since,
+                    )
+                    .group_by(FaqConfirmation.entry_id, FaqConfirmation.folded)
+                    .having(customers >= self.settings.faq_learn_confirmations)
+                )
+            ).all()
+            for entry_id, folded, count in ready:
+                await self._make_alternate(uow.session, entry_id, folded, "customers", count)
+            await uow.commit()
+        if ready:
+            await self.load()
+        return len(ready)
+
+    async def approve(self, confirmation_id: int) -> LearnedPhrasing | None:
+        """Staff approve a pending wording at once; None if there is no such pending one."""
+        async with self.db.uow() as uow:
+            found = await uow.session.get(FaqConfirmation, confirmation_id)
+            if found is None or found.alternate_id is not None:
+                return None
+            count = await uow.session.scalar(
+                select(func.count(func.distinct(FaqConfirmation.asker))).where(
+                    FaqConfirmation.entry_id == found.entry_id,
+                    FaqConfirmation.folded == found.folded,
+                )
+            )
+            alternate_id = await self._make_alternate(
+                uow.session, found.entry_id, found.folded, "staff", count or 0
+            )
+            await uow.commit()
+        await self.load()
+        return next((p for p in await self.learned() if p.alternate_id == alternate_id), None)
+
+    async def _make_alternate(
+        self, session: AsyncSession, entry_id: int, folded: str, source: str, count: int
+    ) -> int:
+        latest = await session.scalar(
+            select(FaqConfirmation.text)
+            .where(FaqConfirmation.entry_id == entry_id, FaqConfirmation.folded == folded)
+            .order_by(FaqConfirmation.id.desc())
+            .limit(1)
+        )
+        alternate = FaqAlternate(entry_id=entry_id, text=latest or folded)
+        session.add(alternate)
+        await session.flush()
+        session.add(
+            FaqLearnedAlternate(
+                alternate_id=alternate.id,
+                source=source,
+                confirmations=count,
+                created_at=self.clock(),
+            )
+        )
+        await session.execute(
+            update(FaqConfirmation)
+            .where(
+                FaqConfirmation.entry_id == entry_id,
+                FaqConfirmation.folded == folded,
+                FaqConfirmation.alternate_id.is_(None),
+            )
+            .values(alternate_id=alternate.id)
+        )
+        await session.execute(
+            update(FaqEntry).where(FaqEntry.id == entry_id).values(updated_at=self.clock())
+        )
+        return alternate.id
+
+    async def add_alternate(self, entry_id: int, text: str) -> LearnedPhrasing | None:
+        """Staff say ``text`` asks entry ``entry_id``'s question; None if no such entry.
+
+        Raises ValueError for an empty text.
+        """
+        text = clean(text)
+        if not fold(text):
+            raise ValueError("the question must not be empty")
+        async with self.db.uow() as uow:
+            if await uow.session.get(FaqEntry, entry_id) is None:
+                return None
+            alternate = FaqAlternate(entry_id=entry_id, text=text)
+            uow.session.add(alternate)
+            await uow.session.flush()
+            uow.session.add(
+                FaqLearnedAlternate(
+                    alternate_id=alternate.id, source="staff", created_at=self.clock()
+                )
+            )
+            await uow.session.execute(
+                update(FaqEntry).where(FaqEntry.id == entry_id).values(updated_at=self.clock())
+            )
+            await uow.commit()
+            alternate_id = alternate.id
+        await self.load()
+        await self._mark_answered({entry_id}, set())
+        return next((p for p in await self.learned() if p.alternate_id == alternate_id), None)
+
+    async def learned(self) -> list[LearnedPhrasing]:
+        """Every learned or staff-approved alternate, newest first."""
+        query = (
+            select(
+                FaqLearnedAlternate.alternate_id,
+                FaqLearnedAlternate.source,
+                FaqLearnedAlternate.confirmations,
+                FaqLearnedAlternate.created_at,
+                FaqAlternate.text,
+                FaqEntry.id,
+                FaqEntry.question,
+            )
+            .join(FaqAlternate, FaqAlternate.id == FaqLearnedAlternate.alternate_id)
+            .join(FaqEntry, FaqEntry.id == FaqAlternate.entry_id)
+            .order_by(FaqLearnedAlternate.created_at.desc(), FaqAlternate.id.desc())
+        )
+        async with self.db.uow() as uow:
+            rows = (await uow.session.execute(query)).all()
+        return [
+            LearnedPhrasing(
+                alternate_id=alternate_id,
+                entry_id=entry_id,
+                entry_question=question,
+                text=text,
+                source=source,
+                confirmations=confirmations,
+                created_at=created_at,
+            )
+            for alternate_id, source, confirmations, created_at, text, entry_id, question in rows
+        ]
+
+    async def pending(self) -> list[PendingPhrasing]:
+        """Wordings customers confirmed, not yet learned, most confirmed first."""
+        customers = func.count(func.distinct(FaqConfirmation.asker))
+        query = (
+            select(
+                func.max(FaqConfirmation.id),
+                FaqConfirmation.entry_id,
+                FaqConfirmation.folded,
+                customers,
+            )
+            .where(FaqConfirmation.alternate_id.is_(None), FaqConfirmation.disputed.is_(False))
+            .group_by(FaqConfirmation.entry_id, FaqConfirmation.folded)
+            .order_by(customers.desc(), func.max(FaqConfirmation.id).desc())
+        )
+        async with self.db.uow() as uow:
+            rows = (await uow.session.execute(query)).all()
+            texts = dict(
+                (
+                    await uow.session.execute(
+                        select(FaqConfirmation.id, FaqConfirmation.text).where(
+                            FaqConfirmation.id.in_([row[0] for row in rows])
+                        )
+                    )
+                ).all()
+            )
+        entries = self._snapshot.entries
+        return [
+            PendingPhrasing(
+                confirmation_id=latest,
+                entry_id=entry_id,
+                entry_question=entries[entry_id].question if entry_id in entries else "",
+                text=texts.get(latest, folded),
+                customers=count,
+            )
+            for latest, entry_id, folded, count in rows
+        ]
+
+    async def forget(self, alternate_id: int) -> bool:
+        """Remove a learned alternate; the customers' confirmations of it no longer count.
+
+        Returns False if ``alternate_id`` is not a learned alternate.
+        """
+        async with self.db.uow() as uow:
+            learned = await uow.session.get(FaqLearnedAlternate, alternate_id)
+            alternate = await uow.session.get(FaqAlternate, alternate_id)
+            if learned is None or alternate is None:
+                return False
+            await uow.session.execute(
+                update(FaqConfirmation)
+                .where(FaqConfirmation.alternate_id == alternate_id)
+                .values(disputed=True, alternate_id=None)
+            )
+            entry_id = alternate.entry_id
+            await uow.session.execute(
+                delete(FaqLearnedAlternate).where(FaqLearnedAlternate.alternate_id == alternate_id)
+            )
+            await uow.session.execute(delete(FaqAlternate).where(FaqAlternate.id == alternate_id))
+            await uow.session.execute(
+                update(FaqEntry).where(FaqEntry.id == entry_id).values(updated_at=self.clock())
+            )
+            await uow.commit()
+        await self.load()
+        return True
+
+    async def group_of(self, question_id: int) -> UnansweredGroup | None:
+        """The open group of unanswered questions that holds question ``question_id``."""
+        for group in await self.unanswered():
+            if question_id in group.question_ids:
+                return group
+        return None
+
+    async def answer_unanswered(self, question_id: int, answer: str) -> AddedEntry | None:
+        """Staff answer an unanswered question: it becomes an entry in its language, and
+        every question of its group counts as answered. None if no open question has that
+        number; ValueError for an empty answer or a question that already has an entry."""
+        group = await self.group_of(question_id)
+        if group is None:
+            return None
+        async with self.db.uow() as uow:
+            language = await uow.session.scalar(
+                select(UnansweredQuestion.language).where(UnansweredQuestion.id == question_id)
+            )
+        return await self.add(
+            group.example,
+            answer,
+            language or self.settings.default_language,
+            unanswered_ids=group.question_ids,
+        )
+
+    async def alternate_from_unanswered(
+        self, question_id: int, entry_id: int
+    ) -> LearnedPhrasing | None:
+        """Staff say an unanswered question asks entry ``entry_id``'s question: its wording
+        becomes an alternate and its group counts as answered by that entry. None if there
+        is no such open question or active entry."""
+        group = await self.group_of(question_id)
+        if group is None or entry_id not in self._snapshot.entries:
+            return None
+        learned = await self.add_alternate(entry_id, group.example)
+        if learned is not None:
+            await self._mark_answered(set(), set(group.question_ids), entry_id)
+        return learned
 
     # --- unmet demand --------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 cells are safe to open in a spreadsheet, and the demo data set.
 """
 
-from care.io.demo import DEMO_FAQ, SeedReport, write_demo_shop
+from care.io.demo import DEMO_FAQ, DEMO_SYNONYMS, SeedReport, write_demo_shop
 from care.io.exports import looks_like_formula, neutralise, write_table
 from care.io.imports import (
     CellError,
@@ -25,6 +25,7 @@ from care.io.imports import (
 
 __all__ = [
     "DEMO_FAQ",
+    "DEMO_SYNONYMS",
     "CellError",
     "Columns",
     "ImportFileError",

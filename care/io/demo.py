@@ -39,6 +39,7 @@ class TierCounts(Protocol):
 
 
 DEMO_FAQ = Path(__file__).with_name("demo_faq.yaml")
+DEMO_SYNONYMS = Path(__file__).with_name("demo_synonyms.yaml")
 DEMO_CUSTOMER_CODE = "DEMO-001"
 DEMO_PHONE = "+84901234567"
 # Far above any Telegram user id handed out so far, so a demo staff member cannot be a

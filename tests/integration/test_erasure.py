@@ -14,11 +14,13 @@ from care.core.db import _sqlite_pragmas
 from care.core.models import (
     Complaint,
     ComplaintMessage,
+    FaqConfirmation,
     Interaction,
     OutboxMessage,
     UnansweredQuestion,
 )
 from care.customers import ERASED_MARK, mentions_of
+from care.faq import asker_key
 from care.services import Services
 from scheduler.dispatcher import Dispatcher
 from scheduler.email_channel import EmlDirectoryChannel
@@ -243,3 +245,24 @@ async def test_unanswered_questions_she_asked_are_deleted(services):
 
     assert await texts(services, UnansweredQuestion.text) == [f"{ERASED_MARK} có ở đây không?"]
     assert await texts(services, UnansweredQuestion.folded) == [f"{ERASED_MARK} co o day khong"]
+
+
+async def test_the_faq_wordings_she_confirmed_are_deleted(services):
+    lan = await make_customer(services, telegram_user_id=TG, name=NAME)
+    added = await services.faq.add("Phí giao hàng là bao nhiêu?", "30.000 ₫", "vi")
+    async with services.db.uow() as uow:
+        for asker, wording in ((TG, "ship ve Hang Bac"), (TG + 1, f"ship cho {NAME}")):
+            uow.session.add(
+                FaqConfirmation(
+                    entry_id=added.entry.id,
+                    language="vi",
+                    text=f"{wording} bao nhieu",
+                    folded="-",
+                    asker=asker_key(asker),
+                )
+            )
+        await uow.commit()
+
+    await services.customers.forget(lan.telegram_user_id)
+
+    assert await texts(services, FaqConfirmation.text) == [f"ship cho {ERASED_MARK} bao nhieu"]

@@ -66,15 +66,15 @@ async def test_seeding_twice_adds_nothing(services: Services) -> None:
     assert await counts(services) == before
 
 
-async def test_the_faq_has_forty_entries_in_both_languages_with_alternates(
+async def test_the_faq_has_forty_six_entries_in_both_languages_with_alternates(
     services: Services,
 ) -> None:
     await services.seed_demo(customers=0)
 
     entries = await services.faq.entries()
 
-    assert len(entries) == 40
-    assert Counter(entry.language for entry in entries) == {"vi": 20, "en": 20}
+    assert len(entries) == 46
+    assert Counter(entry.language for entry in entries) == {"vi": 23, "en": 23}
     assert all(2 <= len(entry.alternates) <= 4 for entry in entries)
     vietnamese = [e for e in entries if e.language == "vi"]
     assert all(any(not ch.isascii() for ch in e.question + e.answer) for e in vietnamese)
@@ -137,7 +137,7 @@ def test_the_seed_demo_command_reports_what_it_added(
 
     assert first.exit_code == 0, first.output
     assert "added 21 customers" in first.output
-    assert "FAQ entries created 40" in first.output
+    assert "FAQ entries created 46" in first.output
     assert "segmentation computed: diamond" in first.output
     assert second.exit_code == 0 and "already there" in second.output
     assert "segmentation computed" not in second.output

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     from care.core.rendering import Renderer
     from care.customers import CustomerCards, CustomerService, Policies, StaffService
     from care.faq import FaqService
+    from care.integration import ApiKeys, IdempotencyStore, Ingest
     from care.io import SeedReport
-    from care.orders import OrderService
+    from care.orders import Catalogue, OrderService
     from care.outreach import CareProgramme, Outbox
     from care.tickets import ComplaintService, ComplaintStats, DeadlineWatch, SurveyService
 
@@ -190,6 +191,33 @@ class Services:
         return Reports(
             self.db, self.settings, self.renderer, self.segmentation, self.loyalty, self.clock
         )
+
+    @cached_property
+    def products(self) -> Catalogue:
+        """The product catalogue (import and API write it; the console reads it)."""
+        from care.orders import Catalogue
+
+        return Catalogue(self.db)
+
+    @cached_property
+    def api_keys(self) -> ApiKeys:
+        """The HTTP API's keys: make (shown once), list, revoke, check."""
+        from care.integration import ApiKeys
+
+        return ApiKeys(self.db, self.clock)
+
+    @cached_property
+    def ingest(self) -> Ingest:
+        """Customers, orders and products pushed by the shop's systems (the HTTP API)."""
+        from care.integration import Ingest
+
+        return Ingest(self.settings, self.db, self.care, self.segmentation, self.clock)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        from care.integration import IdempotencyStore
+
+        return IdempotencyStore(self.db, self.clock, self.settings.api_idempotency_hours)
 
 
 SERVICE_NAMES = tuple(

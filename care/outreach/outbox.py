@@ -608,12 +608,14 @@ class Outbox:
         recent_marketing: int = 0,
         campaign_id: int | None = None,
         quiet: bool | None = None,
+        due: datetime | None = None,
     ) -> Placed:
-        """The row for one message to one customer (rules applied, content rendered)."""
+        """The row for one message to one customer (rules applied, content rendered);
+        with ``due``, sent no earlier than that (quiet hours then apply at ``due``)."""
         route = choose_route(
             customer,
             category,
-            now=now,
+            now=max(due, now) if due is not None else now,
             settings=self.settings,
             preference=preference,
             recent_marketing=recent_marketing,
@@ -749,8 +751,10 @@ class Outbox:
         preference: str = "telegram",
         campaign_id: int | None = None,
         quiet: bool | None = None,
+        due: datetime | None = None,
     ) -> Placed | None:
-        """Queue one message to a customer in the caller's transaction.
+        """Queue one message to a customer in the caller's transaction, to be sent from
+        ``due`` on (now if not given).
 
         Returns None when the key was spent already (nothing rendered, nothing written).
         """
@@ -773,6 +777,7 @@ class Outbox:
             recent_marketing=recent,
             campaign_id=campaign_id,
             quiet=quiet,
+            due=due,
         )
         inserted = await enqueue_rows(session, [placed.row])
         return placed if inserted else None

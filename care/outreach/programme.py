@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -135,6 +135,7 @@ class CareProgramme:
         preference: str = "telegram",
         quiet: bool | None = None,
         reply_markup: dict[str, Any] | None = None,
+        due: datetime | None = None,
         **context: Any,
     ) -> Placed | None:
         name = self.outbox.greeting_name(customer)
@@ -148,6 +149,7 @@ class CareProgramme:
             now=now,
             preference=preference,
             quiet=quiet,
+            due=due,
         )
         report.add(placed)
         return placed
@@ -197,6 +199,49 @@ class CareProgramme:
                     amount=order.amount,
                 )
             await uow.commit()
+        return report
+
+    async def thank_now(self, session: AsyncSession, order_ids: Collection[int]) -> ScanReport:
+        """The thank-you of orders just recorded as delivered (pushed by the shop's sales
+        system), queued at once in the caller's transaction and due ``thanks_delay_hours``
+        after ``delivered_at``, instead of waiting for the next scan. The key is the scan's
+        (``thanks:ORDER``): however often an order is pushed, and whichever comes first,
+        one thank-you."""
+        now, report = self.clock(), ScanReport()
+        if not order_ids:
+            return report
+        delay = timedelta(hours=self.settings.thanks_delay_hours)
+        oldest = now - delay - timedelta(days=self.settings.care_lookback_days)
+        result = await session.execute(
+            select(Order, Customer)
+            .join(Customer, Order.customer_id == Customer.id)
+            .where(
+                Order.id.in_(list(order_ids)),
+                Order.kind == OrderKind.ORDER,
+                Order.status == OrderStatus.DELIVERED,
+                Order.delivered_at > oldest,
+            )
+            .order_by(Order.delivered_at, Order.id)
+        )
+        pairs = [(row[0], row[1]) for row in result]
+        spent = await existing_keys(session, [f"thanks:{o.id}" for o, _ in pairs])
+        for order, customer in pairs:
+            key = f"thanks:{order.id}"
+            if key in spent or order.delivered_at is None:
+                continue
+            await self._queue(
+                session,
+                customer,
+                report,
+                key=key,
+                category=MessageCategory.TRANSACTIONAL,
+                template="care_thanks",
+                now=now,
+                quiet=True,
+                due=order.delivered_at + delay,
+                order_code=order.code,
+                amount=order.amount,
+            )
         return report
 
     async def invite_surveys(self) -> ScanReport:

@@ -1,0 +1,38 @@
+"""The shop's other systems: API keys, what they push (customers, orders, products),
+Idempotency-Key replays, and the webhooks that tell them what happened here.
+
+Offers ApiKeys (make, list, revoke, check keys), Ingest (create or update by the shop's
+codes through the import checks; a delivered order's thank-you at once) and
+IdempotencyStore.
+"""
+
+from care.integration.api_keys import (
+    SCOPES,
+    ApiKeyError,
+    ApiKeys,
+    ApiKeyView,
+    NewApiKey,
+    parse_scopes,
+)
+from care.integration.idempotency import (
+    MAX_KEY_LENGTH,
+    IdempotencyStore,
+    StoredResponse,
+    request_fingerprint,
+)
+from care.integration.ingest import Ingest, IngestResult
+
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "SCOPES",
+    "ApiKeyError",
+    "ApiKeyView",
+    "ApiKeys",
+    "IdempotencyStore",
+    "Ingest",
+    "IngestResult",
+    "NewApiKey",
+    "StoredResponse",
+    "parse_scopes",
+    "request_fingerprint",
+]

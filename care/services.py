@@ -24,7 +24,7 @@ from care.core.settings import Settings
 from care.core.text import utcnow
 
 if TYPE_CHECKING:
-    from care.analytics import Loyalty, Reports, Segmentation
+    from care.analytics import Loyalty, ProductReports, Reports, Segmentation
     from care.core.interactions import InteractionLog
     from care.core.rendering import Renderer
     from care.customers import CustomerCards, CustomerService, Policies, StaffService
@@ -198,6 +198,14 @@ class Services:
         from care.orders import Catalogue
 
         return Catalogue(self.db)
+
+    @cached_property
+    def product_reports(self) -> ProductReports:
+        """Units, revenue and margin by product and month; top products per tier; unmet
+        demand by product; same-need audiences."""
+        from care.analytics import ProductReports
+
+        return ProductReports(self.db, self.settings, self.clock)
 
     @cached_property
     def api_keys(self) -> ApiKeys:

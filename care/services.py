@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from care.core.rendering import Renderer
     from care.customers import CustomerCards, CustomerService, Policies, StaffService
     from care.faq import FaqService
-    from care.integration import ApiKeys, IdempotencyStore, Ingest
+    from care.integration import ApiKeys, IdempotencyStore, Ingest, Webhooks
     from care.io import SeedReport
     from care.orders import Catalogue, OrderService
     from care.outreach import CareProgramme, Outbox
@@ -220,6 +220,13 @@ class Services:
         from care.integration import Ingest
 
         return Ingest(self.settings, self.db, self.care, self.segmentation, self.clock)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        """Integrators' webhook subscriptions and their delivery log."""
+        from care.integration import Webhooks
+
+        return Webhooks(self.db, self.clock)
 
     @cached_property
     def idempotency(self) -> IdempotencyStore:

@@ -79,6 +79,11 @@ class CarebotCommands(LazyGroup):
             "API keys for the shop's systems (the HTTP API at /api/v1).",
         ),
         LazyCommand(
+            "webhook",
+            "bot.cli.webhook:app",
+            "Webhooks: tell an integrator's URL of tickets, surveys and erasures.",
+        ),
+        LazyCommand(
             "customer",
             "bot.cli.customer:app",
             "A customer's personal data: erase it on request (`customer forget CODE`).",

@@ -115,6 +115,7 @@ class Channel(StrEnum):
     EMAIL = "email"
     PHONE = "phone"
     STORE = "store"
+    WEBHOOK = "webhook"  # an integrator's URL (outgoing webhooks), never a customer
 
 
 class Direction(StrEnum):

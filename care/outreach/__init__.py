@@ -26,6 +26,8 @@ from care.outreach.outbox import (
     enqueue_rows,
     quiet_until,
     retry_delay,
+    webhook_key,
+    webhook_subscription_of,
 )
 from care.outreach.programme import CareProgramme, survey_callback
 from care.outreach.unsubscribe import UnsubscribeLinks
@@ -73,4 +75,6 @@ __all__ = [
     "scheduled_campaigns",
     "sender",
     "survey_callback",
+    "webhook_key",
+    "webhook_subscription_of",
 ]

@@ -25,6 +25,7 @@ body is derived from it, with the unsubscribe link and headers RFC 8058 asks for
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -47,6 +48,7 @@ from care.core.models import (
     MessageCategory,
     OutboxMessage,
     OutboxStatus,
+    WebhookSubscription,
 )
 from care.core.rendering import Renderer, TemplateProblem
 from care.core.settings import Settings
@@ -402,6 +404,22 @@ class Message:
 
 
 MessageFactory = Callable[[str], Message]  # language -> message
+
+
+WEBHOOK_KEY = "webhook:"
+
+
+def webhook_key(subscription_id: int, event: str, ref: str) -> str:
+    """``webhook:<subscription>:<event>:<ref>``: the subscription is read back from it."""
+    return f"{WEBHOOK_KEY}{subscription_id}:{event}:{ref}"
+
+
+def webhook_subscription_of(key: str) -> int | None:
+    """The subscription id in a webhook row's key, or None for another kind of row."""
+    if not key.startswith(WEBHOOK_KEY):
+        return None
+    number = key[len(WEBHOOK_KEY) :].partition(":")[0]
+    return int(number) if number.isdigit() else None
 
 
 def new_row(
@@ -825,6 +843,53 @@ class Outbox:
             edits_message_id=message_id,
         )
         return bool(await enqueue_rows(session, [row]))
+
+    async def to_webhooks(
+        self,
+        session: AsyncSession,
+        event: str,
+        *,
+        ref: str,
+        data: Mapping[str, Any],
+        now: datetime,
+    ) -> int:
+        """Queue ``event`` for every active subscription to it, in the caller's transaction
+        (so an event is told if and only if its cause is committed). ``ref`` names what it
+        is about (a ticket's code...), making the key: an event is told once per
+        subscription. The payload carries codes, never personal data."""
+        subscriptions = [
+            subscription
+            for subscription in await session.scalars(
+                select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
+            )
+            if event in (subscription.events or [])
+        ]
+        if not subscriptions:
+            return 0
+        payload = json.dumps(
+            {
+                "id": f"{event}:{ref}",
+                "event": event,
+                "occurred_at": now.isoformat(),
+                "data": dict(data),
+            },
+            ensure_ascii=False,
+            default=str,
+        )
+        rows = [
+            new_row(
+                webhook_key(subscription.id, event, ref),
+                channel=Channel.WEBHOOK,
+                category=MessageCategory.TRANSACTIONAL,
+                recipient=subscription.url,
+                template=event,
+                language=self.settings.default_language,
+                body=payload,
+                now=now,
+            )
+            for subscription in subscriptions
+        ]
+        return await enqueue_rows(session, rows)
 
     async def unsubscribe(self, token: str) -> bool:
         """Withdraw e-mail consent for the customer a link names (one click, at once)."""

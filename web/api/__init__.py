@@ -63,6 +63,21 @@ def routes() -> list[BaseRoute]:
                     methods=["PUT"],
                 ),
                 Route("/products/{code}", gate.endpoint("read", r.get_product), methods=["GET"]),
+                Route(
+                    "/webhooks",
+                    gate.endpoint("webhooks:write", r.post_webhook, writes=True),
+                    methods=["POST"],
+                ),
+                Route(
+                    "/webhooks",
+                    gate.endpoint("webhooks:write", r.list_webhooks),
+                    methods=["GET"],
+                ),
+                Route(
+                    "/webhooks/{id}",
+                    gate.endpoint("webhooks:write", r.delete_webhook, writes=True),
+                    methods=["DELETE"],
+                ),
             ],
         )
     ]

@@ -111,7 +111,7 @@ class Gate:
                         "24 hours; use a new key for a new request",
                     )
                 return _replayed(stored.status_code, stored.body)
-        call = Call(request, services, key, _parse(raw) if writes else None)
+        call = Call(request, services, key, _parse(raw) if raw else None)
         status, document, media_type = await _run(handler, call)
         text = json.dumps(document, ensure_ascii=False)
         if idempotency_key is not None and status < 500:

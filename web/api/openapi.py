@@ -459,7 +459,7 @@ def _document(batch_max: int, base_url: str, shop_name: str) -> dict[str, Any]:
                         }
                     ],
                     "responses": {
-                        "204": {"description": "Ended."},
+                        "200": {"description": "Ended."},
                         "404": _problem("No such subscription."),
                         **COMMON,
                     },

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from care.integration import IngestResult
+from care.integration import IngestResult, WebhookError
 from web.api.gate import Call
 from web.api.problems import Problem, invalid
 
@@ -138,3 +138,33 @@ async def list_products(call: Call) -> tuple[int, Any]:
     active = call.request.query_params.get("active")
     only_active = active is not None and active.lower() in ("1", "true", "yes")
     return 200, {"items": await call.services.products.listing(active_only=only_active)}
+
+
+# --- webhooks -----------------------------------------------------------------------------
+
+
+async def post_webhook(call: Call) -> tuple[int, Any]:
+    """Subscribe a URL to events; the answer carries the signing secret, once."""
+    body = call.body if isinstance(call.body, dict) else {}
+    try:
+        made = await call.services.webhooks.subscribe(
+            str(body.get("url") or ""), body.get("events") or []
+        )
+    except WebhookError as exc:
+        field = "events" if "event" in str(exc) else "url"
+        raise Problem(
+            422, "validation", str(exc), errors=[{"field": field, "detail": str(exc)}]
+        ) from None
+    return 201, {**made.view.as_json(), "secret": made.secret}
+
+
+async def list_webhooks(call: Call) -> tuple[int, Any]:
+    views = await call.services.webhooks.subscriptions()
+    return 200, {"items": [view.as_json() for view in views]}
+
+
+async def delete_webhook(call: Call) -> tuple[int, Any]:
+    raw = call.params["id"]
+    if not str(raw).isdigit() or not await call.services.webhooks.end(int(raw)):
+        raise Problem(404, "not-found", "no active subscription has this id")
+    return 200, {"id": int(raw), "active": False}

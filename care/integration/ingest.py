@@ -7,8 +7,9 @@ recorded as delivered queues its thank-you in the same transaction (due a set ti
 ``delivered_at``, under the scan's own key, so it is sent once however often the order is
 pushed), and the customers concerned are re-classified (tier, segment, lifetime value).
 A few customers are re-classified before the answer; a batch's many are left to one
-background task that takes them together, so a sales system pushing a thousand orders
-does not wait on a thousand re-scorings.
+background task that takes them together once the pushes pause, so a sales system
+pushing a thousand orders does not wait on a thousand re-scorings, nor its next batch on
+a full re-computation.
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ if TYPE_CHECKING:  # numpy and scipy are imported when segmentation is first use
 
 log = logging.getLogger("carebot.api")
 
-# Up to this many customers are re-classified before a request is answered.
+# Up to this many customers are re-classified before a request is answered; more wait
+# for a pause of this many seconds in the pushes, then go together.
 RECLASSIFY_INLINE = 20
+RECLASSIFY_QUIET_SECONDS = 1.0
 SKIP_ORDER_CHANGED = "order_changed"
 
 
@@ -66,6 +69,12 @@ class IngestResult:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+async def _ids(session: Any, codes: list[str]) -> list[int]:
+    if not codes:
+        return []
+    return list(await session.scalars(select(Order.id).where(Order.code.in_(codes))))
 
 
 class Ingest:
@@ -86,7 +95,9 @@ class Ingest:
         self.clock = clock
         self.limits = ImportLimits.from_settings(settings)
         self._waiting: set[int] = set()
+        self._pushes = 0
         self._task: asyncio.Task[None] | None = None
+        self.quiet_seconds = RECLASSIFY_QUIET_SECONDS
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -113,24 +124,20 @@ class Ingest:
         """Orders and inquiries; a delivered order's thank-you is queued at once."""
         async with self.db.uow() as uow:
             session = uow.session
-            report, codes = await upsert_order_records(
+            report, written = await upsert_order_records(
                 session, records, timezone=self.settings.timezone, limits=self.limits
             )
             if report.errors:
                 return IngestResult(errors=report.errors)
-            states = (
-                await session.execute(
-                    select(Order.id, Order.kind, Order.status).where(Order.code.in_(codes))
-                )
-            ).all()
             delivered = [
-                id_
-                for id_, kind, status in states
-                if kind == OrderKind.ORDER and status == OrderStatus.DELIVERED
+                o.code
+                for o in written
+                if o.kind == OrderKind.ORDER and o.status == OrderStatus.DELIVERED
             ]
-            undone = [id_ for id_, _, status in states if status != OrderStatus.DELIVERED]
-            thanks = await self.care.thank_now(session, delivered)
-            await self._withdraw_thanks(session, undone)
+            # Only an order that existed can have a thank-you waiting.
+            undone = [o.code for o in written if o.existed and o.status != OrderStatus.DELIVERED]
+            thanks = await self.care.thank_now(session, await _ids(session, delivered))
+            await self._withdraw_thanks(session, await _ids(session, undone))
             await uow.commit()
         await self.reclassify(report.customer_ids)
         return IngestResult(report.created, report.updated, thanks_queued=thanks.queued)
@@ -159,12 +166,19 @@ class Ingest:
             await self.segmentation.reclassify(customer_ids)
             return
         self._waiting.update(customer_ids)
+        self._pushes += 1
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self) -> None:
         try:
             while self._waiting:
+                # Pushes come in runs (a day's orders, batch after batch): wait for a
+                # quiet moment and re-classify them all at once.
+                seen = -1
+                while seen != self._pushes:
+                    seen = self._pushes
+                    await asyncio.sleep(self.quiet_seconds)
                 batch, self._waiting = self._waiting, set()
                 try:
                     await self.segmentation.reclassify(batch)

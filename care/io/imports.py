@@ -286,6 +286,8 @@ def _text(value: Any) -> str:
     """A cell as text: XLSX cells come typed (numbers, dates), CSV cells as strings."""
     if value is None:
         return ""
+    if type(value) is int:  # the API's JSON numbers: nothing to clean
+        return str(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime):
@@ -477,7 +479,7 @@ class Row:
         self.raw = cells  # as in the file: for long texts whose line breaks matter
         # Cleaned once here, not in every check and parser that reads the cell.
         self.cells = {
-            key: _text(value) if isinstance(value, str) else value for key, value in cells.items()
+            key: clean(value) if isinstance(value, str) else value for key, value in cells.items()
         }
         self.problems: list[str] = []
         self.fields: dict[int, str] = {}  # problem's position -> the column it is about
@@ -492,7 +494,10 @@ class Row:
         return column in self.cells
 
     def blank(self, column: str) -> bool:
-        return _cell(self.cells.get(column)) == ""
+        value = self.cells.get(column)
+        if value is None or value == "":
+            return True
+        return not isinstance(value, str) and _text(value) == ""
 
     def is_empty(self) -> bool:
         return all(_cell(value) == "" for value in self.cells.values())
@@ -999,7 +1004,9 @@ def _check_orders(
 
 async def _write_orders(
     session: AsyncSession, parsed: list[_OrderRow], report: ImportReport
-) -> None:
+) -> dict[str, int]:
+    """Insert the new orders, update the known ones, write their lines; returns the ids
+    of the orders that existed before (code -> id)."""
     existing = await code_map(session, Order.code, Order.id, [order.code for order in parsed])
     new_rows: list[dict[str, Any]] = []
     changed_rows: list[dict[str, Any]] = []
@@ -1023,6 +1030,7 @@ async def _write_orders(
     await _write_lines(session, parsed, existing)
     report.created += len(new_rows)
     report.updated += len(changed_rows)
+    return existing
 
 
 async def _write_lines(
@@ -1105,8 +1113,11 @@ def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def insert_rows(session: AsyncSession, model: type, rows: list[dict[str, Any]]) -> None:
+    """INSERT the rows as one executemany per slice, through the table (SQL, not the ORM's
+    bulk insert, which costs several times the database's own work on every row)."""
+    table = model.__table__  # type: ignore[attr-defined]
     for chunk in _chunks(rows):
-        await session.execute(insert(model), list(chunk))
+        await session.execute(insert(table), list(chunk))
 
 
 async def _update(session: AsyncSession, model: type, rows: list[dict[str, Any]]) -> None:
@@ -1252,28 +1263,37 @@ def record_rows(
     """API items as rows: unknown fields, missing required fields, values that are not
     text, numbers or booleans, and texts over the cell limit are problems of the item."""
     limits = limits or ImportLimits()
-    known = set(columns.known) | set(nested)
+    known = set(columns.known)
+    nested_keys = set(nested)
+    longest = limits.max_cell
     rows: list[Row | RowError] = []
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             rows.append(RowError(index, "is not an object", "item"))
             continue
-        row = Row(index, {key: value for key, value in record.items() if key in known}, "item")
-        for key in record:
-            if key not in known:
-                row.problem(str(key), f"unknown field '{key}'")
+        cells: dict[str, Any] = {}
+        problems: list[tuple[str, str]] = []
         for key, value in record.items():
-            if key not in known or key in nested:
-                continue
-            if isinstance(value, dict | list):
-                row.problem(key, f"{key} is not a text or a number")
-                row.cells[key] = None
-            elif isinstance(value, str) and len(value) > limits.max_cell:
-                row.problem(
-                    key,
-                    f"{key} has {len(value):,} characters; a value holds at most "
-                    f"{limits.max_cell:,} (CAREBOT_IMPORT_MAX_CELL)",
+            if key in nested_keys:
+                cells[key] = value
+            elif key not in known:
+                problems.append((str(key), f"unknown field '{key}'"))
+            elif isinstance(value, dict | list):
+                problems.append((key, f"{key} is not a text or a number"))
+            elif isinstance(value, str) and len(value) > longest:
+                problems.append(
+                    (
+                        key,
+                        f"{key} has {len(value):,} characters; a value holds at most "
+                        f"{longest:,} (CAREBOT_IMPORT_MAX_CELL)",
+                    )
                 )
+            else:
+                cells[key] = value
+        row = Row(index, cells, "item")
+        for key, problem in problems:
+            row.problem(key, problem)
+            if key in known:
                 row.cells[key] = None
         for key in required:  # the checks of a file's cells say "KEY is empty"
             row.cells.setdefault(key, None)
@@ -1295,15 +1315,25 @@ async def upsert_customer_records(
     return report
 
 
+@dataclass(frozen=True)
+class WrittenOrder:
+    """An order an API request wrote: what the care programme needs to know of it."""
+
+    code: str
+    kind: str
+    status: str
+    existed: bool  # updated, not created
+
+
 async def upsert_order_records(
     session: AsyncSession,
     records: Sequence[Any],
     *,
     timezone: str,
     limits: ImportLimits | None = None,
-) -> tuple[ImportReport, list[str]]:
+) -> tuple[ImportReport, list[WrittenOrder]]:
     """Create or update orders and inquiries from API items in the caller's transaction;
-    also the codes of the orders written. Nothing is written when the report has errors."""
+    also what was written. Nothing is written when the report has errors."""
     rows = record_rows(records, ORDER_COLUMNS, ORDER_REQUIRED, nested=("lines",), limits=limits)
     codes = {_cell(row.cells.get("customer_code")) for row in rows if isinstance(row, Row)}
     customers = await code_map(session, Customer.code, Customer.id, sorted(codes))
@@ -1311,8 +1341,11 @@ async def upsert_order_records(
     parsed = _check_orders(rows, customers, _moment(ZoneInfo(timezone)), {}, report)
     if report.errors:
         return _failed(report), []
-    await _write_orders(session, parsed, report)
-    return report, [order.code for order in parsed]
+    existing = await _write_orders(session, parsed, report)
+    return report, [
+        WrittenOrder(o.code, o.values["kind"], o.values["status"], o.code in existing)
+        for o in parsed
+    ]
 
 
 async def upsert_product_records(

@@ -399,3 +399,62 @@ async def test_the_openapi_document_is_valid_openapi_3_1_and_the_docs_page_shows
     assert "PUT</span> <code>/orders/{code}</code>" in page.text
     vietnamese = await api.client.get("/api/v1/docs?lang=vi")
     assert "Địa chỉ gốc" in vietnamese.text
+
+
+WRITES = [(method, path, body, scope) for method, path, body, scope in ENDPOINTS if body]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "scope"), WRITES)
+async def test_every_write_replays_its_first_answer_to_a_retry_with_the_same_key(
+    api: ApiClient, method: str, path: str, body: Any, scope: str
+) -> None:
+    key = await api.key()
+    await make_customer(api.services, code="KH-LAN")  # the orders' customer
+    once = {"Idempotency-Key": f"retry-{method}-{path}"}
+    first = await api.call(method, path, key, json=body, headers=once)
+    assert first.status_code in (200, 201), first.text
+    again = await api.call(method, path, key, json=body, headers=once)
+    assert (again.status_code, again.json()) == (first.status_code, first.json())
+    assert again.headers["idempotent-replayed"] == "true"
+    plain = await api.call(method, path, key, json=body)  # no key: done again, as an update
+    assert plain.status_code == 200 and "idempotent-replayed" not in plain.headers
+
+
+async def test_a_bad_row_gets_the_same_message_from_a_file_import_and_from_the_api(
+    api: ApiClient, tmp_path: Any
+) -> None:
+    from care.io import import_customers
+
+    path = tmp_path / "khach.csv"
+    path.write_text(
+        "code,kind,name,phone,email,birthday,region,language\n"
+        "KH1,alien,Lan,12,not-an-email,1990-13-01,Huế,xx\n",
+        encoding="utf-8",
+    )
+    from_file = [error.reason for error in (await import_customers(api.services.db, path)).errors]
+    answer = await api.call(
+        "PUT",
+        "/customers/KH1",
+        await api.key(),
+        json={
+            "kind": "alien",
+            "name": "Lan",
+            "phone": "12",
+            "email": "not-an-email",
+            "birthday": "1990-13-01",
+            "region": "Huế",
+            "language": "xx",
+        },
+    )
+    from_api = [error["detail"] for error in answer.json()["errors"]]
+    assert sorted(from_api) == sorted(from_file) and len(from_file) == 5
+
+
+async def test_answers_kept_for_retries_are_forgotten_after_a_day(
+    api: ApiClient, clock: Any
+) -> None:
+    key = await api.key()
+    await api.call("PUT", "/customers/KH-LAN", key, json=LAN, headers={"Idempotency-Key": "a"})
+    assert await api.services.idempotency.purge() == 0
+    clock.advance(hours=24, seconds=1)
+    assert await api.services.idempotency.purge() == 1

@@ -46,6 +46,9 @@ T = TypeVar("T")
 # Bulk statements are sent in slices: PostgreSQL and SQLite cap the parameters of one
 # statement (32 767), and an IN list of 100 000 codes would pass that.
 _CHUNK = 5_000
+# Rows checked, and sent in one INSERT executemany, at a time: the event loop turns
+# between two slices, so the bot keeps answering while a long file is imported.
+_INSERT_PAGE = 1_000
 
 
 # --- the report ------------------------------------------------------------------------
@@ -767,7 +770,7 @@ def _failed(report: ImportReport) -> ImportReport:
     return ImportReport(errors=report.errors, unlisted_errors=report.unlisted_errors)
 
 
-def _slices(items: Iterable[T], size: int = _CHUNK) -> Iterator[list[T]]:
+def _slices(items: Iterable[T], size: int = _INSERT_PAGE) -> Iterator[list[T]]:
     """``items`` in lists of ``size``, read as they are needed."""
     batch: list[T] = []
     for item in items:
@@ -1116,7 +1119,7 @@ async def insert_rows(session: AsyncSession, model: type, rows: list[dict[str, A
     """INSERT the rows as one executemany per slice, through the table (SQL, not the ORM's
     bulk insert, which costs several times the database's own work on every row)."""
     table = model.__table__  # type: ignore[attr-defined]
-    for chunk in _chunks(rows):
+    for chunk in _chunks(rows, _INSERT_PAGE):
         await session.execute(insert(table), list(chunk))
 
 

@@ -513,13 +513,14 @@ class Row:
         required: bool = False,
         default: T | None = None,
     ) -> T | None:
-        if self.blank(column):
+        value = self.cells.get(column)
+        if value is None or value == "" or (not isinstance(value, str) and _text(value) == ""):
             if required:
                 self.problem(column, f"{column} is empty")
                 return None
             return default
         try:
-            return parse(column, self.cells[column])
+            return parse(column, value)
         except CellError as exc:
             self.problem(column, str(exc))
             return None

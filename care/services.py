@@ -58,6 +58,8 @@ class Services:
             await self.faq.load()
 
     async def close(self) -> None:
+        if "ingest" in self.__dict__:  # built: a background re-classification may run
+            await self.ingest.close()
         await self.db.dispose()
 
     async def seed_demo(self, *, customers: int = 300, seed: int = 7) -> SeedReport:

@@ -15,6 +15,7 @@ a full re-computation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -186,6 +187,16 @@ class Ingest:
                     log.exception("re-classifying %d customers failed", len(batch))
         finally:
             self._task = None
+
+    async def close(self) -> None:
+        """Stop a background re-classification (the process is stopping: the nightly run
+        re-classifies everyone anyway)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._waiting.clear()
 
     async def settled(self) -> None:
         """Wait for the background re-classification (tests, shutdown)."""

@@ -458,3 +458,47 @@ async def test_answers_kept_for_retries_are_forgotten_after_a_day(
     assert await api.services.idempotency.purge() == 0
     clock.advance(hours=24, seconds=1)
     assert await api.services.idempotency.purge() == 1
+
+
+async def test_products_are_put_listed_and_read_back_by_a_sales_system(api: ApiClient) -> None:
+    key = await api.key()
+    made = await api.call(
+        "PUT",
+        "/products/TRA-01",
+        key,
+        json={"name": "Trà Thái Nguyên", "category": "Trà", "price": "150.000", "featured": "có"},
+    )
+    assert made.status_code == 201
+    assert made.json() == {
+        "code": "TRA-01",
+        "name": "Trà Thái Nguyên",
+        "category": "Trà",
+        "price": 150_000,
+        "active": True,
+        "featured": True,
+        "added_on": "2026-11-23",  # today in the shop
+    }
+    await api.call(
+        "POST",
+        "/products",
+        key,
+        json={"items": [{"code": "OLD", "name": "Chén cũ", "price": 1, "active": False}]},
+    )
+    everything = (await api.call("GET", "/products", key)).json()["items"]
+    on_sale = (await api.call("GET", "/products?active=true", key)).json()["items"]
+    assert {p["code"] for p in everything} == {"TRA-01", "OLD"}
+    assert [p["code"] for p in on_sale] == ["TRA-01"]
+
+
+async def test_a_large_push_is_reclassified_in_the_background_once_the_pushes_pause(
+    api: ApiClient,
+) -> None:
+    api.services.ingest.quiet_seconds = 0.05
+    key = await api.key()
+    customers = [{**LAN, "code": f"KH{n:03d}", "phone": f"0912{n:06d}"} for n in range(30)]
+    assert (await api.call("POST", "/customers", key, json={"items": customers})).status_code == 200
+    orders = [order(f"KH{n:03d}", code=f"DH{n:03d}", status="confirmed") for n in range(30)]
+    assert (await api.call("POST", "/orders", key, json={"items": orders})).status_code == 200
+    await api.services.ingest.settled()
+    classified = (await api.call("GET", "/customers/KH007", key)).json()
+    assert classified["orders"] == 1 and classified["tier"] is not None

@@ -24,13 +24,14 @@ from care.core.settings import Settings
 from care.core.text import utcnow
 
 if TYPE_CHECKING:
-    from care.analytics import Loyalty, Reports, Segmentation
+    from care.analytics import Loyalty, ProductReports, Reports, Segmentation
     from care.core.interactions import InteractionLog
     from care.core.rendering import Renderer
     from care.customers import CustomerCards, CustomerService, Policies, StaffService
     from care.faq import FaqDigest, FaqService
+    from care.integration import ApiKeys, IdempotencyStore, Ingest, Webhooks
     from care.io import SeedReport
-    from care.orders import OrderService
+    from care.orders import Catalogue, OrderService
     from care.outreach import CareProgramme, Outbox
     from care.tickets import ComplaintService, ComplaintStats, DeadlineWatch, SurveyService
 
@@ -57,6 +58,8 @@ class Services:
             await self.faq.load()
 
     async def close(self) -> None:
+        if "ingest" in self.__dict__:  # built: a background re-classification may run
+            await self.ingest.close()
         await self.db.dispose()
 
     async def seed_demo(self, *, customers: int = 300, seed: int = 7) -> SeedReport:
@@ -196,6 +199,48 @@ class Services:
         return Reports(
             self.db, self.settings, self.renderer, self.segmentation, self.loyalty, self.clock
         )
+
+    @cached_property
+    def products(self) -> Catalogue:
+        """The product catalogue (import and API write it; the console reads it)."""
+        from care.orders import Catalogue
+
+        return Catalogue(self.db)
+
+    @cached_property
+    def product_reports(self) -> ProductReports:
+        """Units, revenue and margin by product and month; top products per tier; unmet
+        demand by product; same-need audiences."""
+        from care.analytics import ProductReports
+
+        return ProductReports(self.db, self.settings, self.clock)
+
+    @cached_property
+    def api_keys(self) -> ApiKeys:
+        """The HTTP API's keys: make (shown once), list, revoke, check."""
+        from care.integration import ApiKeys
+
+        return ApiKeys(self.db, self.clock)
+
+    @cached_property
+    def ingest(self) -> Ingest:
+        """Customers, orders and products pushed by the shop's systems (the HTTP API)."""
+        from care.integration import Ingest
+
+        return Ingest(self.settings, self.db, self.care, self.segmentation, self.clock)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        """Integrators' webhook subscriptions and their delivery log."""
+        from care.integration import Webhooks
+
+        return Webhooks(self.db, self.clock)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        from care.integration import IdempotencyStore
+
+        return IdempotencyStore(self.db, self.clock, self.settings.api_idempotency_hours)
 
 
 SERVICE_NAMES = tuple(

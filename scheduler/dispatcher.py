@@ -91,6 +91,7 @@ from scheduler import send_journal
 from scheduler.email_channel import EmailSender, email_channel, outgoing_email
 from scheduler.send_journal import JournalRecords, SendJournal
 from scheduler.telegram_channel import TelegramChannel
+from scheduler.webhook_channel import WebhookChannel
 
 log = logging.getLogger("carebot.dispatcher")
 
@@ -148,6 +149,7 @@ class Dispatcher:
         email: EmailSender,
         poll_seconds: float = 5.0,
         lock: ProcessLock | None = None,
+        webhooks: WebhookChannel | None = None,
     ) -> None:
         """``lock``: held while ``run`` runs, so other processes leave the sending to this
         one (the resident dispatcher of `carebot run`)."""
@@ -156,6 +158,12 @@ class Dispatcher:
         self.db = services.db
         self.telegram = telegram
         self.email = email
+        # Integrators' webhooks; made from the services unless given (tests give their own).
+        self.webhooks = webhooks or WebhookChannel(
+            services.webhooks,
+            timeout=services.settings.webhook_timeout_seconds,
+            clock=services.clock,
+        )
         self.poll_seconds = poll_seconds
         self.journal_dir = services.settings.outbox_dir / "journal"
         self.lock = lock
@@ -234,6 +242,7 @@ class Dispatcher:
 
     async def close(self) -> None:
         await self.email.close()
+        await self.webhooks.close()
 
     async def _next_due_in(self) -> float:
         async with self.db.uow() as uow:
@@ -249,7 +258,7 @@ class Dispatcher:
         return min(max(seconds, 0.2), self.poll_seconds)
 
     def _channels(self) -> list[str]:
-        channels = [str(Channel.EMAIL)]
+        channels = [str(Channel.EMAIL), str(Channel.WEBHOOK)]
         if self.telegram is not None:
             channels.append(str(Channel.TELEGRAM))
         return channels
@@ -258,7 +267,10 @@ class Dispatcher:
         """Send every row due now; return what happened. Safe to run in several processes."""
         report = DrainReport()
         report["recovered"] = await self.recover_stale()
-        lanes = [self._lane(Channel.EMAIL, self._send_emails, report)]
+        lanes = [
+            self._lane(Channel.EMAIL, self._send_emails, report),
+            self._lane(Channel.WEBHOOK, self._send_webhooks, report),
+        ]
         if self.telegram is not None:
             lanes.append(self._lane(Channel.TELEGRAM, self._send_telegrams, report))
         await asyncio.gather(*lanes)
@@ -414,6 +426,21 @@ class Dispatcher:
             email = outgoing_email(row, self.settings, self.services.care.outbox.links)
             journal.handing_over(row.id)
             outcome = await self.email.send(email)
+            if isinstance(outcome, Delivered):
+                journal.accepted(row.id, self.services.clock())
+            else:
+                await self._record(row, outcome, report)
+        return []
+
+    async def _send_webhooks(
+        self, rows: list[OutboxRow], journal: SendJournal, report: DrainReport
+    ) -> list[asyncio.Task[None]]:
+        """Webhooks one after the other (an integrator's endpoint is not a bulk API)."""
+        for row in rows:
+            if self._stopping:
+                break
+            journal.handing_over(row.id)
+            outcome = await self.webhooks.send(row)
             if isinstance(outcome, Delivered):
                 journal.accepted(row.id, self.services.clock())
             else:
@@ -616,8 +643,10 @@ class Dispatcher:
                 logged = [
                     _interaction_values(row, at, records.message_ids.get(row.id))
                     for row, at in sent
+                    if row.channel != Channel.WEBHOOK  # systems, not an exchange with anyone
                 ]
-                await connection.execute(insert(Interaction.__table__), logged)
+                if logged:
+                    await connection.execute(insert(Interaction.__table__), logged)
             if unknown:  # (a row whose failure was recorded is no longer ``mine``)
                 result = await connection.execute(
                     update(OutboxMessage)

@@ -183,7 +183,21 @@ def build_scheduler(services: Services, dispatcher: Dispatcher | None = None) ->
         name="Nightly segmentation (services.segmentation.recompute)",
         misfire_grace_time=SEGMENTATION_GRACE,
     )
+    scheduler.add_job(
+        _forget_api_answers,
+        CronTrigger(hour=(settings.segment_nightly_hour + 1) % 24, minute=30, timezone=zone),
+        args=[services],
+        id="api-idempotency",
+        name="Forget API answers kept for Idempotency-Key retries (older than a day)",
+        misfire_grace_time=SEGMENTATION_GRACE,
+    )
     return scheduler
+
+
+async def _forget_api_answers(services: Services) -> None:
+    removed = await services.idempotency.purge()
+    if removed:
+        log.info("forgot %d API answers kept for Idempotency-Key retries", removed)
 
 
 def start_scheduler(services: Services, bot: Bot | None) -> CareScheduler:

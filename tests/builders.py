@@ -150,3 +150,37 @@ async def outbox_row(services: Services, key: str) -> OutboxMessage:
         uow.session.expunge_all()
     assert row is not None, key
     return row
+
+
+# --- the HTTP API ------------------------------------------------------------------------------
+
+ALL_SCOPES = "customers:write,orders:write,products:write,webhooks:write,read"
+
+
+class ApiClient:
+    """A shop's system calling /api/v1: an HTTP client and the keys it was given."""
+
+    def __init__(self, client: Any, services: Services) -> None:
+        self.client = client
+        self.services = services
+
+    async def key(self, scopes: str = ALL_SCOPES, name: str | None = None) -> str:
+        """A new API key with these scopes (as `carebot api-key create` makes it)."""
+        made = await self.services.api_keys.create(name or _next("sys"), scopes)
+        return made.key
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        key: str | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        sent = dict(headers or {})
+        if key is not None:
+            sent["Authorization"] = f"Bearer {key}"
+        return await self.client.request(
+            method, f"/api/v1{path}", json=json, headers=sent, **kwargs
+        )

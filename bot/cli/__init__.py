@@ -37,7 +37,7 @@ class CarebotCommands(LazyGroup):
         LazyCommand(
             "import",
             "bot.cli.imports:app",
-            "Import customers and orders from CSV (UTF-8, , or ;) or XLSX files. "
+            "Import customers, orders and products from CSV (UTF-8, , or ;) or XLSX files. "
             "A file with any bad row imports nothing.",
         ),
         LazyCommand("faq", "bot.cli.faq:app", "FAQ entries and unanswered questions."),
@@ -73,6 +73,16 @@ class CarebotCommands(LazyGroup):
             "Care policies: grant them, list them, see suggestions.",
         ),
         LazyCommand("staff", "bot.cli.staff:app", "Staff who may work tickets in the staff chat."),
+        LazyCommand(
+            "api-key",
+            "bot.cli.api_key:app",
+            "API keys for the shop's systems (the HTTP API at /api/v1).",
+        ),
+        LazyCommand(
+            "webhook",
+            "bot.cli.webhook:app",
+            "Webhooks: tell an integrator's URL of tickets, surveys and erasures.",
+        ),
         LazyCommand(
             "customer",
             "bot.cli.customer:app",

@@ -9,6 +9,7 @@ A campaign can be written as a YAML file::
       kind: individual              # or organization
       regions: [Hà Nội]
       consent: any                  # telegram, email or any
+      product_categories: [Trà]     # who asked for or bought a product of these categories
     channel: telegram               # telegram, email, telegram_only, email_only
     template:
       vi: "Chào {{ name }}! Ưu đãi Tết dành riêng cho bạn: <b>{{ offer }}</b>"
@@ -131,6 +132,9 @@ def create(
     segment: list[str] = typer.Option([], help="Audience segment (repeat for several)."),
     customer_kind: str | None = typer.Option(None, help="individual or organization."),
     region: list[str] = typer.Option([], help="Audience region (repeat for several)."),
+    product_category: list[str] = typer.Option(
+        [], help="Who asked for or bought a product of this category (repeat for several)."
+    ),
     consent: str | None = typer.Option(
         None, help="Only customers who consented: telegram, email or any."
     ),
@@ -162,6 +166,7 @@ def create(
                 "segments": segment,
                 "kind": customer_kind,
                 "regions": region,
+                "product_categories": product_category,
                 "consent": consent,
             }.items()
             if value

@@ -1,4 +1,4 @@
-"""`carebot import`: customers and orders from CSV or XLSX files."""
+"""`carebot import`: customers, orders and products from CSV or XLSX files."""
 
 from __future__ import annotations
 
@@ -9,11 +9,18 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli.common import console, err_console, fail, run
-from care.io import ImportFileError, ImportLimits, ImportReport, import_customers, import_orders
+from care.io import (
+    ImportFileError,
+    ImportLimits,
+    ImportReport,
+    import_customers,
+    import_orders,
+    import_products,
+)
 from care.services import Services
 
 app = typer.Typer(
-    help="Import customers and orders from CSV (UTF-8, , or ;) or XLSX files. "
+    help="Import customers, orders and products from CSV (UTF-8, , or ;) or XLSX files. "
     "A file with any bad row imports nothing.",
     no_args_is_help=True,
 )
@@ -52,6 +59,22 @@ def orders(file: Path = FILE) -> None:
     _show(file, report, "orders")
     if report.customer_ids:
         console.print(f"{len(report.customer_ids)} customers re-classified")
+
+
+@app.command()
+def products(file: Path = FILE) -> None:
+    """Create or update products (the catalogue); order lines naming them link to them."""
+
+    async def body(services: Services) -> ImportReport:
+        from zoneinfo import ZoneInfo
+
+        from care.core.text import to_local
+
+        today = to_local(services.clock(), ZoneInfo(services.settings.timezone)).date()
+        limits = ImportLimits.from_settings(services.settings)
+        return await import_products(services.db, file, today=today, limits=limits)
+
+    _show(file, _run(body), "products")
 
 
 def _run(body: Callable[[Services], Awaitable[ImportReport]]) -> ImportReport:

@@ -14,6 +14,7 @@ import typer
 
 from bot.cli.common import console, fail, run
 from bot.cli.complaints_report import complaints
+from bot.cli.products_report import products
 from bot.cli.segment import parse_day
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def html(out: Path = OUT, as_of: str | None = AS_OF, lang: str | None = LANG) ->
 
 
 app.command("complaints")(complaints)
+app.command("products")(products)
 
 
 @app.command("charts")

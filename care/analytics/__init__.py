@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from care.analytics.loyalty import Loyalty, LoyaltyProblem, Vulnerability
+    from care.analytics.products import ProductMonth, ProductReports, TopProduct, UnmetProduct
     from care.analytics.reports import CHARTS, Reports
     from care.analytics.segmentation import (
         EXPORT_COLUMNS,
@@ -27,6 +28,10 @@ _MODULE_OF = {
     "Loyalty": "loyalty",
     "LoyaltyProblem": "loyalty",
     "Vulnerability": "loyalty",
+    "ProductMonth": "products",
+    "ProductReports": "products",
+    "TopProduct": "products",
+    "UnmetProduct": "products",
     "CHARTS": "reports",
     "Reports": "reports",
     "EXPORT_COLUMNS": "segmentation",
@@ -45,9 +50,13 @@ __all__ = [
     "STEPS",
     "Loyalty",
     "LoyaltyProblem",
+    "ProductMonth",
+    "ProductReports",
     "RecomputeSummary",
     "Reports",
     "Segmentation",
+    "TopProduct",
+    "UnmetProduct",
     "Vulnerability",
 ]
 

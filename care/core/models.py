@@ -115,6 +115,7 @@ class Channel(StrEnum):
     EMAIL = "email"
     PHONE = "phone"
     STORE = "store"
+    WEBHOOK = "webhook"  # an integrator's URL (outgoing webhooks), never a customer
 
 
 class Direction(StrEnum):
@@ -295,6 +296,10 @@ class Product(Timestamped, Base):
     category: Mapped[str | None] = mapped_column(String(100))
     price: Mapped[int] = mapped_column(BigInteger, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The day the shop added it to its range (the newsletter's "new this month"), and
+    # whether the shop puts it forward (the newsletter's "featured").
+    added_on: Mapped[date | None] = mapped_column(Date, index=True)
+    featured: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Order(Timestamped, Base):
@@ -654,6 +659,79 @@ class StoredSecret(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- the HTTP API for the shop's systems -------------------------------------------------
+
+
+class ApiKey(Base):
+    """A key a shop's system (sales, ERP, web shop) calls the API with.
+
+    Only a hash of the key is stored; the key itself is shown once, when it is made.
+    ``prefix`` is the key's public start, to find its row without scanning every hash.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    prefix: Mapped[str] = mapped_column(String(20), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class ApiIdempotency(Base):
+    """The first response to a request sent with an ``Idempotency-Key``, kept 24 hours so
+    a retried request gets that response again instead of acting twice."""
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (
+        UniqueConstraint("api_key_id", "key", name="uq_api_idempotency_api_key_id_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class WebhookSubscription(Base):
+    """An integrator's URL that is told of events (``ticket.created``...), signed with
+    its own secret (HMAC-SHA256)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    events: Mapped[list[Any]] = mapped_column(default=list)
+    secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver an event to a subscription: the delivery log."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="SET NULL"), index=True
+    )
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    event: Mapped[str] = mapped_column(String(50))
+    url: Mapped[str] = mapped_column(String(500))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    milliseconds: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -166,6 +166,17 @@ class Settings(BaseSettings):
     # Only verifies unsubscribe links signed before secret_key existed (care.outreach.unsubscribe).
     unsubscribe_secret: SecretStr | None = None
 
+    # --- the HTTP API for the shop's systems (/api/v1, web/api) -------------------------
+    # Requests one API key may make per minute (429 with Retry-After past that), the
+    # largest request body taken (413 past that), the most items in one batch request.
+    api_requests_per_minute: int = Field(default=600, ge=1)
+    api_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    api_batch_max: int = Field(default=1_000, ge=1)
+    # How long a response to a request with an Idempotency-Key is replayed to retries.
+    api_idempotency_hours: float = 24.0
+    # Outgoing webhooks: how long one delivery may take before it is tried again later.
+    webhook_timeout_seconds: float = 10.0
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:

@@ -36,6 +36,8 @@ def fold(text: str) -> str:
 
 def clean(text: str) -> str:
     """Normalise user text for storage: Unicode NFC and trimmed, diacritics kept."""
+    if text.isascii() and text.isprintable() and "  " not in text:
+        return text.strip()  # already NFC, no tab or line break, no double space
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 

@@ -195,6 +195,14 @@ async def erase(
     edits = await _edit_staff_chat(
         session, targets, now=now, settings=settings, renderer=renderer, outbox=outbox
     )
+    # Integrators holding the customer's data erase it too: only the code is sent.
+    await outbox.to_webhooks(
+        session,
+        "customer.erased",
+        ref=str(customer_id),
+        data={"customer_code": customer.code, "erased_at": now},
+        now=now,
+    )
     return Erased(
         customer_id=customer_id,
         customer_code=customer.code,

@@ -16,11 +16,15 @@ from care.io.imports import (
     header_key,
     import_customers,
     import_orders,
+    import_products,
     iter_rows,
     limited,
     parse_language,
     read_table,
     row_errors,
+    upsert_customer_records,
+    upsert_order_records,
+    upsert_product_records,
 )
 
 __all__ = [
@@ -38,6 +42,7 @@ __all__ = [
     "header_key",
     "import_customers",
     "import_orders",
+    "import_products",
     "iter_rows",
     "limited",
     "looks_like_formula",
@@ -45,6 +50,9 @@ __all__ = [
     "parse_language",
     "read_table",
     "row_errors",
+    "upsert_customer_records",
+    "upsert_order_records",
+    "upsert_product_records",
     "write_demo_shop",
     "write_table",
 ]

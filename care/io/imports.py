@@ -46,6 +46,9 @@ T = TypeVar("T")
 # Bulk statements are sent in slices: PostgreSQL and SQLite cap the parameters of one
 # statement (32 767), and an IN list of 100 000 codes would pass that.
 _CHUNK = 5_000
+# Rows checked, and sent in one INSERT executemany, at a time: the event loop turns
+# between two slices, so the bot keeps answering while a long file is imported.
+_INSERT_PAGE = 1_000
 
 
 # --- the report ------------------------------------------------------------------------
@@ -57,7 +60,8 @@ class RowError:
 
     row: int
     reason: str
-    unit: str = "row"  # "entry" in YAML files, which have no rows
+    unit: str = "row"  # "entry" in YAML files, which have no rows; "item" in API requests
+    field: str | None = None  # the column (field) the reason is about, when it is one
 
     def __str__(self) -> str:
         return f"{self.unit} {self.row}: {self.reason}"
@@ -285,6 +289,8 @@ def _text(value: Any) -> str:
     """A cell as text: XLSX cells come typed (numbers, dates), CSV cells as strings."""
     if value is None:
         return ""
+    if type(value) is int:  # the API's JSON numbers: nothing to clean
+        return str(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime):
@@ -470,20 +476,31 @@ def _moment(zone: ZoneInfo) -> Callable[[str, Any], datetime]:
 class Row:
     """One data row being validated; collects every problem instead of stopping at one."""
 
-    def __init__(self, number: int, cells: dict[str, Any]) -> None:
+    def __init__(self, number: int, cells: dict[str, Any], unit: str = "row") -> None:
         self.number = number
+        self.unit = unit  # "row" of a file, "item" of an API request
         self.raw = cells  # as in the file: for long texts whose line breaks matter
         # Cleaned once here, not in every check and parser that reads the cell.
         self.cells = {
-            key: _text(value) if isinstance(value, str) else value for key, value in cells.items()
+            key: clean(value) if isinstance(value, str) else value for key, value in cells.items()
         }
         self.problems: list[str] = []
+        self.fields: dict[int, str] = {}  # problem's position -> the column it is about
+
+    def problem(self, column: str | None, text: str) -> None:
+        """Note what is wrong, and with which column (the API names it in its answer)."""
+        if column is not None:
+            self.fields[len(self.problems)] = column
+        self.problems.append(text)
 
     def has(self, column: str) -> bool:
         return column in self.cells
 
     def blank(self, column: str) -> bool:
-        return _cell(self.cells.get(column)) == ""
+        value = self.cells.get(column)
+        if value is None or value == "":
+            return True
+        return not isinstance(value, str) and _text(value) == ""
 
     def is_empty(self) -> bool:
         return all(_cell(value) == "" for value in self.cells.values())
@@ -496,15 +513,16 @@ class Row:
         required: bool = False,
         default: T | None = None,
     ) -> T | None:
-        if self.blank(column):
+        value = self.cells.get(column)
+        if value is None or value == "" or (not isinstance(value, str) and _text(value) == ""):
             if required:
-                self.problems.append(f"{column} is empty")
+                self.problem(column, f"{column} is empty")
                 return None
             return default
         try:
-            return parse(column, self.cells[column])
+            return parse(column, value)
         except CellError as exc:
-            self.problems.append(str(exc))
+            self.problem(column, str(exc))
             return None
 
 
@@ -632,13 +650,16 @@ def _check_duplicate(row: Row, code: str | None, seen: dict[str, int]) -> None:
         return
     earlier = seen.get(code)
     if earlier is not None:
-        row.problems.append(f"code '{code}' already appears on row {earlier}")
+        row.problem("code", f"code '{code}' already appears on {row.unit} {earlier}")
     else:
         seen[code] = row.number
 
 
 def row_errors(row: Row, unit: str = "row") -> list[RowError]:
-    return [RowError(row.number, problem, unit) for problem in row.problems]
+    return [
+        RowError(row.number, problem, unit, row.fields.get(position))
+        for position, problem in enumerate(row.problems)
+    ]
 
 
 # --- customers -------------------------------------------------------------------------------
@@ -664,7 +685,8 @@ def _customer_values(row: Row) -> tuple[str | None, dict[str, Any]]:
     for column, parse in _CUSTOMER_FIELDS.items():
         if row.has(column):
             values[column] = row.get(column, parse, required=column in ("kind", "name", "phone"))
-    values["language"] = row.get("language", parse_language, default="vi")
+    if row.has("language") or row.unit == "row":  # an API update may leave it as it is
+        values["language"] = row.get("language", parse_language, default="vi")
     # Consent is stated or not: a blank cell keeps what the customer told us before.
     if row.has("marketing_consent") and not row.blank("marketing_consent"):
         consent = row.get("marketing_consent", _yes_no)
@@ -727,6 +749,8 @@ async def _write_customers(
         if customer_id is None:
             values.setdefault("consent_telegram", False)
             values.setdefault("consent_email", False)
+            values.setdefault("language", "vi")
+            values.setdefault("kind", CustomerKind.INDIVIDUAL.value)
             new_rows.append({"code": code, "source": "import", **values})
         else:
             changed_rows.append({"id": customer_id, **values})
@@ -747,7 +771,7 @@ def _failed(report: ImportReport) -> ImportReport:
     return ImportReport(errors=report.errors, unlisted_errors=report.unlisted_errors)
 
 
-def _slices(items: Iterable[T], size: int = _CHUNK) -> Iterator[list[T]]:
+def _slices(items: Iterable[T], size: int = _INSERT_PAGE) -> Iterator[list[T]]:
     """``items`` in lists of ``size``, read as they are needed."""
     batch: list[T] = []
     for item in items:
@@ -793,6 +817,9 @@ class _OrderRow:
     values: dict[str, Any]
     product: str | None
     quantity: int
+    # The order's lines as the API sends them (product, quantity, unit_price, discount,
+    # amount); None when the row names at most one product, as a file's row does.
+    lines: list[dict[str, Any]] | None = None
 
 
 def _order_values(
@@ -802,26 +829,27 @@ def _order_values(
     customer_code = row.get("customer_code", limited(40), required=True)
     customer_id = customers.get(customer_code) if customer_code else None
     if customer_code and customer_id is None:
-        row.problems.append(
-            f"customer_code '{customer_code}' is not a known customer (import customers first)"
+        row.problem(
+            "customer_code",
+            f"customer_code '{customer_code}' is not a known customer (import customers first)",
         )
     kind = row.get("kind", _order_kind, required=True)
     status = _cell(row.cells.get("status")).lower()
     if not status:
-        row.problems.append("status is empty")
+        row.problem("status", "status is empty")
     elif kind and status not in _STATUSES[OrderKind(kind)]:
         allowed = ", ".join(_STATUSES[OrderKind(kind)])
-        row.problems.append(f"status '{status}' is not valid for an {kind} ({allowed})")
+        row.problem("status", f"status '{status}' is not valid for an {kind} ({allowed})")
     placed_at = row.get("placed_at", moment, required=True)
     delivered_at = row.get("delivered_at", moment)
     if placed_at and delivered_at and delivered_at < placed_at:
-        row.problems.append("delivered_at is before placed_at")
+        row.problem("delivered_at", "delivered_at is before placed_at")
     # An order without an amount would silently count as zero revenue; an inquiry may have none.
     money_required = kind == OrderKind.ORDER
     amount = row.get("amount", _vnd, required=money_required, default=0)
     margin = row.get("margin", _vnd, required=money_required, default=0)
     if amount is not None and margin is not None and margin > amount:
-        row.problems.append(f"margin {margin} is larger than amount {amount}")
+        row.problem("margin", f"margin {margin} is larger than amount {amount}")
     values: dict[str, Any] = {
         "kind": kind,
         "status": status,
@@ -837,10 +865,66 @@ def _order_values(
     product = row.get("product", limited(200)) if row.has("product") else None
     quantity = row.get("quantity", _quantity, default=1) if row.has("quantity") else 1
     if not product and row.has("quantity") and not row.blank("quantity"):
-        row.problems.append("quantity is given without a product")
+        row.problem("quantity", "quantity is given without a product")
+    lines = _order_lines(row, amount or 0) if row.has("lines") else None
     if row.problems or code is None or customer_id is None:
         return None
-    return _OrderRow(code, customer_id, values, product or None, quantity or 1)
+    return _OrderRow(code, customer_id, values, product or None, quantity or 1, lines)
+
+
+_LINE_FIELDS = ("product", "quantity", "unit_price", "discount", "amount")
+
+
+def _order_lines(row: Row, order_amount: int) -> list[dict[str, Any]] | None:
+    """The ``lines`` of an order sent by the API: each checked with the cell parsers of a
+    file's columns, each problem named ``lines[i].field``. A line's amount defaults to
+    quantity x unit price - discount; a single line without prices carries the order's."""
+    items = row.cells.get("lines")
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        row.problem("lines", "lines is not a list of order lines")
+        return None
+    lines: list[dict[str, Any]] = []
+    for position, item in enumerate(items):
+        name = f"lines[{position}]"
+        if not isinstance(item, dict):
+            row.problem(name, f"{name} is not an order line (an object with a product)")
+            continue
+        line = Row(row.number, item, row.unit)
+        unknown = sorted(set(item) - set(_LINE_FIELDS))
+        for key in unknown:
+            line.problem(key, f"unknown field '{key}'")
+        product = line.get("product", limited(200), required=True)
+        quantity = line.get("quantity", _quantity, default=1) or 1
+        unit_price = line.get("unit_price", _vnd)
+        discount = line.get("discount", _vnd, default=0) or 0
+        amount = line.get("amount", _vnd)
+        if amount is None:
+            if unit_price is not None:
+                amount = unit_price * quantity - discount
+            elif len(items) == 1:
+                amount = order_amount
+            else:
+                amount = 0
+        if unit_price is None:
+            unit_price = (amount + discount) // quantity
+        for position_in_line, problem in enumerate(line.problems):
+            field_name = line.fields.get(position_in_line)
+            shown = f"{name}.{field_name}" if field_name else name
+            text = problem.replace(field_name, shown, 1) if field_name else problem
+            row.problem(shown, text)
+        if not line.problems:
+            lines.append(
+                {
+                    "product_name": product,
+                    "quantity": quantity,
+                    "unit_price": unit_price,
+                    "discount": discount,
+                    "amount": amount,
+                }
+            )
+    return lines
 
 
 def _parse_orders(
@@ -924,7 +1008,9 @@ def _check_orders(
 
 async def _write_orders(
     session: AsyncSession, parsed: list[_OrderRow], report: ImportReport
-) -> None:
+) -> dict[str, int]:
+    """Insert the new orders, update the known ones, write their lines; returns the ids
+    of the orders that existed before (code -> id)."""
     existing = await code_map(session, Order.code, Order.id, [order.code for order in parsed])
     new_rows: list[dict[str, Any]] = []
     changed_rows: list[dict[str, Any]] = []
@@ -948,40 +1034,46 @@ async def _write_orders(
     await _write_lines(session, parsed, existing)
     report.created += len(new_rows)
     report.updated += len(changed_rows)
+    return existing
 
 
 async def _write_lines(
     session: AsyncSession, orders: list[_OrderRow], existing: dict[str, int]
 ) -> None:
-    """A row's product becomes the order's line; re-importing replaces that line."""
-    with_product = [order for order in orders if order.product]
-    if not with_product:
+    """A row's product (or an API order's list of lines) becomes the order's lines;
+    re-importing replaces them. A line names a product by code or by name; one the
+    catalogue does not know keeps its name and no product."""
+    with_lines = [order for order in orders if order.product or order.lines is not None]
+    if not with_lines:
         return
-    order_ids = await code_map(
-        session, Order.code, Order.id, [order.code for order in with_product]
-    )
-    stale = [existing[o.code] for o in with_product if o.code in existing]
+    order_ids = await code_map(session, Order.code, Order.id, [order.code for order in with_lines])
+    stale = [existing[o.code] for o in with_lines if o.code in existing]
     for chunk in _chunks(stale):
         await session.execute(delete(OrderLine).where(OrderLine.order_id.in_(chunk)))
     by_code, by_name = await _product_lookup(session)
     lines = []
-    for order in with_product:
-        name = order.product or ""
-        product_id = by_code.get(name.casefold()) or by_name.get(fold(name))
-        amount = order.values["amount"] or 0
-        discount = order.values.get("discount") or 0
-        lines.append(
-            {
-                "order_id": order_ids[order.code],
-                "product_id": product_id,
-                "product_name": name,
-                "quantity": order.quantity,
-                "unit_price": (amount + discount) // order.quantity,
-                "discount": discount,
-                "amount": amount,
-            }
-        )
+    for order in with_lines:
+        for line in _lines_of(order):
+            name = line["product_name"]
+            product_id = by_code.get(name.casefold()) or by_name.get(fold(name))
+            lines.append({"order_id": order_ids[order.code], "product_id": product_id, **line})
     await insert_rows(session, OrderLine, lines)
+
+
+def _lines_of(order: _OrderRow) -> list[dict[str, Any]]:
+    if order.lines is not None:
+        return order.lines
+    amount = order.values["amount"] or 0
+    discount = order.values.get("discount") or 0
+    return [
+        {
+            "product_name": order.product or "",
+            "quantity": order.quantity,
+            "unit_price": (amount + discount) // order.quantity,
+            "discount": discount,
+            "amount": amount,
+        }
+    ]
 
 
 async def _product_lookup(session: AsyncSession) -> tuple[dict[str, int], dict[str, int]]:
@@ -1025,11 +1117,253 @@ def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def insert_rows(session: AsyncSession, model: type, rows: list[dict[str, Any]]) -> None:
-    for chunk in _chunks(rows):
-        await session.execute(insert(model), list(chunk))
+    """INSERT the rows as one executemany per slice, through the table (SQL, not the ORM's
+    bulk insert, which costs several times the database's own work on every row)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    for chunk in _chunks(rows, _INSERT_PAGE):
+        await session.execute(insert(table), list(chunk))
 
 
 async def _update(session: AsyncSession, model: type, rows: list[dict[str, Any]]) -> None:
     """Bulk UPDATE by primary key; rows with the same columns are sent together."""
     for chunk in _chunks(rows):
         await session.execute(update(model), list(chunk))
+
+
+# --- products ----------------------------------------------------------------------------
+
+PRODUCT_COLUMNS = Columns(
+    required=("code", "name", "price"),
+    optional=("category", "active", "added_on", "featured"),
+)
+
+
+def _product_values(row: Row) -> tuple[str | None, dict[str, Any]]:
+    code = row.get("code", limited(40), required=True)
+    values: dict[str, Any] = {
+        "name": row.get("name", limited(200), required=True),
+        "price": row.get("price", _vnd, required=True),
+    }
+    if row.has("category"):
+        values["category"] = row.get("category", limited(100)) or None
+    if row.has("active"):
+        values["active"] = row.get("active", _yes_no, default=True)
+    if row.has("added_on"):
+        values["added_on"] = row.get("added_on", _date)
+    if row.has("featured"):
+        values["featured"] = row.get("featured", _yes_no, default=False)
+    return code, values
+
+
+def _check_products(
+    rows: list[Row | RowError], seen: dict[str, int], report: ImportReport
+) -> list[tuple[str, dict[str, Any]]]:
+    parsed: list[tuple[str, dict[str, Any]]] = []
+    for row in rows:
+        if isinstance(row, RowError):
+            report.add_errors([row])
+            continue
+        code, values = _product_values(row)
+        _check_duplicate(row, code, seen)
+        if row.problems:
+            report.add_errors(row_errors(row))
+        elif code is not None:
+            parsed.append((code, values))
+    return parsed
+
+
+async def _write_products(
+    session: AsyncSession,
+    parsed: list[tuple[str, dict[str, Any]]],
+    report: ImportReport,
+    today: date,
+) -> None:
+    existing = await code_map(session, Product.code, Product.id, [code for code, _ in parsed])
+    new_rows: list[dict[str, Any]] = []
+    changed_rows: list[dict[str, Any]] = []
+    for code, values in parsed:
+        product_id = existing.get(code)
+        if product_id is None:
+            values.setdefault("active", True)
+            values.setdefault("featured", False)
+            if values.get("added_on") is None:
+                values["added_on"] = today  # new to the catalogue today
+            new_rows.append({"code": code, "category": None, **values})
+        else:
+            changed_rows.append({"id": product_id, **values})
+    await insert_rows(session, Product, _uniform(new_rows))
+    await _update(session, Product, changed_rows)
+    await _link_lines(session, parsed)
+    report.created += len(new_rows)
+    report.updated += len(changed_rows)
+
+
+async def _link_lines(session: AsyncSession, parsed: list[tuple[str, dict[str, Any]]]) -> None:
+    """Order lines that named a product (by code or name) before it was in the catalogue
+    now point to it."""
+    ids = await code_map(session, Product.code, Product.id, [code for code, _ in parsed])
+    spellings: dict[str, int] = {}
+    for code, values in parsed:
+        spellings[code] = ids[code]
+        spellings.setdefault(values["name"], ids[code])
+    changes: list[dict[str, Any]] = []
+    for chunk in _chunks(list(spellings)):
+        result = await session.execute(
+            select(OrderLine.id, OrderLine.product_name).where(
+                OrderLine.product_id.is_(None), OrderLine.product_name.in_(chunk)
+            )
+        )
+        changes += [{"id": id_, "product_id": spellings[name]} for id_, name in result]
+    await _update(session, OrderLine, changes)
+
+
+async def import_products(
+    db: Database,
+    path: Path | str,
+    *,
+    today: date,
+    limits: ImportLimits | None = None,
+) -> ImportReport:
+    """Create or update products (the catalogue) from a file; all rows or none. A new
+    product without ``added_on`` was added ``today``."""
+    table = read_table(path, limits)
+    keys, errors = check_headers(table, PRODUCT_COLUMNS)
+    if errors:
+        return ImportReport(errors=errors)
+    report = ImportReport()
+    seen: dict[str, int] = {}
+    async with db.uow() as uow:
+        for rows in _slices(iter_rows(table, keys)):
+            parsed = _check_products(rows, seen, report)
+            if report.errors:
+                continue
+            await _write_products(uow.session, parsed, report, today)
+        if report.errors:
+            return _failed(report)
+        await uow.commit()
+    return report
+
+
+# --- records from the HTTP API -------------------------------------------------------------
+#
+# A system pushes JSON objects whose fields are named as a file's columns. Each object
+# becomes a ``Row`` (numbered by its index in the request, from 0) and goes through the
+# same checks and the same writing as a file's row, with the same messages; each problem
+# names its field. All items or none: the caller commits only a report without errors.
+
+CUSTOMER_REQUIRED = ("code", "kind", "name", "phone")
+ORDER_REQUIRED = ("code", "customer_code", "kind", "status", "placed_at")
+PRODUCT_REQUIRED = ("code", "name", "price")
+
+
+def record_rows(
+    records: Sequence[Any],
+    columns: Columns,
+    required: Sequence[str],
+    *,
+    nested: Sequence[str] = (),
+    limits: ImportLimits | None = None,
+) -> list[Row | RowError]:
+    """API items as rows: unknown fields, missing required fields, values that are not
+    text, numbers or booleans, and texts over the cell limit are problems of the item."""
+    limits = limits or ImportLimits()
+    known = set(columns.known)
+    nested_keys = set(nested)
+    longest = limits.max_cell
+    rows: list[Row | RowError] = []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            rows.append(RowError(index, "is not an object", "item"))
+            continue
+        cells: dict[str, Any] = {}
+        problems: list[tuple[str, str]] = []
+        for key, value in record.items():
+            if key in nested_keys:
+                cells[key] = value
+            elif key not in known:
+                problems.append((str(key), f"unknown field '{key}'"))
+            elif isinstance(value, dict | list):
+                problems.append((key, f"{key} is not a text or a number"))
+            elif isinstance(value, str) and len(value) > longest:
+                problems.append(
+                    (
+                        key,
+                        f"{key} has {len(value):,} characters; a value holds at most "
+                        f"{longest:,} (CAREBOT_IMPORT_MAX_CELL)",
+                    )
+                )
+            else:
+                cells[key] = value
+        row = Row(index, cells, "item")
+        for key, problem in problems:
+            row.problem(key, problem)
+            if key in known:
+                row.cells[key] = None
+        for key in required:  # the checks of a file's cells say "KEY is empty"
+            row.cells.setdefault(key, None)
+        rows.append(row)
+    return rows
+
+
+async def upsert_customer_records(
+    session: AsyncSession, records: Sequence[Any], *, limits: ImportLimits | None = None
+) -> ImportReport:
+    """Create or update customers from API items in the caller's transaction; the caller
+    commits when the report has no errors (nothing was written otherwise)."""
+    rows = record_rows(records, CUSTOMER_COLUMNS, CUSTOMER_REQUIRED, limits=limits)
+    report = ImportReport()
+    parsed = _check_customers(rows, {}, report)
+    if report.errors:
+        return _failed(report)
+    await _write_customers(session, parsed, report)
+    return report
+
+
+@dataclass(frozen=True)
+class WrittenOrder:
+    """An order an API request wrote: what the care programme needs to know of it."""
+
+    code: str
+    kind: str
+    status: str
+    existed: bool  # updated, not created
+
+
+async def upsert_order_records(
+    session: AsyncSession,
+    records: Sequence[Any],
+    *,
+    timezone: str,
+    limits: ImportLimits | None = None,
+) -> tuple[ImportReport, list[WrittenOrder]]:
+    """Create or update orders and inquiries from API items in the caller's transaction;
+    also what was written. Nothing is written when the report has errors."""
+    rows = record_rows(records, ORDER_COLUMNS, ORDER_REQUIRED, nested=("lines",), limits=limits)
+    codes = {_cell(row.cells.get("customer_code")) for row in rows if isinstance(row, Row)}
+    customers = await code_map(session, Customer.code, Customer.id, sorted(codes))
+    report = ImportReport()
+    parsed = _check_orders(rows, customers, _moment(ZoneInfo(timezone)), {}, report)
+    if report.errors:
+        return _failed(report), []
+    existing = await _write_orders(session, parsed, report)
+    return report, [
+        WrittenOrder(o.code, o.values["kind"], o.values["status"], o.code in existing)
+        for o in parsed
+    ]
+
+
+async def upsert_product_records(
+    session: AsyncSession,
+    records: Sequence[Any],
+    *,
+    today: date,
+    limits: ImportLimits | None = None,
+) -> ImportReport:
+    """Create or update products from API items in the caller's transaction."""
+    rows = record_rows(records, PRODUCT_COLUMNS, PRODUCT_REQUIRED, limits=limits)
+    report = ImportReport()
+    parsed = _check_products(rows, {}, report)
+    if report.errors:
+        return _failed(report)
+    await _write_products(session, parsed, report, today)
+    return report

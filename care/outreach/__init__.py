@@ -18,6 +18,8 @@ from care.outreach.outbox import (
     email_wire,
     enqueue_rows,
     retry_delay,
+    webhook_key,
+    webhook_subscription_of,
 )
 from care.outreach.programme import CareProgramme, survey_callback
 from care.outreach.rules import (
@@ -81,4 +83,6 @@ __all__ = [
     "sendable_now",
     "sender",
     "survey_callback",
+    "webhook_key",
+    "webhook_subscription_of",
 ]

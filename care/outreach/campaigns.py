@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from jinja2 import TemplateError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -36,8 +36,11 @@ from care.core.models import (
     CustomerKind,
     CustomerMetrics,
     MessageCategory,
+    Order,
+    OrderLine,
     OutboxMessage,
     OutboxStatus,
+    Product,
 )
 from care.core.rendering import LANGUAGES, Renderer, TemplateProblem
 from care.core.settings import Settings
@@ -78,6 +81,21 @@ class Audience(BaseModel):
     kind: Literal["individual", "organization"] | None = None
     regions: list[str] = Field(default_factory=list)
     consent: Literal["telegram", "email", "any"] | None = None
+    # Customers with the same need: who asked for (an inquiry) or bought (an order) a
+    # product of one of these catalogue categories.
+    product_categories: list[str] = Field(default_factory=list)
+
+
+def same_need(categories: list[str]) -> Select[tuple[int]]:
+    """The ids of customers who asked for or bought a product of these categories (a
+    cancelled order or a lost inquiry still tells what the customer wanted)."""
+    return (
+        select(Order.customer_id)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(Product.category.in_(categories))
+        .distinct()
+    )
 
 
 class CampaignSpec(BaseModel):
@@ -349,6 +367,8 @@ class Campaigns:
             query = query.where(Customer.kind == spec.kind)
         if spec.regions:
             query = query.where(Customer.region.in_(spec.regions))
+        if spec.product_categories:
+            query = query.where(Customer.id.in_(same_need(spec.product_categories)))
         if spec.consent == "telegram":
             query = query.where(Customer.consent_telegram.is_(True))
         elif spec.consent == "email":

@@ -21,6 +21,7 @@ body is derived from it, with the unsubscribe link and headers RFC 8058 asks for
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,7 @@ from care.core.models import (
     MessageCategory,
     OutboxMessage,
     OutboxStatus,
+    WebhookSubscription,
 )
 from care.core.rendering import Renderer, TemplateProblem
 from care.core.settings import Settings
@@ -272,6 +274,22 @@ class Message:
 MessageFactory = Callable[[str], Message]  # language -> message
 
 
+WEBHOOK_KEY = "webhook:"
+
+
+def webhook_key(subscription_id: int, event: str, ref: str) -> str:
+    """``webhook:<subscription>:<event>:<ref>``: the subscription is read back from it."""
+    return f"{WEBHOOK_KEY}{subscription_id}:{event}:{ref}"
+
+
+def webhook_subscription_of(key: str) -> int | None:
+    """The subscription id in a webhook row's key, or None for another kind of row."""
+    if not key.startswith(WEBHOOK_KEY):
+        return None
+    number = key[len(WEBHOOK_KEY) :].partition(":")[0]
+    return int(number) if number.isdigit() else None
+
+
 def new_row(
     key: str,
     *,
@@ -476,12 +494,14 @@ class Outbox:
         recent_marketing: int = 0,
         campaign_id: int | None = None,
         quiet: bool | None = None,
+        due: datetime | None = None,
     ) -> Placed:
-        """The row for one message to one customer (rules applied, content rendered)."""
+        """The row for one message to one customer (rules applied, content rendered);
+        with ``due``, sent no earlier than that (quiet hours then apply at ``due``)."""
         route = choose_route(
             customer,
             category,
-            now=now,
+            now=max(due, now) if due is not None else now,
             settings=self.settings,
             preference=preference,
             recent_marketing=recent_marketing,
@@ -617,8 +637,10 @@ class Outbox:
         preference: str = "telegram",
         campaign_id: int | None = None,
         quiet: bool | None = None,
+        due: datetime | None = None,
     ) -> Placed | None:
-        """Queue one message to a customer in the caller's transaction.
+        """Queue one message to a customer in the caller's transaction, to be sent from
+        ``due`` on (now if not given).
 
         Returns None when the key was spent already (nothing rendered, nothing written).
         """
@@ -641,6 +663,7 @@ class Outbox:
             recent_marketing=recent,
             campaign_id=campaign_id,
             quiet=quiet,
+            due=due,
         )
         inserted = await enqueue_rows(session, [placed.row])
         return placed if inserted else None
@@ -688,6 +711,53 @@ class Outbox:
             edits_message_id=message_id,
         )
         return bool(await enqueue_rows(session, [row]))
+
+    async def to_webhooks(
+        self,
+        session: AsyncSession,
+        event: str,
+        *,
+        ref: str,
+        data: Mapping[str, Any],
+        now: datetime,
+    ) -> int:
+        """Queue ``event`` for every active subscription to it, in the caller's transaction
+        (so an event is told if and only if its cause is committed). ``ref`` names what it
+        is about (a ticket's code...), making the key: an event is told once per
+        subscription. The payload carries codes, never personal data."""
+        subscriptions = [
+            subscription
+            for subscription in await session.scalars(
+                select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
+            )
+            if event in (subscription.events or [])
+        ]
+        if not subscriptions:
+            return 0
+        payload = json.dumps(
+            {
+                "id": f"{event}:{ref}",
+                "event": event,
+                "occurred_at": now.isoformat(),
+                "data": dict(data),
+            },
+            ensure_ascii=False,
+            default=str,
+        )
+        rows = [
+            new_row(
+                webhook_key(subscription.id, event, ref),
+                channel=Channel.WEBHOOK,
+                category=MessageCategory.TRANSACTIONAL,
+                recipient=subscription.url,
+                template=event,
+                language=self.settings.default_language,
+                body=payload,
+                now=now,
+            )
+            for subscription in subscriptions
+        ]
+        return await enqueue_rows(session, rows)
 
     async def unsubscribe(self, token: str) -> bool:
         """Withdraw e-mail consent for the customer a link names (one click, at once)."""

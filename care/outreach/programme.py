@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, exists, extract, select
+from sqlalchemy import ColumnElement, and_, exists, extract, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.core.calendar import ORGANIZATION_HOLIDAYS, holidays_on, unknown_holidays
@@ -30,6 +30,7 @@ from care.core.models import (
     MessageCategory,
     Order,
     OrderKind,
+    OrderLine,
     OrderStatus,
     Product,
     Survey,
@@ -137,6 +138,7 @@ class CareProgramme:
         preference: str = "telegram",
         quiet: bool | None = None,
         reply_markup: dict[str, Any] | None = None,
+        due: datetime | None = None,
         **context: Any,
     ) -> Placed | None:
         name = self.outbox.greeting_name(customer)
@@ -150,6 +152,7 @@ class CareProgramme:
             now=now,
             preference=preference,
             quiet=quiet,
+            due=due,
         )
         report.add(placed)
         return placed
@@ -199,6 +202,49 @@ class CareProgramme:
                     amount=order.amount,
                 )
             await uow.commit()
+        return report
+
+    async def thank_now(self, session: AsyncSession, order_ids: Collection[int]) -> ScanReport:
+        """The thank-you of orders just recorded as delivered (pushed by the shop's sales
+        system), queued at once in the caller's transaction and due ``thanks_delay_hours``
+        after ``delivered_at``, instead of waiting for the next scan. The key is the scan's
+        (``thanks:ORDER``): however often an order is pushed, and whichever comes first,
+        one thank-you."""
+        now, report = self.clock(), ScanReport()
+        if not order_ids:
+            return report
+        delay = timedelta(hours=self.settings.thanks_delay_hours)
+        oldest = now - delay - timedelta(days=self.settings.care_lookback_days)
+        result = await session.execute(
+            select(Order, Customer)
+            .join(Customer, Order.customer_id == Customer.id)
+            .where(
+                Order.id.in_(list(order_ids)),
+                Order.kind == OrderKind.ORDER,
+                Order.status == OrderStatus.DELIVERED,
+                Order.delivered_at > oldest,
+            )
+            .order_by(Order.delivered_at, Order.id)
+        )
+        pairs = [(row[0], row[1]) for row in result]
+        spent = await existing_keys(session, [f"thanks:{o.id}" for o, _ in pairs])
+        for order, customer in pairs:
+            key = f"thanks:{order.id}"
+            if key in spent or order.delivered_at is None:
+                continue
+            await self._queue(
+                session,
+                customer,
+                report,
+                key=key,
+                category=MessageCategory.TRANSACTIONAL,
+                template="care_thanks",
+                now=now,
+                quiet=True,
+                due=order.delivered_at + delay,
+                order_code=order.code,
+                amount=order.amount,
+            )
         return report
 
     async def invite_surveys(self) -> ScanReport:
@@ -340,8 +386,10 @@ class CareProgramme:
         return report
 
     async def send_newsletter(self) -> ScanReport:
-        """The monthly newsletter: what is new in the shop this past month, on the configured
-        day. A month with nothing new sends nothing: an empty newsletter is spam."""
+        """The monthly newsletter: what is new in the shop this past month, with the
+        products it features, on the configured day. Each tier gets the products closest
+        to what that tier buys (the categories of its purchases over the past year) first.
+        A month with nothing new sends nothing: an empty newsletter is spam."""
         now, report = self.clock(), ScanReport()
         today = self._greeting_time(now)
         if today is None or today.day != self.settings.newsletter_day:
@@ -349,33 +397,46 @@ class CareProgramme:
             return report
         month = f"{today:%Y-%m}"
         async with self.db.uow() as uow:
-            products = list(
-                await uow.session.scalars(
-                    select(Product)
-                    .where(Product.active.is_(True), Product.created_at >= now - timedelta(days=31))
-                    .order_by(Product.created_at.desc(), Product.id)
-                    .limit(6)
-                )
-            )
-            if not products:
+            session = uow.session
+            new, featured = await _newsletter_products(session, today, now)
+            if not new:
                 report.note = "nothing new this month"
                 return report
-            items = [{"name": p.name, "price": p.price} for p in products]
-            async for customers in _pages(uow.session, Customer.erased_at.is_(None)):
+            affinity = await _tier_affinity(session, now)
+            chosen: dict[str | None, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+            async for customers in _pages(session, Customer.erased_at.is_(None)):
                 keys = {c.id: f"newsletter:{month}:{c.id}" for c in customers}
-                spent = await existing_keys(uow.session, keys.values())
+                spent = await existing_keys(session, keys.values())
+                tiers = dict(
+                    (
+                        await session.execute(
+                            select(CustomerMetrics.customer_id, CustomerMetrics.tier).where(
+                                CustomerMetrics.customer_id.in_([c.id for c in customers])
+                            )
+                        )
+                    ).all()
+                )
                 for customer in customers:
                     if keys[customer.id] in spent:
                         continue
+                    tier = tiers.get(customer.id)
+                    if tier not in chosen:
+                        weights = affinity.get(tier, {})
+                        chosen[tier] = (
+                            _for_tier(new, weights, NEWSLETTER_NEW),
+                            _for_tier(featured, weights, NEWSLETTER_FEATURED),
+                        )
+                    products, featured_items = chosen[tier]
                     await self._queue(
-                        uow.session,
+                        session,
                         customer,
                         report,
                         key=keys[customer.id],
                         category=MessageCategory.MARKETING,
                         template="care_newsletter",
                         now=now,
-                        products=items,
+                        products=products,
+                        featured=featured_items,
                         month=today,
                     )
             await uow.commit()
@@ -453,6 +514,75 @@ async def _pages(
         if len(page) < PAGE:
             return
         after = page[-1].id
+
+
+NEWSLETTER_NEW = 6  # new products one newsletter lists
+NEWSLETTER_FEATURED = 3  # featured products beside them
+
+
+async def _newsletter_products(
+    session: AsyncSession, today: date, now: datetime
+) -> tuple[list[Product], list[Product]]:
+    """Products on sale added in the past month (newest first), and featured ones not new."""
+    since = today - timedelta(days=31)
+    is_new = or_(
+        Product.added_on >= since,
+        and_(Product.added_on.is_(None), Product.created_at >= now - timedelta(days=31)),
+    )
+    new = list(
+        await session.scalars(
+            select(Product)
+            .where(Product.active.is_(True), is_new)
+            .order_by(Product.added_on.desc(), Product.created_at.desc(), Product.id)
+            .limit(100)
+        )
+    )
+    taken = {product.id for product in new}
+    featured = [
+        product
+        for product in await session.scalars(
+            select(Product)
+            .where(Product.active.is_(True), Product.featured.is_(True))
+            .order_by(Product.name, Product.id)
+            .limit(100)
+        )
+        if product.id not in taken
+    ]
+    return new, featured
+
+
+async def _tier_affinity(session: AsyncSession, now: datetime) -> dict[str | None, dict[str, int]]:
+    """What each tier spent per product category over the past year."""
+    result = await session.execute(
+        select(CustomerMetrics.tier, Product.category, func.sum(OrderLine.amount))
+        .select_from(OrderLine)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .join(CustomerMetrics, CustomerMetrics.customer_id == Order.customer_id)
+        .where(
+            Order.kind == OrderKind.ORDER,
+            Order.status.not_in((OrderStatus.CANCELLED, OrderStatus.RETURNED)),
+            Order.placed_at >= now - timedelta(days=365),
+            Product.category.is_not(None),
+        )
+        .group_by(CustomerMetrics.tier, Product.category)
+    )
+    affinity: dict[str | None, dict[str, int]] = {}
+    for tier, category, spent in result:
+        affinity.setdefault(tier, {})[category or ""] = int(spent or 0)
+    return affinity
+
+
+def _for_tier(products: list[Product], weights: dict[str, int], most: int) -> list[dict[str, Any]]:
+    """The products a tier sees: those of the categories it buys most first, then the
+    rest in the order given (newest first)."""
+    ranked = sorted(
+        enumerate(products), key=lambda item: (-weights.get(item[1].category or "", 0), item[0])
+    )
+    return [
+        {"name": product.name, "price": product.price, "category": product.category}
+        for _, product in ranked[:most]
+    ]
 
 
 def _is_leap(year: int) -> bool:

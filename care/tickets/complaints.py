@@ -500,6 +500,22 @@ class ComplaintService:
                 created_at=now,
             )
         )
+        if self.outbox is not None:  # integrators subscribed to ticket.created
+            await self.outbox.to_webhooks(
+                session,
+                "ticket.created",
+                ref=complaint.code,
+                data={
+                    "ticket": complaint.code,
+                    "customer_code": customer.code,
+                    "category": category,
+                    "severity": severity,
+                    "tier": tier,
+                    "first_response_due": complaint.first_response_due,
+                    "resolution_due": complaint.resolution_due,
+                },
+                now=now,
+            )
         return complaint
 
     @staticmethod
@@ -998,6 +1014,24 @@ class ComplaintService:
             session.add(survey)
             await session.flush()
             survey_id = survey.id
+            if self.outbox is not None:  # integrators subscribed to ticket.resolved
+                customer_code = await session.scalar(
+                    select(Customer.code).where(Customer.id == complaint.customer_id)
+                )
+                await self.outbox.to_webhooks(
+                    session,
+                    "ticket.resolved",
+                    ref=complaint.code or str(complaint_id),
+                    data={
+                        "ticket": complaint.code,
+                        "customer_code": customer_code,
+                        "category": complaint.category,
+                        "severity": complaint.severity,
+                        "resolved_at": now,
+                        "resolved_by": staff.name,
+                    },
+                    now=now,
+                )
             await uow.commit()
         ticket = await self.ticket(complaint_id)
         return StaffAction(Result.OK, ticket, staff_name=staff.name, survey_id=survey_id)

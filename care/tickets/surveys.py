@@ -138,6 +138,7 @@ class SurveyService:
                 survey.status = SERVQUAL
                 if value <= LOW_CSAT:
                     note_id, opened = await self._low_rating(session, survey, value, now)
+                await self._tell_integrators(session, survey, now)
             elif question in DIMENSIONS:
                 setattr(survey, question, value)
                 if all(getattr(survey, d) is not None for d in DIMENSIONS):
@@ -155,6 +156,28 @@ class SurveyService:
             step = await self._with_order(session, survey, step)
             await uow.commit()
             return step
+
+    async def _tell_integrators(self, session: AsyncSession, survey: Survey, now: datetime) -> None:
+        """survey.answered, when the customer gives the score (the rest may never come)."""
+        outbox = self.complaints.outbox
+        if outbox is None:
+            return
+        customer_code = await session.scalar(
+            select(Customer.code).where(Customer.id == survey.customer_id)
+        )
+        await outbox.to_webhooks(
+            session,
+            "survey.answered",
+            ref=str(survey.id),
+            data={
+                "survey": survey.id,
+                "customer_code": customer_code,
+                "trigger": survey.trigger,
+                "csat": survey.csat,
+                "answered_at": now,
+            },
+            now=now,
+        )
 
     async def comment(self, survey_id: int, telegram_user_id: int, text: str | None) -> SurveyStep:
         """The free comment that ends a survey; ``None`` skips it.

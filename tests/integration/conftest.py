@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
 from bot.sandbox import SandboxServer
-from tests.builders import TOKEN
+from care.services import Services
+from tests.builders import TOKEN, ApiClient
 from tests.integration.servers import SmtpRecorder, free_port
 
 
@@ -31,3 +33,18 @@ def smtp_server() -> Iterator[tuple[SmtpRecorder, int]]:
         yield recorder, port
     finally:
         controller.stop()
+
+
+# --- the HTTP API (/api/v1) -------------------------------------------------------------------
+
+
+@pytest.fixture
+async def api(services: Services) -> AsyncIterator[ApiClient]:
+    """The web app of `carebot run`, called in-process as a shop's system calls its API."""
+    from bot.app import build_application
+    from web.app import create_app
+
+    app = create_app(services, build_application(services.settings, services))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://shop.test") as client:
+        yield ApiClient(client, services)

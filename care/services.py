@@ -27,7 +27,13 @@ if TYPE_CHECKING:
     from care.analytics import Loyalty, Reports, Segmentation
     from care.core.interactions import InteractionLog
     from care.core.rendering import Renderer
-    from care.customers import CustomerCards, CustomerService, Policies, StaffService
+    from care.customers import (
+        ConsoleAccess,
+        CustomerCards,
+        CustomerService,
+        Policies,
+        StaffService,
+    )
     from care.faq import FaqService
     from care.io import SeedReport
     from care.orders import OrderService
@@ -134,6 +140,13 @@ class Services:
         from care.customers import StaffService
 
         return StaffService(self.db)
+
+    @cached_property
+    def console(self) -> ConsoleAccess:
+        """Login links, sessions and the audit log of the web console."""
+        from care.customers import ConsoleAccess
+
+        return ConsoleAccess(self.db, self.settings, self.clock)
 
     @cached_property
     def complaints(self) -> ComplaintService:

@@ -15,6 +15,7 @@ from telegram.ext import Application
 
 from care.core.settings import WEB_PATHS
 from care.services import Services
+from web import console
 from web.routes import health, telegram, unsubscribe
 from web.routes.telegram import Webhook
 
@@ -30,6 +31,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *health.routes(),  # /healthz
         *unsubscribe.routes(),  # /unsubscribe/{token}: the page and the one-click POST
+        *console.routes(),  # /console/: the shop's web console, and /static/
     ]
     if webhook is not None:
         _check_webhook_path(webhook.path)

@@ -1,0 +1,37 @@
+"""The shop's web console under /console/: one module per area, like the bot's handlers.
+
+Pages are rendered on the server through the one renderer (``templates/web/console/``),
+htmx (vendored in web/static/) asks for fragments of the same templates, charts are
+matplotlib SVG. Every route calls the same care services the bot uses; sign-in, roles
+and CSRF are checked by ``web.console.base.staff_page`` around each endpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from web.console import dashboard, login, staff
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def routes() -> list[BaseRoute]:
+    """The console's routes and its static files (htmx, the style sheet)."""
+    return [
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Route("/console", login.to_console, methods=["GET"]),
+        Route("/console/login", login.login_page, methods=["GET"]),
+        Route("/console/login", login.login, methods=["POST"]),
+        Route("/console/logout", login.logout, methods=["POST"]),
+        Route("/console/language/{lang}", login.language, methods=["GET"]),
+        Route("/console/", dashboard.dashboard, methods=["GET"]),
+        Route("/console/staff", staff.staff_list, methods=["GET"]),
+        Route("/console/staff", staff.staff_add, methods=["POST"]),
+        Route("/console/staff/{telegram_id}/remove", staff.staff_remove, methods=["POST"]),
+        Route("/console/audit", staff.audit, methods=["GET"]),
+        # Last: any other /console URL is the console's own 404 page.
+        Route("/console/{rest:path}", login.missing, methods=["GET", "POST"]),
+    ]

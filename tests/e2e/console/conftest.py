@@ -98,13 +98,18 @@ async def page(browser: Any) -> AsyncIterator[Any]:
         await context.close()
 
 
+def _screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
 async def shoot(page: Any, name: str) -> None:
     """Screenshots of the page as it is, at a desktop's and a phone's size."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    folder = _screenshots()
     safe = re.sub(r"[^a-z0-9_-]+", "-", name.lower())
     for size, (width, height) in SIZES.items():
         await page.set_viewport_size({"width": width, "height": height})
-        await page.screenshot(path=str(SCREENSHOTS / f"{safe}-{size}.png"), full_page=True)
+        await page.screenshot(path=str(folder / f"{safe}-{size}.png"), full_page=True)
     await page.set_viewport_size({"width": 1366, "height": 768})
 
 

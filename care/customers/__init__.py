@@ -7,7 +7,7 @@ StaffService (who may work the staff chat), ConsoleAccess (login links, sessions
 audit log of the web console).
 """
 
-from care.customers.card import CustomerCards, CustomerMatch
+from care.customers.card import CustomerCards, CustomerMatch, CustomerRow
 from care.customers.console import AuditRecord, ConsoleAccess, ConsoleUser, SignIn
 from care.customers.erasure import ERASED_MARK, ERASED_NAME, Erased, mentions_of
 from care.customers.policies import Policies, PolicyProblem
@@ -36,6 +36,7 @@ __all__ = [
     "ConsoleUser",
     "CustomerCards",
     "CustomerMatch",
+    "CustomerRow",
     "CustomerService",
     "CustomerView",
     "Erased",

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, or_, select
@@ -47,6 +48,22 @@ class CustomerMatch:
     kind: str
     phone: str | None
     region: str | None
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    """One line of the console's customer list."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    phone: str | None
+    email: str | None
+    region: str | None
+    tier: str | None
+    segment: str | None
+    ltv: int | None
 
 
 @dataclass(frozen=True)
@@ -188,6 +205,83 @@ class CustomerCards:
                 for c in (await s.scalars(select(Customer).where(Customer.id.in_(ids)))).all()
             }
         return [found[i] for i in ids if i in found]
+
+    async def search(
+        self,
+        query: str = "",
+        *,
+        tier: str | None = None,
+        segment: str | None = None,
+        region: str | None = None,
+        kind: str | None = None,
+        consent: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[CustomerRow], int]:
+        """The console's customer list: ``find``'s matches (or everyone), an e-mail address
+        too, narrowed by tier, segment, region, kind and consent ("telegram", "email",
+        "none"); a page of rows and how many match in all."""
+        alive = Customer.erased_at.is_(None)
+        conditions: list[Any] = [alive]
+        query = query.strip()
+        if query:
+            if "@" in query:
+                conditions.append(func.lower(Customer.email) == query.lower())
+            else:
+                ids = [m.id for m in await self.find(query)]
+                if not ids:
+                    return [], 0
+                conditions.append(Customer.id.in_(ids))
+        if tier:
+            conditions.append(CustomerMetrics.tier == tier)
+        if segment:
+            conditions.append(CustomerMetrics.segment == segment)
+        if region:
+            conditions.append(Customer.region == region)
+        if kind:
+            conditions.append(Customer.kind == kind)
+        if consent == "telegram":
+            conditions.append(Customer.consent_telegram.is_(True))
+        elif consent == "email":
+            conditions.append(Customer.consent_email.is_(True))
+        elif consent == "none":
+            conditions.append(Customer.consent_telegram.is_(False))
+            conditions.append(Customer.consent_email.is_(False))
+        base = (
+            select(
+                Customer.id,
+                Customer.code,
+                Customer.name,
+                Customer.kind,
+                Customer.phone,
+                Customer.email,
+                Customer.region,
+                CustomerMetrics.tier,
+                CustomerMetrics.segment,
+                CustomerMetrics.historical_ltv.label("ltv"),
+            )
+            .outerjoin(CustomerMetrics, CustomerMetrics.customer_id == Customer.id)
+            .where(*conditions)
+        )
+        async with self.db.uow() as uow:
+            total = await uow.session.scalar(select(func.count()).select_from(base.subquery()))
+            rows = (
+                await uow.session.execute(
+                    base.order_by(Customer.name, Customer.id).limit(limit).offset(offset)
+                )
+            ).all()
+        return [CustomerRow(**row._asdict()) for row in rows], int(total or 0)
+
+    async def regions(self) -> list[str]:
+        """The regions customers are in, for the console's filter."""
+        async with self.db.uow() as uow:
+            rows = await uow.session.scalars(
+                select(Customer.region)
+                .where(Customer.region.is_not(None), Customer.erased_at.is_(None))
+                .distinct()
+                .order_by(Customer.region)
+            )
+            return [r for r in rows if r]
 
     async def card(self, customer_id: int, language: str | None = None) -> CustomerCard | None:
         """The whole card of one customer; None for an unknown or erased one."""

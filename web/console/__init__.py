@@ -13,7 +13,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from web.console import dashboard, login, staff
+from web.console import customers, dashboard, login, staff
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -28,6 +28,12 @@ def routes() -> list[BaseRoute]:
         Route("/console/logout", login.logout, methods=["POST"]),
         Route("/console/language/{lang}", login.language, methods=["GET"]),
         Route("/console/", dashboard.dashboard, methods=["GET"]),
+        Route("/console/customers", customers.customer_list, methods=["GET"]),
+        Route("/console/customers/{code}", customers.customer_card, methods=["GET"]),
+        Route("/console/customers/{code}/profile", customers.edit_profile, methods=["POST"]),
+        Route("/console/customers/{code}/consent", customers.set_consent, methods=["POST"]),
+        Route("/console/customers/{code}/policy", customers.grant_policy, methods=["POST"]),
+        Route("/console/customers/{code}/erase", customers.erase, methods=["POST"]),
         Route("/console/staff", staff.staff_list, methods=["GET"]),
         Route("/console/staff", staff.staff_add, methods=["POST"]),
         Route("/console/staff/{telegram_id}/remove", staff.staff_remove, methods=["POST"]),

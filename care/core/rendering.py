@@ -111,7 +111,13 @@ class Renderer:
         def t(key: str, /, **values: Any) -> str:
             return self.label(lang, key, **values)
 
-        return self.env.get_template(f"web/console/{name}.html").render(lang=lang, t=t, **context)
+        def t_or(key: str, default: str | None, /) -> str:
+            """A label for a word the shop may have chosen itself (a tier it named)."""
+            return self.label_or(lang, key, default or "–")
+
+        return self.env.get_template(f"web/console/{name}.html").render(
+            lang=lang, t=t, t_or=t_or, **context
+        )
 
     def label(self, language: str | None, key: str, /, **context: Any) -> str:
         """A short string (button label, command description) from the strings tables.

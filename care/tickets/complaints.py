@@ -98,6 +98,7 @@ class Result(StrEnum):
     ALREADY_YOURS = "already_yours"
     CLAIMED_BY_OTHER = "claimed_by_other"
     ALREADY_RESOLVED = "already_resolved"
+    NOT_RESOLVED = "not_resolved"  # reopening a ticket that is still open
 
 
 # --- views ---------------------------------------------------------------------------------
@@ -1001,6 +1002,25 @@ class ComplaintService:
             await uow.commit()
         ticket = await self.ticket(complaint_id)
         return StaffAction(Result.OK, ticket, staff_name=staff.name, survey_id=survey_id)
+
+    async def reopen(self, complaint_id: int, staff_telegram_id: int, note: str) -> StaffAction:
+        """A staff member reopens a resolved ticket, saying why; it goes back to whoever
+        held it with a fresh resolution deadline."""
+        note = clean(note)
+        if not note:
+            raise ComplaintError("reopening needs a note")
+        async with self.db.uow() as uow:
+            staff = await self._staff(uow.session, staff_telegram_id)
+            if staff is None:
+                return StaffAction(Result.NOT_STAFF)
+            if await uow.session.get(Complaint, complaint_id) is None:
+                return StaffAction(Result.NOT_FOUND)
+            reopened = await self.reopen_in(uow.session, complaint_id, self.clock(), note)
+            if reopened is None:
+                return StaffAction(Result.NOT_RESOLVED, await self.ticket(complaint_id))
+            name = staff.name
+            await uow.commit()
+        return StaffAction(Result.OK, await self.ticket(complaint_id), staff_name=name)
 
     async def reopen_in(
         self, session: AsyncSession, complaint_id: int, now: datetime, note: str

@@ -13,7 +13,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from web.console import customers, dashboard, login, staff
+from web.console import customers, dashboard, login, staff, tickets
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -34,6 +34,9 @@ def routes() -> list[BaseRoute]:
         Route("/console/customers/{code}/consent", customers.set_consent, methods=["POST"]),
         Route("/console/customers/{code}/policy", customers.grant_policy, methods=["POST"]),
         Route("/console/customers/{code}/erase", customers.erase, methods=["POST"]),
+        Route("/console/tickets", tickets.ticket_list, methods=["GET"]),
+        Route("/console/tickets/{code}", tickets.ticket_page, methods=["GET"]),
+        Route("/console/tickets/{code}/{action}", tickets.ticket_action, methods=["POST"]),
         Route("/console/staff", staff.staff_list, methods=["GET"]),
         Route("/console/staff", staff.staff_add, methods=["POST"]),
         Route("/console/staff/{telegram_id}/remove", staff.staff_remove, methods=["POST"]),

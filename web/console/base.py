@@ -187,3 +187,27 @@ def safe_next(target: str | None) -> str:
 
 def back(request: Request, default: str) -> str:
     return safe_next(request.query_params.get("next") or default)
+
+
+# --- double submits ---------------------------------------------------------------------------
+
+SUBMITTED_KEPT = 10_000
+
+
+def first_submit(request: Request, user: ConsoleUser) -> bool:
+    """Whether this form's ``once`` token is seen for the first time: a form posted twice
+    (a double click, a reload) changes nothing the second time. Forms without the token
+    are checked by their service (claiming twice, resolving twice are refused there)."""
+    token = request.query_params.get("once") or ""
+    if not token:
+        return True
+    seen: dict[tuple[int, str], None] = request.app.state.__dict__.setdefault(
+        "_console_submitted", {}
+    )
+    key = (user.staff_id, token[:64])
+    if key in seen:
+        return False
+    seen[key] = None
+    while len(seen) > SUBMITTED_KEPT:
+        del seen[next(iter(seen))]
+    return True

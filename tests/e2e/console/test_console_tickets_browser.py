@@ -18,7 +18,7 @@ pytestmark = pytest.mark.e2e
 async def test_a_reply_from_the_console_reaches_the_customer(
     bot: Harness, console: str, page: Any, sign_in: SignIn
 ) -> None:
-    lan, _, ticket, card = await filed_ticket(bot, text="Hàng giao trễ ba ngày")
+    lan, _, ticket, _card = await filed_ticket(bot, text="Hàng giao trễ ba ngày")
     minh = await bot.staff_member("Minh")
     await sign_in(page, minh.id)
     await page.goto(f"{console}/console/tickets")

@@ -24,7 +24,7 @@ from care.core.settings import Settings
 from care.core.text import utcnow
 
 if TYPE_CHECKING:
-    from care.analytics import Loyalty, Reports, Segmentation
+    from care.analytics import Dashboard, Loyalty, Reports, Segmentation
     from care.core.interactions import InteractionLog
     from care.core.rendering import Renderer
     from care.customers import (
@@ -195,6 +195,13 @@ class Services:
         from care.customers import CustomerCards
 
         return CustomerCards(self.db, self.policies)
+
+    @cached_property
+    def dashboard(self) -> Dashboard:
+        """The console's dashboard figures."""
+        from care.analytics import Dashboard
+
+        return Dashboard(self.db, self.settings, self.clock)
 
     @cached_property
     def reports(self) -> Reports:

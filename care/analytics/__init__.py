@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from care.analytics.dashboard import Dashboard, DashboardFigures
     from care.analytics.loyalty import Loyalty, LoyaltyProblem, Vulnerability
     from care.analytics.reports import CHARTS, Reports
     from care.analytics.segmentation import (
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     )
 
 _MODULE_OF = {
+    "Dashboard": "dashboard",
+    "DashboardFigures": "dashboard",
     "Loyalty": "loyalty",
     "LoyaltyProblem": "loyalty",
     "Vulnerability": "loyalty",
@@ -43,6 +46,8 @@ __all__ = [
     "KINDS",
     "SEGMENTS",
     "STEPS",
+    "Dashboard",
+    "DashboardFigures",
     "Loyalty",
     "LoyaltyProblem",
     "RecomputeSummary",

@@ -85,3 +85,16 @@ async def test_a_manager_adds_staff_with_a_typo_first(
     await page.goto(f"{console}/console/audit")
     assert "staff.add" in await page.inner_text("main")
     await shoot(page, "audit")
+
+
+async def test_the_dashboard_of_the_demo_shop(
+    bot: Harness, console: str, page: Any, sign_in: SignIn
+) -> None:
+    await bot.services.seed_demo(customers=80)
+    hoa = await bot.staff_member("Hoa", role="manager")
+    await sign_in(page, hoa.id)
+    assert "Khách hàng theo hạng" in await page.inner_text("main")
+    await shoot(page, "dashboard-demo")
+    await page.goto(f"{console}/console/language/en?next=%2Fconsole%2F")
+    assert "Customers by tier" in await page.inner_text("main")
+    await shoot(page, "dashboard-demo-en")

@@ -1,0 +1,249 @@
+"""The console's dashboard: what needs attention now, in a handful of cheap queries.
+
+Open tickets by deadline state, customers by tier, the monthly CSAT and NPS trend, the
+campaigns running or scheduled, the unanswered FAQ questions, and the outbox's health
+(messages waiting, failed, uncertain). Each figure is one aggregate over an indexed
+column, so the page stays fast on a shop with a hundred thousand customers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from care.core.db import Database
+from care.core.models import (
+    Campaign,
+    CampaignStatus,
+    Complaint,
+    ComplaintStatus,
+    CustomerMetrics,
+    OutboxMessage,
+    OutboxStatus,
+    Survey,
+    UnansweredQuestion,
+)
+from care.core.settings import Settings
+from care.core.text import utcnow
+
+SOON = timedelta(hours=1)
+TREND_MONTHS = 6
+
+
+@dataclass(frozen=True)
+class MonthScore:
+    month: date
+    answered: int
+    csat: float | None  # mean of 1-5
+    nps: float | None  # promoters minus detractors, in points
+
+
+@dataclass(frozen=True)
+class RunningCampaign:
+    id: int
+    name: str
+    status: str
+    scheduled_at: datetime | None
+
+
+@dataclass
+class DashboardFigures:
+    tickets: dict[str, int] = field(default_factory=dict)  # late, soon, ok
+    tiers: dict[str, int] = field(default_factory=dict)  # tier → customers (None: unranked)
+    trend: list[MonthScore] = field(default_factory=list)
+    campaigns: list[RunningCampaign] = field(default_factory=list)
+    unanswered: int = 0
+    outbox: dict[str, int] = field(default_factory=dict)  # pending, failed, uncertain
+
+
+class Dashboard:
+    def __init__(
+        self, db: Database, settings: Settings, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+
+    async def figures(self) -> DashboardFigures:
+        now = self.clock()
+        zone = ZoneInfo(self.settings.timezone)
+        local = now.astimezone(zone).date().replace(day=1)
+        first = local
+        for _ in range(TREND_MONTHS - 1):
+            first = (first - timedelta(days=1)).replace(day=1)
+        since = datetime.combine(first, datetime.min.time(), tzinfo=zone)
+        out = DashboardFigures()
+        async with self.db.uow() as uow:
+            s = uow.session
+            open_rows = (
+                await s.execute(
+                    select(
+                        Complaint.first_response_at,
+                        Complaint.first_response_due,
+                        Complaint.resolution_due,
+                    ).where(Complaint.status != ComplaintStatus.RESOLVED)
+                )
+            ).all()
+            states = {"late": 0, "soon": 0, "ok": 0}
+            for answered, first_due, resolution_due in open_rows:
+                due = first_due if answered is None else resolution_due
+                if due is None:
+                    states["ok"] += 1
+                elif due <= now or (resolution_due is not None and resolution_due <= now):
+                    states["late"] += 1
+                elif due - now <= SOON:
+                    states["soon"] += 1
+                else:
+                    states["ok"] += 1
+            out.tickets = states
+            tiers = dict(
+                (
+                    await s.execute(
+                        select(CustomerMetrics.tier, func.count()).group_by(CustomerMetrics.tier)
+                    )
+                ).all()
+            )
+            out.tiers = {t: int(tiers.get(t, 0)) for t in self.settings.tier_names}
+            surveys = (
+                await s.execute(
+                    select(Survey.answered_at, Survey.csat, Survey.nps).where(
+                        Survey.answered_at.is_not(None), Survey.answered_at >= since
+                    )
+                )
+            ).all()
+            out.campaigns = [
+                RunningCampaign(c.id, c.name, c.status, c.scheduled_at)
+                for c in await s.scalars(
+                    select(Campaign)
+                    .where(Campaign.status.in_((CampaignStatus.RUNNING, CampaignStatus.SCHEDULED)))
+                    .order_by(Campaign.scheduled_at, Campaign.id)
+                    .limit(20)
+                )
+            ]
+            out.unanswered = int(
+                await s.scalar(
+                    select(func.count())
+                    .select_from(UnansweredQuestion)
+                    .where(UnansweredQuestion.answered_by_entry_id.is_(None))
+                )
+                or 0
+            )
+            outbox = dict(
+                (
+                    await s.execute(
+                        select(OutboxMessage.status, func.count())
+                        .where(
+                            OutboxMessage.status.in_(
+                                (
+                                    OutboxStatus.PENDING,
+                                    OutboxStatus.SENDING,
+                                    OutboxStatus.FAILED,
+                                    OutboxStatus.UNCERTAIN,
+                                )
+                            )
+                        )
+                        .group_by(OutboxMessage.status)
+                    )
+                ).all()
+            )
+        out.outbox = {
+            "waiting": int(outbox.get(OutboxStatus.PENDING, 0))
+            + int(outbox.get(OutboxStatus.SENDING, 0)),
+            "failed": int(outbox.get(OutboxStatus.FAILED, 0)),
+            "uncertain": int(outbox.get(OutboxStatus.UNCERTAIN, 0)),
+        }
+        out.trend = _trend([(r[0], r[1], r[2]) for r in surveys], first, TREND_MONTHS, zone)
+        return out
+
+    async def trend_svg(self, trend: list[MonthScore], labels: dict[str, str]) -> str:
+        """The CSAT and NPS trend as an SVG chart (drawn off the event loop)."""
+        return await asyncio.to_thread(_draw_trend, trend, labels)
+
+
+def _trend(
+    rows: Sequence[tuple[datetime | None, int | None, int | None]],
+    first: date,
+    months: int,
+    zone: ZoneInfo,
+) -> list[MonthScore]:
+    buckets: dict[date, tuple[list[int], list[int]]] = {}
+    month = first
+    for _ in range(months):
+        buckets[month] = ([], [])
+        month = (month + timedelta(days=32)).replace(day=1)
+    for answered_at, csat, nps in rows:
+        if answered_at is None:
+            continue
+        key = answered_at.astimezone(zone).date().replace(day=1)
+        if key not in buckets:
+            continue
+        if csat is not None:
+            buckets[key][0].append(csat)
+        if nps is not None:
+            buckets[key][1].append(nps)
+    result = []
+    for key, (csats, npss) in buckets.items():
+        nps_value = None
+        if npss:
+            promoters = sum(1 for n in npss if n >= 9)
+            detractors = sum(1 for n in npss if n <= 6)
+            nps_value = 100.0 * (promoters - detractors) / len(npss)
+        result.append(
+            MonthScore(
+                key,
+                max(len(csats), len(npss)),
+                sum(csats) / len(csats) if csats else None,
+                nps_value,
+            )
+        )
+    return result
+
+
+def _draw_trend(trend: list[MonthScore], labels: dict[str, str]) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 2.6), dpi=100)
+    ax = figure.add_subplot(1, 1, 1)
+    months = [f"{m.month:%m/%Y}" for m in trend]
+    xs = list(range(len(trend)))
+    csat = [m.csat for m in trend]
+    ax.plot(
+        [x for x, v in zip(xs, csat, strict=True) if v is not None],
+        [v for v in csat if v is not None],
+        marker="o",
+        color="#1f6f8b",
+        label=labels.get("csat", "CSAT"),
+    )
+    ax.set_ylim(1, 5)
+    ax.set_ylabel(labels.get("csat", "CSAT"))
+    ax.set_xticks(xs, months)
+    other = ax.twinx()
+    nps = [m.nps for m in trend]
+    other.plot(
+        [x for x, v in zip(xs, nps, strict=True) if v is not None],
+        [v for v in nps if v is not None],
+        marker="s",
+        color="#e8a33d",
+        label=labels.get("nps", "NPS"),
+    )
+    other.set_ylim(-100, 100)
+    other.set_ylabel(labels.get("nps", "NPS"))
+    lines = ax.get_lines() + other.get_lines()
+    ax.legend(lines, [str(line.get_label()) for line in lines], loc="lower left", frameon=False)
+    for spine in ("top",):
+        ax.spines[spine].set_visible(False)
+        other.spines[spine].set_visible(False)
+    figure.tight_layout()
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg")
+    svg = buffer.getvalue()
+    return svg[svg.find("<svg") :]

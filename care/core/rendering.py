@@ -113,7 +113,7 @@ class Renderer:
 
         def t_or(key: str, default: str | None, /) -> str:
             """A label for a word the shop may have chosen itself (a tier it named)."""
-            return self.label_or(lang, key, default or "–")
+            return self.label_or(lang, key, "–" if default is None else default)
 
         return self.env.get_template(f"web/console/{name}.html").render(
             lang=lang, t=t, t_or=t_or, **context

@@ -319,8 +319,9 @@ class FaqService:
             await uow.commit()
         return len(marks)
 
-    async def import_file(self, path: Path | str) -> ImportReport:
-        """Create or update entries from CSV, XLSX or YAML; all rows or none.
+    async def import_file(self, path: Path | str, *, check_only: bool = False) -> ImportReport:
+        """Create or update entries from CSV, XLSX or YAML; all rows or none. With
+        ``check_only`` nothing is kept: the report says what the import would do.
 
         An entry is identified by its question (folded) and language, so re-importing an
         edited file updates answers and alternates instead of duplicating entries.
@@ -372,6 +373,9 @@ class FaqService:
                     report.updated += 1
             await session.flush()
             touched.update(entry.id for entry in created)
+            if check_only:
+                report.created = len(created)
+                return report  # the unit of work rolls back
             await uow.commit()
         report.created = len(created)
         await self.load()

@@ -13,7 +13,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from web.console import customers, dashboard, login, staff, tickets
+from web.console import customers, dashboard, imports, login, staff, tickets
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -37,6 +37,9 @@ def routes() -> list[BaseRoute]:
         Route("/console/tickets", tickets.ticket_list, methods=["GET"]),
         Route("/console/tickets/{code}", tickets.ticket_page, methods=["GET"]),
         Route("/console/tickets/{code}/{action}", tickets.ticket_action, methods=["POST"]),
+        Route("/console/imports", imports.imports_page, methods=["GET"]),
+        Route("/console/imports", imports.upload, methods=["POST"]),
+        Route("/console/imports/{upload}/confirm", imports.confirm, methods=["POST"]),
         Route("/console/staff", staff.staff_list, methods=["GET"]),
         Route("/console/staff", staff.staff_add, methods=["POST"]),
         Route("/console/staff/{telegram_id}/remove", staff.staff_remove, methods=["POST"]),

@@ -98,3 +98,25 @@ async def test_the_dashboard_of_the_demo_shop(
     await page.goto(f"{console}/console/language/en?next=%2Fconsole%2F")
     assert "Customers by tier" in await page.inner_text("main")
     await shoot(page, "dashboard-demo-en")
+
+
+async def test_an_import_with_a_bad_row_shows_the_error(
+    bot: Harness, console: str, page: Any, sign_in: SignIn, tmp_path: Any
+) -> None:
+    hoa = await bot.staff_member("Hoa", role="manager")
+    await sign_in(page, hoa.id)
+    await page.goto(f"{console}/console/imports")
+    await shoot(page, "imports")
+    bad = tmp_path / "khach.csv"
+    bad.write_text(
+        "code,kind,name,phone,email,birthday,region,language\n"
+        "KH90001,individual,Nguyễn Thị Lan,0912345678,lan@example.com,17/05/1990,Hà Nội,vi\n"
+        "KH90002,individual,Trần Bình,12,not-an-email,31/02/1990,Huế,vi\n",
+        encoding="utf-8",
+    )
+    await page.get_by_label("Tệp").set_input_files(str(bad))
+    await page.get_by_role("button", name="Kiểm tra tệp").click()
+    errors = await page.inner_text("#row-errors")
+    assert "Dòng 3" in errors
+    await shoot(page, "import-errors")
+    assert await bot.services.customers.by_code("KH90001") is None

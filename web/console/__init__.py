@@ -13,7 +13,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from web.console import customers, dashboard, imports, login, staff, tickets
+from web.console import customers, dashboard, faq, imports, login, staff, tickets
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -37,6 +37,12 @@ def routes() -> list[BaseRoute]:
         Route("/console/tickets", tickets.ticket_list, methods=["GET"]),
         Route("/console/tickets/{code}", tickets.ticket_page, methods=["GET"]),
         Route("/console/tickets/{code}/{action}", tickets.ticket_action, methods=["POST"]),
+        Route("/console/faq", faq.faq_page, methods=["GET"]),
+        Route("/console/faq/new", faq.new_entry, methods=["GET"]),
+        Route("/console/faq/new", faq.create_entry, methods=["POST"]),
+        Route("/console/faq/{entry}", faq.edit_page, methods=["GET"]),
+        Route("/console/faq/{entry}", faq.save_entry, methods=["POST"]),
+        Route("/console/faq/{entry}/delete", faq.delete_entry, methods=["POST"]),
         Route("/console/imports", imports.imports_page, methods=["GET"]),
         Route("/console/imports", imports.upload, methods=["POST"]),
         Route("/console/imports/{upload}/confirm", imports.confirm, methods=["POST"]),

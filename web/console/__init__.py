@@ -13,7 +13,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from web.console import customers, dashboard, faq, imports, login, staff, tickets
+from web.console import customers, dashboard, faq, imports, login, reports, staff, tickets
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -46,6 +46,9 @@ def routes() -> list[BaseRoute]:
         Route("/console/imports", imports.imports_page, methods=["GET"]),
         Route("/console/imports", imports.upload, methods=["POST"]),
         Route("/console/imports/{upload}/confirm", imports.confirm, methods=["POST"]),
+        Route("/console/reports", reports.reports_page, methods=["GET"]),
+        Route("/console/reports/management", reports.management_report, methods=["GET"]),
+        Route("/console/reports/export/{what}.{format}", reports.export, methods=["GET"]),
         Route("/console/staff", staff.staff_list, methods=["GET"]),
         Route("/console/staff", staff.staff_add, methods=["POST"]),
         Route("/console/staff/{telegram_id}/remove", staff.staff_remove, methods=["POST"]),

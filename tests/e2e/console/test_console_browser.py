@@ -120,3 +120,17 @@ async def test_an_import_with_a_bad_row_shows_the_error(
     assert "Dòng 3" in errors
     await shoot(page, "import-errors")
     assert await bot.services.customers.by_code("KH90001") is None
+
+
+async def test_the_reports_page(bot: Harness, console: str, page: Any, sign_in: SignIn) -> None:
+    await bot.services.seed_demo(customers=60)
+    hoa = await bot.staff_member("Hoa", role="manager")
+    await sign_in(page, hoa.id)
+    await page.goto(f"{console}/console/reports")
+    frame = page.frame_locator("iframe")
+    await frame.locator("svg").first.wait_for()
+    await shoot(page, "reports")
+    await page.goto(f"{console}/console/faq")
+    await shoot(page, "faq")
+    await page.goto(f"{console}/console/customers")
+    await shoot(page, "customers-all")

@@ -13,7 +13,17 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from web.console import customers, dashboard, faq, imports, login, reports, staff, tickets
+from web.console import (
+    campaigns,
+    customers,
+    dashboard,
+    faq,
+    imports,
+    login,
+    reports,
+    staff,
+    tickets,
+)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -37,6 +47,11 @@ def routes() -> list[BaseRoute]:
         Route("/console/tickets", tickets.ticket_list, methods=["GET"]),
         Route("/console/tickets/{code}", tickets.ticket_page, methods=["GET"]),
         Route("/console/tickets/{code}/{action}", tickets.ticket_action, methods=["POST"]),
+        Route("/console/campaigns", campaigns.campaign_list, methods=["GET"]),
+        Route("/console/campaigns", campaigns.create, methods=["POST"]),
+        Route("/console/campaigns/preview", campaigns.preview, methods=["POST"]),
+        Route("/console/campaigns/{name}", campaigns.campaign_page, methods=["GET"]),
+        Route("/console/campaigns/{name}/{action}", campaigns.campaign_action, methods=["POST"]),
         Route("/console/faq", faq.faq_page, methods=["GET"]),
         Route("/console/faq/new", faq.new_entry, methods=["GET"]),
         Route("/console/faq/new", faq.create_entry, methods=["POST"]),

@@ -39,6 +39,14 @@ SAFE_METHODS = ("GET", "HEAD")
 AGENT = "agent"
 MANAGER = "manager"
 
+# No inline script, no script from elsewhere, no javascript: link, no framing by others:
+# text staff or customers typed cannot become code in a colleague's browser.
+CSP = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'; "
+    "form-action 'self'; base-uri 'none'; object-src 'none'"
+}
+
 Endpoint = Callable[[Request, ConsoleUser], Awaitable[Response]]
 
 
@@ -67,7 +75,7 @@ def render(
         query=request.url.query,
         **context,
     )
-    return HTMLResponse(html, status_code=status, headers=PRIVATE)
+    return HTMLResponse(html, status_code=status, headers={**PRIVATE, **CSP})
 
 
 def is_htmx(request: Request) -> bool:

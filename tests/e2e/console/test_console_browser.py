@@ -134,3 +134,32 @@ async def test_the_reports_page(bot: Harness, console: str, page: Any, sign_in: 
     await shoot(page, "faq")
     await page.goto(f"{console}/console/customers")
     await shoot(page, "customers-all")
+
+
+async def test_a_manager_composes_and_dry_runs_a_campaign(
+    bot: Harness, console: str, page: Any, sign_in: SignIn
+) -> None:
+    from tests.builders import add_metrics, make_customer
+
+    for n, consent in ((1, True), (2, False)):
+        customer = await make_customer(
+            bot.services, name=f"Khách {n}", telegram_user_id=8800 + n, consent_telegram=consent
+        )
+        await add_metrics(bot.services, customer, tier="gold")
+    hoa = await bot.staff_member("Hoa", role="manager")
+    await sign_in(page, hoa.id)
+    await page.goto(f"{console}/console/campaigns")
+    await page.get_by_label("Tên chiến dịch").fill("Tết 2027")
+    await page.get_by_label("Vàng", exact=True).first.check()
+    await page.locator("#f-offer_gold").fill("giảm 10% toàn bộ đơn")
+    await page.wait_for_function(
+        "document.querySelector('#preview').innerText.includes('giảm 10% toàn bộ đơn')"
+    )
+    preview = await page.inner_text("#preview")
+    assert "Nguyễn Thị Lan" in preview and "Jane Doe" in preview
+    await shoot(page, "campaigns-compose")
+    await page.get_by_role("button", name="Lưu chiến dịch").click()
+    await page.wait_for_url(re.compile(r"/console/campaigns/T"))
+    dry = await page.inner_text("#dry-run")
+    assert "chưa đồng ý nhận tin" in dry
+    await shoot(page, "campaign-dry-run")

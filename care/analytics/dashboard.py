@@ -69,6 +69,7 @@ class Dashboard:
         self.db = db
         self.settings = settings
         self.clock = clock
+        self._charts: dict[tuple[object, ...], str] = {}
 
     async def figures(self) -> DashboardFigures:
         now = self.clock()
@@ -162,8 +163,16 @@ class Dashboard:
         return out
 
     async def trend_svg(self, trend: list[MonthScore], labels: dict[str, str]) -> str:
-        """The CSAT and NPS trend as an SVG chart (drawn off the event loop)."""
-        return await asyncio.to_thread(_draw_trend, trend, labels)
+        """The CSAT and NPS trend as an SVG chart (drawn off the event loop, and again only
+        when the figures change: they change with the surveys, a few times a day)."""
+        key = (tuple(trend), tuple(sorted(labels.items())))
+        svg = self._charts.get(key)
+        if svg is None:
+            svg = await asyncio.to_thread(_draw_trend, trend, labels)
+            self._charts[key] = svg
+            while len(self._charts) > 8:
+                del self._charts[next(iter(self._charts))]
+        return svg
 
 
 def _trend(

@@ -1,4 +1,5 @@
-"""The web console: one-time login links, signed-in sessions, the audit log of changes.
+"""The web console: one-time login links, signed-in sessions, the audit log of changes,
+and indexes for its customer list (by name, by last change, by code in any case).
 
 Revision ID: 0007
 Revises: 0006
@@ -76,9 +77,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_console_audit")),
     )
     op.create_index("ix_console_audit_at", "console_audit", ["at"])
+    op.create_index("ix_customers_name", "customers", ["name"])
+    op.create_index("ix_customers_updated_at", "customers", ["updated_at"])
+    op.create_index("ix_customers_code_upper", "customers", [sa.text("upper(code)")])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customers_code_upper", table_name="customers")
+    op.drop_index("ix_customers_updated_at", table_name="customers")
+    op.drop_index("ix_customers_name", table_name="customers")
     op.drop_index("ix_console_audit_at", table_name="console_audit")
     op.drop_table("console_audit")
     op.drop_index(op.f("ix_console_sessions_staff_id"), table_name="console_sessions")

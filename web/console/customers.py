@@ -89,6 +89,7 @@ async def _card_page(
     if card is None:
         return not_found(request, user)
     p = card.profile
+    events = await services.interactions.timeline(view.id)
     return render(
         request,
         "customer",
@@ -96,6 +97,7 @@ async def _card_page(
         c=card,
         p=p,
         m=card.metrics,
+        events=events,
         profile_form=profile_form or Form({f: (getattr(p, f) or "") for f in PROFILE_FIELDS}),
         policy_form=policy_form or Form(),
         erase_form=erase_form or Form(),

@@ -150,3 +150,15 @@ async def test_granting_a_policy(client: httpx.AsyncClient, services: Services, 
     assert ok.status_code == 303
     card = await client.get(f"/console/customers/{lan.code}")
     assert "Voucher 100k" in card.text and "100.000 ₫" in card.text
+
+
+async def test_the_card_shows_the_interaction_timeline(
+    client: httpx.AsyncClient, services: Services, agent: str
+) -> None:
+    lan = await make_customer(services, name="Lan", consent_telegram=True)
+    await client.post(
+        f"/console/customers/{lan.code}/consent",
+        data={"csrf": agent, "channel": "telegram", "value": "off"},
+    )
+    card = await client.get(f"/console/customers/{lan.code}")
+    assert "consent_telegram_off" in card.text and "Lịch sử trao đổi" in card.text

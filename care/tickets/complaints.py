@@ -457,6 +457,56 @@ class ComplaintService:
         survey.complaint_id = complaint.id
         return complaint.id
 
+    async def open_for(
+        self,
+        customer_code: str,
+        staff_telegram_id: int,
+        *,
+        category: str,
+        severity: str,
+        description: str,
+    ) -> Ticket | StaffAction:
+        """Staff open a ticket for a customer who complained outside Telegram (a call, the
+        counter); its card reaches the staff chat as any unposted card does. A refusal
+        (not staff, no such customer) comes back as a StaffAction."""
+        if category not in CATEGORIES:
+            raise ComplaintError(f"unknown category {category!r}")
+        if severity not in SEVERITIES:
+            raise ComplaintError(f"unknown severity {severity!r}")
+        description = clean(description)
+        if not description:
+            raise ComplaintError("a ticket needs a description")
+        now = self.clock()
+        async with self.db.uow() as uow:
+            session = uow.session
+            staff = await self._staff(session, staff_telegram_id)
+            if staff is None:
+                return StaffAction(Result.NOT_STAFF)
+            customer = await session.scalar(
+                select(Customer)
+                .options(selectinload(Customer.metrics))
+                .where(
+                    func.upper(Customer.code) == customer_code.upper(), Customer.erased_at.is_(None)
+                )
+            )
+            if customer is None:
+                return StaffAction(Result.NOT_FOUND)
+            complaint = await self._open(
+                session,
+                customer,
+                now,
+                category=category,
+                severity=severity,
+                description=description,
+                order_id=None,
+                author=STAFF,
+            )
+            await uow.commit()
+            complaint_id = complaint.id
+        ticket = await self.ticket(complaint_id)
+        assert ticket is not None
+        return ticket
+
     async def _open(
         self,
         session: AsyncSession,

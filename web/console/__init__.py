@@ -44,6 +44,7 @@ def routes() -> list[BaseRoute]:
         Route("/console/customers/{code}/consent", customers.set_consent, methods=["POST"]),
         Route("/console/customers/{code}/policy", customers.grant_policy, methods=["POST"]),
         Route("/console/customers/{code}/erase", customers.erase, methods=["POST"]),
+        Route("/console/customers/{code}/ticket", customers.open_ticket, methods=["POST"]),
         Route("/console/tickets", tickets.ticket_list, methods=["GET"]),
         Route("/console/tickets/{code}", tickets.ticket_page, methods=["GET"]),
         Route("/console/tickets/{code}/{action}", tickets.ticket_action, methods=["POST"]),

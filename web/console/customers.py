@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from care.core.models import Channel, CustomerKind, Direction
 from care.customers import ConsoleUser, InvalidInput, PolicyProblem
+from care.tickets import CATEGORIES, SEVERITIES, StaffAction
 from web.console.base import MANAGER, is_htmx, not_found, render, staff_page
 from web.console.forms import Form
 from web.state import services_of
@@ -79,6 +80,7 @@ async def _card_page(
     profile_form: Form | None = None,
     policy_form: Form | None = None,
     erase_form: Form | None = None,
+    ticket_form: Form | None = None,
     status: int = 200,
 ) -> Response:
     services = services_of(request)
@@ -101,6 +103,9 @@ async def _card_page(
         profile_form=profile_form or Form({f: (getattr(p, f) or "") for f in PROFILE_FIELDS}),
         policy_form=policy_form or Form(),
         erase_form=erase_form or Form(),
+        ticket_form=ticket_form or Form({"severity": "medium", "category": "other"}),
+        categories=CATEGORIES,
+        severities=SEVERITIES,
         done=request.query_params.get("done"),
         status=status,
     )
@@ -207,3 +212,25 @@ async def erase(request: Request, user: ConsoleUser) -> Response:
     if erased is not None:
         await services.console.record(user, "customer.erase", f"customer:{view.code}")
     return RedirectResponse("/console/customers?done=erased", status_code=303)
+
+
+@staff_page()
+async def open_ticket(request: Request, user: ConsoleUser) -> Response:
+    """Open a ticket for the customer (a complaint by phone or at the counter)."""
+    code = request.path_params["code"]
+    form = Form.of(await request.form())
+    category = form.choice("category", CATEGORIES)
+    severity = form.choice("severity", SEVERITIES)
+    description = form.text("description", required=True, max_length=4000)
+    if not form.ok or category is None or severity is None or description is None:
+        return await _card_page(request, user, code, ticket_form=form, status=400)
+    services = services_of(request)
+    opened = await services.complaints.open_for(
+        code, user.telegram_user_id, category=category, severity=severity, description=description
+    )
+    if isinstance(opened, StaffAction):
+        return not_found(request, user)
+    await services.console.record(
+        user, "ticket.open", f"ticket:{opened.code}", {"customer": opened.customer_code}
+    )
+    return RedirectResponse(f"/console/tickets/{opened.code}?done=opened", status_code=303)

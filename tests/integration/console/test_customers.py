@@ -162,3 +162,31 @@ async def test_the_card_shows_the_interaction_timeline(
     )
     card = await client.get(f"/console/customers/{lan.code}")
     assert "consent_telegram_off" in card.text and "Lịch sử trao đổi" in card.text
+
+
+async def test_staff_open_a_ticket_for_a_customer_who_called(
+    client: httpx.AsyncClient, services: Services, agent: str
+) -> None:
+    lan = await make_customer(services, name="Lan")
+    empty = await client.post(
+        f"/console/customers/{lan.code}/ticket",
+        data={"csrf": agent, "category": "delivery", "severity": "high", "description": ""},
+    )
+    assert empty.status_code == 400
+    opened = await client.post(
+        f"/console/customers/{lan.code}/ticket",
+        data={
+            "csrf": agent,
+            "category": "delivery",
+            "severity": "high",
+            "description": "Gọi điện: giao trễ",
+        },
+    )
+    assert opened.status_code == 303
+    page = await client.get(opened.headers["location"])
+    assert page.status_code == 200 and "Gọi điện: giao trễ" in page.text
+    missing = await client.post(
+        "/console/customers/KH99999/ticket",
+        data={"csrf": agent, "category": "delivery", "severity": "high", "description": "x"},
+    )
+    assert missing.status_code == 404

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -26,6 +28,7 @@ from care.core.models import (
     CustomerMetrics,
     OutboxMessage,
     OutboxStatus,
+    SegmentationRun,
     Survey,
     UnansweredQuestion,
 )
@@ -33,6 +36,7 @@ from care.core.settings import Settings
 from care.core.text import utcnow
 
 SOON = timedelta(hours=1)
+TIERS_FOR_SECONDS = 60.0
 TREND_MONTHS = 6
 
 
@@ -70,6 +74,7 @@ class Dashboard:
         self.settings = settings
         self.clock = clock
         self._charts: dict[tuple[object, ...], str] = {}
+        self._tiers: tuple[float, int | None, dict[str, int]] | None = None
 
     async def figures(self) -> DashboardFigures:
         now = self.clock()
@@ -103,14 +108,7 @@ class Dashboard:
                 else:
                     states["ok"] += 1
             out.tickets = states
-            tiers = dict(
-                (
-                    await s.execute(
-                        select(CustomerMetrics.tier, func.count()).group_by(CustomerMetrics.tier)
-                    )
-                ).all()
-            )
-            out.tiers = {t: int(tiers.get(t, 0)) for t in self.settings.tier_names}
+            out.tiers = await self._tier_counts(s)
             surveys = (
                 await s.execute(
                     select(Survey.answered_at, Survey.csat, Survey.nps).where(
@@ -161,6 +159,25 @@ class Dashboard:
         }
         out.trend = _trend([(r[0], r[1], r[2]) for r in surveys], first, TREND_MONTHS, zone)
         return out
+
+    async def _tier_counts(self, session: Any) -> dict[str, int]:
+        """Customers by tier, counted again after a segmentation run and otherwise at most
+        once a minute (between runs only an order re-classifies a customer or two)."""
+        run = await session.scalar(select(func.max(SegmentationRun.id)))
+        cached = self._tiers
+        fresh = cached is not None and time.monotonic() - cached[0] < TIERS_FOR_SECONDS
+        if cached is not None and fresh and cached[1] == run:
+            return cached[2]
+        counted = dict(
+            (
+                await session.execute(
+                    select(CustomerMetrics.tier, func.count()).group_by(CustomerMetrics.tier)
+                )
+            ).all()
+        )
+        tiers = {t: int(counted.get(t, 0)) for t in self.settings.tier_names}
+        self._tiers = (time.monotonic(), run, tiers)
+        return tiers
 
     async def trend_svg(self, trend: list[MonthScore], labels: dict[str, str]) -> str:
         """The CSAT and NPS trend as an SVG chart (drawn off the event loop, and again only

@@ -662,10 +662,11 @@ class StoredSecret(Base):
 
 
 # The console's customer list is ordered by name, its name index catches up by updated_at,
-# and staff type codes in any case.
+# and staff type codes and e-mail addresses in any case.
 Index("ix_customers_name", Customer.name)
 Index("ix_customers_updated_at", Customer.updated_at)
 Index("ix_customers_code_upper", func.upper(Customer.code))
+Index("ix_customers_email_lower", func.lower(Customer.email))
 
 
 class ConsoleLoginLink(Base):

@@ -1,5 +1,5 @@
 """The web console: one-time login links, signed-in sessions, the audit log of changes,
-and indexes for its customer list (by name, by last change, by code in any case).
+and indexes for its customer list (by name, by last change, by code and e-mail in any case).
 
 Revision ID: 0007
 Revises: 0006
@@ -80,9 +80,11 @@ def upgrade() -> None:
     op.create_index("ix_customers_name", "customers", ["name"])
     op.create_index("ix_customers_updated_at", "customers", ["updated_at"])
     op.create_index("ix_customers_code_upper", "customers", [sa.text("upper(code)")])
+    op.create_index("ix_customers_email_lower", "customers", [sa.text("lower(email)")])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customers_email_lower", table_name="customers")
     op.drop_index("ix_customers_code_upper", table_name="customers")
     op.drop_index("ix_customers_updated_at", table_name="customers")
     op.drop_index("ix_customers_name", table_name="customers")

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from care.core.db import Database
 from care.core.models import (
@@ -83,7 +83,6 @@ class Dashboard:
         first = local
         for _ in range(TREND_MONTHS - 1):
             first = (first - timedelta(days=1)).replace(day=1)
-        since = datetime.combine(first, datetime.min.time(), tzinfo=zone)
         out = DashboardFigures()
         async with self.db.uow() as uow:
             s = uow.session
@@ -109,13 +108,7 @@ class Dashboard:
                     states["ok"] += 1
             out.tickets = states
             out.tiers = await self._tier_counts(s)
-            surveys = (
-                await s.execute(
-                    select(Survey.answered_at, Survey.csat, Survey.nps).where(
-                        Survey.answered_at.is_not(None), Survey.answered_at >= since
-                    )
-                )
-            ).all()
+            out.trend = await _trend(s, first, TREND_MONTHS, zone)
             out.campaigns = [
                 RunningCampaign(c.id, c.name, c.status, c.scheduled_at)
                 for c in await s.scalars(
@@ -157,7 +150,6 @@ class Dashboard:
             "failed": int(outbox.get(OutboxStatus.FAILED, 0)),
             "uncertain": int(outbox.get(OutboxStatus.UNCERTAIN, 0)),
         }
-        out.trend = _trend([(r[0], r[1], r[2]) for r in surveys], first, TREND_MONTHS, zone)
         return out
 
     async def _tier_counts(self, session: Any) -> dict[str, int]:
@@ -192,40 +184,46 @@ class Dashboard:
         return svg
 
 
-def _trend(
-    rows: Sequence[tuple[datetime | None, int | None, int | None]],
-    first: date,
-    months: int,
-    zone: ZoneInfo,
-) -> list[MonthScore]:
-    buckets: dict[date, tuple[list[int], list[int]]] = {}
-    month = first
+async def _trend(session: Any, first: date, months: int, zone: ZoneInfo) -> list[MonthScore]:
+    """CSAT and NPS of each month (in the shop's time zone), aggregated by the database:
+    one query, its rows bucketed by the months' first instants."""
+    starts = [first]
     for _ in range(months):
-        buckets[month] = ([], [])
-        month = (month + timedelta(days=32)).replace(day=1)
-    for answered_at, csat, nps in rows:
-        if answered_at is None:
-            continue
-        key = answered_at.astimezone(zone).date().replace(day=1)
-        if key not in buckets:
-            continue
-        if csat is not None:
-            buckets[key][0].append(csat)
-        if nps is not None:
-            buckets[key][1].append(nps)
+        starts.append((starts[-1] + timedelta(days=32)).replace(day=1))
+    edges = [datetime.combine(day, datetime.min.time(), tzinfo=zone) for day in starts]
+    bucket = case(
+        *((Survey.answered_at >= edges[i], i) for i in range(months - 1, -1, -1)), else_=-1
+    ).label("bucket")
+    answered = Survey.answered_at.is_not(None)
+    rows = (
+        await session.execute(
+            select(
+                bucket,
+                func.count(Survey.csat),
+                func.avg(Survey.csat),
+                func.count(Survey.nps),
+                func.sum(case((Survey.nps >= 9, 1), else_=0)),
+                func.sum(case((Survey.nps <= 6, 1), else_=0)),
+            )
+            .where(answered, Survey.answered_at >= edges[0], Survey.answered_at < edges[-1])
+            .group_by(bucket)
+        )
+    ).all()
+    found = {int(row[0]): row for row in rows}
     result = []
-    for key, (csats, npss) in buckets.items():
-        nps_value = None
-        if npss:
-            promoters = sum(1 for n in npss if n >= 9)
-            detractors = sum(1 for n in npss if n <= 6)
-            nps_value = 100.0 * (promoters - detractors) / len(npss)
+    for i in range(months):
+        row = found.get(i)
+        if row is None:
+            result.append(MonthScore(starts[i], 0, None, None))
+            continue
+        _, csats, csat_mean, npss, promoters, detractors = row
+        nps = 100.0 * (int(promoters or 0) - int(detractors or 0)) / npss if npss else None
         result.append(
             MonthScore(
-                key,
-                max(len(csats), len(npss)),
-                sum(csats) / len(csats) if csats else None,
-                nps_value,
+                starts[i],
+                max(int(csats), int(npss)),
+                float(csat_mean) if csat_mean is not None else None,
+                nps,
             )
         )
     return result

@@ -32,3 +32,40 @@ async def test_an_empty_shop_has_a_dashboard_too(
 ) -> None:
     page = await client.get("/console/")
     assert page.status_code == 200 and "Chưa có." in page.text
+
+
+async def test_the_trend_counts_surveys_by_month_in_the_shops_time_zone(
+    services: Services,
+) -> None:
+    from datetime import UTC, datetime
+
+    from care.core.models import Survey
+    from tests.builders import make_customer
+
+    lan = await make_customer(services, name="Lan")
+    # 23:30 on 31/10 in Ho Chi Minh City (UTC+7) is October; an hour later, November.
+    answers = [
+        (datetime(2026, 10, 31, 16, 30, tzinfo=UTC), 5, 10),
+        (datetime(2026, 10, 31, 17, 30, tzinfo=UTC), 1, 0),  # 00:30 on 01/11 local
+        (datetime(2026, 11, 10, 3, 0, tzinfo=UTC), 3, 9),
+    ]
+    async with services.db.uow() as uow:
+        for at, csat, nps in answers:
+            uow.session.add(
+                Survey(
+                    customer_id=lan.id,
+                    trigger="delivery",
+                    status="answered",
+                    csat=csat,
+                    nps=nps,
+                    created_at=at,
+                    answered_at=at,
+                )
+            )
+        await uow.commit()
+    figures = await services.dashboard.figures()
+    by_month = {f"{m.month:%m/%Y}": m for m in figures.trend}
+    assert by_month["10/2026"].answered == 1 and by_month["10/2026"].csat == 5.0
+    assert by_month["10/2026"].nps == 100.0
+    november = by_month["11/2026"]
+    assert november.answered == 2 and november.csat == 2.0 and november.nps == 0.0

@@ -34,6 +34,7 @@ from bot.handlers.guards import FloodGuard
 from bot.persistence import DatabasePersistence
 from bot.request import RetryingRequest
 from bot.ticket_cards import TicketCards
+from bot.ticket_desk import TicketDesk
 from care.core.settings import Settings
 from care.services import Services
 from scheduler import start_scheduler, stop_scheduler
@@ -101,6 +102,8 @@ def build_application(
     application.bot_data["ticket_cards"] = TicketCards(
         application, interval=settings.ticket_card_retry_seconds
     )
+    # Ticket work from the web console, delivered as the staff chat delivers it.
+    application.bot_data["ticket_desk"] = TicketDesk(application)
 
     # Before any area: drop a flooding user's extras (writing nothing), then look up who
     # wrote, once for the update, and log the inbound message.

@@ -24,10 +24,16 @@ from care.core.settings import Settings
 from care.core.text import utcnow
 
 if TYPE_CHECKING:
-    from care.analytics import Loyalty, ProductReports, Reports, Segmentation
+    from care.analytics import Dashboard, Loyalty, ProductReports, Reports, Segmentation
     from care.core.interactions import InteractionLog
     from care.core.rendering import Renderer
-    from care.customers import CustomerCards, CustomerService, Policies, StaffService
+    from care.customers import (
+        ConsoleAccess,
+        CustomerCards,
+        CustomerService,
+        Policies,
+        StaffService,
+    )
     from care.faq import FaqDigest, FaqService
     from care.integration import ApiKeys, IdempotencyStore, Ingest, Webhooks
     from care.io import SeedReport
@@ -145,6 +151,13 @@ class Services:
         return StaffService(self.db)
 
     @cached_property
+    def console(self) -> ConsoleAccess:
+        """Login links, sessions and the audit log of the web console."""
+        from care.customers import ConsoleAccess
+
+        return ConsoleAccess(self.db, self.settings, self.clock)
+
+    @cached_property
     def complaints(self) -> ComplaintService:
         from care.tickets import ComplaintService
 
@@ -191,6 +204,13 @@ class Services:
         from care.customers import CustomerCards
 
         return CustomerCards(self.db, self.policies)
+
+    @cached_property
+    def dashboard(self) -> Dashboard:
+        """The console's dashboard figures."""
+        from care.analytics import Dashboard
+
+        return Dashboard(self.db, self.settings, self.clock)
 
     @cached_property
     def reports(self) -> Reports:

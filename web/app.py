@@ -15,7 +15,7 @@ from telegram.ext import Application
 
 from care.core.settings import WEB_PATHS
 from care.services import Services
-from web import api
+from web import api, console
 from web.routes import health, telegram, unsubscribe
 from web.routes.telegram import Webhook
 
@@ -32,6 +32,7 @@ def create_app(
         *health.routes(),  # /healthz
         *unsubscribe.routes(),  # /unsubscribe/{token}: the page and the one-click POST
         *api.routes(),  # /api/v1: the HTTP API for the shop's systems
+        *console.routes(),  # /console/: the shop's web console, and /static/
     ]
     if webhook is not None:
         _check_webhook_path(webhook.path)

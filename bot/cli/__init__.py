@@ -73,6 +73,7 @@ class CarebotCommands(LazyGroup):
             "Care policies: grant them, list them, see suggestions.",
         ),
         LazyCommand("staff", "bot.cli.staff:app", "Staff who may work tickets in the staff chat."),
+        LazyCommand("console", "bot.cli.console:app", "The web console: sign-in links."),
         LazyCommand(
             "api-key",
             "bot.cli.api_key:app",

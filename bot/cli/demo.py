@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -60,7 +60,7 @@ async def _demo(lines: list[str] | None, language: str, directory: Path) -> None
             telegram_base_file_url=sandbox.base_file_url,
             staff_chat_id=STAFF_CHAT_ID,
             outbox_dir=directory / "outbox",
-            web_port=0,  # the unsubscribe page on any free port: the demo does not show it
+            web_port=0,  # the console and the unsubscribe page on any free port, printed below
             shop_name="Điện máy Sao Mai",
             faq_synonyms_file=DEMO_SYNONYMS,
         )
@@ -75,6 +75,7 @@ async def _demo(lines: list[str] | None, language: str, directory: Path) -> None
         application = build_application(settings, services, **care_programme(services))
         chat = DemoChat(sandbox, customer, staff, STAFF_CHAT_ID, DEMO_PHONE, write=_print)
         async with running(application, services, poll_timeout=1):
+            await _show_console(application, services)
             await chat.settle(quiet=0.2, first=0)
             if lines is not None:
                 for line in lines:
@@ -98,6 +99,21 @@ async def _prepare(services: Services) -> None:
     await services.start()
     await services.seed_demo()
     await services.staff.add(DEMO_STAFF_ID, "Minh", "manager")
+
+
+async def _show_console(application: Any, services: Services) -> None:
+    """The web console's address and a one-time sign-in link for the demo manager."""
+    web = application.bot_data.get("care_web")
+    if web is None:
+        return
+    services.settings.public_base_url = web.url  # links point at this server
+    link = await services.console.login_link(DEMO_STAFF_ID)
+    console.print(f"[bold]Web console[/bold]: {web.url}/console/", highlight=False)
+    console.print(
+        f"Sign in as Minh (manager), once, within 15 minutes: {link}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _print(text: str) -> None:

@@ -17,8 +17,8 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
-from telegram import ForceReply, Message, Update
-from telegram.constants import ChatAction
+from telegram import ForceReply, LinkPreviewOptions, Message, Update
+from telegram.constants import ChatAction, ParseMode
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
@@ -533,6 +533,24 @@ async def report_command(update: Update, context: CareContext) -> None:
         await context.bot.send_photo(chat.id, png, caption=label(f"report.chart.{name}"))
 
 
+async def console_command(update: Update, context: CareContext) -> None:
+    """/console in a private chat: a one-time link that signs this staff member in to the
+    web console (15 minutes, single use). Sent without a link preview, which would fetch
+    the link, and kept out of the interaction log, which would keep a usable token."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    link = await context.services.console.login_link(user.id)
+    if link is None:  # removed between the guard and now
+        await _refuse(update, context)
+        return
+    await context.bot.send_message(
+        chat.id,
+        _render(context, "console_link", link=link),
+        parse_mode=ParseMode.HTML,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+    )
+
+
 # --- wiring ----------------------------------------------------------------------------------
 
 
@@ -559,6 +577,8 @@ def handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("customer", customer_command, filters=where),
         CommandHandler("report", report_command, filters=where),
         CommandHandler("faq", faq_staff.faq_command, filters=where),
+        # The console's sign-in link goes only to a private chat, never to the group.
+        CommandHandler("console", console_command, filters=filters.ChatType.PRIVATE),
     ]
     if staff_chat is not None:
         result.append(

@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from care.analytics.dashboard import Dashboard, DashboardFigures
     from care.analytics.loyalty import Loyalty, LoyaltyProblem, Vulnerability
     from care.analytics.products import ProductMonth, ProductReports, TopProduct, UnmetProduct
     from care.analytics.reports import CHARTS, Reports
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     )
 
 _MODULE_OF = {
+    "Dashboard": "dashboard",
+    "DashboardFigures": "dashboard",
     "Loyalty": "loyalty",
     "LoyaltyProblem": "loyalty",
     "Vulnerability": "loyalty",
@@ -48,6 +51,8 @@ __all__ = [
     "KINDS",
     "SEGMENTS",
     "STEPS",
+    "Dashboard",
+    "DashboardFigures",
     "Loyalty",
     "LoyaltyProblem",
     "ProductMonth",

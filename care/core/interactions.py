@@ -8,6 +8,7 @@ staff member who is also a customer finds in their data only what they said as o
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -99,6 +100,10 @@ class InteractionLog:
             uow.session.add(Interaction(**values))
             await uow.commit()
 
+    async def timeline(self, customer_id: int, limit: int = 30) -> list[TimelineEntry]:
+        """A customer's own record of exchanges, newest first (for the console's card)."""
+        return await timeline(self.db, customer_id, limit)
+
     async def mark_internal(self, chat_id: int, message_id: int) -> None:
         """A message already logged turned out to be staff work (a staff command in the
         staff member's private chat): it leaves their customer record."""
@@ -158,3 +163,33 @@ class InteractionLog:
         ]
         one = select(Interaction.id).where(*same).order_by(Interaction.id.desc()).limit(1)
         uow.later(delete(Interaction).where(Interaction.id == one.scalar_subquery()))
+
+
+async def timeline(db: Database, customer_id: int, limit: int = 30) -> list[TimelineEntry]:
+    """A customer's own record of exchanges, newest first (staff-internal lines left out)."""
+    async with db.uow() as uow:
+        rows = await uow.session.execute(
+            select(
+                Interaction.created_at,
+                Interaction.direction,
+                Interaction.channel,
+                Interaction.kind,
+                Interaction.text,
+            )
+            .where(Interaction.customer_id == customer_id, Interaction.internal.is_(False))
+            .order_by(Interaction.created_at.desc(), Interaction.id.desc())
+            .limit(limit)
+        )
+        return [
+            TimelineEntry(at, direction, channel, kind, text)
+            for at, direction, channel, kind, text in rows.all()
+        ]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    direction: str
+    channel: str
+    kind: str
+    text: str | None

@@ -28,6 +28,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -784,3 +785,58 @@ class FaqLearnedAlternate(Base):
     source: Mapped[str] = mapped_column(String(20))  # customers | staff
     confirmations: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- the web console -------------------------------------------------------------------------
+
+
+# The console's customer list is ordered by name, its name index catches up by updated_at,
+# and staff type codes and e-mail addresses in any case.
+Index("ix_customers_name", Customer.name)
+Index("ix_customers_updated_at", Customer.updated_at)
+Index("ix_customers_code_upper", func.upper(Customer.code))
+Index("ix_customers_email_lower", func.lower(Customer.email))
+
+
+class ConsoleLoginLink(Base):
+    """A one-time link that signs a staff member in to the web console (15 minutes, single
+    use). Only a hash of its token is kept: the database alone cannot sign anyone in."""
+
+    __tablename__ = "console_login_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser: its cookie carries the token whose hash is kept here. It ends at
+    logout, after the idle limit, or at once when its staff member is removed."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One change made in the console: who, what, on which record, when."""
+
+    __tablename__ = "console_audit"
+    __table_args__ = (Index("ix_console_audit_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    staff_name: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

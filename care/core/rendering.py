@@ -103,6 +103,22 @@ class Renderer:
         lang = self.language(language)
         return self.env.get_template(f"web/{lang}/{name}.html").render(lang=lang, **context)
 
+    def console(self, language: str | None, name: str, /, **context: Any) -> str:
+        """A page of the web console from ``templates/web/console/<name>.html``: one template
+        for both languages, its words looked up with ``t(key, ...)`` in the strings tables."""
+        lang = self.language(language)
+
+        def t(key: str, /, **values: Any) -> str:
+            return self.label(lang, key, **values)
+
+        def t_or(key: str, default: str | None, /) -> str:
+            """A label for a word the shop may have chosen itself (a tier it named)."""
+            return self.label_or(lang, key, "–" if default is None else default)
+
+        return self.env.get_template(f"web/console/{name}.html").render(
+            lang=lang, t=t, t_or=t_or, **context
+        )
+
     def label(self, language: str | None, key: str, /, **context: Any) -> str:
         """A short string (button label, command description) from the strings tables.
 

@@ -3,10 +3,12 @@
 Offers CustomerService (profile, consent, link codes, export and erasure: see erasure.py
 for what an erasure reaches), CustomerCards
 (the card staff see: value, history, policies granted and suggested), Policies and
-StaffService (who may work the staff chat).
+StaffService (who may work the staff chat), ConsoleAccess (login links, sessions and the
+audit log of the web console).
 """
 
-from care.customers.card import CustomerCards, CustomerMatch
+from care.customers.card import CustomerCards, CustomerMatch, CustomerRow
+from care.customers.console import AuditRecord, ConsoleAccess, ConsoleUser, SignIn
 from care.customers.erasure import ERASED_MARK, ERASED_NAME, Erased, mentions_of
 from care.customers.policies import Policies, PolicyProblem
 from care.customers.service import (
@@ -27,10 +29,14 @@ from care.customers.staff import StaffError, StaffMember, StaffService
 __all__ = [
     "ERASED_MARK",
     "ERASED_NAME",
+    "AuditRecord",
     "CodeOutcome",
     "CodeRequest",
+    "ConsoleAccess",
+    "ConsoleUser",
     "CustomerCards",
     "CustomerMatch",
+    "CustomerRow",
     "CustomerService",
     "CustomerView",
     "Erased",
@@ -40,6 +46,7 @@ __all__ = [
     "Policies",
     "PolicyProblem",
     "Sender",
+    "SignIn",
     "StaffError",
     "StaffMember",
     "StaffService",

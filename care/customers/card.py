@@ -9,10 +9,12 @@ next one. Plain data: the Telegram handler renders it.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, or_, select
@@ -27,10 +29,12 @@ from care.core.models import (
     OrderKind,
     Survey,
 )
-from care.core.text import fold, normalise_phone
+from care.core.text import fold, normalise_phone, utcnow
 from care.customers.policies import Grant, Policies, Suggestion
 
 MAX_MATCHES = 10
+NAMES_REBUILD_SECONDS = 600.0
+NAMES_SETTLE = timedelta(seconds=5)
 NAME_SCORE_CUTOFF = 80.0
 LAST_ORDERS = 5
 HISTORY = 10
@@ -47,6 +51,22 @@ class CustomerMatch:
     kind: str
     phone: str | None
     region: str | None
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    """One line of the console's customer list."""
+
+    id: int
+    code: str
+    name: str
+    kind: str
+    phone: str | None
+    email: str | None
+    region: str | None
+    tier: str | None
+    segment: str | None
+    ltv: int | None
 
 
 @dataclass(frozen=True)
@@ -147,6 +167,34 @@ class CustomerCards:
     def __init__(self, db: Database, policies: Policies) -> None:
         self.db = db
         self.policies = policies
+        self.names = NameIndex()
+        self._names_built: float | None = None
+        self._regions: tuple[float, list[str]] | None = None
+
+    async def _refresh_names(self, session: Any) -> None:
+        """Bring the name index up to date with the customers changed since it last looked
+        (any process may have changed them: the bot, an import, the console).
+
+        Rows changed in the last seconds are read again next time, in case a transaction
+        stamped before the watermark commits after it; and the whole index is rebuilt every
+        ``NAMES_REBUILD_SECONDS``, which bounds what a long import's late commit can hide.
+        """
+        clock = time.monotonic()
+        if self._names_built is None or clock - self._names_built > NAMES_REBUILD_SECONDS:
+            self.names = NameIndex()
+            self._names_built = clock
+        query = select(Customer.id, Customer.name, Customer.erased_at, Customer.updated_at)
+        if self.names.watermark is not None:
+            query = query.where(Customer.updated_at > self.names.watermark)
+        latest = self.names.watermark
+        for cid, name, erased_at, updated_at in (await session.execute(query)).all():
+            self.names.put(cid, None if erased_at is not None else name)
+            if latest is None or updated_at > latest:
+                latest = updated_at
+        settled = utcnow() - NAMES_SETTLE
+        if latest is not None and latest > settled:
+            latest = max(settled, self.names.watermark) if self.names.watermark else settled
+        self.names.watermark = latest
 
     async def find(self, query: str) -> list[CustomerMatch]:
         """Customers matching a code, a phone number or a name, best first.
@@ -179,8 +227,8 @@ class CustomerCards:
                 ).all()
                 if by_phone:
                     return [_match(c) for c in by_phone][:MAX_MATCHES]
-            rows = (await s.execute(select(Customer.id, Customer.name).where(alive))).tuples().all()
-            ids = _by_name(query, rows)
+            await self._refresh_names(s)
+            ids = self.names.search(query)
             if not ids:
                 return []
             found = {
@@ -188,6 +236,87 @@ class CustomerCards:
                 for c in (await s.scalars(select(Customer).where(Customer.id.in_(ids)))).all()
             }
         return [found[i] for i in ids if i in found]
+
+    async def search(
+        self,
+        query: str = "",
+        *,
+        tier: str | None = None,
+        segment: str | None = None,
+        region: str | None = None,
+        kind: str | None = None,
+        consent: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[CustomerRow], int]:
+        """The console's customer list: ``find``'s matches (or everyone), an e-mail address
+        too, narrowed by tier, segment, region, kind and consent ("telegram", "email",
+        "none"); a page of rows and how many match in all."""
+        alive = Customer.erased_at.is_(None)
+        conditions: list[Any] = [alive]
+        query = query.strip()
+        if query:
+            if "@" in query:
+                conditions.append(func.lower(Customer.email) == query.lower())
+            else:
+                ids = [m.id for m in await self.find(query)]
+                if not ids:
+                    return [], 0
+                conditions.append(Customer.id.in_(ids))
+        if tier:
+            conditions.append(CustomerMetrics.tier == tier)
+        if segment:
+            conditions.append(CustomerMetrics.segment == segment)
+        if region:
+            conditions.append(Customer.region == region)
+        if kind:
+            conditions.append(Customer.kind == kind)
+        if consent == "telegram":
+            conditions.append(Customer.consent_telegram.is_(True))
+        elif consent == "email":
+            conditions.append(Customer.consent_email.is_(True))
+        elif consent == "none":
+            conditions.append(Customer.consent_telegram.is_(False))
+            conditions.append(Customer.consent_email.is_(False))
+        base = (
+            select(
+                Customer.id,
+                Customer.code,
+                Customer.name,
+                Customer.kind,
+                Customer.phone,
+                Customer.email,
+                Customer.region,
+                CustomerMetrics.tier,
+                CustomerMetrics.segment,
+                CustomerMetrics.historical_ltv.label("ltv"),
+            )
+            .outerjoin(CustomerMetrics, CustomerMetrics.customer_id == Customer.id)
+            .where(*conditions)
+        )
+        async with self.db.uow() as uow:
+            total = await uow.session.scalar(select(func.count()).select_from(base.subquery()))
+            rows = (
+                await uow.session.execute(
+                    base.order_by(Customer.name, Customer.id).limit(limit).offset(offset)
+                )
+            ).all()
+        return [CustomerRow(**row._asdict()) for row in rows], int(total or 0)
+
+    async def regions(self) -> list[str]:
+        """The regions customers are in, for the console's filter (read once a minute)."""
+        if self._regions is not None and time.monotonic() - self._regions[0] < 60:
+            return self._regions[1]
+        async with self.db.uow() as uow:
+            rows = await uow.session.scalars(
+                select(Customer.region)
+                .where(Customer.region.is_not(None), Customer.erased_at.is_(None))
+                .distinct()
+                .order_by(Customer.region)
+            )
+            regions = [r for r in rows if r]
+        self._regions = (time.monotonic(), regions)
+        return regions
 
     async def card(self, customer_id: int, language: str | None = None) -> CustomerCard | None:
         """The whole card of one customer; None for an unknown or erased one."""
@@ -276,33 +405,73 @@ def _phone_or_none(text: str) -> str | None:
         return None
 
 
-def _by_name(query: str, rows: Sequence[tuple[int, str]]) -> list[int]:
-    """Customer ids by name, best first.
+class NameIndex:
+    """Customers' names folded once and indexed by word, kept up to date by what changed.
 
-    Names holding every word typed as a whole word win ("lan" finds Lan, not Lành); then
-    names holding every word as a part ("ngu" finds Nguyễn); then close fuzzy matches,
-    for typos.
+    Search by name must stay fast with a hundred thousand customers: folding every name
+    and comparing it for every query takes most of a second. Here a name is folded when it
+    is first seen or changes, each folded word points at the customers whose name holds
+    it, and a query intersects those sets.
     """
-    wanted = fold(query)
-    if not wanted:
-        return []
-    words = wanted.split()
-    folded = {cid: fold(name) for cid, name in rows}
 
-    def ranked(ids: list[int]) -> list[int]:
-        scored = sorted((-fuzz.WRatio(wanted, folded[i]), i) for i in ids)
-        return [i for _, i in scored[:MAX_MATCHES]]
+    def __init__(self) -> None:
+        self.folded: dict[int, str] = {}
+        self.words: dict[str, set[int]] = {}
+        self.watermark: datetime | None = None
 
-    whole = [cid for cid, name in folded.items() if set(words) <= set(name.split())]
-    if whole:
-        return ranked(whole)
-    parts = [cid for cid, name in folded.items() if all(word in name for word in words)]
-    if parts:
-        return ranked(parts)
-    fuzzy = process.extract(
-        wanted, folded, scorer=fuzz.WRatio, score_cutoff=NAME_SCORE_CUTOFF, limit=MAX_MATCHES
-    )
-    return [cid for _, _, cid in fuzzy]
+    def put(self, cid: int, name: str | None) -> None:
+        """Add, change or (``name`` None: erased) remove a customer's name."""
+        old = self.folded.pop(cid, None)
+        if old is not None:
+            for word in set(old.split()):
+                ids = self.words.get(word)
+                if ids is not None:
+                    ids.discard(cid)
+                    if not ids:
+                        del self.words[word]
+        if name is None:
+            return
+        folded = fold(name)
+        self.folded[cid] = folded
+        for word in set(folded.split()):
+            self.words.setdefault(word, set()).add(cid)
+
+    def search(self, query: str) -> list[int]:
+        """Names holding every word typed as a whole word win ("lan" finds Lan, not Lành);
+        then names holding every word as a part ("ngu" finds Nguyễn); then close fuzzy
+        matches, for typos."""
+        wanted = fold(query)
+        if not wanted:
+            return []
+        words = wanted.split()
+        folded = self.folded
+
+        def ranked(ids: set[int]) -> list[int]:
+            scored = sorted((-fuzz.WRatio(wanted, folded[i]), i) for i in ids)
+            return [i for _, i in scored[:MAX_MATCHES]]
+
+        whole = _intersect(self.words.get(word, set()) for word in words)
+        if whole:
+            return ranked(whole)
+        parts = _intersect(
+            set().union(*(ids for known, ids in self.words.items() if word in known))
+            for word in words
+        )
+        if parts:
+            return ranked(parts)
+        fuzzy = process.extract(
+            wanted, folded, scorer=fuzz.WRatio, score_cutoff=NAME_SCORE_CUTOFF, limit=MAX_MATCHES
+        )
+        return [cid for _, _, cid in fuzzy]
+
+
+def _intersect(sets: Iterable[set[int]]) -> set[int]:
+    result: set[int] | None = None
+    for ids in sets:
+        result = set(ids) if result is None else result & ids
+        if not result:
+            return set()
+    return result or set()
 
 
 def _match(c: Customer) -> CustomerMatch:

@@ -548,6 +548,58 @@ class CustomerService:
             await uow.commit()
             return view
 
+    async def set_consent(self, code: str, channel: str, value: bool) -> CustomerView | None:
+        """Staff record a customer's consent given or withdrawn outside Telegram (at the
+        counter, by phone); None for an unknown or erased customer."""
+        if channel not in CONSENT_CHANNELS:
+            raise InvalidInput("channel")
+        async with self.db.uow() as uow:
+            customer = await _by_code(uow.session, code)
+            if customer is None or customer.erased_at is not None:
+                return None
+            if channel == "email" and value and not customer.email:
+                raise InvalidInput("no_email")
+            setattr(customer, f"consent_{channel}", value)
+            customer.updated_at = self.clock()
+            view = CustomerView.of(customer)
+            await uow.commit()
+            return view
+
+    async def edit_profile(self, code: str, values: dict[str, str]) -> CustomerView | None:
+        """Staff correct a customer's profile: name, contact person, phone (any format, kept
+        E.164), e-mail, address, region, occupation. Every value is checked before any is
+        written; the first bad one raises InvalidInput naming its field."""
+        changes: dict[str, Any] = {}
+        for field, raw in values.items():
+            text = clean(raw)
+            if field == "name":
+                changes[field] = parse_name(text)
+            elif field == "phone":
+                try:
+                    changes[field] = normalise_phone(text) if text else None
+                except ValueError as exc:
+                    raise InvalidInput("phone") from exc
+            elif field == "email":
+                changes[field] = parse_email(text) if text else None
+            elif field in ("contact_person", "address", "region", "occupation"):
+                if len(text) > 200:
+                    raise InvalidInput(field)
+                changes[field] = text or None
+            else:
+                raise InvalidInput(field)
+        async with self.db.uow() as uow:
+            customer = await _by_code(uow.session, code)
+            if customer is None or customer.erased_at is not None:
+                return None
+            for field, value in changes.items():
+                setattr(customer, field, value)
+            if not customer.email:
+                customer.consent_email = False  # no address, no e-mail promotions
+            customer.updated_at = self.clock()
+            view = CustomerView.of(customer)
+            await uow.commit()
+            return view
+
     async def stop_all(self, telegram_user_id: int) -> CustomerView | None:
         """Every kind of marketing off at once.
 

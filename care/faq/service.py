@@ -337,6 +337,55 @@ class FaqService:
         )
         return AddedEntry(self._snapshot.entries[entry_id], answered)
 
+    async def edit(
+        self,
+        entry_id: int,
+        question: str,
+        answer: str,
+        category: str | None = None,
+        alternates: Sequence[str] = (),
+    ) -> FaqEntryView | None:
+        """Change an active entry and rebuild the index; None if there is no such entry.
+        Raises ValueError as ``add`` does (empty text, a question another entry has)."""
+        question, answer = clean(question), answer.strip()
+        if not fold(question) or not answer:
+            raise ValueError("question and answer must not be empty")
+        async with self.db.uow() as uow:
+            entry = await uow.session.scalar(
+                select(FaqEntry)
+                .where(FaqEntry.id == entry_id, FaqEntry.active.is_(True))
+                .options(selectinload(FaqEntry.alternates))
+            )
+            if entry is None:
+                return None
+            existing = await _entry_keys(uow.session)
+            same = existing.get((fold(question), entry.language))
+            if same is not None and same != entry_id:
+                raise ValueError(f"entry {same} already has this question in {entry.language}")
+            entry.question, entry.answer = question, answer
+            entry.category = clean(category) if category else None
+            entry.updated_at = self.clock()
+            entry.alternates = [FaqAlternate(text=t) for t in _distinct(alternates, question)]
+            await uow.commit()
+        await self.load()
+        await self._mark_answered({entry_id}, set())
+        return self._snapshot.entries.get(entry_id)
+
+    async def remove(self, entry_id: int) -> bool:
+        """Take an entry out of the FAQ (kept, inactive, so answers once given still name
+        it); False if it was not active."""
+        async with self.db.uow() as uow:
+            done = await uow.session.execute(
+                update(FaqEntry)
+                .where(FaqEntry.id == entry_id, FaqEntry.active.is_(True))
+                .values(active=False, updated_at=self.clock())
+            )
+            await uow.commit()
+        if not done.rowcount:  # type: ignore[attr-defined]
+            return False
+        await self.load()
+        return True
+
     async def _mark_answered(
         self, entry_ids: set[int], explicit: set[int], explicit_entry: int | None = None
     ) -> int:
@@ -365,8 +414,9 @@ class FaqService:
             await uow.commit()
         return len(marks)
 
-    async def import_file(self, path: Path | str) -> ImportReport:
-        """Create or update entries from CSV, XLSX or YAML; all rows or none.
+    async def import_file(self, path: Path | str, *, check_only: bool = False) -> ImportReport:
+        """Create or update entries from CSV, XLSX or YAML; all rows or none. With
+        ``check_only`` nothing is kept: the report says what the import would do.
 
         An entry is identified by its question (folded) and language, so re-importing an
         edited file updates answers and alternates instead of duplicating entries.
@@ -422,6 +472,9 @@ class FaqService:
                     report.updated += 1
             await session.flush()
             touched.update(entry.id for entry in created)
+            if check_only:
+                report.created = len(created)
+                return report  # the unit of work rolls back
             await uow.commit()
         report.created = len(created)
         await self.load()

@@ -695,9 +695,10 @@ def _customer_values(row: Row) -> tuple[str | None, dict[str, Any]]:
 
 
 async def import_customers(
-    db: Database, path: Path | str, *, limits: ImportLimits | None = None
+    db: Database, path: Path | str, *, limits: ImportLimits | None = None, check_only: bool = False
 ) -> ImportReport:
     """Create or update customers from a file; all rows or none (see the module doc).
+    With ``check_only`` nothing is kept: the report says what the import would do.
 
     Raises ImportFileError only when the file itself cannot be read or is over a limit;
     bad rows are in the report's ``errors`` and nothing is written.
@@ -716,7 +717,8 @@ async def import_customers(
             await _write_customers(uow.session, parsed, report)
         if report.errors:
             return _failed(report)
-        await uow.commit()
+        if not check_only:
+            await uow.commit()
     return report
 
 
@@ -956,8 +958,10 @@ async def import_orders(
     *,
     timezone: str = "Asia/Ho_Chi_Minh",
     limits: ImportLimits | None = None,
+    check_only: bool = False,
 ) -> ImportReport:
-    """Create or update orders and inquiries of known customers; all rows or none.
+    """Create or update orders and inquiries of known customers; all rows or none. With
+    ``check_only`` nothing is kept: the report says what the import would do.
 
     Times without an offset are read in ``timezone`` (the shop's) and stored in UTC.
     The report's ``customer_ids`` are the customers whose classification is now stale.
@@ -981,7 +985,8 @@ async def import_orders(
             await _write_orders(session, parsed, report)
         if report.errors:
             return _failed(report)
-        await uow.commit()
+        if not check_only:
+            await uow.commit()
     return report
 
 

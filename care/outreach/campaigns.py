@@ -287,6 +287,18 @@ class Campaigns:
                     where = f"template ({language}{', tier ' + tier if tier else ''})"
                     raise TemplateProblem(f"{where}: {exc}") from None
 
+    def preview_spec(self, spec: CampaignSpec, tier: str | None = None) -> dict[str, Message]:
+        """The message of a campaign being written, in each language, for a sample customer
+        of ``tier`` (or of its first tier with an offer); raises TemplateProblem."""
+        tier = tier or next(iter(spec.offers), None)
+        previews = {}
+        for language in LANGUAGES:
+            customer, metrics = self.sample_customer(language, tier)
+            previews[language] = self.message_for(spec, self.context(spec, customer, metrics))(
+                language
+            )
+        return previews
+
     # --- create, find, list ---------------------------------------------------------------
 
     async def create(self, spec: CampaignSpec) -> Campaign:

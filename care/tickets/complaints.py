@@ -98,6 +98,7 @@ class Result(StrEnum):
     ALREADY_YOURS = "already_yours"
     CLAIMED_BY_OTHER = "claimed_by_other"
     ALREADY_RESOLVED = "already_resolved"
+    NOT_RESOLVED = "not_resolved"  # reopening a ticket that is still open
 
 
 # --- views ---------------------------------------------------------------------------------
@@ -455,6 +456,56 @@ class ComplaintService:
         )
         survey.complaint_id = complaint.id
         return complaint.id
+
+    async def open_for(
+        self,
+        customer_code: str,
+        staff_telegram_id: int,
+        *,
+        category: str,
+        severity: str,
+        description: str,
+    ) -> Ticket | StaffAction:
+        """Staff open a ticket for a customer who complained outside Telegram (a call, the
+        counter); its card reaches the staff chat as any unposted card does. A refusal
+        (not staff, no such customer) comes back as a StaffAction."""
+        if category not in CATEGORIES:
+            raise ComplaintError(f"unknown category {category!r}")
+        if severity not in SEVERITIES:
+            raise ComplaintError(f"unknown severity {severity!r}")
+        description = clean(description)
+        if not description:
+            raise ComplaintError("a ticket needs a description")
+        now = self.clock()
+        async with self.db.uow() as uow:
+            session = uow.session
+            staff = await self._staff(session, staff_telegram_id)
+            if staff is None:
+                return StaffAction(Result.NOT_STAFF)
+            customer = await session.scalar(
+                select(Customer)
+                .options(selectinload(Customer.metrics))
+                .where(
+                    func.upper(Customer.code) == customer_code.upper(), Customer.erased_at.is_(None)
+                )
+            )
+            if customer is None:
+                return StaffAction(Result.NOT_FOUND)
+            complaint = await self._open(
+                session,
+                customer,
+                now,
+                category=category,
+                severity=severity,
+                description=description,
+                order_id=None,
+                author=STAFF,
+            )
+            await uow.commit()
+            complaint_id = complaint.id
+        ticket = await self.ticket(complaint_id)
+        assert ticket is not None
+        return ticket
 
     async def _open(
         self,
@@ -1035,6 +1086,25 @@ class ComplaintService:
             await uow.commit()
         ticket = await self.ticket(complaint_id)
         return StaffAction(Result.OK, ticket, staff_name=staff.name, survey_id=survey_id)
+
+    async def reopen(self, complaint_id: int, staff_telegram_id: int, note: str) -> StaffAction:
+        """A staff member reopens a resolved ticket, saying why; it goes back to whoever
+        held it with a fresh resolution deadline."""
+        note = clean(note)
+        if not note:
+            raise ComplaintError("reopening needs a note")
+        async with self.db.uow() as uow:
+            staff = await self._staff(uow.session, staff_telegram_id)
+            if staff is None:
+                return StaffAction(Result.NOT_STAFF)
+            if await uow.session.get(Complaint, complaint_id) is None:
+                return StaffAction(Result.NOT_FOUND)
+            reopened = await self.reopen_in(uow.session, complaint_id, self.clock(), note)
+            if reopened is None:
+                return StaffAction(Result.NOT_RESOLVED, await self.ticket(complaint_id))
+            name = staff.name
+            await uow.commit()
+        return StaffAction(Result.OK, await self.ticket(complaint_id), staff_name=name)
 
     async def reopen_in(
         self, session: AsyncSession, complaint_id: int, now: datetime, note: str

@@ -30,6 +30,12 @@ def test_a_scripted_start_prints_the_welcome_in_vietnamese(tmp_path, tmp_cwd):
     assert "[1] ❓ Hỏi đáp" in output
 
 
+def test_the_demo_prints_the_console_and_a_login_link(tmp_path, tmp_cwd):
+    output = play(tmp_path, ["/start"])
+    assert re.search(r"Web console.*: http://127\.0\.0\.1:\d+/console/", output)
+    assert re.search(r"http://127\.0\.0\.1:\d+/console/login\?token=\S+", output)
+
+
 def test_the_same_for_a_customer_whose_telegram_is_in_english(tmp_path, tmp_cwd):
     output = play(tmp_path, ["/start"], "--language", "en")
     assert "Hello Lan" in output

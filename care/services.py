@@ -27,7 +27,13 @@ if TYPE_CHECKING:
     from care.analytics import Loyalty, Reports, Segmentation
     from care.core.interactions import InteractionLog
     from care.core.rendering import Renderer
-    from care.customers import CustomerCards, CustomerService, Policies, StaffService
+    from care.customers import (
+        Contacts,
+        CustomerCards,
+        CustomerService,
+        Policies,
+        StaffService,
+    )
     from care.faq import FaqService
     from care.io import SeedReport
     from care.orders import OrderService
@@ -122,6 +128,12 @@ class Services:
         from care.customers import CustomerService
 
         return CustomerService(self.db, self.settings, self.renderer, self.outbox, self.clock)
+
+    @cached_property
+    def contacts(self) -> Contacts:
+        from care.customers import Contacts
+
+        return Contacts(self.db, self.settings, self.renderer, self.outbox, self.clock)
 
     @cached_property
     def orders(self) -> OrderService:

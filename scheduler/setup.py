@@ -140,6 +140,17 @@ def build_scheduler(services: Services, dispatcher: Dispatcher | None = None) ->
             CronTrigger(hour=day, minute=20, timezone=zone),
         ),
         (
+            "contacts",
+            "Weekly plan of care contacts by tier, with reminders to staff",
+            services.contacts.plan_week,
+            CronTrigger(
+                day_of_week=settings.contact_plan_weekday,
+                hour=settings.greeting_hour,
+                minute=0,
+                timezone=zone,
+            ),
+        ),
+        (
             "campaigns",
             "Start scheduled campaigns",
             care.campaigns.start_due,

@@ -72,6 +72,11 @@ class CarebotCommands(LazyGroup):
             "bot.cli.policy:app",
             "Care policies: grant them, list them, see suggestions.",
         ),
+        LazyCommand(
+            "contact",
+            "bot.cli.contact:app",
+            "Contacts with customers (calls, visits, meetings) and the care schedule by tier.",
+        ),
         LazyCommand("staff", "bot.cli.staff:app", "Staff who may work tickets in the staff chat."),
         LazyCommand(
             "customer",

@@ -8,8 +8,9 @@ import typer
 from rich.table import Table
 
 from bot.cli.common import console, fail, run
+from bot.cli.common import one_customer as _one_customer
 from care.core.text import format_date, format_vnd, parse_vnd
-from care.customers import CustomerMatch, PolicyProblem
+from care.customers import PolicyProblem
 from care.services import Services
 
 app = typer.Typer(
@@ -17,17 +18,6 @@ app = typer.Typer(
 )
 
 CUSTOMER = typer.Argument(..., help="Customer code, phone number or name.")
-
-
-async def _one_customer(services: Services, query: str) -> CustomerMatch | str:
-    """The one customer a query names, or a message listing the candidates."""
-    matches = await services.customer_cards.find(query)
-    if not matches:
-        return f"no customer matches {query!r}"
-    if len(matches) > 1:
-        names = "; ".join(f"{m.code} {m.name}" for m in matches)
-        return f"{len(matches)} customers match {query!r}, use the code: {names}"
-    return matches[0]
 
 
 @app.command()

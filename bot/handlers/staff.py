@@ -51,6 +51,7 @@ from care.core.text import (
     parse_date,
     to_local,
 )
+from care.customers import MAX_CONTACT_NOTE, ContactProblem, split_kind
 from care.tickets import ComplaintStatistics, Result, StaffAction, Ticket, parse_ticket_code
 
 log = logging.getLogger("carebot.bot")
@@ -512,7 +513,57 @@ async def customer_command(update: Update, context: CareContext) -> None:
         else "",
         csat=format_number(card.surveys.csat or 0, lang),
         nps=format_number(card.surveys.nps or 0, lang, decimals=0),
+        tier_history=[
+            {
+                "changed_at": h.changed_at,
+                "old": tier_label(context, h.old_value),
+                "new": tier_label(context, h.new_value),
+            }
+            for h in card.tier_history
+        ],
+        contacts=[
+            {
+                "at": x.at,
+                "kind": staff_label(context, f"contact.kind.{x.kind}"),
+                "status": staff_label(context, f"contact.status.{x.status}"),
+                "staff": x.staff_name,
+                "text": _short(" · ".join(t for t in (x.note, x.outcome) if t)),
+            }
+            for x in card.contacts
+        ],
     )
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_LINE else text[:MAX_LINE] + "…"
+
+
+async def note_command(update: Update, context: CareContext) -> None:
+    """/note KH00012 [gọi|thăm|gặp|nhắn] what was said: a contact outside the bot."""
+    parts = message_text(update).split(maxsplit=2)
+    if len(parts) < 3 or not parts[2].strip():
+        await _notice(update, context, "staff.usage_note")
+        return
+    services = context.services
+    matches = await services.customer_cards.find(parts[1])
+    if len(matches) != 1 or matches[0].code.upper() != parts[1].upper():
+        await _notice(update, context, "staff.customer_not_found")
+        return
+    user = update.effective_user
+    staff = await services.staff.get(user.id if user else None)
+    kind, note = split_kind(parts[2])
+    try:
+        await services.contacts.log(
+            matches[0].id,
+            kind=kind,
+            note=note or parts[2],
+            staff_id=staff.id if staff else None,
+            source="chat",
+        )
+    except ContactProblem:
+        await _notice(update, context, "staff.note_too_long", limit=MAX_CONTACT_NOTE)
+        return
+    await _notice(update, context, "staff.note_saved", name=matches[0].name, code=matches[0].code)
 
 
 async def report_command(update: Update, context: CareContext) -> None:
@@ -553,6 +604,7 @@ def handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("resolve", resolve_command, filters=where),
         CommandHandler("stats", stats_command, filters=where),
         CommandHandler("customer", customer_command, filters=where),
+        CommandHandler("note", note_command, filters=where),
         CommandHandler("report", report_command, filters=where),
     ]
     if staff_chat is not None:

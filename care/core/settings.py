@@ -143,6 +143,14 @@ class Settings(BaseSettings):
     outbox_retry_base_seconds: float = 30.0  # first retry delay, doubled on each attempt
     outbox_retry_max_seconds: float = 3600.0
     telegram_send_concurrency: int = 8  # most requests in flight (fewer when answers are quick)
+    # --- contacts, vouchers, measured care ------------------------------------------------
+    # Days between two contacts a customer of a tier should get (the weekly plan); a tier
+    # not named gets no planned contact.
+    contact_interval_days: dict[str, int] = {"diamond": 30, "gold": 90}
+    contact_reminder_minutes: int = 30  # the reminder reaches the staff member this early
+    contact_hours: list[int] = [9, 10, 11, 14, 15, 16]  # when the weekly plan books contacts
+    contact_plan_weekday: int = 0  # the scheduler plans the week on this day (0 = Monday)
+    voucher_valid_days: int = 30
     # --- the web server and what it signs -----------------------------------------------
     # Where `carebot run` serves its web app (web/): the unsubscribe page, the webhook,
     # /healthz. Loopback: the shop's reverse proxy terminates TLS and forwards. Port 0: any.

@@ -1,12 +1,22 @@
-"""Customers: profile, consent, linking a Telegram account, privacy, the staff's card.
+"""Customers: profile, consent, linking a Telegram account, privacy, the staff's card,
+contacts outside the bot.
 
 Offers CustomerService (profile, consent, link codes, export and erasure: see erasure.py
-for what an erasure reaches), CustomerCards
-(the card staff see: value, history, policies granted and suggested), Policies and
-StaffService (who may work the staff chat).
+for what an erasure reaches), CustomerCards (the card staff see: value, history, contacts,
+policies granted and suggested), Contacts (calls, visits, meetings, notes and the care
+schedule by tier), Policies and StaffService (who may work the staff chat).
 """
 
 from care.customers.card import CustomerCards, CustomerMatch
+from care.customers.contacts import (
+    MAX_CONTACT_NOTE,
+    ContactProblem,
+    Contacts,
+    ContactView,
+    WeeklyPlan,
+    split_kind,
+    week_start_of,
+)
 from care.customers.erasure import ERASED_MARK, ERASED_NAME, Erased, mentions_of
 from care.customers.policies import Policies, PolicyProblem
 from care.customers.service import (
@@ -27,8 +37,12 @@ from care.customers.staff import StaffError, StaffMember, StaffService
 __all__ = [
     "ERASED_MARK",
     "ERASED_NAME",
+    "MAX_CONTACT_NOTE",
     "CodeOutcome",
     "CodeRequest",
+    "ContactProblem",
+    "ContactView",
+    "Contacts",
     "CustomerCards",
     "CustomerMatch",
     "CustomerService",
@@ -43,8 +57,11 @@ __all__ = [
     "StaffError",
     "StaffMember",
     "StaffService",
+    "WeeklyPlan",
     "mentions_of",
     "parse_birthday",
     "parse_email",
     "parse_name",
+    "split_kind",
+    "week_start_of",
 ]

@@ -16,15 +16,19 @@ from datetime import date, datetime
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.core.db import Database
 from care.core.models import (
     ClassificationChange,
     Complaint,
+    Contact,
+    ContactStatus,
     Customer,
     CustomerMetrics,
     Order,
     OrderKind,
+    Staff,
     Survey,
 )
 from care.core.text import fold, normalise_phone
@@ -34,6 +38,7 @@ MAX_MATCHES = 10
 NAME_SCORE_CUTOFF = 80.0
 LAST_ORDERS = 5
 HISTORY = 10
+CONTACTS = 8
 SERVQUAL = ("reliability", "assurance", "tangibles", "empathy", "responsiveness")
 
 
@@ -109,6 +114,18 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
+class ContactLine:
+    id: int
+    kind: str
+    status: str
+    at: datetime | None
+    staff_name: str | None
+    note: str | None
+    outcome: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class ComplaintCounts:
     total: int = 0
     open: int = 0
@@ -135,6 +152,8 @@ class CustomerCard:
     surveys: SurveyScores
     granted: list[Grant]
     suggested: list[Suggestion]
+    # Contacts outside the bot: planned ones first (soonest first), then the latest done.
+    contacts: list[ContactLine] = field(default_factory=list)
 
     @property
     def tier_history(self) -> list[Change]:
@@ -241,6 +260,7 @@ class CustomerCards:
                     .order_by(Survey.created_at.desc())
                 )
             ).all()
+            contacts = await _contacts(s, customer_id)
             s.expunge_all()  # plain values once the session closes
         granted = await self.policies.granted(customer_id, language=language)
         suggested = self.policies.suggest(
@@ -259,6 +279,7 @@ class CustomerCards:
             surveys=_survey_scores(list(surveys)),
             granted=granted,
             suggested=suggested,
+            contacts=contacts,
         )
 
 
@@ -348,6 +369,30 @@ def _metrics(m: CustomerMetrics) -> Metrics:
         p_alive=m.p_alive,
         clv_12m=m.clv_12m,
     )
+
+
+async def _contacts(s: AsyncSession, customer_id: int) -> list[ContactLine]:
+    rows: list[ContactLine] = []
+    for status, order in (
+        (ContactStatus.PLANNED, Contact.due_at.asc()),
+        (ContactStatus.DONE, Contact.done_at.desc()),
+    ):
+        found = (
+            await s.execute(
+                select(Contact, Staff.name)
+                .outerjoin(Staff, Staff.id == Contact.staff_id)
+                .where(Contact.customer_id == customer_id, Contact.status == status)
+                .order_by(order, Contact.id.desc())
+                .limit(CONTACTS)
+            )
+        ).all()
+        rows.extend(
+            ContactLine(
+                c.id, c.kind, c.status, c.done_at or c.due_at, name, c.note, c.outcome, c.reason
+            )
+            for c, name in found
+        )
+    return rows[:CONTACTS]
 
 
 def _complaint_counts(rows: Sequence[tuple[str, str, datetime]]) -> ComplaintCounts:

@@ -86,6 +86,7 @@ STAFF_COMMANDS = [
     "/resolve KN-000001 xong",
     "/stats",
     "/customer Lan",
+    "/note KH00001 gọi khách",
     "/report",
 ]
 

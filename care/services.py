@@ -38,7 +38,13 @@ if TYPE_CHECKING:
     from care.io import SeedReport
     from care.orders import OrderService
     from care.outreach import CareProgramme, Outbox
-    from care.tickets import ComplaintService, ComplaintStats, DeadlineWatch, SurveyService
+    from care.tickets import (
+        ComplaintService,
+        ComplaintStats,
+        DeadlineWatch,
+        StaffPerformance,
+        SurveyService,
+    )
 
 
 @dataclass
@@ -170,6 +176,12 @@ class Services:
         from care.tickets import ComplaintStats
 
         return ComplaintStats(self.settings, self.db, self.clock)
+
+    @cached_property
+    def staff_performance(self) -> StaffPerformance:
+        from care.tickets import StaffPerformance
+
+        return StaffPerformance(self.settings, self.db, self.clock)
 
     @cached_property
     def segmentation(self) -> Segmentation:

@@ -15,6 +15,7 @@ import typer
 from bot.cli.common import console, fail, run
 from bot.cli.complaints_report import complaints
 from bot.cli.segment import parse_day
+from bot.cli.staff_report import staff
 
 if TYPE_CHECKING:
     from care.services import Services
@@ -47,6 +48,7 @@ def html(out: Path = OUT, as_of: str | None = AS_OF, lang: str | None = LANG) ->
 
 
 app.command("complaints")(complaints)
+app.command("staff")(staff)
 
 
 @app.command("charts")

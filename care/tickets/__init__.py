@@ -16,6 +16,7 @@ from care.tickets.complaints import (
     Ticket,
     parse_ticket_code,
 )
+from care.tickets.performance import StaffFigures, StaffPerformance, StaffReport
 from care.tickets.sla import DeadlineWatch, targets, tier_or_default
 from care.tickets.stats import (
     CATEGORY_ORDER,
@@ -45,6 +46,9 @@ __all__ = [
     "Relay",
     "Result",
     "StaffAction",
+    "StaffFigures",
+    "StaffPerformance",
+    "StaffReport",
     "SurveyService",
     "SurveyStep",
     "SurveySummary",

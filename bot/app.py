@@ -44,7 +44,7 @@ log = logging.getLogger("carebot.bot")
 
 Hook = Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]]
 
-STAFF_COMMANDS = ("tickets", "ticket", "resolve", "customer", "note", "stats", "report")
+STAFF_COMMANDS = ("tickets", "ticket", "resolve", "customer", "note", "voucher", "stats", "report")
 
 
 def build_application(

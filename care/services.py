@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         StaffPerformance,
         SurveyService,
     )
+    from care.vouchers import Vouchers
 
 
 @dataclass
@@ -140,6 +141,12 @@ class Services:
         from care.customers import Contacts
 
         return Contacts(self.db, self.settings, self.renderer, self.outbox, self.clock)
+
+    @cached_property
+    def vouchers(self) -> Vouchers:
+        from care.vouchers import Vouchers
+
+        return Vouchers(self.db, self.settings, self.clock)
 
     @cached_property
     def orders(self) -> OrderService:

@@ -73,6 +73,11 @@ class CarebotCommands(LazyGroup):
             "Care policies: grant them, list them, see suggestions.",
         ),
         LazyCommand(
+            "voucher",
+            "bot.cli.voucher:app",
+            "Vouchers: issue codes per campaign or customer, check and redeem them, report.",
+        ),
+        LazyCommand(
             "contact",
             "bot.cli.contact:app",
             "Contacts with customers (calls, visits, meetings) and the care schedule by tier.",

@@ -53,6 +53,7 @@ from care.core.text import (
 )
 from care.customers import MAX_CONTACT_NOTE, ContactProblem, split_kind
 from care.tickets import ComplaintStatistics, Result, StaffAction, Ticket, parse_ticket_code
+from care.vouchers import VoucherProblem, VoucherRefused
 
 log = logging.getLogger("carebot.bot")
 
@@ -566,6 +567,53 @@ async def note_command(update: Update, context: CareContext) -> None:
     await _notice(update, context, "staff.note_saved", name=matches[0].name, code=matches[0].code)
 
 
+async def voucher_command(update: Update, context: CareContext) -> None:
+    """/voucher CODE: is it valid; /voucher CODE ORDER: redeem it by that order."""
+    args = context.args or []
+    if not args or len(args) > 2:
+        await _notice(update, context, "staff.usage_voucher")
+        return
+    services = context.services
+    if len(args) == 1:
+        check = await services.vouchers.check(args[0])
+        v = check.voucher
+        if not check.ok or v is None:
+            key = f"voucher.refused.{check.refusal or 'unknown'}"
+            await _notice(update, context, key, code=v.code if v else args[0])
+            return
+        await _notice(
+            update,
+            context,
+            "voucher.valid",
+            code=v.code,
+            value=v.label,
+            until=format_date(v.valid_until),
+            customer=v.customer_code or "",
+        )
+        return
+    user = update.effective_user
+    staff = await services.staff.get(user.id if user else None)
+    try:
+        redeemed = await services.vouchers.redeem(
+            args[0], args[1], staff_id=staff.id if staff else None
+        )
+    except VoucherRefused as exc:
+        await _notice(update, context, f"voucher.refused.{exc.reason}", code=exc.code)
+        return
+    except VoucherProblem as exc:
+        key = "voucher.no_order" if str(exc).startswith("no order") else "voucher.order_has_one"
+        await _notice(update, context, key, order=args[1])
+        return
+    await _notice(
+        update,
+        context,
+        "voucher.redeemed",
+        code=redeemed.code,
+        order=redeemed.order_code,
+        value=redeemed.label,
+    )
+
+
 async def report_command(update: Update, context: CareContext) -> None:
     """/report: the management report's charts as photos, where it was asked for."""
     chat = update.effective_chat
@@ -605,6 +653,7 @@ def handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("stats", stats_command, filters=where),
         CommandHandler("customer", customer_command, filters=where),
         CommandHandler("note", note_command, filters=where),
+        CommandHandler("voucher", voucher_command, filters=where),
         CommandHandler("report", report_command, filters=where),
     ]
     if staff_chat is not None:

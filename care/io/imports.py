@@ -40,6 +40,7 @@ from care.core.models import (
     Product,
 )
 from care.core.text import clean, fold, normalise_email, normalise_phone, parse_date, parse_vnd
+from care.vouchers import VoucherProblem, VoucherRefused, Vouchers, normalise_code
 
 T = TypeVar("T")
 
@@ -533,7 +534,7 @@ ORDER_COLUMNS = Columns(
         "amount",
         "margin",
     ),
-    optional=("product", "quantity", "discount", "payment_terms"),
+    optional=("product", "quantity", "discount", "payment_terms", "delivery_date", "voucher"),
 )
 
 
@@ -793,6 +794,8 @@ class _OrderRow:
     values: dict[str, Any]
     product: str | None
     quantity: int
+    row: int = 0
+    voucher: str | None = None
 
 
 def _order_values(
@@ -834,13 +837,23 @@ def _order_values(
         values["discount"] = row.get("discount", _vnd, default=0)
     if row.has("payment_terms"):
         values["payment_terms"] = row.get("payment_terms", limited(200)) or None
+    if row.has("delivery_date"):
+        values["delivery_date"] = row.get("delivery_date", _date)
+    voucher = row.get("voucher", limited(20)) if row.has("voucher") else None
+    if voucher:
+        if normalise_code(voucher) is None:
+            row.problems.append(f"voucher '{voucher}' is not a voucher code")
+        elif kind == OrderKind.INQUIRY:
+            row.problems.append("an inquiry cannot redeem a voucher")
     product = row.get("product", limited(200)) if row.has("product") else None
     quantity = row.get("quantity", _quantity, default=1) if row.has("quantity") else 1
     if not product and row.has("quantity") and not row.blank("quantity"):
         row.problems.append("quantity is given without a product")
     if row.problems or code is None or customer_id is None:
         return None
-    return _OrderRow(code, customer_id, values, product or None, quantity or 1)
+    return _OrderRow(
+        code, customer_id, values, product or None, quantity or 1, row.number, voucher or None
+    )
 
 
 def _parse_orders(
@@ -872,8 +885,13 @@ async def import_orders(
     *,
     timezone: str = "Asia/Ho_Chi_Minh",
     limits: ImportLimits | None = None,
+    vouchers: Vouchers | None = None,
 ) -> ImportReport:
     """Create or update orders and inquiries of known customers; all rows or none.
+
+    An order whose ``voucher`` cell holds a code redeems it (``vouchers`` given); a code
+    refused (expired, used, another customer's...) is that row's error, and the file
+    imports nothing.
 
     Times without an offset are read in ``timezone`` (the shop's) and stored in UTC.
     The report's ``customer_ids`` are the customers whose classification is now stale.
@@ -895,6 +913,7 @@ async def import_orders(
             if report.errors:
                 continue  # from the first bad row on, the rest is only checked
             await _write_orders(session, parsed, report)
+            await _redeem(session, parsed, report, vouchers)
         if report.errors:
             return _failed(report)
         await uow.commit()
@@ -948,6 +967,32 @@ async def _write_orders(
     await _write_lines(session, parsed, existing)
     report.created += len(new_rows)
     report.updated += len(changed_rows)
+
+
+async def _redeem(
+    session: AsyncSession, parsed: list[_OrderRow], report: ImportReport, vouchers: Vouchers | None
+) -> None:
+    """The vouchers the orders carry, redeemed in the import's transaction."""
+    carrying = [order for order in parsed if order.voucher]
+    if not carrying:
+        return
+    if vouchers is None:
+        report.add_errors(
+            RowError(o.row, "vouchers cannot be redeemed by this import") for o in carrying
+        )
+        return
+    orders = {
+        o.code: o
+        for o in await session.scalars(
+            select(Order).where(Order.code.in_([o.code for o in carrying]))
+        )
+    }
+    for row in carrying:
+        assert row.voucher is not None
+        try:
+            await vouchers.redeem_in(session, row.voucher, orders[row.code])
+        except (VoucherRefused, VoucherProblem) as exc:
+            report.add_errors([RowError(row.row, f"voucher {exc}")])
 
 
 async def _write_lines(

@@ -87,6 +87,7 @@ STAFF_COMMANDS = [
     "/stats",
     "/customer Lan",
     "/note KH00001 gọi khách",
+    "/voucher K7RMX-EHT4P",
     "/report",
 ]
 

@@ -24,7 +24,7 @@ from care.core.settings import Settings
 from care.core.text import utcnow
 
 if TYPE_CHECKING:
-    from care.analytics import Loyalty, Reports, Segmentation
+    from care.analytics import CampaignEffects, Loyalty, Reports, Segmentation
     from care.core.interactions import InteractionLog
     from care.core.rendering import Renderer
     from care.customers import (
@@ -201,6 +201,12 @@ class Services:
         from care.analytics import Loyalty
 
         return Loyalty(self.db, self.settings, self.clock)
+
+    @cached_property
+    def effects(self) -> CampaignEffects:
+        from care.analytics import CampaignEffects
+
+        return CampaignEffects(self.db, self.settings, self.clock)
 
     @cached_property
     def policies(self) -> Policies:

@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from care.analytics.effect import CampaignEffects, EffectProblem, EffectReport, Uplift
     from care.analytics.loyalty import Loyalty, LoyaltyProblem, Vulnerability
     from care.analytics.reports import CHARTS, Reports
     from care.analytics.segmentation import (
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     )
 
 _MODULE_OF = {
+    "CampaignEffects": "effect",
+    "EffectProblem": "effect",
+    "EffectReport": "effect",
+    "Uplift": "effect",
     "Loyalty": "loyalty",
     "LoyaltyProblem": "loyalty",
     "Vulnerability": "loyalty",
@@ -43,11 +48,15 @@ __all__ = [
     "KINDS",
     "SEGMENTS",
     "STEPS",
+    "CampaignEffects",
+    "EffectProblem",
+    "EffectReport",
     "Loyalty",
     "LoyaltyProblem",
     "RecomputeSummary",
     "Reports",
     "Segmentation",
+    "Uplift",
     "Vulnerability",
 ]
 

@@ -151,6 +151,10 @@ class Settings(BaseSettings):
     contact_hours: list[int] = [9, 10, 11, 14, 15, 16]  # when the weekly plan books contacts
     contact_plan_weekday: int = 0  # the scheduler plans the week on this day (0 = Monday)
     voucher_valid_days: int = 30
+    # The share of the customers each automatic programme picks that it holds out (not
+    # contacted, recorded) to measure what it brings, and the days it measures over.
+    programme_holdout: dict[str, float] = {"win_back": 0.10, "birthday": 0.10}
+    programme_measure_days: int = 30
     # --- the web server and what it signs -----------------------------------------------
     # Where `carebot run` serves its web app (web/): the unsubscribe page, the webhook,
     # /healthz. Loopback: the shop's reverse proxy terminates TLS and forwards. Port 0: any.

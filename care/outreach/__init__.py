@@ -3,7 +3,16 @@ frequency caps), campaigns, the care programme (thanks, greetings, newsletters, 
 e-mail building, and what waits to be sent (waiting.py).
 """
 
-from care.outreach.campaigns import SKIP_CANCELLED, CampaignError, CampaignProgress, CampaignSpec
+from care.outreach.campaigns import (
+    DEFAULT_HOLDOUT,
+    SKIP_CANCELLED,
+    CampaignError,
+    CampaignProgress,
+    CampaignSpec,
+    assignment_rows,
+    choose_holdout,
+    holdout_share,
+)
 from care.outreach.email_message import eml_file_name, message_id, sender
 from care.outreach.outbox import (
     OPEN_STATUSES,
@@ -38,6 +47,7 @@ from care.outreach.waiting import (
 )
 
 __all__ = [
+    "DEFAULT_HOLDOUT",
     "OPEN_STATUSES",
     "SKIP_CANCELLED",
     "SKIP_ERASED",
@@ -60,12 +70,15 @@ __all__ = [
     "Skip",
     "Undeliverable",
     "UnsubscribeLinks",
+    "assignment_rows",
     "campaign_due",
     "channel_usable",
     "check_chat_html",
+    "choose_holdout",
     "email_wire",
     "eml_file_name",
     "enqueue_rows",
+    "holdout_share",
     "message_id",
     "outbox_backlog",
     "quiet_until",

@@ -15,6 +15,7 @@ send, it is marked done and a summary goes to the staff chat through the outbox.
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any, Literal
 
 from jinja2 import TemplateError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -32,6 +33,7 @@ from care.core.keys import Keys
 from care.core.models import (
     Campaign,
     CampaignStatus,
+    CareAssignment,
     Customer,
     CustomerKind,
     CustomerMetrics,
@@ -57,6 +59,10 @@ from care.outreach.outbox import (
 )
 
 SKIP_TEMPLATE_ERROR = "template_error"
+# How a campaign is measured, kept beside its audience: the share of it held out (recorded,
+# never contacted) and the days after the start its effect is counted over.
+MEASURE_KEYS = ("holdout", "measure_days")
+DEFAULT_HOLDOUT = 0.10
 SKIP_CANCELLED = "cancelled"
 PAGE = 500  # audience members loaded at a time
 PLAN_BATCH = 500  # audience members rendered at a time in the worker process
@@ -91,6 +97,8 @@ class CampaignSpec(BaseModel):
     subject: dict[str, str] = Field(default_factory=dict)
     offers: dict[str, str] = Field(default_factory=dict)
     schedule: datetime | None = None
+    holdout: float = Field(default=DEFAULT_HOLDOUT, ge=0.0, le=0.5)
+    measure_days: int = Field(default=30, ge=1, le=365)
 
     @field_validator("channel")
     @classmethod
@@ -125,11 +133,41 @@ class CampaignSpec(BaseModel):
             raise CampaignError(f"{where}: {first['msg']}") from None
 
 
+def choose_holdout(customer_ids: list[int], share: float) -> set[int]:
+    """A random ``share`` of some customers (rounded down), drawn from the system's entropy:
+    who is held out cannot be steered, and is recorded, not recomputed."""
+    count = int(len(customer_ids) * share)
+    return set(secrets.SystemRandom().sample(customer_ids, count)) if count else set()
+
+
+def assignment_rows(
+    keys: dict[int, str],
+    held: set[int],
+    *,
+    programme: str,
+    now: datetime,
+    campaign_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """The CareAssignment rows of some customers (customer id -> key)."""
+    return [
+        {
+            "key": key,
+            "programme": programme,
+            "campaign_id": campaign_id,
+            "customer_id": customer_id,
+            "held_out": customer_id in held,
+            "assigned_at": now,
+        }
+        for customer_id, key in keys.items()
+    ]
+
+
 @dataclass
 class DryRun:
     """What sending would do, without sending: audience, channels, skips and delays."""
 
     audience: int = 0
+    held_out: int = 0  # the holdout's size: drawn at random when the campaign starts
     channels: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     delayed_until: datetime | None = None
@@ -156,6 +194,11 @@ class CampaignProgress:
     @property
     def finished(self) -> int:
         return self.total - self.open
+
+
+def holdout_share(campaign: Campaign) -> float:
+    """The share of the audience a campaign holds out (none for one made before holdouts)."""
+    return float((campaign.audience or {}).get("holdout", 0.0))
 
 
 def _campaign_key(campaign_id: int, customer_id: int) -> str:
@@ -280,7 +323,11 @@ class Campaigns:
                 name=spec.name,
                 kind=spec.kind,
                 category=MessageCategory.MARKETING,
-                audience=spec.audience.model_dump(exclude_defaults=True),
+                audience={
+                    **spec.audience.model_dump(exclude_defaults=True),
+                    "holdout": spec.holdout,
+                    "measure_days": spec.measure_days,
+                },
                 channel_preference=spec.channel,
                 subject=dict(spec.subject),
                 template=dict(spec.template),
@@ -331,7 +378,9 @@ class Campaigns:
         self, session: AsyncSession, campaign: Campaign
     ) -> list[tuple[Customer, CustomerMetrics | None]]:
         """The customers a campaign is for, with their segmentation (erased ones never)."""
-        spec = Audience.model_validate(campaign.audience or {})
+        spec = Audience.model_validate(
+            {k: v for k, v in (campaign.audience or {}).items() if k not in MEASURE_KEYS}
+        )
         metrics = aliased(CustomerMetrics)
         query = (
             select(Customer, metrics)
@@ -426,7 +475,9 @@ class Campaigns:
         campaign = await self.get(name)
         now, report = self.clock(), DryRun()
         async with self.db.uow() as uow:
-            for customer, _row, route in await self._plan_all(uow.session, campaign, now):
+            planned = await self._plan_all(uow.session, campaign, now)
+            report.held_out = int(len(planned) * holdout_share(campaign))
+            for customer, _row, route in planned:
                 report.audience += 1
                 if isinstance(route, Skip):
                     report.skipped[route.reason] += 1
@@ -489,9 +540,21 @@ class Campaigns:
             if campaign is None or campaign.status not in startable:
                 return 0
             planned = await self._plan_all(uow.session, campaign, now)
+            ids = [c.id for c, _, _ in planned]  # read before the unit of work ends
+            held = choose_holdout(ids, holdout_share(campaign))
+        assignments = assignment_rows(
+            {cid: _campaign_key(campaign_id, cid) for cid in ids},
+            held,
+            programme="campaign",
+            now=now,
+            campaign_id=campaign_id,
+        )
         async with self.db.uow() as uow:
             # Rows first: on SQLite the write lock is taken once they are ready to go in.
-            queued = await enqueue_rows(uow.session, [row for _, row, _ in planned])
+            queued = await enqueue_rows(
+                uow.session,
+                [row for cid, (_, row, _) in zip(ids, planned, strict=True) if cid not in held],
+            )
             result = await uow.session.execute(
                 update(Campaign)
                 .where(Campaign.id == campaign_id, Campaign.status.in_(startable))
@@ -499,6 +562,9 @@ class Campaigns:
             )
             if not result.rowcount:  # type: ignore[attr-defined]
                 return 0  # started elsewhere meanwhile: these rows roll back
+            # Who was contacted and who held out, for the campaign's effect report.
+            for start in range(0, len(assignments), PAGE):
+                await uow.session.execute(insert(CareAssignment), assignments[start : start + PAGE])
             await uow.commit()
         return queued
 

@@ -10,6 +10,7 @@ a restart, and still sends each message once. The scheduler only decides how oft
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from care.core.calendar import ORGANIZATION_HOLIDAYS, holidays_on, unknown_holidays
 from care.core.db import Database
 from care.core.models import (
+    CareAssignment,
     ClassificationChange,
     Customer,
     CustomerKind,
@@ -66,6 +68,7 @@ class ScanReport:
     queued: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     note: str | None = None
+    held_out: int = 0  # picked, but held out to measure what the programme brings
 
     def add(self, placed: Placed | None) -> None:
         if placed is None:
@@ -78,6 +81,7 @@ class ScanReport:
     def __str__(self) -> str:
         skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(self.skipped.items()))
         text = f"queued {self.queued}" + (f", skipped {skipped}" if skipped else "")
+        text += f", held out {self.held_out}" if self.held_out else ""
         return text + (f" ({self.note})" if self.note else "")
 
 
@@ -151,6 +155,30 @@ class CareProgramme:
         )
         report.add(placed)
         return placed
+
+    async def _held_out(
+        self, session: AsyncSession, programme: str, key: str, customer_id: int, now: datetime
+    ) -> bool:
+        """Whether this customer is in the programme's held-out share for this decision:
+        drawn at random once (``programme_holdout``), recorded with the contacted ones, so
+        a later scan keeps the draw and the effect report can compare the two."""
+        existing = await session.scalar(
+            select(CareAssignment.held_out).where(CareAssignment.key == key)
+        )
+        if existing is not None:
+            return bool(existing)
+        share = self.settings.programme_holdout.get(programme, 0.0)
+        held = share > 0 and secrets.SystemRandom().random() < share
+        session.add(
+            CareAssignment(
+                key=key,
+                programme=programme,
+                customer_id=customer_id,
+                held_out=held,
+                assigned_at=now,
+            )
+        )
+        return held
 
     async def _delivered_orders(
         self, session: AsyncSession, delay_hours: float, now: datetime
@@ -285,6 +313,10 @@ class CareProgramme:
                 kind = "founding" if organization else "birthday"
                 assert customer.birthday is not None
                 years = today.year - customer.birthday.year
+                key = f"{kind}:{customer.id}:{today.year}"
+                if await self._held_out(uow.session, "birthday", key, customer.id, now):
+                    report.held_out += 1
+                    continue
                 await self._queue(
                     uow.session,
                     customer,
@@ -403,6 +435,10 @@ class CareProgramme:
             spent = await existing_keys(uow.session, [f"winback:{c.id}" for c, _ in pairs])
             for change, customer in pairs:
                 if f"winback:{change.id}" in spent:
+                    continue
+                key = f"winback:{change.id}"
+                if await self._held_out(uow.session, "win_back", key, customer.id, now):
+                    report.held_out += 1
                     continue
                 await self._queue(
                     uow.session,

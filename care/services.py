@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         Contacts,
         CustomerCards,
         CustomerService,
+        Habits,
         Policies,
         StaffService,
     )
@@ -218,7 +219,13 @@ class Services:
     def customer_cards(self) -> CustomerCards:
         from care.customers import CustomerCards
 
-        return CustomerCards(self.db, self.policies)
+        return CustomerCards(self.db, self.policies, self.settings.timezone)
+
+    @cached_property
+    def habits(self) -> Habits:
+        from care.customers import Habits
+
+        return Habits(self.db, self.settings, self.clock)
 
     @cached_property
     def reports(self) -> Reports:

@@ -181,6 +181,13 @@ def build_scheduler(services: Services, dispatcher: Dispatcher | None = None) ->
             next_run_time=first_run + timedelta(seconds=2 * index),
         )
     scheduler.add_job(
+        _scan_job("habits", services.habits.refresh, None),
+        CronTrigger(hour=settings.segment_nightly_hour, minute=30, timezone=zone),
+        id="habits",
+        name="Nightly purchase habits (favourite categories, basket, channel, hour)",
+        misfire_grace_time=SEGMENTATION_GRACE,
+    )
+    scheduler.add_job(
         _recompute_segments,
         CronTrigger(hour=settings.segment_nightly_hour, minute=0, timezone=zone),
         args=[services],

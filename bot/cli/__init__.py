@@ -86,7 +86,7 @@ class CarebotCommands(LazyGroup):
         LazyCommand(
             "customer",
             "bot.cli.customer:app",
-            "A customer's personal data: erase it on request (`customer forget CODE`).",
+            "A customer's record: erase it on request (`customer forget CODE`), purchase habits.",
         ),
     )
 

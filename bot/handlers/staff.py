@@ -514,6 +514,7 @@ async def customer_command(update: Update, context: CareContext) -> None:
         else "",
         csat=format_number(card.surveys.csat or 0, lang),
         nps=format_number(card.surveys.nps or 0, lang, decimals=0),
+        habits_items=format_number(card.habits.items, lang) if card.habits else "",
         tier_history=[
             {
                 "changed_at": h.changed_at,

@@ -18,6 +18,7 @@ from care.customers.contacts import (
     week_start_of,
 )
 from care.customers.erasure import ERASED_MARK, ERASED_NAME, Erased, mentions_of
+from care.customers.habits import Habits, PurchaseHabits
 from care.customers.policies import Policies, PolicyProblem
 from care.customers.service import (
     CodeOutcome,
@@ -48,11 +49,13 @@ __all__ = [
     "CustomerService",
     "CustomerView",
     "Erased",
+    "Habits",
     "InvalidInput",
     "LinkOutcome",
     "LinkResult",
     "Policies",
     "PolicyProblem",
+    "PurchaseHabits",
     "Sender",
     "StaffError",
     "StaffMember",

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, or_, select
@@ -32,6 +33,7 @@ from care.core.models import (
     Survey,
 )
 from care.core.text import fold, normalise_phone
+from care.customers.habits import PurchaseHabits, derive
 from care.customers.policies import Grant, Policies, Suggestion
 
 MAX_MATCHES = 10
@@ -154,6 +156,7 @@ class CustomerCard:
     suggested: list[Suggestion]
     # Contacts outside the bot: planned ones first (soonest first), then the latest done.
     contacts: list[ContactLine] = field(default_factory=list)
+    habits: PurchaseHabits | None = None  # derived from the orders and conversations
 
     @property
     def tier_history(self) -> list[Change]:
@@ -163,9 +166,12 @@ class CustomerCard:
 class CustomerCards:
     """Finds customers and builds their card for staff."""
 
-    def __init__(self, db: Database, policies: Policies) -> None:
+    def __init__(
+        self, db: Database, policies: Policies, timezone: str = "Asia/Ho_Chi_Minh"
+    ) -> None:
         self.db = db
         self.policies = policies
+        self.zone = ZoneInfo(timezone)
 
     async def find(self, query: str) -> list[CustomerMatch]:
         """Customers matching a code, a phone number or a name, best first.
@@ -261,6 +267,7 @@ class CustomerCards:
                 )
             ).all()
             contacts = await _contacts(s, customer_id)
+            habits = (await derive(s, [customer_id], self.zone)).get(customer_id)
             s.expunge_all()  # plain values once the session closes
         granted = await self.policies.granted(customer_id, language=language)
         suggested = self.policies.suggest(
@@ -280,6 +287,7 @@ class CustomerCards:
             granted=granted,
             suggested=suggested,
             contacts=contacts,
+            habits=habits,
         )
 
 

@@ -155,6 +155,8 @@ class Settings(BaseSettings):
     # contacted, recorded) to measure what it brings, and the days it measures over.
     programme_holdout: dict[str, float] = {"win_back": 0.10, "birthday": 0.10}
     programme_measure_days: int = 30
+    # Care per tier (templates and gifts of each programme); the shipped table when unset.
+    tier_care_file: Path | None = None
     # --- the web server and what it signs -----------------------------------------------
     # Where `carebot run` serves its web app (web/): the unsubscribe page, the webhook,
     # /healthz. Loopback: the shop's reverse proxy terminates TLS and forwards. Port 0: any.

@@ -37,6 +37,16 @@ from care.outreach.outbox import (
     retry_delay,
 )
 from care.outreach.programme import CareProgramme, survey_callback
+from care.outreach.tier_care import (
+    DEFAULT_FILE as DEFAULT_TIER_CARE,
+)
+from care.outreach.tier_care import (
+    PROGRAMMES,
+    TierCare,
+    TierCareProblem,
+    load_tier_care,
+    parse_tier_care,
+)
 from care.outreach.unsubscribe import UnsubscribeLinks
 from care.outreach.waiting import (
     OutboxBacklog,
@@ -48,7 +58,9 @@ from care.outreach.waiting import (
 
 __all__ = [
     "DEFAULT_HOLDOUT",
+    "DEFAULT_TIER_CARE",
     "OPEN_STATUSES",
+    "PROGRAMMES",
     "SKIP_CANCELLED",
     "SKIP_ERASED",
     "SKIP_NO_CONSENT",
@@ -68,6 +80,8 @@ __all__ = [
     "RetryLater",
     "ScheduledCampaign",
     "Skip",
+    "TierCare",
+    "TierCareProblem",
     "Undeliverable",
     "UnsubscribeLinks",
     "assignment_rows",
@@ -79,8 +93,10 @@ __all__ = [
     "eml_file_name",
     "enqueue_rows",
     "holdout_share",
+    "load_tier_care",
     "message_id",
     "outbox_backlog",
+    "parse_tier_care",
     "quiet_until",
     "retry_delay",
     "scheduled_campaigns",

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,8 +34,10 @@ from care.core.models import (
     Order,
     OrderKind,
     OrderStatus,
+    PolicyGrant,
     Product,
     Survey,
+    Voucher,
 )
 from care.core.rendering import Renderer
 from care.core.settings import Settings
@@ -49,6 +52,8 @@ from care.outreach.outbox import (
     choose_route,
     existing_keys,
 )
+from care.outreach.tier_care import Gift, TierCare, load_tier_care
+from care.vouchers import Vouchers, describe
 
 log = logging.getLogger("carebot.care")
 
@@ -103,6 +108,7 @@ class CareProgramme:
         self.zone = ZoneInfo(settings.timezone)
         self.outbox = outbox
         self.campaigns = Campaigns(settings, db, renderer, self.outbox, clock)
+        self.vouchers = Vouchers(db, settings, clock)
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -126,6 +132,21 @@ class CareProgramme:
         local = to_local(now, self.zone)
         return local.date() if local.hour >= self.settings.greeting_hour else None
 
+    @cached_property
+    def tier_care(self) -> TierCare:
+        """The templates and gifts per tier (read once; a bad file fails the first scan)."""
+        return load_tier_care(self.settings.tier_care_file, self.settings.tier_names)
+
+    async def _tiers(self, session: AsyncSession, ids: list[int]) -> dict[int, str | None]:
+        if not ids:
+            return {}
+        rows = await session.execute(
+            select(CustomerMetrics.customer_id, CustomerMetrics.tier).where(
+                CustomerMetrics.customer_id.in_(ids)
+            )
+        )
+        return {customer_id: tier for customer_id, tier in rows}
+
     async def _queue(
         self,
         session: AsyncSession,
@@ -139,8 +160,21 @@ class CareProgramme:
         preference: str = "telegram",
         quiet: bool | None = None,
         reply_markup: dict[str, Any] | None = None,
+        programme: str | None = None,
+        tier: str | None = None,
         **context: Any,
     ) -> Placed | None:
+        """Queue one care message; with a programme, the customer's tier may change its
+        template and add a gift (issued and recorded only if the message goes out)."""
+        rule = self.tier_care.rule(programme, tier) if programme else None
+        if rule is not None and rule.template:
+            template = rule.template
+        gift: dict[str, Any] | None = None
+        voucher: Voucher | None = None
+        if rule is not None and rule.gift is not None:
+            if await existing_keys(session, [key]):
+                return None  # decided before: no second gift
+            voucher, gift = await self._gift(session, customer, rule.gift, key)
         name = self.outbox.greeting_name(customer)
         placed = await self.outbox.to_customer(
             session,
@@ -148,13 +182,51 @@ class CareProgramme:
             key=key,
             category=category,
             template=template,
-            message=self._message(template, reply_markup, name=name, **context),
+            message=self._message(template, reply_markup, name=name, gift=gift, **context),
             now=now,
             preference=preference,
             quiet=quiet,
         )
+        if rule is not None and rule.gift is not None:
+            if placed is None or isinstance(placed.route, Skip):
+                if voucher is not None:
+                    await session.delete(voucher)  # nobody will read its code
+            else:
+                session.add(
+                    PolicyGrant(
+                        customer_id=customer.id,
+                        policy=rule.gift.policy_key,
+                        value=rule.gift.worth,
+                        note=f"{programme} ({tier})" + (f": {voucher.code}" if voucher else ""),
+                        granted_at=now,
+                    )
+                )
         report.add(placed)
         return placed
+
+    async def _gift(
+        self, session: AsyncSession, customer: Customer, gift: Gift, key: str
+    ) -> tuple[Voucher | None, dict[str, Any]]:
+        """The voucher issued for a gift (if it is one) and what the template may say of it."""
+        if gift.voucher is None:
+            return None, {"policy": gift.policy, "value": gift.value, "code": None}
+        today = to_local(self.clock(), self.zone).date()
+        [voucher] = await self.vouchers.issue_in(
+            session,
+            kind=gift.voucher.kind,
+            value=gift.voucher.value,
+            customer_ids=[customer.id],
+            valid_from=today,
+            valid_until=today + timedelta(days=gift.voucher.valid_days),
+            issued_for=key[:100],
+        )
+        return voucher, {
+            "code": voucher.code,
+            "label": describe(voucher.kind, voucher.value),
+            "valid_until": voucher.valid_until,
+            "policy": None,
+            "value": gift.worth,
+        }
 
     async def _held_out(
         self, session: AsyncSession, programme: str, key: str, customer_id: int, now: datetime
@@ -208,6 +280,7 @@ class CareProgramme:
         async with self.db.uow() as uow:
             pairs = await self._delivered_orders(uow.session, self.settings.thanks_delay_hours, now)
             spent = await existing_keys(uow.session, [f"thanks:{o.id}" for o, _ in pairs])
+            tiers = await self._tiers(uow.session, [c.id for _, c in pairs])
             for order, customer in pairs:
                 key = f"thanks:{order.id}"
                 if key in spent:
@@ -221,6 +294,8 @@ class CareProgramme:
                     template="care_thanks",
                     now=now,
                     quiet=True,
+                    programme="thanks",
+                    tier=tiers.get(customer.id),
                     order_code=order.code,
                     amount=order.amount,
                 )
@@ -308,6 +383,7 @@ class CareProgramme:
                     .order_by(Customer.id)
                 )
             )
+            tiers = await self._tiers(uow.session, [c.id for c in customers])
             for customer in customers:
                 organization = customer.kind == CustomerKind.ORGANIZATION
                 kind = "founding" if organization else "birthday"
@@ -325,6 +401,8 @@ class CareProgramme:
                     category=MessageCategory.GREETING,
                     template="care_founding_day" if organization else "care_birthday",
                     now=now,
+                    programme=None if organization else "birthday",
+                    tier=tiers.get(customer.id),
                     years=years if 0 < years < 200 else None,
                     organization=customer.name,
                 )
@@ -351,6 +429,7 @@ class CareProgramme:
                         if c.kind != CustomerKind.ORGANIZATION or name in ORGANIZATION_HOLIDAYS
                     ]
                     keys = {c.id: f"holiday:{name}:{today.year}:{c.id}" for c in wanted}
+                    tiers = await self._tiers(uow.session, [c.id for c in wanted])
                     spent = await existing_keys(uow.session, keys.values())
                     for customer in wanted:
                         if keys[customer.id] in spent:
@@ -363,6 +442,8 @@ class CareProgramme:
                             category=MessageCategory.GREETING,
                             template="care_holiday",
                             now=now,
+                            programme="holidays",
+                            tier=tiers.get(customer.id),
                             holiday=name,
                             year=today.year,
                         )
@@ -433,6 +514,7 @@ class CareProgramme:
             )
             pairs = [(row[0], row[1]) for row in result]
             spent = await existing_keys(uow.session, [f"winback:{c.id}" for c, _ in pairs])
+            tiers = await self._tiers(uow.session, [c.id for _, c in pairs])
             for change, customer in pairs:
                 if f"winback:{change.id}" in spent:
                     continue
@@ -448,6 +530,8 @@ class CareProgramme:
                     category=MessageCategory.MARKETING,
                     template="care_winback",
                     now=now,
+                    programme="win_back",
+                    tier=tiers.get(customer.id),
                 )
             await uow.commit()
         return report

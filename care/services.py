@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         CustomerService,
         Habits,
         Policies,
+        SlippingWatch,
         StaffService,
     )
     from care.faq import FaqService
@@ -220,6 +221,20 @@ class Services:
         from care.customers import CustomerCards
 
         return CustomerCards(self.db, self.policies, self.settings.timezone)
+
+    @cached_property
+    def slipping(self) -> SlippingWatch:
+        from care.customers import SlippingWatch
+
+        return SlippingWatch(
+            self.db,
+            self.settings,
+            self.renderer,
+            self.outbox,
+            self.contacts,
+            self.policies,
+            self.clock,
+        )
 
     @cached_property
     def habits(self) -> Habits:

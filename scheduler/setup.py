@@ -151,6 +151,12 @@ def build_scheduler(services: Services, dispatcher: Dispatcher | None = None) ->
             ),
         ),
         (
+            "slipping",
+            "Alert the staff chat when a top-tier customer slips, and plan a call",
+            services.slipping.scan,
+            CronTrigger(hour=day, minute=40, timezone=zone),
+        ),
+        (
             "campaigns",
             "Start scheduled campaigns",
             care.campaigns.start_due,

@@ -250,3 +250,19 @@ def assign(
     if not ok:
         fail(message)
     console.print(message, highlight=False)
+
+
+@app.command()
+def slipping() -> None:
+    """Look for top-tier customers who slipped (at-risk, or CLV falling): alert the staff
+    chat and plan a call for their account manager (the scheduler does this daily)."""
+
+    async def body(services: Services) -> Any:
+        return await services.slipping.scan()
+
+    alerts = run(body)
+    console.print(f"{len(alerts)} top-tier customers slipping")
+    for alert in alerts:
+        why = "moved into an at-risk segment" if alert.reason == "segment" else "CLV fell"
+        planned = f", call #{alert.contact_id} planned" if alert.contact_id else ""
+        console.print(f"  {alert.customer_code}: {why}{planned}", highlight=False)

@@ -775,3 +775,15 @@ class CareAssignment(Base):
     )
     held_out: Mapped[bool] = mapped_column(Boolean, default=False)
     assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClvWatch(Base):
+    """The predicted CLV a top-tier customer had when last looked at, so a fall shows."""
+
+    __tablename__ = "clv_watch"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    clv_12m: Mapped[int] = mapped_column(BigInteger)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)

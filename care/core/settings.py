@@ -155,6 +155,11 @@ class Settings(BaseSettings):
     # contacted, recorded) to measure what it brings, and the days it measures over.
     programme_holdout: dict[str, float] = {"win_back": 0.10, "birthday": 0.10}
     programme_measure_days: int = 30
+    # Top customers slipping: a customer of these tiers who moves into these segments, or
+    # whose predicted 12-month CLV falls by this share, is an alert to the staff chat.
+    slipping_tiers: list[str] = ["diamond", "gold"]
+    slipping_segments: list[str] = ["at_risk", "cant_lose"]
+    slipping_clv_drop: float = 0.30
     # Care per tier (templates and gifts of each programme); the shipped table when unset.
     tier_care_file: Path | None = None
     # --- the web server and what it signs -----------------------------------------------

@@ -33,6 +33,7 @@ from care.customers.service import (
     parse_email,
     parse_name,
 )
+from care.customers.slipping import SlippingAlert, SlippingWatch
 from care.customers.staff import StaffError, StaffMember, StaffService
 
 __all__ = [
@@ -57,6 +58,8 @@ __all__ = [
     "PolicyProblem",
     "PurchaseHabits",
     "Sender",
+    "SlippingAlert",
+    "SlippingWatch",
     "StaffError",
     "StaffMember",
     "StaffService",

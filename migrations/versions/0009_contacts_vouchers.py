@@ -1,5 +1,6 @@
 """Contacts and their schedule, account managers, vouchers, and the record of who each
-campaign or care programme reached and who it held out (to measure what it brought).
+campaign or care programme reached and who it held out (to measure what it brought), and
+the predicted CLV of top-tier customers when last seen (to notice a fall).
 
 Revision ID: 0009
 Revises: 0006
@@ -20,6 +21,19 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "clv_watch",
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("clv_12m", sa.BigInteger(), nullable=False),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_clv_watch_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_clv_watch")),
+    )
     op.create_table(
         "account_managers",
         sa.Column("customer_id", sa.Integer(), nullable=False),
@@ -163,6 +177,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("clv_watch")
     with op.batch_alter_table("vouchers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_vouchers_customer_id"))
         batch_op.drop_index(batch_op.f("ix_vouchers_campaign_id"))

@@ -149,6 +149,11 @@ def create(
     measure_days: int | None = typer.Option(
         None, "--measure-days", help="Days after the start the effect is measured over (30)."
     ),
+    vulnerable_of: int | None = typer.Option(
+        None,
+        "--vulnerable-of",
+        help="Audience: the vulnerable set of this competitor campaign (`loyalty list`).",
+    ),
 ) -> None:
     """Create a campaign; its templates are checked now, in both languages, for every tier."""
     timezone = load_settings().timezone
@@ -199,6 +204,9 @@ def create(
 
     if share is not None:
         data["holdout"] = share
+    if vulnerable_of is not None:
+        codes = _vulnerable_codes(vulnerable_of)
+        data.setdefault("audience", {})["customers"] = codes
     if measure_days is not None:
         data["measure_days"] = measure_days
 
@@ -213,6 +221,18 @@ def create(
         console.print(f"campaign {campaign.name!r} created, {when}", highlight=False)
 
     _run(body)
+
+
+def _vulnerable_codes(campaign_id: int) -> list[str]:
+    async def body(services: Services) -> Any:
+        return await services.loyalty.vulnerability(campaign_id)
+
+    found = run(body)
+    if found is None:
+        fail(f"no competitor campaign #{campaign_id}")
+    if not found.vulnerable:
+        fail(f"competitor campaign #{campaign_id} has no vulnerable customer")
+    return [w.code for w in found.vulnerable]
 
 
 def _share(text: str) -> float:

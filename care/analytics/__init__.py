@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from care.analytics.effect import CampaignEffects, EffectProblem, EffectReport, Uplift
-    from care.analytics.loyalty import Loyalty, LoyaltyProblem, Vulnerability
+    from care.analytics.loyalty import Comparison, Loyalty, LoyaltyProblem, Vulnerability
     from care.analytics.reports import CHARTS, Reports
     from care.analytics.segmentation import (
         EXPORT_COLUMNS,
@@ -29,6 +29,7 @@ _MODULE_OF = {
     "EffectProblem": "effect",
     "EffectReport": "effect",
     "Uplift": "effect",
+    "Comparison": "loyalty",
     "Loyalty": "loyalty",
     "LoyaltyProblem": "loyalty",
     "Vulnerability": "loyalty",
@@ -49,6 +50,7 @@ __all__ = [
     "SEGMENTS",
     "STEPS",
     "CampaignEffects",
+    "Comparison",
     "EffectProblem",
     "EffectReport",
     "Loyalty",

@@ -115,6 +115,15 @@ class Settings(BaseSettings):
     vi_decline_threshold: float = 0.5
     vi_after_window_days: int = 30
     vi_baseline_days: int = 180
+    # The observation set: customers of the region with at least this many orders in the
+    # baseline (one-off buyers have no rate to decline from).
+    vi_min_orders: int = 2
+    # The vulnerable set: a fall in orders this unlikely (Poisson, from the customer's own
+    # baseline rate) if their rate had not changed.
+    vi_significance: float = 0.05
+    # The reading of the competitor's effect (VI over the comparison's, in points):
+    # below the first is low, below the second medium, else high.
+    vi_reading_thresholds: list[float] = [10.0, 25.0]
 
     # --- the care programme ----------------------------------------------------------------
     thanks_delay_hours: float = 2.0

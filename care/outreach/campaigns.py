@@ -82,6 +82,8 @@ class Audience(BaseModel):
     kind: Literal["individual", "organization"] | None = None
     regions: list[str] = Field(default_factory=list)
     consent: Literal["telegram", "email", "any"] | None = None
+    # Named customers (codes): the vulnerable set of a competitor's campaign, a list.
+    customers: list[str] = Field(default_factory=list, max_length=100_000)
 
 
 class CampaignSpec(BaseModel):
@@ -396,6 +398,8 @@ class Campaigns:
             query = query.where(Customer.kind == spec.kind)
         if spec.regions:
             query = query.where(Customer.region.in_(spec.regions))
+        if spec.customers:
+            query = query.where(Customer.code.in_(spec.customers))
         if spec.consent == "telegram":
             query = query.where(Customer.consent_telegram.is_(True))
         elif spec.consent == "email":

@@ -176,9 +176,12 @@ class Services:
 
     @cached_property
     def surveys(self) -> SurveyService:
+        from care.outreach import SurveyLinks
         from care.tickets import SurveyService
 
-        return SurveyService(self.db, self.complaints, self.clock)
+        return SurveyService(
+            self.db, self.complaints, self.clock, SurveyLinks(self.settings, self.keys)
+        )
 
     @cached_property
     def complaint_stats(self) -> ComplaintStats:

@@ -37,6 +37,7 @@ from care.outreach.outbox import (
     retry_delay,
 )
 from care.outreach.programme import CareProgramme, survey_callback
+from care.outreach.survey_links import SurveyLinks
 from care.outreach.tier_care import (
     DEFAULT_FILE as DEFAULT_TIER_CARE,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "RetryLater",
     "ScheduledCampaign",
     "Skip",
+    "SurveyLinks",
     "TierCare",
     "TierCareProblem",
     "Undeliverable",

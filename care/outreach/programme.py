@@ -26,6 +26,7 @@ from care.core.calendar import ORGANIZATION_HOLIDAYS, holidays_on, unknown_holid
 from care.core.db import Database
 from care.core.models import (
     CareAssignment,
+    Channel,
     ClassificationChange,
     Customer,
     CustomerKind,
@@ -52,6 +53,7 @@ from care.outreach.outbox import (
     choose_route,
     existing_keys,
 )
+from care.outreach.survey_links import SurveyLinks
 from care.outreach.tier_care import Gift, TierCare, load_tier_care
 from care.vouchers import Vouchers, describe
 
@@ -109,6 +111,7 @@ class CareProgramme:
         self.outbox = outbox
         self.campaigns = Campaigns(settings, db, renderer, self.outbox, clock)
         self.vouchers = Vouchers(db, settings, clock)
+        self.survey_links = SurveyLinks(settings, outbox.keys)
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -303,9 +306,11 @@ class CareProgramme:
         return report
 
     async def invite_surveys(self) -> ScanReport:
-        """A CSAT invitation a set time after delivery, with a Survey row made in the same
-        transaction; its buttons answer ``survey:<id>:csat:<n>`` (the survey conversation's
-        contract). Telegram only: the buttons are the survey."""
+        """A satisfaction survey a set time after delivery, with a Survey row made in the
+        same transaction. On Telegram its buttons answer ``survey:<id>:csat:<n>`` (the
+        survey conversation's contract); a customer without Telegram gets an e-mail with a
+        signed link to the web survey (CSAT, SERVQUAL, NPS, a comment), one answer per
+        invitation, stored the same way."""
         now, report = self.clock(), ScanReport()
         async with self.db.uow() as uow:
             session = uow.session
@@ -321,10 +326,11 @@ class CareProgramme:
                     MessageCategory.TRANSACTIONAL,
                     now=now,
                     settings=self.settings,
-                    preference="telegram_only",
+                    preference="telegram",
                     quiet=True,
                 )
-                keyboard = None
+                by_email = not isinstance(route, Skip) and route.channel == Channel.EMAIL
+                keyboard, survey_url = None, None
                 if not isinstance(route, Skip):
                     survey = Survey(
                         customer_id=customer.id,
@@ -335,19 +341,23 @@ class CareProgramme:
                     )
                     session.add(survey)
                     await session.flush()
-                    keyboard = self._csat_keyboard(survey.id)
+                    if by_email:
+                        survey_url = self.survey_links.url(survey.id)
+                    else:
+                        keyboard = self._csat_keyboard(survey.id)
                 await self._queue(
                     session,
                     customer,
                     report,
                     key=key,
                     category=MessageCategory.TRANSACTIONAL,
-                    template="care_survey",
+                    template="care_survey_email" if by_email else "care_survey",
                     now=now,
-                    preference="telegram_only",
+                    preference="email_only" if by_email else "telegram_only",
                     quiet=True,
                     reply_markup=keyboard,
                     order_code=order.code,
+                    survey_url=survey_url,
                 )
             await uow.commit()
         return report

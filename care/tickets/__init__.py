@@ -26,7 +26,15 @@ from care.tickets.stats import (
     SurveySummary,
     summarise_surveys,
 )
-from care.tickets.surveys import DIMENSIONS, NPS, SurveyService, SurveyStep
+from care.tickets.surveys import (
+    DIMENSIONS,
+    NPS,
+    SurveyProblem,
+    SurveyService,
+    SurveyStep,
+    WebAnswers,
+    WebSurvey,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -49,10 +57,13 @@ __all__ = [
     "StaffFigures",
     "StaffPerformance",
     "StaffReport",
+    "SurveyProblem",
     "SurveyService",
     "SurveyStep",
     "SurveySummary",
     "Ticket",
+    "WebAnswers",
+    "WebSurvey",
     "parse_ticket_code",
     "summarise_surveys",
     "targets",

@@ -149,6 +149,13 @@ def create(
     measure_days: int | None = typer.Option(
         None, "--measure-days", help="Days after the start the effect is measured over (30)."
     ),
+    voucher: str | None = typer.Option(
+        None,
+        "--voucher",
+        help="A voucher code for each contacted customer, worth 100k or 10% (in the template: "
+        "{{ voucher }}, {{ voucher_value }}).",
+    ),
+    voucher_days: int = typer.Option(30, "--voucher-days", help="How long the codes are valid."),
     vulnerable_of: int | None = typer.Option(
         None,
         "--vulnerable-of",
@@ -204,6 +211,8 @@ def create(
 
     if share is not None:
         data["holdout"] = share
+    if voucher is not None:
+        data["voucher"] = {**_voucher_value(voucher), "valid_days": voucher_days}
     if vulnerable_of is not None:
         codes = _vulnerable_codes(vulnerable_of)
         data.setdefault("audience", {})["customers"] = codes
@@ -221,6 +230,18 @@ def create(
         console.print(f"campaign {campaign.name!r} created, {when}", highlight=False)
 
     _run(body)
+
+
+def _voucher_value(text: str) -> dict[str, Any]:
+    from care.core.text import parse_vnd
+
+    raw = text.strip()
+    try:
+        if raw.endswith("%"):
+            return {"kind": "percent", "value": int(raw[:-1])}
+        return {"kind": "amount", "value": parse_vnd(raw)}
+    except ValueError:
+        fail(f"--voucher is an amount or a percentage such as 100k or 10%, not {text!r}")
 
 
 def _vulnerable_codes(campaign_id: int) -> list[str]:

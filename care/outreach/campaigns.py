@@ -40,10 +40,11 @@ from care.core.models import (
     MessageCategory,
     OutboxMessage,
     OutboxStatus,
+    Voucher,
 )
 from care.core.rendering import LANGUAGES, Renderer, TemplateProblem
 from care.core.settings import Settings
-from care.core.text import utcnow
+from care.core.text import to_local, utcnow
 from care.core.workers import worker
 from care.outreach.outbox import (
     OPEN_STATUSES,
@@ -57,11 +58,12 @@ from care.outreach.outbox import (
     existing_keys,
     recent_marketing_counts,
 )
+from care.vouchers import describe, new_code
 
 SKIP_TEMPLATE_ERROR = "template_error"
 # How a campaign is measured, kept beside its audience: the share of it held out (recorded,
 # never contacted) and the days after the start its effect is counted over.
-MEASURE_KEYS = ("holdout", "measure_days")
+MEASURE_KEYS = ("holdout", "measure_days", "voucher")
 DEFAULT_HOLDOUT = 0.10
 SKIP_CANCELLED = "cancelled"
 PAGE = 500  # audience members loaded at a time
@@ -86,6 +88,18 @@ class Audience(BaseModel):
     customers: list[str] = Field(default_factory=list, max_length=100_000)
 
 
+class CampaignVoucher(BaseModel):
+    """A voucher code for each contacted customer, issued when the campaign starts and put
+    into the message by the template's ``{{ voucher }}`` (``{{ voucher_value }}``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["amount", "percent"] = "amount"
+    value: int = Field(gt=0)
+    valid_days: int = Field(default=30, ge=1, le=366)
+    tiers: list[str] = Field(default_factory=list)
+
+
 class CampaignSpec(BaseModel):
     """A campaign as staff write it (CLI options or a YAML file)."""
 
@@ -101,6 +115,7 @@ class CampaignSpec(BaseModel):
     schedule: datetime | None = None
     holdout: float = Field(default=DEFAULT_HOLDOUT, ge=0.0, le=0.5)
     measure_days: int = Field(default=30, ge=1, le=365)
+    voucher: CampaignVoucher | None = None
 
     @field_validator("channel")
     @classmethod
@@ -250,6 +265,8 @@ class Campaigns:
             "region": customer.region or "",
             "offer": offers.get(tier or "", offers.get("default", "")),
             "shop_name": self.settings.shop_name,
+            "voucher": "K7RMX-EHT4P" if customer.id == 0 else "",  # the sample's, or none
+            "voucher_value": _voucher_value(campaign),
         }
 
     def message_for(
@@ -329,6 +346,7 @@ class Campaigns:
                     **spec.audience.model_dump(exclude_defaults=True),
                     "holdout": spec.holdout,
                     "measure_days": spec.measure_days,
+                    **({"voucher": spec.voucher.model_dump()} if spec.voucher else {}),
                 },
                 channel_preference=spec.channel,
                 subject=dict(spec.subject),
@@ -416,20 +434,35 @@ class Campaigns:
             if len(page) < PAGE:
                 return members
 
-    async def _plan_all(
+    async def _todo(
         self, session: AsyncSession, campaign: Campaign, now: datetime
-    ) -> list[tuple[Customer, dict[str, Any], Route | Skip]]:
-        """Every audience member's row and route, but for those whose key is spent.
-
-        Rendering and building the e-mails is most of a campaign's work (about a
-        millisecond a customer): it runs in a worker process (care.core.workers), ``PLAN_BATCH``
-        customers at a time, so the bot keeps answering customers meanwhile.
-        """
+    ) -> tuple[list[tuple[Customer, CustomerMetrics | None]], dict[int, int]]:
+        """The audience members whose key is not spent, and their recent marketing counts."""
         members = await self.audience(session, campaign)
         since = now - timedelta(days=self.settings.frequency_cap_days)
         counts = await recent_marketing_counts(session, [c.id for c, _ in members], since)
         spent = await existing_keys(session, [_campaign_key(campaign.id, c.id) for c, _ in members])
         todo = [m for m in members if _campaign_key(campaign.id, m[0].id) not in spent]
+        return todo, counts
+
+    async def _plan_all(
+        self,
+        session: AsyncSession,
+        campaign: Campaign,
+        now: datetime,
+        todo: list[tuple[Customer, CustomerMetrics | None]] | None = None,
+        counts: dict[int, int] | None = None,
+        codes: dict[int, str] | None = None,
+    ) -> list[tuple[Customer, dict[str, Any], Route | Skip]]:
+        """Every audience member's row and route, but for those whose key is spent (or the
+        ``todo`` given, with their voucher ``codes``).
+
+        Rendering and building the e-mails is most of a campaign's work (about a
+        millisecond a customer): it runs in a worker process (care.core.workers), ``PLAN_BATCH``
+        customers at a time, so the bot keeps answering customers meanwhile.
+        """
+        if todo is None or counts is None:
+            todo, counts = await self._todo(session, campaign, now)
         planned: list[tuple[Customer, dict[str, Any], Route | Skip]] = []
         if not todo:
             return planned
@@ -437,8 +470,11 @@ class Campaigns:
             for start in range(0, len(todo), PLAN_BATCH):
                 batch = todo[start : start + PLAN_BATCH]
                 mine = {c.id: counts[c.id] for c, _ in batch if c.id in counts}
+                theirs = {c.id: codes[c.id] for c, _ in batch if codes and c.id in codes}
                 keys = self.outbox.keys.detached()
-                rows = await work(plan_batch, self.settings, keys, campaign, batch, mine, now)
+                rows = await work(
+                    plan_batch, self.settings, keys, campaign, batch, mine, now, theirs
+                )
                 planned += [
                     (customer, row, route)
                     for (customer, _), (row, route) in zip(batch, rows, strict=True)
@@ -451,12 +487,16 @@ class Campaigns:
         members: list[tuple[Customer, CustomerMetrics | None]],
         counts: dict[int, int],
         now: datetime,
+        codes: dict[int, str] | None = None,
     ) -> list[tuple[dict[str, Any], Route | Skip]]:
         """The row and route of each of some audience members (no database needed)."""
         planned = []
         for customer, metrics in members:
             key = _campaign_key(campaign.id, customer.id)
-            build = self.message_for(campaign, self.context(campaign, customer, metrics))
+            context = self.context(campaign, customer, metrics)
+            if codes and customer.id in codes:
+                context["voucher"] = codes[customer.id]
+            build = self.message_for(campaign, context)
             fields: dict[str, Any] = {  # the same for the message and for its skip
                 "key": key,
                 "category": campaign.category,
@@ -543,9 +583,17 @@ class Campaigns:
             campaign = await uow.session.get(Campaign, campaign_id)
             if campaign is None or campaign.status not in startable:
                 return 0
-            planned = await self._plan_all(uow.session, campaign, now)
-            ids = [c.id for c, _, _ in planned]  # read before the unit of work ends
+            todo, counts = await self._todo(uow.session, campaign, now)
+            ids = [c.id for c, _ in todo]  # read before the unit of work ends
             held = choose_holdout(ids, holdout_share(campaign))
+            contacted = [m for m in todo if m[0].id not in held]
+            offer = (campaign.audience or {}).get("voucher")
+            codes = {c.id: new_code() for c, _ in contacted} if offer else {}
+            planned = await self._plan_all(uow.session, campaign, now, contacted, counts, codes)
+            issued = [
+                _voucher_row(campaign, offer, customer_id, code, now, self.settings)
+                for customer_id, code in codes.items()
+            ]
         assignments = assignment_rows(
             {cid: _campaign_key(campaign_id, cid) for cid in ids},
             held,
@@ -555,10 +603,7 @@ class Campaigns:
         )
         async with self.db.uow() as uow:
             # Rows first: on SQLite the write lock is taken once they are ready to go in.
-            queued = await enqueue_rows(
-                uow.session,
-                [row for cid, (_, row, _) in zip(ids, planned, strict=True) if cid not in held],
-            )
+            queued = await enqueue_rows(uow.session, [row for _, row, _ in planned])
             result = await uow.session.execute(
                 update(Campaign)
                 .where(Campaign.id == campaign_id, Campaign.status.in_(startable))
@@ -569,6 +614,9 @@ class Campaigns:
             # Who was contacted and who held out, for the campaign's effect report.
             for start in range(0, len(assignments), PAGE):
                 await uow.session.execute(insert(CareAssignment), assignments[start : start + PAGE])
+            # The codes the messages carry, in the transaction that queues them.
+            for start in range(0, len(issued), PAGE):
+                await uow.session.execute(insert(Voucher), issued[start : start + PAGE])
             await uow.commit()
         return queued
 
@@ -715,6 +763,7 @@ def plan_batch(
     members: list[tuple[Customer, CustomerMetrics | None]],
     counts: dict[int, int],
     now: datetime,
+    codes: dict[int, str] | None = None,
 ) -> list[tuple[dict[str, Any], Route | Skip]]:
     """``Campaigns._plan_batch`` in a worker process (no database: planning needs none).
     The planner is made per batch; compiling the templates again costs little beside
@@ -722,4 +771,41 @@ def plan_batch(
     renderer = Renderer(timezone=settings.timezone, default_language=settings.default_language)
     outbox = Outbox(settings, renderer, None, keys)  # type: ignore[arg-type]
     planner = Campaigns(settings, None, renderer, outbox, utcnow)  # type: ignore[arg-type]
-    return planner._plan_batch(campaign, members, counts, now)
+    return planner._plan_batch(campaign, members, counts, now, codes)
+
+
+def _voucher_value(campaign: Campaign | CampaignSpec) -> str:
+    """What a campaign's voucher is worth, as its messages say it (``100.000 ₫``, ``10%``)."""
+    if isinstance(campaign, CampaignSpec):
+        offer = campaign.voucher.model_dump() if campaign.voucher else None
+    else:
+        offer = (campaign.audience or {}).get("voucher")
+    if not offer:
+        return ""
+    return describe(offer["kind"], int(offer["value"]))
+
+
+def _voucher_row(
+    campaign: Campaign,
+    offer: dict[str, Any],
+    customer_id: int,
+    code: str,
+    now: datetime,
+    settings: Settings,
+) -> dict[str, Any]:
+    today = to_local(now, settings.timezone).date()
+    return {
+        "code": code,
+        "kind": offer["kind"],
+        "value": int(offer["value"]),
+        "campaign_id": campaign.id,
+        "customer_id": customer_id,
+        "tiers": list(offer.get("tiers") or []),
+        "valid_from": today,
+        "valid_until": today + timedelta(days=int(offer.get("valid_days", 30))),
+        "issued_for": f"campaign:{campaign.id}",
+        "issued_at": now,
+        "redeemed_at": None,
+        "order_id": None,
+        "redeemed_by_id": None,
+    }

@@ -185,3 +185,24 @@ def test_the_cli_creates_a_campaign_with_a_holdout_and_reports_its_effect(
     assert "uplift in revenue per customer: 0 ₫" in report.output
     neither = runner.invoke(cli, ["campaign", "report"])
     assert neither.exit_code == 1 and "name a campaign" in neither.output
+
+
+async def test_a_campaign_with_a_voucher_gives_each_contacted_customer_a_code(services):
+    await audience(services, 20)
+    await services.care.campaigns.create(
+        spec(
+            "Mã tháng 12",
+            holdout=0.25,
+            template={"vi": "Tặng {{ name }} mã {{ voucher }} giảm {{ voucher_value }}"},
+            voucher={"kind": "amount", "value": 150_000, "valid_days": 14},
+        )
+    )
+    assert await services.care.campaigns.start("Mã tháng 12") == 15
+    vouchers = await services.vouchers.list(campaign="Mã tháng 12")
+    held = {a.customer_id for a in await assignments(services) if a.held_out}
+    assert len(vouchers) == 15 and not {v.customer_id for v in vouchers} & held
+    rows = {row.customer_id: row.body for row in await outbox_rows(services, "campaign:")}
+    for v in vouchers:
+        assert f"mã {v.code} giảm 150.000 ₫" in rows[v.customer_id]
+    report = await services.effects.campaign("Mã tháng 12")
+    assert (report.vouchers_issued, report.vouchers_redeemed) == (15, 0)

@@ -91,6 +91,17 @@ class Services:
         report.faq_created, report.faq_updated = faq.created, faq.updated
         if not report.already_seeded or await self.segmentation.last_run() is None:
             report.segmentation = await self.segmentation.recompute()
+        from care.analytics import write_care_demo
+
+        report.care = await write_care_demo(
+            self.db,
+            self.settings,
+            self.clock,
+            self.vouchers,
+            self.contacts,
+            self.slipping,
+            seed=seed,
+        )
         return report
 
     @cached_property

@@ -12,6 +12,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from care.analytics.demo import DEMO_CAMPAIGN, CareDemo, write_care_demo
     from care.analytics.effect import CampaignEffects, EffectProblem, EffectReport, Uplift
     from care.analytics.loyalty import Comparison, Loyalty, LoyaltyProblem, Vulnerability
     from care.analytics.reports import CHARTS, Reports
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     )
 
 _MODULE_OF = {
+    "DEMO_CAMPAIGN": "demo",
+    "CareDemo": "demo",
+    "write_care_demo": "demo",
     "CampaignEffects": "effect",
     "EffectProblem": "effect",
     "EffectReport": "effect",
@@ -45,11 +49,13 @@ _MODULE_OF = {
 
 __all__ = [
     "CHARTS",
+    "DEMO_CAMPAIGN",
     "EXPORT_COLUMNS",
     "KINDS",
     "SEGMENTS",
     "STEPS",
     "CampaignEffects",
+    "CareDemo",
     "Comparison",
     "EffectProblem",
     "EffectReport",
@@ -60,6 +66,7 @@ __all__ = [
     "Segmentation",
     "Uplift",
     "Vulnerability",
+    "write_care_demo",
 ]
 
 

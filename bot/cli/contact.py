@@ -13,7 +13,7 @@ from care.customers import ContactProblem, ContactView, StaffMember
 from care.services import Services
 
 app = typer.Typer(
-    help="Contacts with customers (calls, visits, meetings) and the care schedule.",
+    help="Contacts with customers (calls, visits, meetings) and the care schedule by tier.",
     no_args_is_help=True,
 )
 

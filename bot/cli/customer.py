@@ -18,8 +18,7 @@ from care.customers import CustomerView, Erased
 from care.services import Services
 
 app = typer.Typer(
-    help="A customer's record: erase it on request (`customer forget CODE`), derive purchase "
-    "habits (`customer habits`).",
+    help="A customer's record: erase it on request (`customer forget CODE`), purchase habits.",
     no_args_is_help=True,
 )
 

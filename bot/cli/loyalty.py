@@ -63,7 +63,11 @@ def list_campaigns() -> None:
         return
     table = Table(title="Competitor campaigns")
     for column in ("#", "competitor", "region", "period", "window", "OS", "VS", "VI", "reading"):
-        table.add_column(column, justify="right" if column in ("#", "OS", "VS", "VI") else "left")
+        table.add_column(
+            column,
+            justify="right" if column in ("#", "OS", "VS", "VI") else "left",
+            no_wrap=column in ("competitor", "VI", "reading"),
+        )
     for v in rows:
         c = v.campaign
         table.add_row(

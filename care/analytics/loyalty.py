@@ -38,7 +38,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from scipy.stats import poisson
 from sqlalchemy import bindparam, select, text
 
 from care.core.db import Database
@@ -317,6 +316,8 @@ class Loyalty:
         per day, while still ordering, from a rate that expected at least the minimum of
         orders in the window (enough purchases to measure a spend by).
         """
+        from scipy.stats import poisson  # only when measuring: `loyalty --help` stays light
+
         threshold = self.settings.vi_decline_threshold
         expected = w.baseline_orders * window_days / baseline_days
         if w.order_decline > threshold:

@@ -153,3 +153,18 @@ async def outbox_row(services: Services, key: str) -> OutboxMessage:
         uow.session.expunge_all()
     assert row is not None, key
     return row
+
+
+def with_services(settings: Settings, body: Any, *, clock: Any = None) -> Any:
+    """Run ``await body(services)`` on fresh services of the test's database, in a loop of
+    its own: for the tests of CLI commands, which are not async and run their own loops."""
+    import asyncio
+
+    from care.services import open_services
+
+    async def run() -> Any:
+        kwargs = {"clock": clock} if clock is not None else {}
+        async with open_services(settings, warm=False, **kwargs) as services:
+            return await body(services)
+
+    return asyncio.run(run())

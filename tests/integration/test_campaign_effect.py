@@ -2,7 +2,6 @@
 contacted), and after the window the two groups' orders are compared with a confidence
 interval. The automatic programmes hold out a share the same way."""
 
-import asyncio
 import math
 from datetime import timedelta
 
@@ -15,7 +14,7 @@ from bot.cli import app as cli
 from care.analytics import EffectProblem
 from care.core.models import CareAssignment, ClassificationChange, CustomerMetrics
 from care.outreach import CampaignError, CampaignSpec
-from tests.builders import database_env, make_customer, make_order, outbox_rows
+from tests.builders import database_env, make_customer, make_order, outbox_rows, with_services
 
 
 async def audience(services, n):
@@ -157,13 +156,11 @@ async def test_win_back_holds_out_its_share_and_keeps_the_draw(services, clock):
         await services.effects.programme("newsletter")
 
 
-def test_the_cli_creates_a_campaign_with_a_holdout_and_reports_its_effect(
-    settings, services, monkeypatch
-):
+def test_the_cli_creates_a_campaign_with_a_holdout_and_reports_its_effect(settings, monkeypatch):
     for name, value in database_env(settings).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("COLUMNS", "250")
-    asyncio.run(audience(services, 20))
+    with_services(settings, lambda services: audience(services, 20))
     runner = CliRunner()
     bad = runner.invoke(
         cli, ["campaign", "create", "--name", "X", "--template-vi", "Chào", "--holdout", "80%"]

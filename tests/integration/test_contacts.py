@@ -1,7 +1,6 @@
 """Contacts outside the bot: staff record calls and visits, plan follow-ups with a reminder
 on Telegram, and the weekly plan books the customers each tier says are due."""
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from typer.testing import CliRunner
 from bot.cli import app as cli
 from care.core.models import Contact
 from care.customers import ContactProblem
-from tests.builders import add_metrics, database_env, make_customer, outbox_rows
+from tests.builders import add_metrics, database_env, make_customer, outbox_rows, with_services
 
 
 async def staff(services, telegram_id=5001, name="Minh"):
@@ -134,7 +133,7 @@ async def test_the_weekly_plan_books_the_customers_each_tier_says_are_due(servic
     assert minh.id != trang.id
 
 
-def test_the_contact_commands_log_plan_list_and_book_the_week(settings, services, monkeypatch):
+def test_the_contact_commands_log_plan_list_and_book_the_week(settings, monkeypatch):
     for name, value in database_env(settings).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("COLUMNS", "250")  # tables unwrapped
@@ -142,7 +141,7 @@ def test_the_contact_commands_log_plan_list_and_book_the_week(settings, services
     assert runner.invoke(cli, ["staff", "add", "5001", "--name", "Minh"]).exit_code == 0
     added = runner.invoke(cli, ["contact", "log", "KH-CLI", "--note", "x"])
     assert added.exit_code == 1 and "no customer matches" in added.output
-    asyncio.run(_customer(services))
+    with_services(settings, _customer)
     logged = runner.invoke(
         cli,
         [

@@ -1,7 +1,6 @@
 """Purchase habits are derived from what the customer bought and how they write, stored on
 the record, and shown on the staff card."""
 
-import asyncio
 import json
 from datetime import UTC, datetime
 
@@ -10,7 +9,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from care.core.models import Customer, Interaction, OrderLine, Product
-from tests.builders import database_env, make_customer, make_order
+from tests.builders import database_env, make_customer, make_order, with_services
 
 
 async def shop(services):
@@ -87,10 +86,10 @@ async def test_refreshing_stores_the_habits_of_every_buyer(services):
     assert json.loads(stored)["categories"] == ["Đèn", "Sofa"]
 
 
-def test_the_habits_command_shows_one_customer_or_refreshes_all(settings, services, monkeypatch):
+def test_the_habits_command_shows_one_customer_or_refreshes_all(settings, monkeypatch):
     for name, value in database_env(settings).items():
         monkeypatch.setenv(name, value)
-    asyncio.run(shop(services))
+    with_services(settings, shop)
     runner = CliRunner()
     one = runner.invoke(cli, ["customer", "habits", "KH-H1"])
     assert one.exit_code == 0, one.output

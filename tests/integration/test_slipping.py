@@ -1,13 +1,13 @@
 """Top customers slipping: a gold or diamond customer who becomes at-risk, or whose
 predicted CLV falls, raises one alert in the staff chat and a call for their manager."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from care.core.models import ClassificationChange, CustomerMetrics
-from tests.builders import database_env, make_customer, make_order, outbox_rows
+from tests.builders import database_env, make_customer, make_order, outbox_rows, with_services
 
 
 async def top_customer(services, tier, segment="at_risk", clv=None, **fields):
@@ -82,21 +82,16 @@ async def test_a_falling_clv_alerts_once(services):
     assert await services.slipping.scan() == []
 
 
-def test_the_slipping_command_runs_the_scan(settings, services, monkeypatch):
-    import asyncio
-
+def test_the_slipping_command_runs_the_scan(settings, monkeypatch):
     for name, value in database_env(settings).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("CAREBOT_STAFF_CHAT_ID", "-100123")
-
-    async def setup():
-        # The command runs on the real clock: the change happened just now.
-        from datetime import UTC, datetime
-
-        services.clock = lambda: datetime.now(UTC)
-        await top_customer(services, "diamond", code="KH-D9")
-
-    asyncio.run(setup())
+    # The command runs on the real clock: the change happened just now.
+    with_services(
+        settings,
+        lambda services: top_customer(services, "diamond", code="KH-D9"),
+        clock=lambda: datetime.now(UTC),
+    )
     result = CliRunner().invoke(cli, ["contact", "slipping"])
     assert result.exit_code == 0, result.output
     assert "1 top-tier customers slipping" in result.output and "KH-D9" in result.output

@@ -9,7 +9,6 @@ Member targets 4 h / 72 h, high x0.5 (2 h / 36 h): T2 breaks both. Trang logs tw
 in the period; Minh one, two months ago.
 """
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -17,7 +16,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from care.tickets.complaints import Draft
-from tests.builders import database_env, make_customer
+from tests.builders import database_env, make_customer, with_services
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -83,7 +82,7 @@ async def test_a_period_counts_the_tickets_filed_and_contacts_made_in_it(service
         await services.staff_performance.compute(date(2026, 11, 30), date(2026, 11, 1))
 
 
-def test_the_staff_report_command_prints_a_row_per_staff_member(settings, services, monkeypatch):
+def test_the_staff_report_command_prints_a_row_per_staff_member(settings, monkeypatch):
     for name, value in database_env(settings).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("COLUMNS", "250")
@@ -91,14 +90,14 @@ def test_the_staff_report_command_prints_a_row_per_staff_member(settings, servic
     empty = runner.invoke(cli, ["report", "staff"])
     assert empty.exit_code == 0 and "no staff registered" in empty.output
 
-    async def one_ticket():
+    async def one_ticket(services):
         await services.staff.add(7001, "Minh")
         customer = await make_customer(services, telegram_user_id=901)
         ticket = await services.complaints.file(901, Draft("billing", "high", "Sai tiền"))
         await services.complaints.claim(ticket.id, 7001)
         await services.contacts.log(customer.id, kind="call", note="gọi lại", staff_id=1)
 
-    asyncio.run(one_ticket())
+    with_services(settings, one_ticket)
     result = runner.invoke(cli, ["report", "staff", "--since", "01/01/2020"])
     assert result.exit_code == 0, result.output
     row = next(line for line in result.output.splitlines() if "Minh" in line)

@@ -1,7 +1,6 @@
 """Vouchers: issued per customer or campaign, refused with a reason when they cannot be
 used, redeemed once by an order (an import's voucher column, staff), and reported."""
 
-import asyncio
 import csv
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from care.core.models import Order
 from care.io import import_orders
 from care.outreach import CampaignSpec
 from care.vouchers import Refusal, VoucherProblem, VoucherRefused
-from tests.builders import add_metrics, database_env, make_customer, make_order
+from tests.builders import add_metrics, database_env, make_customer, make_order, with_services
 
 TODAY = date(2026, 11, 23)  # the clock's day in Ho Chi Minh City
 
@@ -184,17 +183,17 @@ async def test_the_report_counts_issued_redeemed_and_the_revenue_of_redeeming_or
     assert only.issued == 2 and only.redemption_rate == 0.5
 
 
-def test_the_voucher_commands_issue_check_redeem_and_report(settings, services, monkeypatch):
+def test_the_voucher_commands_issue_check_redeem_and_report(settings, monkeypatch):
     for name, value in database_env(settings).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("COLUMNS", "250")
 
-    async def setup():
+    async def setup(services):
         lan = await make_customer(services, code="KH-V1")
         # The command runs on the real clock: the order is placed now.
         await make_order(services, lan, code="DH-V1", placed_at=datetime.now(UTC))
 
-    asyncio.run(setup())
+    with_services(settings, setup)
     runner = CliRunner()
     issued = runner.invoke(cli, ["voucher", "issue", "100k", "--customer", "KH-V1"])
     assert issued.exit_code == 0, issued.output + str(issued.exception)

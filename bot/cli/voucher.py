@@ -37,7 +37,7 @@ def _show(views: list[VoucherView], title: str) -> None:
         return
     table = Table(title=title)
     for column in ("code", "value", "customer", "campaign", "tiers", "valid", "redeemed by"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("code", "value"))
     for v in views:
         table.add_row(
             v.code,

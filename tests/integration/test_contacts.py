@@ -168,9 +168,9 @@ def test_the_contact_commands_log_plan_list_and_book_the_week(settings, monkeypa
     nobody = runner.invoke(cli, ["contact", "log", "KH-CLI", "--note", "x", "--staff", "Ai"])
     assert nobody.exit_code == 1 and "no active staff member" in nobody.output
     listed = runner.invoke(cli, ["contact", "list", "KH-CLI"])
-    assert listed.exit_code == 0 and "Thăm showroom" in listed.output
+    assert listed.exit_code == 0 and "showroom" in listed.output  # the table may wrap
     only_planned = runner.invoke(cli, ["contact", "list", "--planned"])
-    assert "planned" in only_planned.output and "Thăm showroom" not in only_planned.output
+    assert "planned" in only_planned.output and "showroom" not in only_planned.output
     done = runner.invoke(cli, ["contact", "done", "2", "--outcome", "Đặt hàng"])
     assert done.exit_code == 0 and "Đặt hàng" in done.output
     week = runner.invoke(cli, ["contact", "week"])

@@ -260,6 +260,7 @@ async def campaign_database(database: Path, count: int) -> None:
                         "en": "An offer from {{ shop_name }}",
                     },
                     "offers": {"default": "giảm 15% cho đơn từ 500.000 ₫"},
+                    "holdout": 0,  # every member: the benchmark measures sending
                 }
             )
         )

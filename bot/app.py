@@ -45,7 +45,17 @@ log = logging.getLogger("carebot.bot")
 
 Hook = Callable[[Application[Any, Any, Any, Any, Any, Any]], Awaitable[None]]
 
-STAFF_COMMANDS = ("tickets", "ticket", "resolve", "customer", "stats", "report", "faq")
+STAFF_COMMANDS = (
+    "tickets",
+    "ticket",
+    "resolve",
+    "customer",
+    "note",
+    "voucher",
+    "stats",
+    "report",
+    "faq",
+)
 
 
 def build_application(

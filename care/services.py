@@ -24,14 +24,24 @@ from care.core.settings import Settings
 from care.core.text import utcnow
 
 if TYPE_CHECKING:
-    from care.analytics import Dashboard, Loyalty, ProductReports, Reports, Segmentation
+    from care.analytics import (
+        CampaignEffects,
+        Dashboard,
+        Loyalty,
+        ProductReports,
+        Reports,
+        Segmentation,
+    )
     from care.core.interactions import InteractionLog
     from care.core.rendering import Renderer
     from care.customers import (
         ConsoleAccess,
+        Contacts,
         CustomerCards,
         CustomerService,
+        Habits,
         Policies,
+        SlippingWatch,
         StaffService,
     )
     from care.faq import FaqDigest, FaqService
@@ -39,7 +49,14 @@ if TYPE_CHECKING:
     from care.io import SeedReport
     from care.orders import Catalogue, OrderService
     from care.outreach import CareProgramme, Outbox
-    from care.tickets import ComplaintService, ComplaintStats, DeadlineWatch, SurveyService
+    from care.tickets import (
+        ComplaintService,
+        ComplaintStats,
+        DeadlineWatch,
+        StaffPerformance,
+        SurveyService,
+    )
+    from care.vouchers import Vouchers
 
 
 @dataclass
@@ -85,6 +102,17 @@ class Services:
         report.faq_created, report.faq_updated = faq.created, faq.updated
         if not report.already_seeded or await self.segmentation.last_run() is None:
             report.segmentation = await self.segmentation.recompute()
+        from care.analytics import write_care_demo
+
+        report.care = await write_care_demo(
+            self.db,
+            self.settings,
+            self.clock,
+            self.vouchers,
+            self.contacts,
+            self.slipping,
+            seed=seed,
+        )
         return report
 
     @cached_property
@@ -139,6 +167,18 @@ class Services:
         return CustomerService(self.db, self.settings, self.renderer, self.outbox, self.clock)
 
     @cached_property
+    def contacts(self) -> Contacts:
+        from care.customers import Contacts
+
+        return Contacts(self.db, self.settings, self.renderer, self.outbox, self.clock)
+
+    @cached_property
+    def vouchers(self) -> Vouchers:
+        from care.vouchers import Vouchers
+
+        return Vouchers(self.db, self.settings, self.clock)
+
+    @cached_property
     def orders(self) -> OrderService:
         from care.orders import OrderService
 
@@ -171,15 +211,24 @@ class Services:
 
     @cached_property
     def surveys(self) -> SurveyService:
+        from care.outreach import SurveyLinks
         from care.tickets import SurveyService
 
-        return SurveyService(self.db, self.complaints, self.clock)
+        return SurveyService(
+            self.db, self.complaints, self.clock, SurveyLinks(self.settings, self.keys)
+        )
 
     @cached_property
     def complaint_stats(self) -> ComplaintStats:
         from care.tickets import ComplaintStats
 
         return ComplaintStats(self.settings, self.db, self.clock)
+
+    @cached_property
+    def staff_performance(self) -> StaffPerformance:
+        from care.tickets import StaffPerformance
+
+        return StaffPerformance(self.settings, self.db, self.clock)
 
     @cached_property
     def segmentation(self) -> Segmentation:
@@ -194,6 +243,12 @@ class Services:
         return Loyalty(self.db, self.settings, self.clock)
 
     @cached_property
+    def effects(self) -> CampaignEffects:
+        from care.analytics import CampaignEffects
+
+        return CampaignEffects(self.db, self.settings, self.clock)
+
+    @cached_property
     def policies(self) -> Policies:
         from care.customers import Policies
 
@@ -203,7 +258,27 @@ class Services:
     def customer_cards(self) -> CustomerCards:
         from care.customers import CustomerCards
 
-        return CustomerCards(self.db, self.policies)
+        return CustomerCards(self.db, self.policies, self.settings.timezone)
+
+    @cached_property
+    def slipping(self) -> SlippingWatch:
+        from care.customers import SlippingWatch
+
+        return SlippingWatch(
+            self.db,
+            self.settings,
+            self.renderer,
+            self.outbox,
+            self.contacts,
+            self.policies,
+            self.clock,
+        )
+
+    @cached_property
+    def habits(self) -> Habits:
+        from care.customers import Habits
+
+        return Habits(self.db, self.settings, self.clock)
 
     @cached_property
     def dashboard(self) -> Dashboard:

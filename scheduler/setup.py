@@ -140,6 +140,23 @@ def build_scheduler(services: Services, dispatcher: Dispatcher | None = None) ->
             CronTrigger(hour=day, minute=20, timezone=zone),
         ),
         (
+            "contacts",
+            "Weekly plan of care contacts by tier, with reminders to staff",
+            services.contacts.plan_week,
+            CronTrigger(
+                day_of_week=settings.contact_plan_weekday,
+                hour=settings.greeting_hour,
+                minute=0,
+                timezone=zone,
+            ),
+        ),
+        (
+            "slipping",
+            "Alert the staff chat when a top-tier customer slips, and plan a call",
+            services.slipping.scan,
+            CronTrigger(hour=day, minute=40, timezone=zone),
+        ),
+        (
             "campaigns",
             "Start scheduled campaigns",
             care.campaigns.start_due,
@@ -175,6 +192,13 @@ def build_scheduler(services: Services, dispatcher: Dispatcher | None = None) ->
             # Once shortly after start too, so a restart catches up at once.
             next_run_time=first_run + timedelta(seconds=2 * index),
         )
+    scheduler.add_job(
+        _scan_job("habits", services.habits.refresh, None),
+        CronTrigger(hour=settings.segment_nightly_hour, minute=30, timezone=zone),
+        id="habits",
+        name="Nightly purchase habits (favourite categories, basket, channel, hour)",
+        misfire_grace_time=SEGMENTATION_GRACE,
+    )
     scheduler.add_job(
         _recompute_segments,
         CronTrigger(hour=settings.segment_nightly_hour, minute=0, timezone=zone),

@@ -40,6 +40,9 @@ def make_settings(
         staff_chat_id=-1001000,
         outbox_dir=tmp_path / "outbox",
         shop_name="Cửa hàng Mẫu",
+        # The programmes' random holdout would make tests of who gets a message a lottery;
+        # the tests of the holdout set it themselves.
+        programme_holdout={},
     )
 
 
@@ -184,3 +187,18 @@ class ApiClient:
         return await self.client.request(
             method, f"/api/v1{path}", json=json, headers=sent, **kwargs
         )
+
+
+def with_services(settings: Settings, body: Any, *, clock: Any = None) -> Any:
+    """Run ``await body(services)`` on fresh services of the test's database, in a loop of
+    its own: for the tests of CLI commands, which are not async and run their own loops."""
+    import asyncio
+
+    from care.services import open_services
+
+    async def run() -> Any:
+        kwargs = {"clock": clock} if clock is not None else {}
+        async with open_services(settings, warm=False, **kwargs) as services:
+            return await body(services)
+
+    return asyncio.run(run())

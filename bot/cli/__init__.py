@@ -72,6 +72,16 @@ class CarebotCommands(LazyGroup):
             "bot.cli.policy:app",
             "Care policies: grant them, list them, see suggestions.",
         ),
+        LazyCommand(
+            "voucher",
+            "bot.cli.voucher:app",
+            "Vouchers: issue codes per campaign or customer, check and redeem them, report.",
+        ),
+        LazyCommand(
+            "contact",
+            "bot.cli.contact:app",
+            "Contacts with customers (calls, visits, meetings) and the care schedule by tier.",
+        ),
         LazyCommand("staff", "bot.cli.staff:app", "Staff who may work tickets in the staff chat."),
         LazyCommand("console", "bot.cli.console:app", "The web console: sign-in links."),
         LazyCommand(
@@ -87,7 +97,7 @@ class CarebotCommands(LazyGroup):
         LazyCommand(
             "customer",
             "bot.cli.customer:app",
-            "A customer's personal data: erase it on request (`customer forget CODE`).",
+            "A customer's record: erase it on request (`customer forget CODE`), purchase habits.",
         ),
     )
 

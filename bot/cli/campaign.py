@@ -145,9 +145,30 @@ def create(
     subject_en: str | None = typer.Option(None, help="English e-mail subject."),
     offer: list[str] = typer.Option([], help="TIER=offer text (repeat; 'default' for the rest)."),
     at: str | None = typer.Option(None, help="Start at 'dd/mm/yyyy HH:MM' local time."),
+    holdout: str | None = typer.Option(
+        None,
+        help="Share of the audience held out, not contacted, to measure the effect "
+        "(default 10%; 0% for none; at most 50%).",
+    ),
+    measure_days: int | None = typer.Option(
+        None, "--measure-days", help="Days after the start the effect is measured over (30)."
+    ),
+    voucher: str | None = typer.Option(
+        None,
+        "--voucher",
+        help="A voucher code for each contacted customer, worth 100k or 10% (in the template: "
+        "{{ voucher }}, {{ voucher_value }}).",
+    ),
+    voucher_days: int = typer.Option(30, "--voucher-days", help="How long the codes are valid."),
+    vulnerable_of: int | None = typer.Option(
+        None,
+        "--vulnerable-of",
+        help="Audience: the vulnerable set of this competitor campaign (`loyalty list`).",
+    ),
 ) -> None:
     """Create a campaign; its templates are checked now, in both languages, for every tier."""
     timezone = load_settings().timezone
+    share = _share(holdout) if holdout is not None else None
     if file is not None:
         data = _spec_from_file(file, timezone)
     else:
@@ -193,6 +214,16 @@ def create(
         if not data["template"]:
             fail("give a template: --template-vi and/or --template-en")
 
+    if share is not None:
+        data["holdout"] = share
+    if voucher is not None:
+        data["voucher"] = {**_voucher_value(voucher), "valid_days": voucher_days}
+    if vulnerable_of is not None:
+        codes = _vulnerable_codes(vulnerable_of)
+        data.setdefault("audience", {})["customers"] = codes
+    if measure_days is not None:
+        data["measure_days"] = measure_days
+
     async def body(services: Services) -> None:
         spec = CampaignSpec.parse(data)
         campaign = await services.care.campaigns.create(spec)
@@ -204,6 +235,43 @@ def create(
         console.print(f"campaign {campaign.name!r} created, {when}", highlight=False)
 
     _run(body)
+
+
+def _voucher_value(text: str) -> dict[str, Any]:
+    from care.core.text import parse_vnd
+
+    raw = text.strip()
+    try:
+        if raw.endswith("%"):
+            return {"kind": "percent", "value": int(raw[:-1])}
+        return {"kind": "amount", "value": parse_vnd(raw)}
+    except ValueError:
+        fail(f"--voucher is an amount or a percentage such as 100k or 10%, not {text!r}")
+
+
+def _vulnerable_codes(campaign_id: int) -> list[str]:
+    async def body(services: Services) -> Any:
+        return await services.loyalty.vulnerability(campaign_id)
+
+    found = run(body)
+    if found is None:
+        fail(f"no competitor campaign #{campaign_id}")
+    if not found.vulnerable:
+        fail(f"competitor campaign #{campaign_id} has no vulnerable customer")
+    return [w.code for w in found.vulnerable]
+
+
+def _share(text: str) -> float:
+    """``10%``, ``10`` or ``0.1``: a share of the audience."""
+    raw = text.strip().rstrip("%").strip()
+    try:
+        value = float(raw.replace(",", "."))
+    except ValueError:
+        fail(f"--holdout is a share such as 10%, not {text!r}")
+    share = value / 100 if text.strip().endswith("%") or value > 1 else value
+    if not 0 <= share <= 0.5:
+        fail("--holdout is between 0% and 50%")
+    return share
 
 
 @app.command("list")
@@ -310,6 +378,8 @@ async def _dry_run(services: Services, name: str) -> None:
     report = await services.care.campaigns.dry_run(name)
     tz = services.settings.timezone
     console.print(f"audience: {report.audience}")
+    if report.held_out:
+        console.print(f"  held out at random, not contacted: {report.held_out}")
     for channel, count in sorted(report.channels.items()):
         console.print(f"  would send by {channel}: {count}")
     if report.delayed and report.delayed_until is not None:
@@ -451,3 +521,94 @@ def _print_progress(progress: CampaignProgress, services: Services) -> None:
         console.print(f"    {reason}: {count}", highlight=False)
     if progress.statuses["pending"]:
         console.print("  pending messages go out when due (quiet hours end, retry time)")
+
+
+@app.command("report")
+def effect_report(
+    name: str | None = typer.Argument(None, help="The campaign (or give --programme)."),
+    programme: str | None = typer.Option(
+        None, "--programme", help="win_back or birthday: the automatic programme instead."
+    ),
+    days: int = typer.Option(
+        90, "--days", min=1, help="With --programme: the customers it picked in these days."
+    ),
+) -> None:
+    """What a campaign (or programme) brought: orders, revenue and margin per customer of
+    the contacted against the held out, the uplift with its 95% confidence interval, and
+    voucher redemptions."""
+    if (name is None) == (programme is None):
+        fail("name a campaign, or give --programme win_back|birthday")
+
+    async def body(services: Services) -> Any:
+        from care.analytics import EffectProblem
+
+        try:
+            if programme is not None:
+                return await services.effects.programme(programme, days=days)
+            assert name is not None
+            return await services.effects.campaign(name)
+        except EffectProblem as exc:
+            return _Failure(str(exc))
+
+    report = run(body)
+    if isinstance(report, _Failure):
+        fail(report.message)
+    _print_effect(report)
+
+
+def _print_effect(report: Any) -> None:
+    from care.core.text import format_date, format_vnd
+
+    state = "complete" if report.complete else "still open: figures so far"
+    console.print(
+        f"[bold]{report.name}[/bold]: {report.measure_days} days from each start, "
+        f"{format_date(report.first)} – {format_date(report.last)} ({state})",
+        highlight=False,
+    )
+    table = Table()
+    for column in ("", "customers", "bought", "orders", "revenue", "margin", "per customer"):
+        table.add_column(column)
+    for label, g in (("contacted", report.contacted), ("held out", report.held_out)):
+        table.add_row(
+            label,
+            str(g.customers),
+            f"{g.buyers} ({g.conversion:.1%})",
+            str(g.orders),
+            format_vnd(g.revenue),
+            format_vnd(g.margin),
+            format_vnd(round(g.revenue_per_customer)),
+        )
+    console.print(table)
+
+    def money(u: Any, what: str) -> None:
+        if u is None:
+            console.print(f"uplift in {what}: too few customers to measure")
+            return
+        verdict = "a real effect" if u.significant else "could be chance"
+        console.print(
+            f"uplift in {what} per customer: {format_vnd(round(u.difference))} "
+            f"(95% CI {format_vnd(round(u.low))} to {format_vnd(round(u.high))}; "
+            f"p = {u.p_value:.3f}: {verdict})",
+            highlight=False,
+        )
+
+    money(report.revenue, "revenue")
+    money(report.margin, "margin")
+    if report.conversion is not None:
+        u = report.conversion
+        console.print(
+            f"uplift in the share who bought: {u.difference * 100:+.1f} points "
+            f"(95% CI {u.low * 100:+.1f} to {u.high * 100:+.1f})"
+        )
+    if report.incremental_revenue is not None:
+        console.print(
+            f"incremental revenue of the contacted group: "
+            f"{format_vnd(round(report.incremental_revenue))}",
+            highlight=False,
+        )
+    if report.vouchers_issued:
+        console.print(
+            f"vouchers: {report.vouchers_issued} issued, {report.vouchers_redeemed} redeemed, "
+            f"revenue of the redeeming orders {format_vnd(report.voucher_revenue)}",
+            highlight=False,
+        )

@@ -10,13 +10,16 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 from rich.console import Console
 
 from care.core.settings import MissingSetting, Settings
 from care.services import Services, open_services
+
+if TYPE_CHECKING:
+    from care.customers import CustomerMatch
 
 T = TypeVar("T")
 
@@ -66,3 +69,14 @@ async def services_for(settings: Settings) -> AsyncIterator[Services]:
     """Started services without warming: a one-shot command builds only what it touches."""
     async with open_services(settings, warm=False) as services:
         yield services
+
+
+async def one_customer(services: Services, query: str) -> CustomerMatch | str:
+    """The one customer a query names, or a message listing the candidates."""
+    matches = await services.customer_cards.find(query)
+    if not matches:
+        return f"no customer matches {query!r}"
+    if len(matches) > 1:
+        names = "; ".join(f"{m.code} {m.name}" for m in matches)
+        return f"{len(matches)} customers match {query!r}, use the code: {names}"
+    return matches[0]

@@ -8,6 +8,8 @@ for scripts).
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from bot.cli.common import console, fail, load_settings, run
@@ -16,7 +18,7 @@ from care.customers import CustomerView, Erased
 from care.services import Services
 
 app = typer.Typer(
-    help="A customer's personal data: erase it on request (`customer forget CODE`).",
+    help="A customer's record: erase it on request (`customer forget CODE`), purchase habits.",
     no_args_is_help=True,
 )
 
@@ -69,5 +71,44 @@ def forget(
         f" {erased.tickets} tickets, {erased.outbox_rows} outbox messages,"
         f" {erased.mentions} texts naming them elsewhere, {len(erased.files)} e-mail files;"
         f" {erased.staff_chat_edits} staff-chat messages will be edited by `carebot run`",
+        highlight=False,
+    )
+
+
+@app.command()
+def habits(
+    customer: str | None = typer.Argument(
+        None, help="Customer code, phone or name (default: refresh every buyer)."
+    ),
+) -> None:
+    """Derive purchase habits (favourite categories, usual basket, preferred channel and
+    hour) and store them on the record: one customer's shown, or every buyer's refreshed."""
+    from bot.cli.common import one_customer
+    from care.core.text import format_vnd
+
+    async def body(services: Services) -> Any:
+        if customer is None:
+            return await services.habits.refresh()
+        found = await one_customer(services, customer)
+        if isinstance(found, str):
+            return found
+        await services.habits.refresh([found.id])
+        return found, await services.habits.of(found.id)
+
+    result = run(body)
+    if isinstance(result, str):
+        fail(result)
+    if isinstance(result, int):
+        console.print(f"purchase habits of {result} customers refreshed")
+        return
+    found, h = result
+    if h is None:
+        console.print(f"{found.code} {found.name} has not bought yet", highlight=False)
+        return
+    console.print(
+        f"{found.code} {found.name}: {h.orders} orders; favourite "
+        f"{', '.join(h.categories) or '-'}; usual basket {format_vnd(h.basket)} "
+        f"({h.items:g} items); writes by {h.channel or '-'}; orders around "
+        f"{f'{h.hour}:00' if h.hour is not None else '-'}",
         highlight=False,
     )

@@ -49,6 +49,7 @@ def orders(file: Path = FILE) -> None:
             file,
             timezone=services.settings.timezone,
             limits=ImportLimits.from_settings(services.settings),
+            vouchers=services.vouchers,
         )
         if not report.errors:
             # New transactions re-classify their customers at once, not the next night.

@@ -62,8 +62,12 @@ def list_campaigns() -> None:
         console.print("no competitor campaign recorded yet (see `carebot loyalty watch`)")
         return
     table = Table(title="Competitor campaigns")
-    for column in ("#", "competitor", "region", "period", "window", "OS", "VS", "VI"):
-        table.add_column(column, justify="right" if column in ("#", "OS", "VS", "VI") else "left")
+    for column in ("#", "competitor", "region", "period", "window", "OS", "VS", "VI", "reading"):
+        table.add_column(
+            column,
+            justify="right" if column in ("#", "OS", "VS", "VI") else "left",
+            no_wrap=column in ("competitor", "VI", "reading"),
+        )
     for v in rows:
         c = v.campaign
         table.add_row(
@@ -75,6 +79,7 @@ def list_campaigns() -> None:
             str(v.observed),
             str(len(v.vulnerable)),
             _vi(v),
+            v.reading or "—",
         )
     console.print(table)
 
@@ -82,11 +87,17 @@ def list_campaigns() -> None:
 @app.command("vi")
 def vi(
     campaign_id: int | None = typer.Argument(None, help="Campaign number (default: latest)."),
+    compare_region: str | None = typer.Option(
+        None,
+        "--compare-region",
+        help="A region the campaign did not reach, to separate its effect from the season "
+        "(default: the same region a year before).",
+    ),
 ) -> None:
     """VI of a campaign and its vulnerable customers (code, name, baseline, window)."""
 
     async def body(services: Services) -> Vulnerability | None:
-        return await services.loyalty.vulnerability(campaign_id)
+        return await services.loyalty.vulnerability(campaign_id, compare_region=compare_region)
 
     result = run(body)
     if result is None:
@@ -113,10 +124,26 @@ def _print_vi(v: Vulnerability, *, customers: bool) -> None:
         highlight=False,
     )
     console.print(
-        f"OS (active customers of the region) = {v.observed}, VS (declined) ="
-        f" {len(v.vulnerable)}, VI = {_vi(v)}",
+        f"OS (customers of the region with a purchase rate to lose) = {v.observed}, VS (whose"
+        f" rate fell beyond chance) = {len(v.vulnerable)}, VI = {_vi(v)}",
         highlight=False,
     )
+    cmp = v.comparison
+    if cmp is not None:
+        where = f"region {cmp.label}" if cmp.kind == "region" else f"a year before, {cmp.label}"
+        cmp_vi = "—" if cmp.index is None else f"{cmp.index:.1f}%"
+        console.print(
+            f"comparison ({where}): OS = {cmp.observed}, VS = {cmp.vulnerable}, VI = {cmp_vi}",
+            highlight=False,
+        )
+    if v.effect is not None:
+        console.print(f"competitor's effect: {v.effect:+.1f} points", highlight=False)
+    if v.reading is not None:
+        low, high = v.thresholds
+        console.print(
+            f"reading: {v.reading.upper()} (low under {low:g}, high from {high:g})",
+            highlight=False,
+        )
     if not customers or not v.vulnerable:
         return
     per = 30.0

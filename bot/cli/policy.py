@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from bot.cli.common import console, fail, run
+from bot.cli.common import console, fail, load_settings, run
+from bot.cli.common import one_customer as _one_customer
 from care.core.text import format_date, format_vnd, parse_vnd
-from care.customers import CustomerMatch, PolicyProblem
+from care.customers import PolicyProblem
 from care.services import Services
 
 app = typer.Typer(
@@ -17,17 +19,6 @@ app = typer.Typer(
 )
 
 CUSTOMER = typer.Argument(..., help="Customer code, phone number or name.")
-
-
-async def _one_customer(services: Services, query: str) -> CustomerMatch | str:
-    """The one customer a query names, or a message listing the candidates."""
-    matches = await services.customer_cards.find(query)
-    if not matches:
-        return f"no customer matches {query!r}"
-    if len(matches) > 1:
-        names = "; ".join(f"{m.code} {m.name}" for m in matches)
-        return f"{len(matches)} customers match {query!r}, use the code: {names}"
-    return matches[0]
 
 
 @app.command()
@@ -127,3 +118,38 @@ def suggest(customer: str = CUSTOMER) -> None:
     )
     for s in card.suggested if card else []:
         console.print(f"  {s.key}: {s.label} (by {s.because})", highlight=False)
+
+
+@app.command()
+def tiers(
+    file: Path | None = typer.Option(
+        None,
+        "--file",
+        help="Check this file instead of CAREBOT_TIER_CARE_FILE (or the shipped one).",
+    ),
+) -> None:
+    """Care per tier: each programme's template and gift for each tier."""
+    from care.core.text import format_vnd
+    from care.outreach import PROGRAMMES, TierCareProblem, load_tier_care
+
+    settings = load_settings()
+    try:
+        care = load_tier_care(file or settings.tier_care_file, settings.tier_names)
+    except TierCareProblem as exc:
+        fail(str(exc))
+    table = Table(title="Care per tier")
+    for column in ("programme", "tier", "template", "gift"):
+        table.add_column(column)
+    for programme in PROGRAMMES:
+        for tier_name, rule in getattr(care, programme).items():
+            gift = rule.gift
+            if gift is None:
+                what = ""
+            elif gift.voucher is not None:
+                v = gift.voucher
+                worth = f"{v.value}%" if v.kind == "percent" else format_vnd(v.value)
+                what = f"voucher {worth}, {v.valid_days} days"
+            else:
+                what = f"{gift.policy} ({format_vnd(gift.value)})"
+            table.add_row(programme, tier_name, rule.template or "(usual)", what)
+    console.print(table)

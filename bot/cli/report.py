@@ -16,6 +16,7 @@ from bot.cli.common import console, fail, run
 from bot.cli.complaints_report import complaints
 from bot.cli.products_report import products
 from bot.cli.segment import parse_day
+from bot.cli.staff_report import staff
 
 if TYPE_CHECKING:
     from care.services import Services
@@ -49,6 +50,7 @@ def html(out: Path = OUT, as_of: str | None = AS_OF, lang: str | None = LANG) ->
 
 app.command("complaints")(complaints)
 app.command("products")(products)
+app.command("staff")(staff)
 
 
 @app.command("charts")

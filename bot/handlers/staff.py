@@ -52,7 +52,9 @@ from care.core.text import (
     parse_date,
     to_local,
 )
+from care.customers import MAX_CONTACT_NOTE, ContactProblem, split_kind
 from care.tickets import ComplaintStatistics, Result, StaffAction, Ticket, parse_ticket_code
+from care.vouchers import VoucherProblem, VoucherRefused
 
 log = logging.getLogger("carebot.bot")
 
@@ -516,6 +518,104 @@ async def customer_command(update: Update, context: CareContext) -> None:
         else "",
         csat=format_number(card.surveys.csat or 0, lang),
         nps=format_number(card.surveys.nps or 0, lang, decimals=0),
+        habits_items=format_number(card.habits.items, lang) if card.habits else "",
+        tier_history=[
+            {
+                "changed_at": h.changed_at,
+                "old": tier_label(context, h.old_value),
+                "new": tier_label(context, h.new_value),
+            }
+            for h in card.tier_history
+        ],
+        contacts=[
+            {
+                "at": x.at,
+                "kind": staff_label(context, f"contact.kind.{x.kind}"),
+                "status": staff_label(context, f"contact.status.{x.status}"),
+                "staff": x.staff_name,
+                "text": _short(" · ".join(t for t in (x.note, x.outcome) if t)),
+            }
+            for x in card.contacts
+        ],
+    )
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_LINE else text[:MAX_LINE] + "…"
+
+
+async def note_command(update: Update, context: CareContext) -> None:
+    """/note KH00012 [gọi|thăm|gặp|nhắn] what was said: a contact outside the bot."""
+    parts = message_text(update).split(maxsplit=2)
+    if len(parts) < 3 or not parts[2].strip():
+        await _notice(update, context, "staff.usage_note")
+        return
+    services = context.services
+    matches = await services.customer_cards.find(parts[1])
+    if len(matches) != 1 or matches[0].code.upper() != parts[1].upper():
+        await _notice(update, context, "staff.customer_not_found")
+        return
+    user = update.effective_user
+    staff = await services.staff.get(user.id if user else None)
+    kind, note = split_kind(parts[2])
+    try:
+        await services.contacts.log(
+            matches[0].id,
+            kind=kind,
+            note=note or parts[2],
+            staff_id=staff.id if staff else None,
+            source="chat",
+        )
+    except ContactProblem:
+        await _notice(update, context, "staff.note_too_long", limit=MAX_CONTACT_NOTE)
+        return
+    await _notice(update, context, "staff.note_saved", name=matches[0].name, code=matches[0].code)
+
+
+async def voucher_command(update: Update, context: CareContext) -> None:
+    """/voucher CODE: is it valid; /voucher CODE ORDER: redeem it by that order."""
+    args = context.args or []
+    if not args or len(args) > 2:
+        await _notice(update, context, "staff.usage_voucher")
+        return
+    services = context.services
+    if len(args) == 1:
+        check = await services.vouchers.check(args[0])
+        v = check.voucher
+        if not check.ok or v is None:
+            key = f"voucher.refused.{check.refusal or 'unknown'}"
+            await _notice(update, context, key, code=v.code if v else args[0])
+            return
+        await _notice(
+            update,
+            context,
+            "voucher.valid",
+            code=v.code,
+            value=v.label,
+            until=format_date(v.valid_until),
+            customer=v.customer_code or "",
+        )
+        return
+    user = update.effective_user
+    staff = await services.staff.get(user.id if user else None)
+    try:
+        redeemed = await services.vouchers.redeem(
+            args[0], args[1], staff_id=staff.id if staff else None
+        )
+    except VoucherRefused as exc:
+        await _notice(update, context, f"voucher.refused.{exc.reason}", code=exc.code)
+        return
+    except VoucherProblem as exc:
+        key = "voucher.no_order" if str(exc).startswith("no order") else "voucher.order_has_one"
+        await _notice(update, context, key, order=args[1])
+        return
+    await _notice(
+        update,
+        context,
+        "voucher.redeemed",
+        code=redeemed.code,
+        order=redeemed.order_code,
+        value=redeemed.label,
     )
 
 
@@ -575,6 +675,8 @@ def handlers(settings: Settings) -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("resolve", resolve_command, filters=where),
         CommandHandler("stats", stats_command, filters=where),
         CommandHandler("customer", customer_command, filters=where),
+        CommandHandler("note", note_command, filters=where),
+        CommandHandler("voucher", voucher_command, filters=where),
         CommandHandler("report", report_command, filters=where),
         CommandHandler("faq", faq_staff.faq_command, filters=where),
         # The console's sign-in link goes only to a private chat, never to the group.

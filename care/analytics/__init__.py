@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from care.analytics.dashboard import Dashboard, DashboardFigures
-    from care.analytics.loyalty import Loyalty, LoyaltyProblem, Vulnerability
+    from care.analytics.demo import DEMO_CAMPAIGN, CareDemo, write_care_demo
+    from care.analytics.effect import CampaignEffects, EffectProblem, EffectReport, Uplift
+    from care.analytics.loyalty import Comparison, Loyalty, LoyaltyProblem, Vulnerability
     from care.analytics.products import ProductMonth, ProductReports, TopProduct, UnmetProduct
     from care.analytics.reports import CHARTS, Reports
     from care.analytics.segmentation import (
@@ -28,6 +30,14 @@ if TYPE_CHECKING:
 _MODULE_OF = {
     "Dashboard": "dashboard",
     "DashboardFigures": "dashboard",
+    "DEMO_CAMPAIGN": "demo",
+    "CareDemo": "demo",
+    "write_care_demo": "demo",
+    "CampaignEffects": "effect",
+    "EffectProblem": "effect",
+    "EffectReport": "effect",
+    "Uplift": "effect",
+    "Comparison": "loyalty",
     "Loyalty": "loyalty",
     "LoyaltyProblem": "loyalty",
     "Vulnerability": "loyalty",
@@ -47,12 +57,18 @@ _MODULE_OF = {
 
 __all__ = [
     "CHARTS",
+    "DEMO_CAMPAIGN",
     "EXPORT_COLUMNS",
     "KINDS",
     "SEGMENTS",
     "STEPS",
+    "CampaignEffects",
+    "CareDemo",
+    "Comparison",
     "Dashboard",
     "DashboardFigures",
+    "EffectProblem",
+    "EffectReport",
     "Loyalty",
     "LoyaltyProblem",
     "ProductMonth",
@@ -62,7 +78,9 @@ __all__ = [
     "Segmentation",
     "TopProduct",
     "UnmetProduct",
+    "Uplift",
     "Vulnerability",
+    "write_care_demo",
 ]
 
 

@@ -840,3 +840,135 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- contacts, vouchers and measured care --------------------------------------------------
+
+
+class ContactKind(StrEnum):
+    CALL = "call"
+    VISIT = "visit"
+    MEETING = "meeting"
+    MESSAGE = "message"
+    NOTE = "note"  # what staff learned, without saying how
+
+
+class ContactStatus(StrEnum):
+    PLANNED = "planned"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Contact(Base):
+    """A contact with a customer outside the bot: a call, a visit, a meeting, a message.
+
+    Planned contacts (``due_at``) are the care schedule: follow-ups, the weekly plan by
+    tier, the call to a top customer who slips. Done ones (``done_at``) are the record.
+    """
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        Index("ix_contacts_customer_due", "customer_id", "status", "due_at"),
+        Index("ix_contacts_staff_due", "staff_id", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    kind: Mapped[str] = mapped_column(String(20), default=ContactKind.CALL)
+    status: Mapped[str] = mapped_column(String(20), default=ContactStatus.DONE)
+    due_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(30), default="manual")  # schedule, slipping...
+    source: Mapped[str] = mapped_column(String(20), default="cli")  # cli, chat, console, system
+    follow_up_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contacts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    staff: Mapped[Staff | None] = relationship()
+
+
+class AccountManager(Base):
+    """The staff member who looks after a customer: their planned contacts go to them."""
+
+    __tablename__ = "account_managers"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VoucherKind(StrEnum):
+    AMOUNT = "amount"  # VND off the order
+    PERCENT = "percent"  # per cent off the order
+
+
+class Voucher(Base):
+    """A code worth money off an order: issued per campaign or per customer, redeemed once."""
+
+    __tablename__ = "vouchers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(10), default=VoucherKind.AMOUNT)
+    value: Mapped[int] = mapped_column(BigInteger)  # VND, or a percentage
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    tiers: Mapped[list[Any]] = mapped_column(default=list)  # empty: any tier
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    issued_for: Mapped[str | None] = mapped_column(String(100))  # birthday:2026, a campaign...
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    redeemed_at: Mapped[datetime | None]
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), unique=True
+    )
+    redeemed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
+class CareAssignment(Base):
+    """Who a campaign or an automatic programme reached, and who it held out on purpose.
+
+    The held-out share is not contacted; comparing the two groups' orders afterwards is
+    what the campaign brought. ``key`` is unique per decision (a campaign and a customer,
+    or a programme, a customer and its period).
+    """
+
+    __tablename__ = "care_assignments"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_care_assignments_key"),
+        Index("ix_care_assignments_programme", "programme", "assigned_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    programme: Mapped[str] = mapped_column(String(60))  # campaign, win_back, birthday...
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    held_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClvWatch(Base):
+    """The predicted CLV a top-tier customer had when last looked at, so a fall shows."""
+
+    __tablename__ = "clv_watch"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    clv_12m: Mapped[int] = mapped_column(BigInteger)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -125,6 +125,15 @@ class Settings(BaseSettings):
     vi_decline_threshold: float = 0.5
     vi_after_window_days: int = 30
     vi_baseline_days: int = 180
+    # The observation set: customers of the region with at least this many orders in the
+    # baseline (one-off buyers have no rate to decline from).
+    vi_min_orders: int = 2
+    # The vulnerable set: a fall in orders this unlikely (Poisson, from the customer's own
+    # baseline rate) if their rate had not changed.
+    vi_significance: float = 0.05
+    # The reading of the competitor's effect (VI over the comparison's, in points):
+    # below the first is low, below the second medium, else high.
+    vi_reading_thresholds: list[float] = [10.0, 25.0]
 
     # --- the care programme ----------------------------------------------------------------
     thanks_delay_hours: float = 2.0
@@ -153,6 +162,25 @@ class Settings(BaseSettings):
     outbox_retry_base_seconds: float = 30.0  # first retry delay, doubled on each attempt
     outbox_retry_max_seconds: float = 3600.0
     telegram_send_concurrency: int = 8  # most requests in flight (fewer when answers are quick)
+    # --- contacts, vouchers, measured care ------------------------------------------------
+    # Days between two contacts a customer of a tier should get (the weekly plan); a tier
+    # not named gets no planned contact.
+    contact_interval_days: dict[str, int] = {"diamond": 30, "gold": 90}
+    contact_reminder_minutes: int = 30  # the reminder reaches the staff member this early
+    contact_hours: list[int] = [9, 10, 11, 14, 15, 16]  # when the weekly plan books contacts
+    contact_plan_weekday: int = 0  # the scheduler plans the week on this day (0 = Monday)
+    voucher_valid_days: int = 30
+    # The share of the customers each automatic programme picks that it holds out (not
+    # contacted, recorded) to measure what it brings, and the days it measures over.
+    programme_holdout: dict[str, float] = {"win_back": 0.10, "birthday": 0.10}
+    programme_measure_days: int = 30
+    # Top customers slipping: a customer of these tiers who moves into these segments, or
+    # whose predicted 12-month CLV falls by this share, is an alert to the staff chat.
+    slipping_tiers: list[str] = ["diamond", "gold"]
+    slipping_segments: list[str] = ["at_risk", "cant_lose"]
+    slipping_clv_drop: float = 0.30
+    # Care per tier (templates and gifts of each programme); the shipped table when unset.
+    tier_care_file: Path | None = None
     # --- the web server and what it signs -----------------------------------------------
     # Where `carebot run` serves its web app (web/): the unsubscribe page, the webhook,
     # /healthz. Loopback: the shop's reverse proxy terminates TLS and forwards. Port 0: any.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -188,6 +188,26 @@ def parse_date(text: str) -> date:
         except ValueError:
             continue
     raise ValueError(f"not a date (dd/mm/yyyy): {text!r}")
+
+
+def parse_local_datetime(text: str, tz: str | ZoneInfo | None = None) -> datetime:
+    """Read a day and an optional time a person typed ("05/12/2026 14:30", "05/12/2026")
+    in the local zone; the result is aware UTC. No time means 09:00.
+
+    Raises ValueError with a message fit to show the person.
+    """
+    parts = text.strip().split()
+    if not parts or len(parts) > 2:
+        raise ValueError(f"not a date and time (dd/mm/yyyy HH:MM): {text!r}")
+    day = parse_date(parts[0])
+    moment = time(9, 0)
+    if len(parts) == 2:
+        try:
+            moment = datetime.strptime(parts[1].replace("h", ":"), "%H:%M").time()
+        except ValueError:
+            raise ValueError(f"not a time (HH:MM): {parts[1]!r}") from None
+    zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz or "Asia/Ho_Chi_Minh")
+    return datetime.combine(day, moment, tzinfo=zone).astimezone(UTC)
 
 
 _DURATION_UNITS = {

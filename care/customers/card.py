@@ -15,21 +15,27 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.core.db import Database
 from care.core.models import (
     ClassificationChange,
     Complaint,
+    Contact,
+    ContactStatus,
     Customer,
     CustomerMetrics,
     Order,
     OrderKind,
+    Staff,
     Survey,
 )
 from care.core.text import fold, normalise_phone, utcnow
+from care.customers.habits import PurchaseHabits, derive
 from care.customers.policies import Grant, Policies, Suggestion
 
 MAX_MATCHES = 10
@@ -38,6 +44,7 @@ NAMES_SETTLE = timedelta(seconds=5)
 NAME_SCORE_CUTOFF = 80.0
 LAST_ORDERS = 5
 HISTORY = 10
+CONTACTS = 8
 SERVQUAL = ("reliability", "assurance", "tangibles", "empathy", "responsiveness")
 
 
@@ -129,6 +136,18 @@ class OrderLine:
 
 
 @dataclass(frozen=True)
+class ContactLine:
+    id: int
+    kind: str
+    status: str
+    at: datetime | None
+    staff_name: str | None
+    note: str | None
+    outcome: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class ComplaintCounts:
     total: int = 0
     open: int = 0
@@ -155,6 +174,9 @@ class CustomerCard:
     surveys: SurveyScores
     granted: list[Grant]
     suggested: list[Suggestion]
+    # Contacts outside the bot: planned ones first (soonest first), then the latest done.
+    contacts: list[ContactLine] = field(default_factory=list)
+    habits: PurchaseHabits | None = None  # derived from the orders and conversations
 
     @property
     def tier_history(self) -> list[Change]:
@@ -164,12 +186,15 @@ class CustomerCard:
 class CustomerCards:
     """Finds customers and builds their card for staff."""
 
-    def __init__(self, db: Database, policies: Policies) -> None:
+    def __init__(
+        self, db: Database, policies: Policies, timezone: str = "Asia/Ho_Chi_Minh"
+    ) -> None:
         self.db = db
         self.policies = policies
         self.names = NameIndex()
         self._names_built: float | None = None
         self._regions: tuple[float, list[str]] | None = None
+        self.zone = ZoneInfo(timezone)
 
     async def _refresh_names(self, session: Any) -> None:
         """Bring the name index up to date with the customers changed since it last looked
@@ -370,6 +395,8 @@ class CustomerCards:
                     .order_by(Survey.created_at.desc())
                 )
             ).all()
+            contacts = await _contacts(s, customer_id)
+            habits = (await derive(s, [customer_id], self.zone)).get(customer_id)
             s.expunge_all()  # plain values once the session closes
         granted = await self.policies.granted(customer_id, language=language)
         suggested = self.policies.suggest(
@@ -388,6 +415,8 @@ class CustomerCards:
             surveys=_survey_scores(list(surveys)),
             granted=granted,
             suggested=suggested,
+            contacts=contacts,
+            habits=habits,
         )
 
 
@@ -517,6 +546,30 @@ def _metrics(m: CustomerMetrics) -> Metrics:
         p_alive=m.p_alive,
         clv_12m=m.clv_12m,
     )
+
+
+async def _contacts(s: AsyncSession, customer_id: int) -> list[ContactLine]:
+    rows: list[ContactLine] = []
+    for status, order in (
+        (ContactStatus.PLANNED, Contact.due_at.asc()),
+        (ContactStatus.DONE, Contact.done_at.desc()),
+    ):
+        found = (
+            await s.execute(
+                select(Contact, Staff.name)
+                .outerjoin(Staff, Staff.id == Contact.staff_id)
+                .where(Contact.customer_id == customer_id, Contact.status == status)
+                .order_by(order, Contact.id.desc())
+                .limit(CONTACTS)
+            )
+        ).all()
+        rows.extend(
+            ContactLine(
+                c.id, c.kind, c.status, c.done_at or c.due_at, name, c.note, c.outcome, c.reason
+            )
+            for c, name in found
+        )
+    return rows[:CONTACTS]
 
 
 def _complaint_counts(rows: Sequence[tuple[str, str, datetime]]) -> ComplaintCounts:

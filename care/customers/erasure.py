@@ -41,11 +41,13 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.core.models import (
+    AccountManager,
     BotState,
     Channel,
     Complaint,
     ComplaintMessage,
     ComplaintStatus,
+    Contact,
     Customer,
     Direction,
     FaqConfirmation,
@@ -185,6 +187,7 @@ async def erase(
         delete(UnansweredQuestion).where(UnansweredQuestion.customer_id == customer_id)
     )
     await session.execute(delete(LinkCode).where(LinkCode.customer_id == customer_id))
+    await _forget_contacts(session, customer_id)
     if telegram_id is not None:
         await session.execute(delete(LinkCode).where(LinkCode.telegram_user_id == telegram_id))
         await session.execute(
@@ -213,6 +216,27 @@ async def erase(
         staff_chat_edits=edits,
         files=files,
     )
+
+
+async def _forget_contacts(session: AsyncSession, customer_id: int) -> None:
+    """Contacts with the customer go, and their reminders to staff (which name them) are
+    emptied, sent or not."""
+    ids = list(await session.scalars(select(Contact.id).where(Contact.customer_id == customer_id)))
+    if ids:
+        keys = [f"contact:{i}" for i in ids]
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.idempotency_key.in_(keys),
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.SKIPPED, skip_reason="erased")
+        )
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.idempotency_key.in_(keys)).values(body="")
+        )
+        await session.execute(delete(Contact).where(Contact.customer_id == customer_id))
+    await session.execute(delete(AccountManager).where(AccountManager.customer_id == customer_id))
 
 
 def remove_files(paths: Iterable[Path]) -> int:

@@ -65,7 +65,7 @@ SEGMENT_POLICIES: dict[str, tuple[str, ...]] = {
 }
 KNOWN_POLICIES = frozenset(
     key for keys in (*TIER_POLICIES, *SEGMENT_POLICIES.values()) for key in keys
-)
+) | {"voucher"}  # a voucher code given by a care programme (care per tier)
 
 
 class PolicyProblem(ValueError):

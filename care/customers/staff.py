@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from care.core.db import Database
 from care.core.models import Staff, StaffRole
-from care.core.text import clean
+from care.core.text import clean, fold
 
 
 class StaffError(ValueError):
@@ -95,3 +95,15 @@ class StaffService:
 
     async def is_staff(self, telegram_user_id: int | None) -> bool:
         return await self.get(telegram_user_id) is not None
+
+    async def find(self, ref: str) -> StaffMember | None:
+        """The active staff member a person names: a Telegram user id, or a name (any case,
+        with or without diacritics) that only one active staff member has."""
+        ref = ref.strip()
+        if not ref:
+            return None
+        if ref.isdigit():
+            return await self.get(int(ref))
+        wanted = fold(ref)
+        matches = [m for m in await self.list() if fold(m.name) == wanted]
+        return matches[0] if len(matches) == 1 else None

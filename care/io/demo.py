@@ -444,6 +444,7 @@ class SeedReport:
     already_seeded: bool = False
     customer_ids: set[int] = field(default_factory=set)
     segmentation: TierCounts | None = None  # the full run after seeding, if one ran
+    care: Any = None  # the care demo written after the segmentation (care.analytics.demo)
 
 
 def _pick(rng: random.Random, weighted: Sequence[tuple[T, int]]) -> T:

@@ -40,6 +40,7 @@ from care.core.models import (
     Product,
 )
 from care.core.text import clean, fold, normalise_email, normalise_phone, parse_date, parse_vnd
+from care.vouchers import VoucherProblem, VoucherRefused, Vouchers, normalise_code
 
 T = TypeVar("T")
 
@@ -551,7 +552,7 @@ ORDER_COLUMNS = Columns(
         "amount",
         "margin",
     ),
-    optional=("product", "quantity", "discount", "payment_terms"),
+    optional=("product", "quantity", "discount", "payment_terms", "delivery_date", "voucher"),
 )
 
 
@@ -822,6 +823,8 @@ class _OrderRow:
     # The order's lines as the API sends them (product, quantity, unit_price, discount,
     # amount); None when the row names at most one product, as a file's row does.
     lines: list[dict[str, Any]] | None = None
+    row: int = 0
+    voucher: str | None = None
 
 
 def _order_values(
@@ -864,6 +867,14 @@ def _order_values(
         values["discount"] = row.get("discount", _vnd, default=0)
     if row.has("payment_terms"):
         values["payment_terms"] = row.get("payment_terms", limited(200)) or None
+    if row.has("delivery_date"):
+        values["delivery_date"] = row.get("delivery_date", _date)
+    voucher = row.get("voucher", limited(20)) if row.has("voucher") else None
+    if voucher:
+        if normalise_code(voucher) is None:
+            row.problems.append(f"voucher '{voucher}' is not a voucher code")
+        elif kind == OrderKind.INQUIRY:
+            row.problems.append("an inquiry cannot redeem a voucher")
     product = row.get("product", limited(200)) if row.has("product") else None
     quantity = row.get("quantity", _quantity, default=1) if row.has("quantity") else 1
     if not product and row.has("quantity") and not row.blank("quantity"):
@@ -871,7 +882,16 @@ def _order_values(
     lines = _order_lines(row, amount or 0) if row.has("lines") else None
     if row.problems or code is None or customer_id is None:
         return None
-    return _OrderRow(code, customer_id, values, product or None, quantity or 1, lines)
+    return _OrderRow(
+        code,
+        customer_id,
+        values,
+        product or None,
+        quantity or 1,
+        lines,
+        row.number,
+        voucher or None,
+    )
 
 
 _LINE_FIELDS = ("product", "quantity", "unit_price", "discount", "amount")
@@ -959,9 +979,14 @@ async def import_orders(
     timezone: str = "Asia/Ho_Chi_Minh",
     limits: ImportLimits | None = None,
     check_only: bool = False,
+    vouchers: Vouchers | None = None,
 ) -> ImportReport:
     """Create or update orders and inquiries of known customers; all rows or none. With
     ``check_only`` nothing is kept: the report says what the import would do.
+
+    An order whose ``voucher`` cell holds a code redeems it (``vouchers`` given); a code
+    refused (expired, used, another customer's...) is that row's error, and the file
+    imports nothing.
 
     Times without an offset are read in ``timezone`` (the shop's) and stored in UTC.
     The report's ``customer_ids`` are the customers whose classification is now stale.
@@ -983,6 +1008,7 @@ async def import_orders(
             if report.errors:
                 continue  # from the first bad row on, the rest is only checked
             await _write_orders(session, parsed, report)
+            await _redeem(session, parsed, report, vouchers)
         if report.errors:
             return _failed(report)
         if not check_only:
@@ -1040,6 +1066,32 @@ async def _write_orders(
     report.created += len(new_rows)
     report.updated += len(changed_rows)
     return existing
+
+
+async def _redeem(
+    session: AsyncSession, parsed: list[_OrderRow], report: ImportReport, vouchers: Vouchers | None
+) -> None:
+    """The vouchers the orders carry, redeemed in the import's transaction."""
+    carrying = [order for order in parsed if order.voucher]
+    if not carrying:
+        return
+    if vouchers is None:
+        report.add_errors(
+            RowError(o.row, "vouchers cannot be redeemed by this import") for o in carrying
+        )
+        return
+    orders = {
+        o.code: o
+        for o in await session.scalars(
+            select(Order).where(Order.code.in_([o.code for o in carrying]))
+        )
+    }
+    for row in carrying:
+        assert row.voucher is not None
+        try:
+            await vouchers.redeem_in(session, row.voucher, orders[row.code])
+        except (VoucherRefused, VoucherProblem) as exc:
+            report.add_errors([RowError(row.row, f"voucher {exc}")])
 
 
 async def _write_lines(

@@ -3,7 +3,16 @@ frequency caps), campaigns, the care programme (thanks, greetings, newsletters, 
 e-mail building, and what waits to be sent (waiting.py).
 """
 
-from care.outreach.campaigns import SKIP_CANCELLED, CampaignError, CampaignProgress, CampaignSpec
+from care.outreach.campaigns import (
+    DEFAULT_HOLDOUT,
+    SKIP_CANCELLED,
+    CampaignError,
+    CampaignProgress,
+    CampaignSpec,
+    assignment_rows,
+    choose_holdout,
+    holdout_share,
+)
 from care.outreach.email_message import eml_file_name, message_id, sender
 from care.outreach.outbox import (
     OPEN_STATUSES,
@@ -36,6 +45,17 @@ from care.outreach.rules import (
     quiet_until,
     sendable_now,
 )
+from care.outreach.survey_links import SurveyLinks
+from care.outreach.tier_care import (
+    DEFAULT_FILE as DEFAULT_TIER_CARE,
+)
+from care.outreach.tier_care import (
+    PROGRAMMES,
+    TierCare,
+    TierCareProblem,
+    load_tier_care,
+    parse_tier_care,
+)
 from care.outreach.unsubscribe import UnsubscribeLinks
 from care.outreach.waiting import (
     OutboxBacklog,
@@ -46,7 +66,10 @@ from care.outreach.waiting import (
 )
 
 __all__ = [
+    "DEFAULT_HOLDOUT",
+    "DEFAULT_TIER_CARE",
     "OPEN_STATUSES",
+    "PROGRAMMES",
     "SKIP_CANCELLED",
     "SKIP_ERASED",
     "SKIP_NO_CONSENT",
@@ -67,18 +90,26 @@ __all__ = [
     "RetryLater",
     "ScheduledCampaign",
     "Skip",
+    "SurveyLinks",
+    "TierCare",
+    "TierCareProblem",
     "Undeliverable",
     "UnsubscribeLinks",
+    "assignment_rows",
     "campaign_due",
     "channel_usable",
     "chat_to_email",
     "check_chat_html",
+    "choose_holdout",
     "email_wire",
     "eml_file_name",
     "enqueue_rows",
     "hold_at_send",
+    "holdout_share",
+    "load_tier_care",
     "message_id",
     "outbox_backlog",
+    "parse_tier_care",
     "quiet_until",
     "retry_delay",
     "scheduled_campaigns",

@@ -15,6 +15,7 @@ send, it is marked done and a summary goes to the staff chat through the outbox.
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any, Literal
 
 from jinja2 import TemplateError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -32,6 +33,7 @@ from care.core.keys import Keys
 from care.core.models import (
     Campaign,
     CampaignStatus,
+    CareAssignment,
     Customer,
     CustomerKind,
     CustomerMetrics,
@@ -41,10 +43,11 @@ from care.core.models import (
     OutboxMessage,
     OutboxStatus,
     Product,
+    Voucher,
 )
 from care.core.rendering import LANGUAGES, Renderer, TemplateProblem
 from care.core.settings import Settings
-from care.core.text import utcnow
+from care.core.text import to_local, utcnow
 from care.core.workers import worker
 from care.outreach.outbox import (
     OPEN_STATUSES,
@@ -60,8 +63,13 @@ from care.outreach.rules import (
     Route,
     Skip,
 )
+from care.vouchers import describe, new_code
 
 SKIP_TEMPLATE_ERROR = "template_error"
+# How a campaign is measured, kept beside its audience: the share of it held out (recorded,
+# never contacted) and the days after the start its effect is counted over.
+MEASURE_KEYS = ("holdout", "measure_days", "voucher")
+DEFAULT_HOLDOUT = 0.10
 SKIP_CANCELLED = "cancelled"
 PAGE = 500  # audience members loaded at a time
 PLAN_BATCH = 500  # audience members rendered at a time in the worker process
@@ -84,6 +92,8 @@ class Audience(BaseModel):
     # Customers with the same need: who asked for (an inquiry) or bought (an order) a
     # product of one of these catalogue categories.
     product_categories: list[str] = Field(default_factory=list)
+    # Named customers (codes): the vulnerable set of a competitor's campaign, a list.
+    customers: list[str] = Field(default_factory=list, max_length=100_000)
 
 
 def same_need(categories: list[str]) -> Select[tuple[int]]:
@@ -96,6 +106,18 @@ def same_need(categories: list[str]) -> Select[tuple[int]]:
         .where(Product.category.in_(categories))
         .distinct()
     )
+
+
+class CampaignVoucher(BaseModel):
+    """A voucher code for each contacted customer, issued when the campaign starts and put
+    into the message by the template's ``{{ voucher }}`` (``{{ voucher_value }}``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["amount", "percent"] = "amount"
+    value: int = Field(gt=0)
+    valid_days: int = Field(default=30, ge=1, le=366)
+    tiers: list[str] = Field(default_factory=list)
 
 
 class CampaignSpec(BaseModel):
@@ -111,6 +133,9 @@ class CampaignSpec(BaseModel):
     subject: dict[str, str] = Field(default_factory=dict)
     offers: dict[str, str] = Field(default_factory=dict)
     schedule: datetime | None = None
+    holdout: float = Field(default=DEFAULT_HOLDOUT, ge=0.0, le=0.5)
+    measure_days: int = Field(default=30, ge=1, le=365)
+    voucher: CampaignVoucher | None = None
 
     @field_validator("channel")
     @classmethod
@@ -145,11 +170,41 @@ class CampaignSpec(BaseModel):
             raise CampaignError(f"{where}: {first['msg']}") from None
 
 
+def choose_holdout(customer_ids: list[int], share: float) -> set[int]:
+    """A random ``share`` of some customers (rounded down), drawn from the system's entropy:
+    who is held out cannot be steered, and is recorded, not recomputed."""
+    count = int(len(customer_ids) * share)
+    return set(secrets.SystemRandom().sample(customer_ids, count)) if count else set()
+
+
+def assignment_rows(
+    keys: dict[int, str],
+    held: set[int],
+    *,
+    programme: str,
+    now: datetime,
+    campaign_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """The CareAssignment rows of some customers (customer id -> key)."""
+    return [
+        {
+            "key": key,
+            "programme": programme,
+            "campaign_id": campaign_id,
+            "customer_id": customer_id,
+            "held_out": customer_id in held,
+            "assigned_at": now,
+        }
+        for customer_id, key in keys.items()
+    ]
+
+
 @dataclass
 class DryRun:
     """What sending would do, without sending: audience, channels, skips and delays."""
 
     audience: int = 0
+    held_out: int = 0  # the holdout's size: drawn at random when the campaign starts
     channels: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     delayed_until: datetime | None = None
@@ -176,6 +231,11 @@ class CampaignProgress:
     @property
     def finished(self) -> int:
         return self.total - self.open
+
+
+def holdout_share(campaign: Campaign) -> float:
+    """The share of the audience a campaign holds out (none for one made before holdouts)."""
+    return float((campaign.audience or {}).get("holdout", 0.0))
 
 
 def _campaign_key(campaign_id: int, customer_id: int) -> str:
@@ -225,6 +285,8 @@ class Campaigns:
             "region": customer.region or "",
             "offer": offers.get(tier or "", offers.get("default", "")),
             "shop_name": self.settings.shop_name,
+            "voucher": "K7RMX-EHT4P" if customer.id == 0 else "",  # the sample's, or none
+            "voucher_value": _voucher_value(campaign),
         }
 
     def message_for(
@@ -312,7 +374,12 @@ class Campaigns:
                 name=spec.name,
                 kind=spec.kind,
                 category=MessageCategory.MARKETING,
-                audience=spec.audience.model_dump(exclude_defaults=True),
+                audience={
+                    **spec.audience.model_dump(exclude_defaults=True),
+                    "holdout": spec.holdout,
+                    "measure_days": spec.measure_days,
+                    **({"voucher": spec.voucher.model_dump()} if spec.voucher else {}),
+                },
                 channel_preference=spec.channel,
                 subject=dict(spec.subject),
                 template=dict(spec.template),
@@ -363,7 +430,9 @@ class Campaigns:
         self, session: AsyncSession, campaign: Campaign
     ) -> list[tuple[Customer, CustomerMetrics | None]]:
         """The customers a campaign is for, with their segmentation (erased ones never)."""
-        spec = Audience.model_validate(campaign.audience or {})
+        spec = Audience.model_validate(
+            {k: v for k, v in (campaign.audience or {}).items() if k not in MEASURE_KEYS}
+        )
         metrics = aliased(CustomerMetrics)
         query = (
             select(Customer, metrics)
@@ -381,6 +450,8 @@ class Campaigns:
             query = query.where(Customer.region.in_(spec.regions))
         if spec.product_categories:
             query = query.where(Customer.id.in_(same_need(spec.product_categories)))
+        if spec.customers:
+            query = query.where(Customer.code.in_(spec.customers))
         if spec.consent == "telegram":
             query = query.where(Customer.consent_telegram.is_(True))
         elif spec.consent == "email":
@@ -397,20 +468,35 @@ class Campaigns:
             if len(page) < PAGE:
                 return members
 
-    async def _plan_all(
+    async def _todo(
         self, session: AsyncSession, campaign: Campaign, now: datetime
-    ) -> list[tuple[Customer, dict[str, Any], Route | Skip]]:
-        """Every audience member's row and route, but for those whose key is spent.
-
-        Rendering and building the e-mails is most of a campaign's work (about a
-        millisecond a customer): it runs in a worker process (care.core.workers), ``PLAN_BATCH``
-        customers at a time, so the bot keeps answering customers meanwhile.
-        """
+    ) -> tuple[list[tuple[Customer, CustomerMetrics | None]], dict[int, int]]:
+        """The audience members whose key is not spent, and their recent marketing counts."""
         members = await self.audience(session, campaign)
         since = now - timedelta(days=self.settings.frequency_cap_days)
         counts = await recent_marketing_counts(session, [c.id for c, _ in members], since)
         spent = await existing_keys(session, [_campaign_key(campaign.id, c.id) for c, _ in members])
         todo = [m for m in members if _campaign_key(campaign.id, m[0].id) not in spent]
+        return todo, counts
+
+    async def _plan_all(
+        self,
+        session: AsyncSession,
+        campaign: Campaign,
+        now: datetime,
+        todo: list[tuple[Customer, CustomerMetrics | None]] | None = None,
+        counts: dict[int, int] | None = None,
+        codes: dict[int, str] | None = None,
+    ) -> list[tuple[Customer, dict[str, Any], Route | Skip]]:
+        """Every audience member's row and route, but for those whose key is spent (or the
+        ``todo`` given, with their voucher ``codes``).
+
+        Rendering and building the e-mails is most of a campaign's work (about a
+        millisecond a customer): it runs in a worker process (care.core.workers), ``PLAN_BATCH``
+        customers at a time, so the bot keeps answering customers meanwhile.
+        """
+        if todo is None or counts is None:
+            todo, counts = await self._todo(session, campaign, now)
         planned: list[tuple[Customer, dict[str, Any], Route | Skip]] = []
         if not todo:
             return planned
@@ -418,8 +504,11 @@ class Campaigns:
             for start in range(0, len(todo), PLAN_BATCH):
                 batch = todo[start : start + PLAN_BATCH]
                 mine = {c.id: counts[c.id] for c, _ in batch if c.id in counts}
+                theirs = {c.id: codes[c.id] for c, _ in batch if codes and c.id in codes}
                 keys = self.outbox.keys.detached()
-                rows = await work(plan_batch, self.settings, keys, campaign, batch, mine, now)
+                rows = await work(
+                    plan_batch, self.settings, keys, campaign, batch, mine, now, theirs
+                )
                 planned += [
                     (customer, row, route)
                     for (customer, _), (row, route) in zip(batch, rows, strict=True)
@@ -432,12 +521,16 @@ class Campaigns:
         members: list[tuple[Customer, CustomerMetrics | None]],
         counts: dict[int, int],
         now: datetime,
+        codes: dict[int, str] | None = None,
     ) -> list[tuple[dict[str, Any], Route | Skip]]:
         """The row and route of each of some audience members (no database needed)."""
         planned = []
         for customer, metrics in members:
             key = _campaign_key(campaign.id, customer.id)
-            build = self.message_for(campaign, self.context(campaign, customer, metrics))
+            context = self.context(campaign, customer, metrics)
+            if codes and customer.id in codes:
+                context["voucher"] = codes[customer.id]
+            build = self.message_for(campaign, context)
             fields: dict[str, Any] = {  # the same for the message and for its skip
                 "key": key,
                 "category": campaign.category,
@@ -460,7 +553,9 @@ class Campaigns:
         campaign = await self.get(name)
         now, report = self.clock(), DryRun()
         async with self.db.uow() as uow:
-            for customer, _row, route in await self._plan_all(uow.session, campaign, now):
+            planned = await self._plan_all(uow.session, campaign, now)
+            report.held_out = int(len(planned) * holdout_share(campaign))
+            for customer, _row, route in planned:
                 report.audience += 1
                 if isinstance(route, Skip):
                     report.skipped[route.reason] += 1
@@ -522,7 +617,24 @@ class Campaigns:
             campaign = await uow.session.get(Campaign, campaign_id)
             if campaign is None or campaign.status not in startable:
                 return 0
-            planned = await self._plan_all(uow.session, campaign, now)
+            todo, counts = await self._todo(uow.session, campaign, now)
+            ids = [c.id for c, _ in todo]  # read before the unit of work ends
+            held = choose_holdout(ids, holdout_share(campaign))
+            contacted = [m for m in todo if m[0].id not in held]
+            offer = (campaign.audience or {}).get("voucher")
+            codes = {c.id: new_code() for c, _ in contacted} if offer else {}
+            planned = await self._plan_all(uow.session, campaign, now, contacted, counts, codes)
+            issued = [
+                _voucher_row(campaign, offer, customer_id, code, now, self.settings)
+                for customer_id, code in codes.items()
+            ]
+        assignments = assignment_rows(
+            {cid: _campaign_key(campaign_id, cid) for cid in ids},
+            held,
+            programme="campaign",
+            now=now,
+            campaign_id=campaign_id,
+        )
         async with self.db.uow() as uow:
             # Rows first: on SQLite the write lock is taken once they are ready to go in.
             queued = await enqueue_rows(uow.session, [row for _, row, _ in planned])
@@ -533,6 +645,12 @@ class Campaigns:
             )
             if not result.rowcount:  # type: ignore[attr-defined]
                 return 0  # started elsewhere meanwhile: these rows roll back
+            # Who was contacted and who held out, for the campaign's effect report.
+            for start in range(0, len(assignments), PAGE):
+                await uow.session.execute(insert(CareAssignment), assignments[start : start + PAGE])
+            # The codes the messages carry, in the transaction that queues them.
+            for start in range(0, len(issued), PAGE):
+                await uow.session.execute(insert(Voucher), issued[start : start + PAGE])
             await uow.commit()
         return queued
 
@@ -679,6 +797,7 @@ def plan_batch(
     members: list[tuple[Customer, CustomerMetrics | None]],
     counts: dict[int, int],
     now: datetime,
+    codes: dict[int, str] | None = None,
 ) -> list[tuple[dict[str, Any], Route | Skip]]:
     """``Campaigns._plan_batch`` in a worker process (no database: planning needs none).
     The planner is made per batch; compiling the templates again costs little beside
@@ -686,4 +805,41 @@ def plan_batch(
     renderer = Renderer(timezone=settings.timezone, default_language=settings.default_language)
     outbox = Outbox(settings, renderer, None, keys)  # type: ignore[arg-type]
     planner = Campaigns(settings, None, renderer, outbox, utcnow)  # type: ignore[arg-type]
-    return planner._plan_batch(campaign, members, counts, now)
+    return planner._plan_batch(campaign, members, counts, now, codes)
+
+
+def _voucher_value(campaign: Campaign | CampaignSpec) -> str:
+    """What a campaign's voucher is worth, as its messages say it (``100.000 ₫``, ``10%``)."""
+    if isinstance(campaign, CampaignSpec):
+        offer = campaign.voucher.model_dump() if campaign.voucher else None
+    else:
+        offer = (campaign.audience or {}).get("voucher")
+    if not offer:
+        return ""
+    return describe(offer["kind"], int(offer["value"]))
+
+
+def _voucher_row(
+    campaign: Campaign,
+    offer: dict[str, Any],
+    customer_id: int,
+    code: str,
+    now: datetime,
+    settings: Settings,
+) -> dict[str, Any]:
+    today = to_local(now, settings.timezone).date()
+    return {
+        "code": code,
+        "kind": offer["kind"],
+        "value": int(offer["value"]),
+        "campaign_id": campaign.id,
+        "customer_id": customer_id,
+        "tiers": list(offer.get("tiers") or []),
+        "valid_from": today,
+        "valid_until": today + timedelta(days=int(offer.get("valid_days", 30))),
+        "issued_for": f"campaign:{campaign.id}",
+        "issued_at": now,
+        "redeemed_at": None,
+        "order_id": None,
+        "redeemed_by_id": None,
+    }

@@ -686,6 +686,45 @@ class Outbox:
         )
         return bool(await enqueue_rows(session, [row]))
 
+    async def to_staff_member(
+        self,
+        session: AsyncSession,
+        *,
+        key: str,
+        telegram_user_id: int,
+        body: str,
+        now: datetime,
+        not_before: datetime | None = None,
+    ) -> bool:
+        """Queue a message to one staff member's private chat with the bot, due at
+        ``not_before`` (a reminder of a planned contact); False if the key was spent."""
+        check_chat_html(body)
+        row = new_row(
+            key,
+            channel=Channel.TELEGRAM,
+            category=MessageCategory.TRANSACTIONAL,
+            recipient=str(telegram_user_id),
+            template=STAFF,
+            language=self.settings.default_language,
+            body=body,
+            now=now,
+            not_before=max(not_before, now) if not_before is not None else None,
+        )
+        return bool(await enqueue_rows(session, [row]))
+
+    async def withdraw(self, session: AsyncSession, key: str, reason: str) -> bool:
+        """Take back a message not yet sent (a reminder of a contact done early); False if
+        it is gone or on its way already."""
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.idempotency_key == key,
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(status=OutboxStatus.SKIPPED, skip_reason=reason)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def edit_staff_message(
         self,
         session: AsyncSession,

@@ -10,10 +10,12 @@ a restart, and still sends each message once. The scheduler only decides how oft
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from care.core.calendar import ORGANIZATION_HOLIDAYS, holidays_on, unknown_holidays
 from care.core.db import Database
 from care.core.models import (
+    CareAssignment,
+    Channel,
     ClassificationChange,
     Customer,
     CustomerKind,
@@ -32,8 +36,10 @@ from care.core.models import (
     OrderKind,
     OrderLine,
     OrderStatus,
+    PolicyGrant,
     Product,
     Survey,
+    Voucher,
 )
 from care.core.rendering import Renderer
 from care.core.settings import Settings
@@ -50,6 +56,9 @@ from care.outreach.rules import (
     Skip,
     choose_route,
 )
+from care.outreach.survey_links import SurveyLinks
+from care.outreach.tier_care import Gift, TierCare, load_tier_care
+from care.vouchers import Vouchers, describe
 
 log = logging.getLogger("carebot.care")
 
@@ -69,6 +78,7 @@ class ScanReport:
     queued: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     note: str | None = None
+    held_out: int = 0  # picked, but held out to measure what the programme brings
 
     def add(self, placed: Placed | None) -> None:
         if placed is None:
@@ -81,6 +91,7 @@ class ScanReport:
     def __str__(self) -> str:
         skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(self.skipped.items()))
         text = f"queued {self.queued}" + (f", skipped {skipped}" if skipped else "")
+        text += f", held out {self.held_out}" if self.held_out else ""
         return text + (f" ({self.note})" if self.note else "")
 
 
@@ -102,6 +113,8 @@ class CareProgramme:
         self.zone = ZoneInfo(settings.timezone)
         self.outbox = outbox
         self.campaigns = Campaigns(settings, db, renderer, self.outbox, clock)
+        self.vouchers = Vouchers(db, settings, clock)
+        self.survey_links = SurveyLinks(settings, outbox.keys)
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -125,6 +138,21 @@ class CareProgramme:
         local = to_local(now, self.zone)
         return local.date() if local.hour >= self.settings.greeting_hour else None
 
+    @cached_property
+    def tier_care(self) -> TierCare:
+        """The templates and gifts per tier (read once; a bad file fails the first scan)."""
+        return load_tier_care(self.settings.tier_care_file, self.settings.tier_names)
+
+    async def _tiers(self, session: AsyncSession, ids: list[int]) -> dict[int, str | None]:
+        if not ids:
+            return {}
+        rows = await session.execute(
+            select(CustomerMetrics.customer_id, CustomerMetrics.tier).where(
+                CustomerMetrics.customer_id.in_(ids)
+            )
+        )
+        return {customer_id: tier for customer_id, tier in rows}
+
     async def _queue(
         self,
         session: AsyncSession,
@@ -139,8 +167,21 @@ class CareProgramme:
         quiet: bool | None = None,
         reply_markup: dict[str, Any] | None = None,
         due: datetime | None = None,
+        programme: str | None = None,
+        tier: str | None = None,
         **context: Any,
     ) -> Placed | None:
+        """Queue one care message; with a programme, the customer's tier may change its
+        template and add a gift (issued and recorded only if the message goes out)."""
+        rule = self.tier_care.rule(programme, tier) if programme else None
+        if rule is not None and rule.template:
+            template = rule.template
+        gift: dict[str, Any] | None = None
+        voucher: Voucher | None = None
+        if rule is not None and rule.gift is not None:
+            if await existing_keys(session, [key]):
+                return None  # decided before: no second gift
+            voucher, gift = await self._gift(session, customer, rule.gift, key)
         name = self.outbox.greeting_name(customer)
         placed = await self.outbox.to_customer(
             session,
@@ -148,14 +189,76 @@ class CareProgramme:
             key=key,
             category=category,
             template=template,
-            message=self._message(template, reply_markup, name=name, **context),
+            message=self._message(template, reply_markup, name=name, gift=gift, **context),
             now=now,
             preference=preference,
             quiet=quiet,
             due=due,
         )
+        if rule is not None and rule.gift is not None:
+            if placed is None or isinstance(placed.route, Skip):
+                if voucher is not None:
+                    await session.delete(voucher)  # nobody will read its code
+            else:
+                session.add(
+                    PolicyGrant(
+                        customer_id=customer.id,
+                        policy=rule.gift.policy_key,
+                        value=rule.gift.worth,
+                        note=f"{programme} ({tier})" + (f": {voucher.code}" if voucher else ""),
+                        granted_at=now,
+                    )
+                )
         report.add(placed)
         return placed
+
+    async def _gift(
+        self, session: AsyncSession, customer: Customer, gift: Gift, key: str
+    ) -> tuple[Voucher | None, dict[str, Any]]:
+        """The voucher issued for a gift (if it is one) and what the template may say of it."""
+        if gift.voucher is None:
+            return None, {"policy": gift.policy, "value": gift.value, "code": None}
+        today = to_local(self.clock(), self.zone).date()
+        [voucher] = await self.vouchers.issue_in(
+            session,
+            kind=gift.voucher.kind,
+            value=gift.voucher.value,
+            customer_ids=[customer.id],
+            valid_from=today,
+            valid_until=today + timedelta(days=gift.voucher.valid_days),
+            issued_for=key[:100],
+        )
+        return voucher, {
+            "code": voucher.code,
+            "label": describe(voucher.kind, voucher.value),
+            "valid_until": voucher.valid_until,
+            "policy": None,
+            "value": gift.worth,
+        }
+
+    async def _held_out(
+        self, session: AsyncSession, programme: str, key: str, customer_id: int, now: datetime
+    ) -> bool:
+        """Whether this customer is in the programme's held-out share for this decision:
+        drawn at random once (``programme_holdout``), recorded with the contacted ones, so
+        a later scan keeps the draw and the effect report can compare the two."""
+        existing = await session.scalar(
+            select(CareAssignment.held_out).where(CareAssignment.key == key)
+        )
+        if existing is not None:
+            return bool(existing)
+        share = self.settings.programme_holdout.get(programme, 0.0)
+        held = share > 0 and secrets.SystemRandom().random() < share
+        session.add(
+            CareAssignment(
+                key=key,
+                programme=programme,
+                customer_id=customer_id,
+                held_out=held,
+                assigned_at=now,
+            )
+        )
+        return held
 
     async def _delivered_orders(
         self, session: AsyncSession, delay_hours: float, now: datetime
@@ -185,6 +288,7 @@ class CareProgramme:
         async with self.db.uow() as uow:
             pairs = await self._delivered_orders(uow.session, self.settings.thanks_delay_hours, now)
             spent = await existing_keys(uow.session, [f"thanks:{o.id}" for o, _ in pairs])
+            tiers = await self._tiers(uow.session, [c.id for _, c in pairs])
             for order, customer in pairs:
                 key = f"thanks:{order.id}"
                 if key in spent:
@@ -198,6 +302,8 @@ class CareProgramme:
                     template="care_thanks",
                     now=now,
                     quiet=True,
+                    programme="thanks",
+                    tier=tiers.get(customer.id),
                     order_code=order.code,
                     amount=order.amount,
                 )
@@ -248,9 +354,11 @@ class CareProgramme:
         return report
 
     async def invite_surveys(self) -> ScanReport:
-        """A CSAT invitation a set time after delivery, with a Survey row made in the same
-        transaction; its buttons answer ``survey:<id>:csat:<n>`` (the survey conversation's
-        contract). Telegram only: the buttons are the survey."""
+        """A satisfaction survey a set time after delivery, with a Survey row made in the
+        same transaction. On Telegram its buttons answer ``survey:<id>:csat:<n>`` (the
+        survey conversation's contract); a customer without Telegram gets an e-mail with a
+        signed link to the web survey (CSAT, SERVQUAL, NPS, a comment), one answer per
+        invitation, stored the same way."""
         now, report = self.clock(), ScanReport()
         async with self.db.uow() as uow:
             session = uow.session
@@ -266,10 +374,11 @@ class CareProgramme:
                     MessageCategory.TRANSACTIONAL,
                     now=now,
                     settings=self.settings,
-                    preference="telegram_only",
+                    preference="telegram",
                     quiet=True,
                 )
-                keyboard = None
+                by_email = not isinstance(route, Skip) and route.channel == Channel.EMAIL
+                keyboard, survey_url = None, None
                 if not isinstance(route, Skip):
                     survey = Survey(
                         customer_id=customer.id,
@@ -280,19 +389,23 @@ class CareProgramme:
                     )
                     session.add(survey)
                     await session.flush()
-                    keyboard = self._csat_keyboard(survey.id)
+                    if by_email:
+                        survey_url = self.survey_links.url(survey.id)
+                    else:
+                        keyboard = self._csat_keyboard(survey.id)
                 await self._queue(
                     session,
                     customer,
                     report,
                     key=key,
                     category=MessageCategory.TRANSACTIONAL,
-                    template="care_survey",
+                    template="care_survey_email" if by_email else "care_survey",
                     now=now,
-                    preference="telegram_only",
+                    preference="email_only" if by_email else "telegram_only",
                     quiet=True,
                     reply_markup=keyboard,
                     order_code=order.code,
+                    survey_url=survey_url,
                 )
             await uow.commit()
         return report
@@ -328,11 +441,16 @@ class CareProgramme:
                     .order_by(Customer.id)
                 )
             )
+            tiers = await self._tiers(uow.session, [c.id for c in customers])
             for customer in customers:
                 organization = customer.kind == CustomerKind.ORGANIZATION
                 kind = "founding" if organization else "birthday"
                 assert customer.birthday is not None
                 years = today.year - customer.birthday.year
+                key = f"{kind}:{customer.id}:{today.year}"
+                if await self._held_out(uow.session, "birthday", key, customer.id, now):
+                    report.held_out += 1
+                    continue
                 await self._queue(
                     uow.session,
                     customer,
@@ -341,6 +459,8 @@ class CareProgramme:
                     category=MessageCategory.GREETING,
                     template="care_founding_day" if organization else "care_birthday",
                     now=now,
+                    programme=None if organization else "birthday",
+                    tier=tiers.get(customer.id),
                     years=years if 0 < years < 200 else None,
                     organization=customer.name,
                 )
@@ -367,6 +487,7 @@ class CareProgramme:
                         if c.kind != CustomerKind.ORGANIZATION or name in ORGANIZATION_HOLIDAYS
                     ]
                     keys = {c.id: f"holiday:{name}:{today.year}:{c.id}" for c in wanted}
+                    tiers = await self._tiers(uow.session, [c.id for c in wanted])
                     spent = await existing_keys(uow.session, keys.values())
                     for customer in wanted:
                         if keys[customer.id] in spent:
@@ -379,6 +500,8 @@ class CareProgramme:
                             category=MessageCategory.GREETING,
                             template="care_holiday",
                             now=now,
+                            programme="holidays",
+                            tier=tiers.get(customer.id),
                             holiday=name,
                             year=today.year,
                         )
@@ -464,8 +587,13 @@ class CareProgramme:
             )
             pairs = [(row[0], row[1]) for row in result]
             spent = await existing_keys(uow.session, [f"winback:{c.id}" for c, _ in pairs])
+            tiers = await self._tiers(uow.session, [c.id for _, c in pairs])
             for change, customer in pairs:
                 if f"winback:{change.id}" in spent:
+                    continue
+                key = f"winback:{change.id}"
+                if await self._held_out(uow.session, "win_back", key, customer.id, now):
+                    report.held_out += 1
                     continue
                 await self._queue(
                     uow.session,
@@ -475,6 +603,8 @@ class CareProgramme:
                     category=MessageCategory.MARKETING,
                     template="care_winback",
                     now=now,
+                    programme="win_back",
+                    tier=tiers.get(customer.id),
                 )
             await uow.commit()
         return report

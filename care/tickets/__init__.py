@@ -16,6 +16,7 @@ from care.tickets.complaints import (
     Ticket,
     parse_ticket_code,
 )
+from care.tickets.performance import StaffFigures, StaffPerformance, StaffReport
 from care.tickets.sla import DeadlineWatch, targets, tier_or_default
 from care.tickets.stats import (
     CATEGORY_ORDER,
@@ -25,7 +26,15 @@ from care.tickets.stats import (
     SurveySummary,
     summarise_surveys,
 )
-from care.tickets.surveys import DIMENSIONS, NPS, SurveyService, SurveyStep
+from care.tickets.surveys import (
+    DIMENSIONS,
+    NPS,
+    SurveyProblem,
+    SurveyService,
+    SurveyStep,
+    WebAnswers,
+    WebSurvey,
+)
 
 __all__ = [
     "CATEGORIES",
@@ -45,10 +54,16 @@ __all__ = [
     "Relay",
     "Result",
     "StaffAction",
+    "StaffFigures",
+    "StaffPerformance",
+    "StaffReport",
+    "SurveyProblem",
     "SurveyService",
     "SurveyStep",
     "SurveySummary",
     "Ticket",
+    "WebAnswers",
+    "WebSurvey",
     "parse_ticket_code",
     "summarise_surveys",
     "targets",

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from care.core.db import Database
 from care.core.models import Customer, Order, Survey
 from care.core.text import clean
+from care.outreach import SurveyLinks
 from care.tickets.complaints import ComplaintService, Relay
 
 CSAT, NPS = "csat", "nps"
@@ -100,6 +101,44 @@ def _stage_of(question: str) -> str:
     return DONE
 
 
+class SurveyProblem(ValueError):
+    """A web survey's answers that cannot be stored; the message names the field."""
+
+
+@dataclass(frozen=True)
+class WebAnswers:
+    """Everything a web survey page asks, in one submission."""
+
+    csat: int
+    servqual: dict[str, int | None]
+    nps: int | None = None
+    comment: str | None = None
+
+    def check(self) -> None:
+        if self.csat not in _RANGES[CSAT]:
+            raise SurveyProblem("csat: choose 1 to 5")
+        for dimension, value in self.servqual.items():
+            if dimension not in DIMENSIONS:
+                raise SurveyProblem(f"{dimension}: not a question of this survey")
+            if value is not None and value not in _RANGES[dimension]:
+                raise SurveyProblem(f"{dimension}: choose 1 to 5")
+        if self.nps is not None and self.nps not in _RANGES[NPS]:
+            raise SurveyProblem("nps: choose 0 to 10")
+        if self.comment is not None and len(self.comment) > MAX_COMMENT:
+            raise SurveyProblem(f"comment: at most {MAX_COMMENT} characters")
+
+
+@dataclass(frozen=True)
+class WebSurvey:
+    """What the web survey page shows before the customer answers."""
+
+    survey_id: int
+    language: str
+    customer_name: str
+    order_code: str | None
+    answered: bool
+
+
 class SurveyService:
     """Stores answers and moves each survey to its next question."""
 
@@ -108,10 +147,73 @@ class SurveyService:
         db: Database,
         complaints: ComplaintService,
         clock: Callable[[], datetime],
+        links: SurveyLinks | None = None,
     ) -> None:
         self.db = db
         self.complaints = complaints
         self.clock = clock
+        self.links = links
+
+    # --- the web survey (a signed link in an e-mail) ---------------------------------
+
+    def _survey_of(self, token: str) -> int | None:
+        return self.links.read(token) if self.links is not None else None
+
+    async def web_survey(self, token: str) -> WebSurvey | None:
+        """The survey a link names, for its page; None for a link that is not ours."""
+        survey_id = self._survey_of(token)
+        if survey_id is None:
+            return None
+        async with self.db.uow() as uow:
+            row = (
+                await uow.session.execute(
+                    select(Survey, Customer.name, Customer.language, Order.code)
+                    .join(Customer, Customer.id == Survey.customer_id)
+                    .outerjoin(Order, Order.id == Survey.order_id)
+                    .where(Survey.id == survey_id, Customer.erased_at.is_(None))
+                )
+            ).first()
+            if row is None:
+                return None
+            survey, name, language, order_code = row
+            return WebSurvey(survey.id, language, name, order_code, survey.status != SENT)
+
+    async def answer_web(self, token: str, answers: WebAnswers) -> SurveyStep:
+        """Store a web survey's answers at once: one answer per invitation (a second one
+        changes nothing), the same columns and the same low-rating follow-up as Telegram."""
+        answers.check()
+        survey_id = self._survey_of(token)
+        if survey_id is None:
+            return SurveyStep(Result.NOT_FOUND, 0)
+        now = self.clock()
+        async with self.db.uow() as uow:
+            session = uow.session
+            survey = await session.scalar(
+                select(Survey)
+                .join(Customer, Customer.id == Survey.customer_id)
+                .where(Survey.id == survey_id, Customer.erased_at.is_(None))
+                .with_for_update()
+            )
+            if survey is None:
+                return SurveyStep(Result.NOT_FOUND, survey_id)
+            if survey.status != SENT:
+                return self._step(survey, Result.ALREADY_ANSWERED)
+            survey.csat = answers.csat
+            for dimension in DIMENSIONS:
+                setattr(survey, dimension, answers.servqual.get(dimension))
+            survey.nps = answers.nps
+            survey.comment = (clean(answers.comment) or None) if answers.comment else None
+            survey.answered_at = now
+            survey.status = DONE
+            note_id, opened = None, False
+            if answers.csat <= LOW_CSAT:
+                note_id, opened = await self._low_rating(session, survey, answers.csat, now)
+            step = self._step(survey, Result.OK, note_id=note_id, opened=opened)
+            step = await self._with_order(session, survey, step)
+            await uow.commit()
+            return step
+
+    # --- the Telegram survey (buttons) ----------------------------------------------
 
     async def answer(
         self, survey_id: int, telegram_user_id: int, question: str, value: int | None = None

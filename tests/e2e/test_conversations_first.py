@@ -49,6 +49,7 @@ async def create_campaign(harness: Harness, name: str) -> None:
                     "en": "Hello {{ name }}! This month: <b>{{ offer }}</b>",
                 },
                 "offers": {"default": "giảm 10%"},
+                "holdout": 0,  # everyone: this is about delivery, not its effect
             }
         )
     )

@@ -86,6 +86,8 @@ STAFF_COMMANDS = [
     "/resolve KN-000001 xong",
     "/stats",
     "/customer Lan",
+    "/note KH00001 gọi khách",
+    "/voucher K7RMX-EHT4P",
     "/report",
 ]
 

@@ -347,6 +347,7 @@ def test_scheduler_jobs_lists_every_job_with_its_next_run(cli_env: Path) -> None
         "holidays",
         "newsletter",
         "winback",
+        "contacts",
         "campaigns",
         "segmentation",
     ):

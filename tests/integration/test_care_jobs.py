@@ -105,11 +105,13 @@ async def test_the_survey_invitation_creates_a_survey_with_csat_buttons(
     assert row.idempotency_key == f"survey:delivery:{order.id}"
 
 
-async def test_no_survey_for_a_customer_without_telegram(services: Services, clock: Any) -> None:
-    mail_only = await make_customer(services, telegram_user_id=None)
-    await make_order(services, mail_only, delivered_at=clock() - timedelta(hours=73))
+async def test_no_survey_for_a_customer_with_neither_telegram_nor_email(
+    services: Services, clock: Any
+) -> None:
+    unreachable = await make_customer(services, telegram_user_id=None, email=None)
+    await make_order(services, unreachable, delivered_at=clock() - timedelta(hours=73))
     report = await services.care.invite_surveys()
-    assert report.skipped == {"no_telegram": 1}
+    assert report.skipped == {"no_telegram": 1}  # by e-mail: tests/integration/test_web_surveys.py
     async with services.db.uow() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Survey)) == 0
 

@@ -49,6 +49,7 @@ def campaign(channel: str) -> CampaignSpec:
             "channel": channel,
             "template": {"vi": "Chào {{ name }}! Ưu đãi <b>10%</b>"},
             "subject": {"vi": "Ưu đãi"},
+            "holdout": 0,  # everyone: this is about delivery, not its effect
         }
     )
 

@@ -48,24 +48,28 @@ async def orders(
 async def fixture(services: Services) -> dict[str, Customer]:
     c = {}
     c["A"] = await make_customer(services, code="A", name="An", region="Hà Nội")
-    await orders(services, c["A"], date(2026, 4, 10), 6)  # 6 / 180 days
-    await orders(services, c["A"], date(2026, 10, 10), 1)  # 1 / 61: decline 1 - 30/61 = 51%
+    await orders(services, c["A"], date(2026, 4, 8), 25, every=7)  # weekly: 25 / 180 days
+    await orders(services, c["A"], date(2026, 10, 10), 1)  # 1 where 8.5 were due: lost
     c["B"] = await make_customer(services, code="B", name="Bình", region="Hà Nội")
-    await orders(services, c["B"], date(2026, 4, 10), 6)
-    await orders(services, c["B"], date(2026, 10, 10), 3)  # 3 / 61 > 6 / 180: grew
+    await orders(services, c["B"], date(2026, 4, 8), 25, every=7)
+    await orders(services, c["B"], date(2026, 10, 2), 9, every=7)  # kept buying
     c["C"] = await make_customer(services, code="C", name="Chi", region="Hà Nội")
-    await orders(services, c["C"], date(2026, 5, 1), 3)  # 3.000.000 / 180 days
-    await orders(services, c["C"], date(2026, 10, 5), 2, amount=100_000)  # spend -80%
+    await orders(services, c["C"], date(2026, 4, 10), 6, every=30)  # monthly
+    # nothing in the 61-day window: 2 orders were due, none is not unlikely (13 %)
     c["D"] = await make_customer(services, code="D", name="Dũng", region="Hà Nội")
-    await orders(services, c["D"], date(2026, 8, 1), 2)  # nothing in the window: -100%
+    await make_order(services, c["D"], placed_at=day(date(2026, 8, 1)))  # a one-off buyer
     await make_order(services, c["D"], placed_at=day(date(2026, 10, 20)), status="cancelled")
     c["E"] = await make_customer(services, code="E", name="Em", region="Hà Nội")
     await orders(services, c["E"], date(2025, 12, 1), 2)  # before the baseline: not active
     c["F"] = await make_customer(services, code="F", name="Phúc", region="Đà Nẵng")
-    await orders(services, c["F"], date(2026, 6, 1), 3)  # another region
+    await orders(services, c["F"], date(2026, 6, 1), 6)  # another region, steady
+    await orders(services, c["F"], date(2026, 10, 5), 2)
     c["G"] = await make_customer(services, code="G", name="Giang", region="ha noi")
-    await orders(services, c["G"], date(2026, 9, 1), 1)  # same region, typed without accents
-    await orders(services, c["G"], date(2026, 11, 1), 1)
+    await orders(services, c["G"], date(2026, 4, 10), 12, every=14)  # same region, no accents
+    # none in the window where 4 were due (P = 1.7 %): lost
+    c["H"] = await make_customer(services, code="H", name="Hà", region="Hà Nội")
+    await orders(services, c["H"], date(2026, 4, 8), 25, every=7)
+    await orders(services, c["H"], date(2026, 10, 2), 8, every=7, amount=100_000)  # spend -91%
     return c
 
 
@@ -77,21 +81,53 @@ async def test_vi_on_a_hand_computed_fixture(services: Services) -> None:
     assert vi is not None
     assert (vi.baseline_days, vi.window_days, vi.window_complete) == (180, 61, True)
     assert vi.window_end == date(2026, 11, 30)
-    assert vi.observed == 5  # A, B, C, D, G
-    assert [w.code for w in vi.vulnerable] == ["D", "C", "A"]  # steepest decline first
+    assert vi.observed == 5  # A, B, C, G, H: not the one-off buyer D
+    assert [w.code for w in vi.vulnerable] == ["G", "H", "A"]  # steepest decline first
     assert vi.index == pytest.approx(60.0)
     a = next(w for w in vi.vulnerable if w.code == "A")
-    assert (a.baseline_orders, a.window_orders) == (6, 1)
-    assert (a.baseline_amount, a.window_amount) == (6_000_000, 1_000_000)
-    assert a.order_decline == pytest.approx(1 - (1 / 61) / (6 / 180))
-    c = next(w for w in vi.vulnerable if w.code == "C")
+    assert (a.baseline_orders, a.window_orders) == (25, 1)
+    assert a.order_decline == pytest.approx(1 - (1 / 61) / (25 / 180))
+    h = next(w for w in vi.vulnerable if w.code == "H")
     assert (
-        c.order_decline
-        < 0
+        h.order_decline
         < 0.5
-        < c.amount_decline
-        == pytest.approx(1 - (200_000 / 61) / (3_000_000 / 180))
+        < h.amount_decline
+        == pytest.approx(1 - (800_000 / 61) / (25_000_000 / 180))
     )
+    # Nothing a year before to compare with: the reading is of the VI itself.
+    assert vi.comparison is not None and vi.comparison.kind == "year_before"
+    assert (vi.comparison.observed, vi.comparison.index, vi.effect) == (0, None, None)
+    assert vi.reading == "high"
+
+
+async def test_another_region_separates_the_competitors_effect(services: Services) -> None:
+    await fixture(services)
+    campaign = await services.loyalty.watch("Điện Máy X", "Hà Nội", START, END)
+    services.clock.now = datetime(2026, 12, 15, 3, tzinfo=UTC)
+    vi = await services.loyalty.vulnerability(campaign.id, compare_region="Da Nang")
+    assert vi.comparison.kind == "region"
+    assert (vi.comparison.observed, vi.comparison.vulnerable, vi.comparison.index) == (1, 0, 0.0)
+    assert vi.effect == pytest.approx(60.0) and vi.reading == "high"
+
+
+async def test_the_same_dip_a_year_before_is_the_season_not_the_competitor(
+    services: Services,
+) -> None:
+    for year in (2025, 2026):
+        for n in range(4):
+            who = await make_customer(services, code=f"K{year}{n}", region="Huế")
+            # weekly all spring and summer, then a break every October-November
+            await orders(services, who, date(year, 4, 8), 25, every=7)
+            if n == 0:
+                await orders(services, who, date(year, 10, 3), 8, every=7)
+    campaign = await services.loyalty.watch("Z", "Huế", START, END)
+    services.clock.now = datetime(2026, 12, 15, 3, tzinfo=UTC)
+    vi = await services.loyalty.vulnerability(campaign.id)
+    assert vi.index == pytest.approx(75.0)  # 3 of 4 stopped...
+    assert vi.comparison.index == pytest.approx(75.0)  # ... as 3 of 4 did a year before
+    assert vi.effect == pytest.approx(0.0) and vi.reading == "low"
+    services.settings.vi_reading_thresholds = [-5.0, 0.0]
+    assert (await services.loyalty.vulnerability(campaign.id)).reading == "high"
 
 
 async def test_a_decline_of_exactly_the_threshold_is_not_vulnerable(services: Services) -> None:
@@ -130,6 +166,7 @@ async def test_watch_refuses_what_cannot_be_a_campaign(services: Services) -> No
 @pytest.fixture
 def cli_env(tmp_cwd: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CAREBOT_DATABASE_URL", f"sqlite:///{tmp_cwd / 'cli.db'}")
+    monkeypatch.setenv("COLUMNS", "200")  # tables unwrapped
     return tmp_cwd
 
 
@@ -143,7 +180,7 @@ def test_the_cli_watches_and_lists_vulnerable_customers(cli_env: Path) -> None:
             lan = await make_customer(
                 services, code="KH-LAN", name="Nguyễn Thị Lan", region="Hà Nội"
             )
-            await orders(services, lan, date(2025, 1, 10), 3)  # none from March on
+            await orders(services, lan, date(2024, 12, 1), 12, every=7)  # none from March on
         finally:
             await services.close()
 
@@ -171,6 +208,17 @@ def test_the_cli_watches_and_lists_vulnerable_customers(cli_env: Path) -> None:
     assert "KH-LAN" in shown.output and "Nguyễn Thị" in shown.output  # the name may wrap
     listed = runner.invoke(cli, ["loyalty", "list"])
     assert "Điện Máy X" in listed.output and "100.0%" in listed.output
+    assert "high" in listed.output
+    assert "reading: HIGH" in shown.output
+    create = ["campaign", "create", "--name", "Giữ chân", "--template-vi", "Chào {{ name }}"]
+    retain = runner.invoke(cli, [*create, "--vulnerable-of", "1", "--holdout", "0%"])
+    assert retain.exit_code == 0, retain.output
+    dry = runner.invoke(cli, ["campaign", "send", "Giữ chân", "--dry-run"])
+    assert "audience: 1" in dry.output
+    nothing = runner.invoke(
+        cli, ["campaign", "create", "--name", "X", "--template-vi", "x", "--vulnerable-of", "9"]
+    )
+    assert nothing.exit_code == 1 and "no competitor campaign #9" in nothing.output
     missing = runner.invoke(cli, ["loyalty", "vi", "9"])
     assert missing.exit_code == 1 and "no such campaign" in missing.output
     backwards = runner.invoke(

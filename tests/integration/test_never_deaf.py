@@ -155,6 +155,7 @@ async def test_the_loop_keeps_turning_while_a_campaign_is_planned(services: Serv
                     "en": "Hello {{ name }}! Offer: <b>{{ offer }}</b>.",
                 },
                 "offers": {"default": "giảm 15%"},
+                "holdout": 0,  # every member is planned and queued
             }
         )
     )

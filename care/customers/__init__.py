@@ -21,20 +21,17 @@ from care.customers.contacts import (
 )
 from care.customers.erasure import ERASED_MARK, ERASED_NAME, Erased, mentions_of
 from care.customers.habits import Habits, PurchaseHabits
+from care.customers.linking import CodeOutcome, CodeRequest, LinkOutcome, LinkResult
 from care.customers.policies import Policies, PolicyProblem
-from care.customers.service import (
-    CodeOutcome,
-    CodeRequest,
-    CustomerService,
+from care.customers.profile import (
     CustomerView,
     InvalidInput,
-    LinkOutcome,
-    LinkResult,
     Sender,
     parse_birthday,
     parse_email,
     parse_name,
 )
+from care.customers.service import CustomerService
 from care.customers.slipping import SlippingAlert, SlippingWatch
 from care.customers.staff import StaffError, StaffMember, StaffService
 

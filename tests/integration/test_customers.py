@@ -22,14 +22,8 @@ from care.core.models import (
     Survey,
     UnansweredQuestion,
 )
-from care.customers import ERASED_NAME
-from care.customers.service import (
-    LINK_CODES_PER_DAY,
-    CodeOutcome,
-    CodeRequest,
-    InvalidInput,
-    LinkOutcome,
-)
+from care.customers import ERASED_NAME, CodeOutcome, CodeRequest, InvalidInput, LinkOutcome
+from care.customers.linking import LINK_CODES_PER_DAY
 from care.services import Services
 from tests.builders import Clock, make_customer, make_order
 

@@ -16,7 +16,7 @@ from telegram.ext import Application
 from care.core.settings import WEB_PATHS
 from care.services import Services
 from web import api, console
-from web.routes import health, telegram, unsubscribe
+from web.routes import health, survey, telegram, unsubscribe
 from web.routes.telegram import Webhook
 
 
@@ -31,6 +31,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *health.routes(),  # /healthz
         *unsubscribe.routes(),  # /unsubscribe/{token}: the page and the one-click POST
+        *survey.routes(),  # /survey/{token}: the web survey of an e-mail invitation
         *api.routes(),  # /api/v1: the HTTP API for the shop's systems
         *console.routes(),  # /console/: the shop's web console, and /static/
     ]

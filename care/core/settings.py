@@ -19,7 +19,7 @@ Language = Literal["vi", "en"]
 MIN_SECRET_KEY_LENGTH = 32
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook's secret_token allows
 # Paths the web app serves (or will) besides the webhook, which must not take one of them.
-WEB_PATHS = ("/healthz", "/unsubscribe", "/console", "/api", "/static")
+WEB_PATHS = ("/healthz", "/unsubscribe", "/survey", "/console", "/api", "/static")
 
 
 class Settings(BaseSettings):

@@ -28,6 +28,7 @@ from care.tickets.stats import (
 )
 from care.tickets.surveys import (
     DIMENSIONS,
+    MAX_COMMENT,
     NPS,
     SurveyProblem,
     SurveyService,
@@ -41,6 +42,7 @@ __all__ = [
     "CATEGORY_ORDER",
     "CODE_TEMPLATE",
     "DIMENSIONS",
+    "MAX_COMMENT",
     "NPS",
     "SEVERITIES",
     "ComplaintError",

@@ -299,8 +299,8 @@ class Loyalty:
         values = {**params, "regions": regions, "min_orders": max(self.settings.vi_min_orders, 1)}
         async with self.db.uow() as uow:
             rows: Sequence[_ActiveRow] = (
-                (await uow.session.execute(text(query).bindparams(*binds), values)).tuples().all()
-            )
+                await uow.session.execute(text(query).bindparams(*binds), values)
+            ).all()
         if window_days <= 0:
             return len(rows), []
         watched = [_watched(row, baseline_days, window_days) for row in rows]

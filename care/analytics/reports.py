@@ -161,16 +161,12 @@ class Reports:
             pareto = await _pareto(s)
             histogram = await _ltv_histogram(s)
             complaints = (
-                (
-                    await s.execute(
-                        select(Complaint.category, Complaint.created_at).where(
-                            Complaint.created_at >= since, Complaint.created_at < cutoff
-                        )
+                await s.execute(
+                    select(Complaint.category, Complaint.created_at).where(
+                        Complaint.created_at >= since, Complaint.created_at < cutoff
                     )
                 )
-                .tuples()
-                .all()
-            )
+            ).all()
             surveys = list(
                 await s.scalars(
                     select(Survey).where(

@@ -375,16 +375,12 @@ class CustomerCards:
                 )
             ).all()
             complaints = (
-                (
-                    await s.execute(
-                        select(Complaint.category, Complaint.status, Complaint.created_at).where(
-                            Complaint.customer_id == customer_id
-                        )
+                await s.execute(
+                    select(Complaint.category, Complaint.status, Complaint.created_at).where(
+                        Complaint.customer_id == customer_id
                     )
                 )
-                .tuples()
-                .all()
-            )
+            ).all()
             surveys = (
                 await s.scalars(
                     select(Survey)

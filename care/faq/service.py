@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from rapidfuzz import fuzz, process
-from sqlalchemy import Update, bindparam, delete, func, select, update
+from sqlalchemy import Table, Update, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -381,7 +381,7 @@ class FaqService:
                 .values(active=False, updated_at=self.clock())
             )
             await uow.commit()
-        if not done.rowcount:  # type: ignore[attr-defined]
+        if not done.rowcount:  # type: ignore[attr-defined]  # DML runs give a CursorResult
             return False
         await self.load()
         return True
@@ -858,7 +858,7 @@ def _hit_statement() -> Update:
     On the table: the ORM has nothing to keep in step with a counter. updated_at stays
     (a hit is not an edit, and it keeps the change fingerprint).
     """
-    entries = FaqEntry.__table__
+    entries = cast(Table, FaqEntry.__table__)
     return (
         update(entries)
         .where(entries.c.id == bindparam("entry_id"))
@@ -941,7 +941,8 @@ def _faq_values(row: Row, default_language: str) -> dict[str, Any] | None:
     )
     language = row.get("language", parse_language, default=default_language)
     category = row.get("category", limited(50))
-    alternates = row.get("alternates", _alternates, default=[])
+    none: list[str] = []
+    alternates = row.get("alternates", _alternates, default=none)
     if row.problems or not question or not answer or not language:
         return None
     return {

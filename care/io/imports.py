@@ -18,19 +18,21 @@ from __future__ import annotations
 import csv
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Table as SqlTable
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from care.core.db import Database
 from care.core.models import (
+    Base,
     Customer,
     CustomerKind,
     Order,
@@ -215,7 +217,7 @@ def _not_utf8(path: Path) -> ImportFileError:
 
 def _csv_records(
     path: Path, delimiter: str, limits: ImportLimits
-) -> Iterator[tuple[int, list[str]]]:
+) -> Generator[tuple[int, list[str]], None, None]:
     """The file's records one at a time, numbered from 1; the file is closed at the end."""
     number = 0
     with path.open(encoding="utf-8-sig", newline="") as handle:
@@ -449,21 +451,22 @@ def _moment(zone: ZoneInfo) -> Callable[[str, Any], datetime]:
             moment = datetime.combine(value, time())
         else:
             text = _cell(value)
-            moment = None
+            parsed: datetime | None = None
             try:
-                moment = datetime.fromisoformat(text)
+                parsed = datetime.fromisoformat(text)
             except ValueError:
                 for fmt in _LOCAL_FORMATS:
                     try:
-                        moment = datetime.strptime(text, fmt)
+                        parsed = datetime.strptime(text, fmt)
                         break
                     except ValueError:
                         continue
-            if moment is None:
+            if parsed is None:
                 raise CellError(
                     f"{column} {_shown(value)} is not a date and time "
                     "(YYYY-MM-DD HH:MM or dd/mm/yyyy HH:MM)"
                 )
+            moment = parsed
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=zone)
         return moment.astimezone(ZoneInfo("UTC"))
@@ -1173,15 +1176,15 @@ def _uniform(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{key: row.get(key) for key in keys} for row in rows]
 
 
-async def insert_rows(session: AsyncSession, model: type, rows: list[dict[str, Any]]) -> None:
+async def insert_rows(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """INSERT the rows as one executemany per slice, through the table (SQL, not the ORM's
     bulk insert, which costs several times the database's own work on every row)."""
-    table = model.__table__  # type: ignore[attr-defined]
+    table = cast(SqlTable, model.__table__)
     for chunk in _chunks(rows, _INSERT_PAGE):
         await session.execute(insert(table), list(chunk))
 
 
-async def _update(session: AsyncSession, model: type, rows: list[dict[str, Any]]) -> None:
+async def _update(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Bulk UPDATE by primary key; rows with the same columns are sent together."""
     for chunk in _chunks(rows):
         await session.execute(update(model), list(chunk))

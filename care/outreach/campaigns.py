@@ -15,6 +15,7 @@ send, it is marked done and a summary goes to the staff chat through the outbox.
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from collections import Counter
 from collections.abc import Callable
@@ -96,7 +97,7 @@ class Audience(BaseModel):
     customers: list[str] = Field(default_factory=list, max_length=100_000)
 
 
-def same_need(categories: list[str]) -> Select[tuple[int]]:
+def same_need(categories: list[str]) -> Select[int]:
     """The ids of customers who asked for or bought a product of these categories (a
     cancelled order or a lost inquiry still tells what the customer wanted)."""
     return (
@@ -419,7 +420,7 @@ class Campaigns:
                 )
                 .values(scheduled_at=at, status=CampaignStatus.SCHEDULED, updated_at=self.clock())
             )
-            if not result.rowcount:  # type: ignore[attr-defined]
+            if not result.rowcount:  # type: ignore[attr-defined]  # DML runs give a CursorResult
                 raise CampaignError(f"campaign {name!r} has already started ({campaign.status})")
             await uow.commit()
         return await self.get(name)
@@ -428,7 +429,7 @@ class Campaigns:
 
     async def audience(
         self, session: AsyncSession, campaign: Campaign
-    ) -> list[tuple[Customer, CustomerMetrics | None]]:
+    ) -> builtins.list[tuple[Customer, CustomerMetrics | None]]:
         """The customers a campaign is for, with their segmentation (erased ones never)."""
         spec = Audience.model_validate(
             {k: v for k, v in (campaign.audience or {}).items() if k not in MEASURE_KEYS}
@@ -470,7 +471,7 @@ class Campaigns:
 
     async def _todo(
         self, session: AsyncSession, campaign: Campaign, now: datetime
-    ) -> tuple[list[tuple[Customer, CustomerMetrics | None]], dict[int, int]]:
+    ) -> tuple[builtins.list[tuple[Customer, CustomerMetrics | None]], dict[int, int]]:
         """The audience members whose key is not spent, and their recent marketing counts."""
         members = await self.audience(session, campaign)
         since = now - timedelta(days=self.settings.frequency_cap_days)
@@ -484,10 +485,10 @@ class Campaigns:
         session: AsyncSession,
         campaign: Campaign,
         now: datetime,
-        todo: list[tuple[Customer, CustomerMetrics | None]] | None = None,
+        todo: builtins.list[tuple[Customer, CustomerMetrics | None]] | None = None,
         counts: dict[int, int] | None = None,
         codes: dict[int, str] | None = None,
-    ) -> list[tuple[Customer, dict[str, Any], Route | Skip]]:
+    ) -> builtins.list[tuple[Customer, dict[str, Any], Route | Skip]]:
         """Every audience member's row and route, but for those whose key is spent (or the
         ``todo`` given, with their voucher ``codes``).
 
@@ -518,11 +519,11 @@ class Campaigns:
     def _plan_batch(
         self,
         campaign: Campaign,
-        members: list[tuple[Customer, CustomerMetrics | None]],
+        members: builtins.list[tuple[Customer, CustomerMetrics | None]],
         counts: dict[int, int],
         now: datetime,
         codes: dict[int, str] | None = None,
-    ) -> list[tuple[dict[str, Any], Route | Skip]]:
+    ) -> builtins.list[tuple[dict[str, Any], Route | Skip]]:
         """The row and route of each of some audience members (no database needed)."""
         planned = []
         for customer, metrics in members:
@@ -624,10 +625,14 @@ class Campaigns:
             offer = (campaign.audience or {}).get("voucher")
             codes = {c.id: new_code() for c, _ in contacted} if offer else {}
             planned = await self._plan_all(uow.session, campaign, now, contacted, counts, codes)
-            issued = [
-                _voucher_row(campaign, offer, customer_id, code, now, self.settings)
-                for customer_id, code in codes.items()
-            ]
+            issued = (
+                [
+                    _voucher_row(campaign, offer, customer_id, code, now, self.settings)
+                    for customer_id, code in codes.items()
+                ]
+                if offer
+                else []
+            )
         assignments = assignment_rows(
             {cid: _campaign_key(campaign_id, cid) for cid in ids},
             held,
@@ -643,7 +648,7 @@ class Campaigns:
                 .where(Campaign.id == campaign_id, Campaign.status.in_(startable))
                 .values(status=CampaignStatus.RUNNING, started_at=now, updated_at=now)
             )
-            if not result.rowcount:  # type: ignore[attr-defined]
+            if not result.rowcount:  # type: ignore[attr-defined]  # DML runs give a CursorResult
                 return 0  # started elsewhere meanwhile: these rows roll back
             # Who was contacted and who held out, for the campaign's effect report.
             for start in range(0, len(assignments), PAGE):
@@ -696,7 +701,7 @@ class Campaigns:
                 )
                 .values(status=CampaignStatus.CANCELLED, finished_at=now, updated_at=now)
             )
-            if not result.rowcount:  # type: ignore[attr-defined]
+            if not result.rowcount:  # type: ignore[attr-defined]  # DML runs give a CursorResult
                 raise CampaignError(f"campaign {name!r} is {campaign.status} already")
             await session.execute(
                 update(OutboxMessage)
@@ -738,7 +743,7 @@ class Campaigns:
                 skipped[reason or "unknown"] += count
         return CampaignProgress(campaign, statuses, skipped)
 
-    async def finish_done(self) -> list[str]:
+    async def finish_done(self) -> builtins.list[str]:
         """Mark running campaigns with nothing left to send as done, and queue each one's
         summary for the staff chat in the same transaction. Returns their names."""
         now = self.clock()
@@ -803,6 +808,7 @@ def plan_batch(
     The planner is made per batch; compiling the templates again costs little beside
     rendering hundreds of messages."""
     renderer = Renderer(timezone=settings.timezone, default_language=settings.default_language)
+    # Planning never touches the database, so the worker's planner has none.
     outbox = Outbox(settings, renderer, None, keys)  # type: ignore[arg-type]
     planner = Campaigns(settings, None, renderer, outbox, utcnow)  # type: ignore[arg-type]
     return planner._plan_batch(campaign, members, counts, now, codes)

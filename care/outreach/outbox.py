@@ -673,18 +673,7 @@ class Outbox:
         chat = self.settings.staff_chat_id
         if chat is None:
             return False
-        check_chat_html(body)
-        row = new_row(
-            key,
-            channel=Channel.TELEGRAM,
-            category=MessageCategory.TRANSACTIONAL,
-            recipient=str(chat),
-            template=STAFF,
-            language=self.settings.default_language,
-            body=body,
-            now=now,
-        )
-        return bool(await enqueue_rows(session, [row]))
+        return await self._to_staff_chat(session, key=key, chat_id=chat, body=body, now=now)
 
     async def to_staff_member(
         self,
@@ -698,19 +687,14 @@ class Outbox:
     ) -> bool:
         """Queue a message to one staff member's private chat with the bot, due at
         ``not_before`` (a reminder of a planned contact); False if the key was spent."""
-        check_chat_html(body)
-        row = new_row(
-            key,
-            channel=Channel.TELEGRAM,
-            category=MessageCategory.TRANSACTIONAL,
-            recipient=str(telegram_user_id),
-            template=STAFF,
-            language=self.settings.default_language,
+        return await self._to_staff_chat(
+            session,
+            key=key,
+            chat_id=telegram_user_id,
             body=body,
             now=now,
             not_before=max(not_before, now) if not_before is not None else None,
         )
-        return bool(await enqueue_rows(session, [row]))
 
     async def withdraw(self, session: AsyncSession, key: str, reason: str) -> bool:
         """Take back a message not yet sent (a reminder of a contact done early); False if
@@ -737,6 +721,23 @@ class Outbox:
     ) -> bool:
         """Queue the replacement of the text of a message the bot posted in a staff chat
         (a ticket's card once its customer is erased); False if the key was spent."""
+        return await self._to_staff_chat(
+            session, key=key, chat_id=chat_id, body=body, now=now, edits_message_id=message_id
+        )
+
+    async def _to_staff_chat(
+        self,
+        session: AsyncSession,
+        *,
+        key: str,
+        chat_id: int,
+        body: str,
+        now: datetime,
+        not_before: datetime | None = None,
+        edits_message_id: int | None = None,
+    ) -> bool:
+        """Queue a staff message on Telegram (no consent, no quiet hours); False if the
+        key was spent."""
         check_chat_html(body)
         row = new_row(
             key,
@@ -747,7 +748,8 @@ class Outbox:
             language=self.settings.default_language,
             body=body,
             now=now,
-            edits_message_id=message_id,
+            not_before=not_before,
+            edits_message_id=edits_message_id,
         )
         return bool(await enqueue_rows(session, [row]))
 

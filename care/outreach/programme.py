@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, exists, extract, func, or_, select
@@ -59,6 +59,8 @@ from care.outreach.rules import (
 from care.outreach.survey_links import SurveyLinks
 from care.outreach.tier_care import Gift, TierCare, load_tier_care
 from care.vouchers import Vouchers, describe
+
+T = TypeVar("T")
 
 log = logging.getLogger("carebot.care")
 
@@ -287,12 +289,9 @@ class CareProgramme:
         now, report = self.clock(), ScanReport()
         async with self.db.uow() as uow:
             pairs = await self._delivered_orders(uow.session, self.settings.thanks_delay_hours, now)
-            spent = await existing_keys(uow.session, [f"thanks:{o.id}" for o, _ in pairs])
+            todo = await _unspent(uow.session, [(f"thanks:{o.id}", (o, c)) for o, c in pairs])
             tiers = await self._tiers(uow.session, [c.id for _, c in pairs])
-            for order, customer in pairs:
-                key = f"thanks:{order.id}"
-                if key in spent:
-                    continue
+            for key, (order, customer) in todo:
                 await self._queue(
                     uow.session,
                     customer,
@@ -333,10 +332,10 @@ class CareProgramme:
             .order_by(Order.delivered_at, Order.id)
         )
         pairs = [(row[0], row[1]) for row in result]
-        spent = await existing_keys(session, [f"thanks:{o.id}" for o, _ in pairs])
-        for order, customer in pairs:
-            key = f"thanks:{order.id}"
-            if key in spent or order.delivered_at is None:
+        for key, (order, customer) in await _unspent(
+            session, [(f"thanks:{o.id}", (o, c)) for o, c in pairs]
+        ):
+            if order.delivered_at is None:
                 continue
             await self._queue(
                 session,
@@ -363,11 +362,11 @@ class CareProgramme:
         async with self.db.uow() as uow:
             session = uow.session
             pairs = await self._delivered_orders(session, self.settings.survey_delay_hours, now)
-            spent = await existing_keys(session, [f"survey:delivery:{o.id}" for o, _ in pairs])
-            for order, customer in pairs:
-                key = f"survey:delivery:{order.id}"
+            for key, (order, customer) in await _unspent(
+                session, [(f"survey:delivery:{o.id}", (o, c)) for o, c in pairs]
+            ):
                 surveyed = exists().where(Survey.order_id == order.id, Survey.trigger == "delivery")
-                if key in spent or await session.scalar(select(surveyed)):
+                if await session.scalar(select(surveyed)):
                     continue
                 route = choose_route(
                     customer,
@@ -486,17 +485,15 @@ class CareProgramme:
                         for c in customers
                         if c.kind != CustomerKind.ORGANIZATION or name in ORGANIZATION_HOLIDAYS
                     ]
-                    keys = {c.id: f"holiday:{name}:{today.year}:{c.id}" for c in wanted}
                     tiers = await self._tiers(uow.session, [c.id for c in wanted])
-                    spent = await existing_keys(uow.session, keys.values())
-                    for customer in wanted:
-                        if keys[customer.id] in spent:
-                            continue
+                    for key, customer in await _unspent(
+                        uow.session, [(f"holiday:{name}:{today.year}:{c.id}", c) for c in wanted]
+                    ):
                         await self._queue(
                             uow.session,
                             customer,
                             report,
-                            key=keys[customer.id],
+                            key=key,
                             category=MessageCategory.GREETING,
                             template="care_holiday",
                             now=now,
@@ -528,8 +525,9 @@ class CareProgramme:
             affinity = await _tier_affinity(session, now)
             chosen: dict[str | None, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
             async for customers in _pages(session, Customer.erased_at.is_(None)):
-                keys = {c.id: f"newsletter:{month}:{c.id}" for c in customers}
-                spent = await existing_keys(session, keys.values())
+                todo = await _unspent(
+                    session, [(f"newsletter:{month}:{c.id}", c) for c in customers]
+                )
                 tiers = dict(
                     (
                         await session.execute(
@@ -539,9 +537,7 @@ class CareProgramme:
                         )
                     ).all()
                 )
-                for customer in customers:
-                    if keys[customer.id] in spent:
-                        continue
+                for key, customer in todo:
                     tier = tiers.get(customer.id)
                     if tier not in chosen:
                         weights = affinity.get(tier, {})
@@ -554,7 +550,7 @@ class CareProgramme:
                         session,
                         customer,
                         report,
-                        key=keys[customer.id],
+                        key=key,
                         category=MessageCategory.MARKETING,
                         template="care_newsletter",
                         now=now,
@@ -586,12 +582,9 @@ class CareProgramme:
                 .order_by(ClassificationChange.id)
             )
             pairs = [(row[0], row[1]) for row in result]
-            spent = await existing_keys(uow.session, [f"winback:{c.id}" for c, _ in pairs])
+            todo = await _unspent(uow.session, [(f"winback:{ch.id}", (ch, c)) for ch, c in pairs])
             tiers = await self._tiers(uow.session, [c.id for _, c in pairs])
-            for change, customer in pairs:
-                if f"winback:{change.id}" in spent:
-                    continue
-                key = f"winback:{change.id}"
+            for key, (_change, customer) in todo:
                 if await self._held_out(uow.session, "win_back", key, customer.id, now):
                     report.held_out += 1
                     continue
@@ -599,7 +592,7 @@ class CareProgramme:
                     uow.session,
                     customer,
                     report,
-                    key=f"winback:{change.id}",
+                    key=key,
                     category=MessageCategory.MARKETING,
                     template="care_winback",
                     now=now,
@@ -622,6 +615,12 @@ class CareProgramme:
         }
         await self.campaigns.finish_done()
         return reports
+
+
+async def _unspent(session: AsyncSession, keyed: list[tuple[str, T]]) -> list[tuple[str, T]]:
+    """The items whose message key is not spent yet, with their keys (one query for all)."""
+    spent = await existing_keys(session, [key for key, _ in keyed])
+    return [(key, item) for key, item in keyed if key not in spent]
 
 
 async def _pages(

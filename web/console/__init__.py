@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from web.console import (
+    api_keys,
     campaigns,
     customers,
     dashboard,
@@ -71,6 +72,11 @@ def routes() -> list[BaseRoute]:
         Route("/console/staff", staff.staff_list, methods=["GET"]),
         Route("/console/staff", staff.staff_add, methods=["POST"]),
         Route("/console/staff/{telegram_id}/remove", staff.staff_remove, methods=["POST"]),
+        Route("/console/api-keys", api_keys.key_list, methods=["GET"]),
+        Route("/console/api-keys", api_keys.create_key, methods=["POST"]),
+        Route("/console/api-keys/{name}/revoke", api_keys.revoke_key, methods=["POST"]),
+        Route("/console/webhooks", api_keys.subscribe, methods=["POST"]),
+        Route("/console/webhooks/{id}/end", api_keys.end_subscription, methods=["POST"]),
         Route("/console/audit", staff.audit, methods=["GET"]),
         # Last: any other /console URL is the console's own 404 page.
         Route("/console/{rest:path}", login.missing, methods=["GET", "POST"]),

@@ -58,6 +58,8 @@ def routes() -> list[BaseRoute]:
         Route("/console/faq", faq.faq_page, methods=["GET"]),
         Route("/console/faq/new", faq.new_entry, methods=["GET"]),
         Route("/console/faq/new", faq.create_entry, methods=["POST"]),
+        Route("/console/faq/pending/{confirmation}/approve", faq.approve_wording, methods=["POST"]),
+        Route("/console/faq/learned/{alternate}/forget", faq.forget_wording, methods=["POST"]),
         Route("/console/faq/{entry}", faq.edit_page, methods=["GET"]),
         Route("/console/faq/{entry}", faq.save_entry, methods=["POST"]),
         Route("/console/faq/{entry}/delete", faq.delete_entry, methods=["POST"]),

@@ -1,5 +1,6 @@
-"""Products and API keys in a real browser: a manager filters the catalogue and takes a
-product off sale, then makes an API key that is shown once and revokes it."""
+"""Products, API keys and learned FAQ wordings in a real browser: a manager filters the
+catalogue and takes a product off sale, then makes an API key that is shown once and
+revokes it; an agent approves a wording customers confirmed."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from care.faq import asker_key
 from tests.builders import add_metrics, make_customer, make_order
 from tests.e2e.conftest import Harness
 from tests.e2e.console.conftest import SignIn, shoot
+from tests.integration.test_faq_learning import DEMO_FAQ, WORDING
 from tests.integration.test_products import catalogue, line
 
 pytestmark = pytest.mark.e2e
@@ -66,3 +69,22 @@ async def test_a_manager_works_the_catalogue_and_makes_an_api_key(
     await page.wait_for_url(f"{console}/console/api-keys?done=revoked")
     assert await bot.services.api_keys.authenticate(key) is None
     await shoot(page, "api-keys")
+
+
+async def test_an_agent_approves_a_wording_customers_confirmed(
+    bot: Harness, console: str, page: Any, sign_in: SignIn
+) -> None:
+    faq = bot.services.faq
+    assert not (await faq.import_file(DEMO_FAQ)).errors
+    entry = next(e.id for e in await faq.entries("vi") if e.question.startswith("Chính sách đổi"))
+    for user in (1, 2):
+        await faq.confirm(entry, WORDING, "vi", asker_key(user))
+    minh = await bot.staff_member("Minh", role="agent")
+    await sign_in(page, minh.id)
+    await page.goto(f"{console}/console/faq")
+    await shoot(page, "faq-pending")
+    await page.get_by_role("button", name=f"Duyệt ngay cách hỏi “{WORDING}”").click()
+    await page.wait_for_url(re.compile(r".*/console/faq\?done=approved.*"))
+    assert WORDING in await page.inner_text("#learned-wordings")
+    assert (await faq.ask(WORDING, "vi")).kind == "answer"
+    await shoot(page, "faq-learned")

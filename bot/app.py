@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, Defaults
 
 from bot.application import CareApplication
@@ -172,7 +173,8 @@ def care_programme(services: Services, *, webhook: bool = False) -> dict[str, Ho
 async def _register_commands(
     app: Application[Any, Any, Any, Any, Any, Any], services: Services
 ) -> None:
-    """The command menus: customers' in Vietnamese and English, staff's in the staff chat."""
+    """The command menus: customers' in Vietnamese and English, staff's in the staff chat,
+    and in each staff member's private chat the customers' commands and /console."""
     renderer = services.renderer
     for lang in ("vi", "en"):
         commands = [
@@ -197,3 +199,29 @@ async def _register_commands(
         ]
         if staff_commands:
             await app.bot.set_my_commands(staff_commands, scope=BotCommandScopeChat(staff_chat))
+    await _register_staff_private_commands(app, services)
+
+
+async def _register_staff_private_commands(
+    app: Application[Any, Any, Any, Any, Any, Any], services: Services
+) -> None:
+    """/console in the menu of each staff member's private chat (set at start: someone
+    added later has it after the next start). A chat Telegram does not know yet (they
+    never wrote to the bot) is skipped: the bot starts all the same."""
+    renderer = services.renderer
+    menus = {
+        lang: [
+            BotCommand(name, renderer.label(lang, f"command.{name}"))
+            for name in (*start.CUSTOMER_COMMANDS, "console")
+        ]
+        for lang in ("vi", "en")
+    }
+    default = services.settings.default_language
+    for member in await services.staff.list():
+        scope = BotCommandScopeChat(member.telegram_user_id)
+        try:
+            await app.bot.set_my_commands(menus[default], scope=scope)
+            for lang, commands in menus.items():
+                await app.bot.set_my_commands(commands, scope=scope, language_code=lang)
+        except TelegramError as exc:
+            log.info("no command menu for staff %s: %s", member.telegram_user_id, exc)

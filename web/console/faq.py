@@ -1,6 +1,8 @@
 """/console/faq: FAQ entries with their alternates and hit counts; add, edit, delete; the
 unanswered questions grouped, each group with "answer this", which makes an entry and
-marks the group answered (the FaqService the bot answers from, its index rebuilt)."""
+marks the group answered (the FaqService the bot answers from, its index rebuilt); the
+wordings learned from customers or approved by staff (remove one) and those still pending
+with how many customers confirmed them (approve one now)."""
 
 from __future__ import annotations
 
@@ -41,6 +43,8 @@ async def faq_page(request: Request, user: ConsoleUser) -> Response:
         entries=entries,
         groups=groups[:100],
         more_groups=max(len(groups) - 100, 0),
+        learned=await services.faq.learned(),
+        pending=await services.faq.pending(),
         done=request.query_params.get("done"),
     )
 
@@ -161,3 +165,43 @@ async def delete_entry(request: Request, user: ConsoleUser) -> Response:
     if await services.faq.remove(entry_id):
         await services.console.record(user, "faq.delete", f"faq:{entry_id}")
     return RedirectResponse("/console/faq?done=deleted", status_code=303)
+
+
+def _number(request: Request, name: str) -> int | None:
+    raw = request.path_params[name]
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+
+
+@staff_page()
+async def approve_wording(request: Request, user: ConsoleUser) -> Response:
+    """Make a pending wording an alternate of its entry now, whatever its count."""
+    number = _number(request, "confirmation")
+    services = services_of(request)
+    learned = await services.faq.approve(number) if number is not None else None
+    if learned is None:
+        return not_found(request, user)
+    await services.console.record(
+        user,
+        "faq.approve",
+        f"faq:{learned.entry_id}",
+        {"alternate": learned.alternate_id, "text": learned.text},
+    )
+    return RedirectResponse("/console/faq?done=approved#learned", status_code=303)
+
+
+@staff_page()
+async def forget_wording(request: Request, user: ConsoleUser) -> Response:
+    """Remove a learned alternate; the confirmations behind it no longer count."""
+    number = _number(request, "alternate")
+    services = services_of(request)
+    known = {p.alternate_id: p for p in await services.faq.learned()}
+    phrasing = known.get(number) if number is not None else None
+    if phrasing is None or not await services.faq.forget(phrasing.alternate_id):
+        return not_found(request, user)
+    await services.console.record(
+        user,
+        "faq.forget",
+        f"faq:{phrasing.entry_id}",
+        {"alternate": phrasing.alternate_id, "text": phrasing.text},
+    )
+    return RedirectResponse("/console/faq?done=forgotten#learned", status_code=303)

@@ -162,3 +162,15 @@ async def test_a_manager_composes_and_dry_runs_a_campaign(
     dry = await page.inner_text("#dry-run")
     assert "chưa đồng ý nhận tin" in dry
     await shoot(page, "campaign-dry-run")
+
+
+async def test_staff_find_console_in_their_private_chats_command_menu(bot: Harness) -> None:
+    minh = await bot.staff_member("Minh", role="agent")
+    await bot.restart()  # menus are set when the bot starts
+    scope = {"type": "chat", "chat_id": minh.id}
+    menu = dict(bot.sandbox.commands_for(scope, "vi"))
+    assert menu["console"].startswith("Đăng nhập bảng điều khiển")
+    assert "orders" in menu  # the customers' commands stay
+    assert dict(bot.sandbox.commands_for(scope, "en"))["console"].startswith("Sign in")
+    everyone = dict(bot.sandbox.commands_for({"type": "all_private_chats"}, "vi"))
+    assert "console" not in everyone

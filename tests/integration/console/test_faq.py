@@ -7,7 +7,9 @@ import re
 
 import httpx
 
+from care.faq import asker_key
 from care.services import Services
+from tests.integration.test_faq_learning import DEMO_FAQ, WORDING
 
 
 async def test_answer_this_turns_unanswered_questions_into_an_entry(
@@ -73,3 +75,42 @@ async def test_an_entry_is_edited_and_deleted(
     assert await services.faq.entry(entry) is None
     assert (await client.get(f"/console/faq/{entry}")).status_code == 404
     assert (await client.get("/console/faq/abc")).status_code == 404
+
+
+async def test_staff_approve_a_pending_wording_and_remove_a_learned_one(
+    client: httpx.AsyncClient, services: Services, agent: str
+) -> None:
+    assert not (await services.faq.import_file(DEMO_FAQ)).errors
+    entry = next(
+        e.id for e in await services.faq.entries("vi") if e.question.startswith("Chính sách đổi")
+    )
+    for user in (1, 2):
+        await services.faq.confirm(entry, WORDING, "vi", asker_key(user))
+    page = await client.get("/console/faq")
+    pending = re.search(r'<table id="pending-wordings">(.*?)</table>', page.text, re.S)
+    assert pending is not None and WORDING in pending.group(1)
+    assert '<td class="n">2</td>' in pending.group(1)  # two customers confirmed it
+    approve = re.search(r'action="(/console/faq/pending/\d+/approve)"', pending.group(1))
+    assert approve is not None
+
+    refused = await client.post(approve.group(1))  # no CSRF token
+    assert refused.status_code == 403 and await services.faq.learned() == []
+    done = await client.post(approve.group(1), data={"csrf": agent})
+    assert done.status_code == 303
+    assert (await services.faq.ask(WORDING, "vi")).kind == "answer"
+    assert (await client.post(approve.group(1), data={"csrf": agent})).status_code == 404
+
+    page = await client.get("/console/faq")
+    learned = re.search(r'<table id="learned-wordings">(.*?)</table>', page.text, re.S)
+    assert learned is not None and WORDING in learned.group(1) and "nhân viên" in learned.group(1)
+    forget = re.search(r'action="(/console/faq/learned/\d+/forget)"', learned.group(1))
+    assert forget is not None
+    assert (await client.post(forget.group(1), data={"csrf": agent})).status_code == 303
+    assert await services.faq.learned() == []
+    assert (await services.faq.ask(WORDING, "vi")).kind == "suggest"
+    assert (await client.post(forget.group(1), data={"csrf": agent})).status_code == 404
+    assert (
+        await client.post("/console/faq/learned/abc/forget", data={"csrf": agent})
+    ).status_code == 404
+    entries, _ = await services.console.audit_log(limit=10, offset=0)
+    assert [e.action for e in entries][:2] == ["faq.forget", "faq.approve"]

@@ -715,7 +715,7 @@ async def import_customers(
     seen: dict[str, int] = {}
     async with db.uow() as uow:
         for rows in _slices(iter_rows(table, keys)):
-            parsed = _check_customers(rows, seen, report)
+            parsed = _check_rows(rows, seen, report, _customer_values)
             if report.errors:
                 continue  # from the first bad row on, the rest is only checked
             await _write_customers(uow.session, parsed, report)
@@ -726,16 +726,20 @@ async def import_customers(
     return report
 
 
-def _check_customers(
-    rows: list[Row | RowError], seen: dict[str, int], report: ImportReport
+def _check_rows(
+    rows: list[Row | RowError],
+    seen: dict[str, int],
+    report: ImportReport,
+    values_of: Callable[[Row], tuple[str | None, dict[str, Any]]],
 ) -> list[tuple[str, dict[str, Any]]]:
-    """One slice of rows checked; the good ones' values, the bad ones' errors in ``report``."""
+    """One slice of rows checked by ``values_of`` (customers' or products' columns); the
+    good ones' values, the bad ones' errors in ``report``."""
     parsed: list[tuple[str, dict[str, Any]]] = []
     for row in rows:
         if isinstance(row, RowError):
             report.add_errors([row])
             continue
-        code, values = _customer_values(row)
+        code, values = values_of(row)
         _check_duplicate(row, code, seen)
         if row.problems:
             report.add_errors(row_errors(row))
@@ -1215,23 +1219,6 @@ def _product_values(row: Row) -> tuple[str | None, dict[str, Any]]:
     return code, values
 
 
-def _check_products(
-    rows: list[Row | RowError], seen: dict[str, int], report: ImportReport
-) -> list[tuple[str, dict[str, Any]]]:
-    parsed: list[tuple[str, dict[str, Any]]] = []
-    for row in rows:
-        if isinstance(row, RowError):
-            report.add_errors([row])
-            continue
-        code, values = _product_values(row)
-        _check_duplicate(row, code, seen)
-        if row.problems:
-            report.add_errors(row_errors(row))
-        elif code is not None:
-            parsed.append((code, values))
-    return parsed
-
-
 async def _write_products(
     session: AsyncSession,
     parsed: list[tuple[str, dict[str, Any]]],
@@ -1294,7 +1281,7 @@ async def import_products(
     seen: dict[str, int] = {}
     async with db.uow() as uow:
         for rows in _slices(iter_rows(table, keys)):
-            parsed = _check_products(rows, seen, report)
+            parsed = _check_rows(rows, seen, report, _product_values)
             if report.errors:
                 continue
             await _write_products(uow.session, parsed, report, today)
@@ -1372,7 +1359,7 @@ async def upsert_customer_records(
     commits when the report has no errors (nothing was written otherwise)."""
     rows = record_rows(records, CUSTOMER_COLUMNS, CUSTOMER_REQUIRED, limits=limits)
     report = ImportReport()
-    parsed = _check_customers(rows, {}, report)
+    parsed = _check_rows(rows, {}, report, _customer_values)
     if report.errors:
         return _failed(report)
     await _write_customers(session, parsed, report)
@@ -1422,7 +1409,7 @@ async def upsert_product_records(
     """Create or update products from API items in the caller's transaction."""
     rows = record_rows(records, PRODUCT_COLUMNS, PRODUCT_REQUIRED, limits=limits)
     report = ImportReport()
-    parsed = _check_products(rows, {}, report)
+    parsed = _check_rows(rows, {}, report, _product_values)
     if report.errors:
         return _failed(report)
     await _write_products(session, parsed, report, today)
